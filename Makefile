@@ -1,0 +1,99 @@
+# tcptune build. `make run` and `make test` are the two commands of the README's
+# quick start; both install missing Debian packages first (see `deps`).
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+VERSION := 0.1.0
+
+DEB_PACKAGES := libyaml-dev libcap-dev libcmocka-dev libmnl-dev libjansson-dev \
+                pkg-config iproute2 util-linux jq
+PKGS := yaml-0.1 libcap libmnl jansson
+
+B := build
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS  ?= -O2 -g
+CPPFLAGS += -D_GNU_SOURCE -DTCPTUNE_VERSION='"$(VERSION)"' -Iadvisor -Ibackup
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS)
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+ADVISOR_SRC := $(filter-out advisor/main.c,$(wildcard advisor/*.c))
+BACKUP_SRC  := $(wildcard backup/*.c)
+LIB_SRC     := $(ADVISOR_SRC) $(BACKUP_SRC)
+LIB_OBJ     := $(LIB_SRC:%.c=$(B)/obj/%.o)
+SAN_OBJ     := $(LIB_SRC:%.c=$(B)/san/%.o)
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
+TOOL_SRC    := $(wildcard tests/tools/*.c)
+TOOL_BIN    := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
+DEPS_STAMP  := $(B)/.deps-ok
+
+.PHONY: all deps run test unit integration install clean
+all: $(B)/tcptune
+
+# Install the Debian packages the build and tests need, only those missing.
+# As root this runs apt-get; otherwise it prints the exact command and fails.
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP):
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null || \
+	    { DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; } || exit 1; \
+	  else \
+	    echo "tcptune: missing packages; run: sudo apt-get install -y$$missing" >&2; exit 1; \
+	  fi; \
+	fi
+	@mkdir -p $(B) && touch $@
+
+$(B)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/san/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -O1 -DTCPTUNE_TEST -MMD -MP -c $< -o $@
+
+$(B)/tcptune: $(B)/obj/advisor/main.o $(LIB_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Each unit test is its own binary, linked against every module under ASan+UBSan.
+$(B)/unit/%: tests/unit/%.c $(SAN_OBJ) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -O1 -DTCPTUNE_TEST -DFIXTURES='"$(CURDIR)/tests/fixtures"' \
+	  -o $@ $< $(SAN_OBJ) $(PKG_LIBS) $(CMOCKA_LIBS) $(LDWRAP_$*)
+
+$(B)/tools/%: tests/tools/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(WARN) -O2 -g -D_GNU_SOURCE -o $@ $<
+
+run: $(B)/tcptune
+	./$(B)/tcptune check
+
+unit: $(UNIT_BIN)
+	@tests/run-unit $(UNIT_BIN)
+
+integration: $(B)/tcptune $(TOOL_BIN)
+	@tests/run-integration
+
+test: $(B)/tcptune $(UNIT_BIN) $(TOOL_BIN)
+	@tests/run-all $(UNIT_BIN)
+
+install: $(B)/tcptune
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/tcptune/rules $(DESTDIR)$(PREFIX)/share/tcptune/profiles
+	install -m 0755 $(B)/tcptune $(DESTDIR)$(PREFIX)/sbin/tcptune
+	for f in rules/*.yaml profiles/*.yaml; do [ -e "$$f" ] || continue; \
+	  install -m 0644 "$$f" $(DESTDIR)$(PREFIX)/share/tcptune/$$f; done
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

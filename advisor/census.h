@@ -1,0 +1,97 @@
+/* The socket census: counts and analyses built from a stream of socket
+ * records, whatever their source (sock_diag or /proc/net/tcp{,6}).  Memory
+ * grows with destinations, listening ports and CLOSE_WAIT sockets, never with
+ * the total number of sockets. */
+#ifndef TCPTUNE_ADVISOR_CENSUS_H
+#define TCPTUNE_ADVISOR_CENSUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tcpstates.h"
+
+/* One socket, decoded.  Addresses in network byte order; IPv4 uses the first
+ * four bytes of addr.  Ports in host order. */
+struct sock_rec {
+	uint8_t family;		/* AF_INET or AF_INET6 */
+	uint8_t state;		/* kernel state number (1..12) */
+	uint8_t timer;		/* 0 none, 1 retransmit, 2 keepalive, 3 timewait, 4 probe */
+	uint16_t lport, rport;
+	uint8_t laddr[16], raddr[16];
+	uint32_t rqueue, wqueue;
+	uint32_t uid;
+	uint64_t inode;		/* 0: no struct socket (timewait, request, orphan, unaccepted) */
+};
+
+/* An endpoint and how many sockets point at it. */
+struct census_dest {
+	uint8_t family;
+	uint8_t addr[16];
+	uint16_t port;		/* 0: aggregated by address only */
+	uint32_t count;
+};
+
+/* A CLOSE_WAIT socket that still has a struct socket: attribution input. */
+struct census_cw {
+	uint64_t inode;
+	struct census_dest peer;	/* port 0 when we are the server side */
+	uint32_t rqueue;
+	int owner;			/* index into census.procs, -1 unknown */
+};
+
+struct census_proc {
+	int pid;
+	char comm[17];
+	uint32_t count;
+	uint32_t unread;		/* rqueue > 1: data before the FIN unread */
+	struct census_dest top_peers[3];
+	size_t n_top_peers;
+};
+
+struct census {
+	uint64_t states[TCPS_MAX + 1];		/* by kernel state number, both families */
+	uint64_t by_family[2][TCPS_MAX + 1];	/* [0] ipv4, [1] ipv6 */
+	uint64_t total;
+	uint64_t orphans;			/* inode 0 full sockets in FIN_WAIT1/2, CLOSING, LAST_ACK */
+	uint64_t unaccepted;			/* inode 0 ESTABLISHED/CLOSE_WAIT: in an accept queue */
+	uint64_t tw_minisocks;			/* timer 3: TIME_WAIT + FIN_WAIT2 substate */
+	uint64_t tw_incoming, tw_outgoing;
+	uint64_t cw_with_unread;		/* CLOSE_WAIT with rqueue > 1: data unread before the FIN */
+
+	uint8_t listen_ports[65536 / 8];	/* bitmap of listening local ports */
+	uint16_t port_low, port_high;		/* ip_local_port_range, for "outgoing" */
+
+	/* Open-addressing table: TIME_WAIT and all-state counts per remote ip:port
+	 * of outgoing sockets. */
+	struct census_desttab *dests;
+
+	struct census_cw *cw;			/* CLOSE_WAIT sockets with an inode */
+	size_t n_cw, cap_cw;
+
+	struct census_proc *procs;		/* filled by attribution (snap_procfd) */
+	size_t n_procs;
+	uint64_t cw_unattributed;
+	bool attribution_done;
+};
+
+/* Prepare an empty census; port range from ip_local_port_range (used to tell
+ * outgoing sockets from incoming ones).  Returns 0 or -ENOMEM. */
+int census_init(struct census *c, uint16_t port_low, uint16_t port_high);
+void census_release(struct census *c);
+
+/* Count one socket.  Returns 0 or -ENOMEM. */
+int census_add(struct census *c, const struct sock_rec *r);
+
+/* Top n outgoing destinations by TIME_WAIT count (ties by address), written to
+ * out[]; returns how many. */
+size_t census_top_tw_dests(const struct census *c, struct census_dest *out, size_t n);
+
+/* The destination with most outgoing sockets of any state (port headroom),
+ * or false if there is none. */
+bool census_max_dest_usage(const struct census *c, struct census_dest *ret);
+
+/* Format "10.0.0.5:5432" / "[::1]:8080" / "10.0.0.5" (port 0). */
+int census_dest_format(const struct census_dest *d, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,188 @@
+/* Verb table, global options and usage text.  Global options may appear
+ * before or after the verb; a verb's own options only after it. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "log.h"
+
+enum { G_HELP = 1000, G_VERSION, G_ROOT, G_DATA, G_COLOR, G_QUIET, G_VERBOSE };
+
+static const struct cli_opt global_opts[] = {
+	{ "help",    false, G_HELP,    "show this help" },
+	{ "version", false, G_VERSION, "print the version" },
+	{ "root",    true,  G_ROOT,    "read every file under DIR instead of / (offline audit)" },
+	{ "data",    true,  G_DATA,    "look for rules/ and profiles/ in DIR first" },
+	{ "color",   true,  G_COLOR,   "auto|always|never (NO_COLOR is honoured)" },
+	{ "quiet",   false, G_QUIET,   "only errors" },
+	{ "verbose", false, G_VERBOSE, "explain what is read" },
+	{ NULL, false, 0, NULL },
+};
+
+static const struct verb verbs[] = {
+	/* name       handler       min max options        args         help */
+	{ "check",   cmd_check,   0, 0, cmd_check_opts,   "",            "audit sysctls, sockets and boot configuration" },
+	{ "explain", cmd_explain, 1, 1, cmd_explain_opts, "KEY",         "what a sysctl means, with its runtime and boot values" },
+};
+static const size_t n_verbs = sizeof(verbs) / sizeof(verbs[0]);
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: tcptune [options] <command> [command options]\n\n"
+		"TCP tuning advisor: audits TCP sysctls, socket states and boot configuration.\n\ncommands:\n");
+	for (size_t i = 0; i < n_verbs; i++) {
+		char head[64];
+		snprintf(head, sizeof(head), "%s %s", verbs[i].name, verbs[i].args_help);
+		fprintf(f, "  %-22s %s\n", head, verbs[i].help);
+		for (const struct cli_opt *o = verbs[i].opts; o && o->name; o++)
+			if (o->help)
+				fprintf(f, "      --%-16s %s\n", o->name, o->help);
+	}
+	fprintf(f, "\noptions:\n");
+	for (const struct cli_opt *o = global_opts; o->name; o++)
+		fprintf(f, "  --%-8s%-12s %s\n", o->name, o->has_arg ? " ARG" : "", o->help);
+	fprintf(f, "  -h, -q, -v are short for --help, --quiet, --verbose\n"
+		"\ncheck exits 0 ok, 1 warning, 2 critical, 3 could not check.\n");
+}
+
+/* Levenshtein distance, for "did you mean". */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), prev[32], cur[32];
+
+	if (la >= 31 || lb >= 31)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+		}
+		memcpy(prev, cur, sizeof(cur));
+	}
+	return prev[lb];
+}
+
+static const struct verb *find_verb(const char *name)
+{
+	const struct verb *best = NULL;
+	size_t best_d = 3;
+
+	for (size_t i = 0; i < n_verbs; i++)
+		if (strcmp(verbs[i].name, name) == 0)
+			return &verbs[i];
+	for (size_t i = 0; i < n_verbs; i++) {
+		size_t d = distance(name, verbs[i].name);
+		if (d < best_d) {
+			best_d = d;
+			best = &verbs[i];
+		}
+	}
+	if (best)
+		log_errx(0, "unknown command '%s', did you mean '%s'?", name, best->name);
+	else
+		log_errx(0, "unknown command '%s' (see tcptune --help)", name);
+	return NULL;
+}
+
+static const struct cli_opt *match_opt(const struct cli_opt *table, const char *name, size_t len)
+{
+	for (const struct cli_opt *o = table; o && o->name; o++)
+		if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
+			return o;
+	return NULL;
+}
+
+int cli_run(int argc, char **argv)
+{
+	static struct cli_globals g = { .root = "/", .verbosity = 1 };
+	struct cli_args a = { .g = &g };
+	const struct verb *v = NULL;
+	bool help = false, only_pos = false;
+
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i], *name, *value = NULL, *eq;
+		const struct cli_opt *o;
+		size_t len;
+
+		if (only_pos || arg[0] != '-' || arg[1] == '\0') {
+			if (!v) {
+				v = find_verb(arg);
+				if (!v)
+					return EXIT_UNKNOWN;
+			} else if (a.n_pos < sizeof(a.pos) / sizeof(a.pos[0]))
+				a.pos[a.n_pos++] = arg;
+			else
+				return log_errx(EXIT_UNKNOWN, "too many arguments"), EXIT_UNKNOWN;
+			continue;
+		}
+		if (strcmp(arg, "--") == 0) {
+			only_pos = true;
+			continue;
+		}
+		if (arg[1] != '-') {
+			/* short options: -h -q -v, not bundled */
+			static const char *const shorts[] = { "h", "help", "q", "quiet", "v", "verbose" };
+			name = NULL;
+			for (size_t k = 0; k < 6; k += 2)
+				if (strcmp(arg + 1, shorts[k]) == 0)
+					name = shorts[k + 1];
+			if (!name)
+				return log_errx(EXIT_UNKNOWN, "unknown option '%s'", arg), EXIT_UNKNOWN;
+			len = strlen(name);
+		} else {
+			name = arg + 2;
+			eq = strchr(name, '=');
+			len = eq ? (size_t) (eq - name) : strlen(name);
+			if (eq)
+				value = eq + 1;
+		}
+		o = match_opt(global_opts, name, len);
+		if (!o && v)
+			o = match_opt(v->opts, name, len);
+		if (!o)
+			return log_errx(EXIT_UNKNOWN, "unknown option '%s'%s", arg,
+					v ? "" : " (command options go after the command)"), EXIT_UNKNOWN;
+		if (o->has_arg && !value) {
+			if (i + 1 >= argc)
+				return log_errx(EXIT_UNKNOWN, "option '--%s' needs a value", o->name), EXIT_UNKNOWN;
+			value = argv[++i];
+		} else if (!o->has_arg && value)
+			return log_errx(EXIT_UNKNOWN, "option '--%s' takes no value", o->name), EXIT_UNKNOWN;
+
+		switch (o->id) {
+		case G_HELP:    help = true; break;
+		case G_VERSION: printf("tcptune %s\n", TCPTUNE_VERSION); return EXIT_OK;
+		case G_ROOT:    g.root = value; break;
+		case G_DATA:    g.data = value; break;
+		case G_COLOR:
+			if (strcmp(value, "auto") && strcmp(value, "always") && strcmp(value, "never"))
+				return log_errx(EXIT_UNKNOWN, "invalid --color '%s': use auto, always or never",
+						value), EXIT_UNKNOWN;
+			g.color = value;
+			break;
+		case G_QUIET:   g.verbosity = 0; break;
+		case G_VERBOSE: g.verbosity = 2; break;
+		default:
+			if (a.n_opts == sizeof(a.opts) / sizeof(a.opts[0]))
+				return log_errx(EXIT_UNKNOWN, "too many options"), EXIT_UNKNOWN;
+			a.opts[a.n_opts].id = o->id;
+			a.opts[a.n_opts].value = value;
+			a.n_opts++;
+		}
+	}
+	log_set_level((enum log_level) g.verbosity);
+	if (help || !v) {
+		usage(help ? stdout : stderr);
+		return help ? EXIT_OK : EXIT_UNKNOWN;
+	}
+	if (a.n_pos < v->min_args || a.n_pos > v->max_args)
+		return log_errx(EXIT_UNKNOWN, "'%s' takes %s%s", v->name,
+				v->max_args ? "the argument " : "no arguments", v->args_help), EXIT_UNKNOWN;
+	return v->handler(&a);
+}

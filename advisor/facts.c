@@ -1,0 +1,167 @@
+/* The fact registry; see facts.h.  Derived names are built once from the key,
+ * state and TcpExt tables so that no fact name is written twice. */
+#include "facts.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "keys.h"
+#include "tcpstates.h"
+
+/* TcpExt counters worth a fact (names as in /proc/net/netstat; meaning in
+ * KERNEL-FACTS §2).  Counters absent on the running kernel stay missing. */
+const char *const tcpext_names[] = {
+	"TW", "TWRecycled", "TWKilled", "TCPTimeWaitOverflow",
+	"TCPAbortOnMemory", "TCPAbortOnTimeout", "TCPAbortOnClose", "TCPAbortOnData",
+	"PAWSActive", "PAWSEstab", "PAWSTimewait",
+	"ListenOverflows", "ListenDrops",
+	"TCPReqQFullDoCookies", "TCPReqQFullDrop", "SyncookiesSent",
+	"TCPKeepAlive", "TCPACKSkippedTimeWait", "TCPOrphanQueued",
+};
+const size_t tcpext_count = sizeof(tcpext_names) / sizeof(tcpext_names[0]);
+
+static const struct fact_def static_defs[F__STATIC_COUNT] = {
+	[F_KERNEL_VERSION]        = { "kernel.version", FT_INT, SCOPE_KERNEL, "major*65536+minor*256+patch" },
+	[F_KERNEL_RELEASE]        = { "kernel.release", FT_STR, SCOPE_KERNEL, "release string" },
+	[F_SOCKETS_TOTAL]         = { "sockets.total", FT_INT, SCOPE_NETNS, "TCP sockets of all states" },
+	[F_SOCKETS_ORPHANS]       = { "sockets.orphans", FT_INT, SCOPE_NETNS,
+		"orphaned full sockets (no owner; FIN_WAIT1/FIN_WAIT2/CLOSING/LAST_ACK), what tcp_max_orphans limits" },
+	[F_SOCKETS_UNACCEPTED]    = { "sockets.unaccepted", FT_INT, SCOPE_NETNS,
+		"connections waiting in a listener's accept queue" },
+	[F_SOCKETS_TW_MINISOCKS]  = { "sockets.tw_minisocks", FT_INT, SCOPE_NETNS,
+		"timewait minisockets (TIME_WAIT + orphaned FIN_WAIT2), what tcp_max_tw_buckets limits" },
+	[F_SOCKSTAT_INUSE]        = { "sockstat.inuse", FT_INT, SCOPE_NETNS, "IPv4 full TCP sockets in the tables" },
+	[F_SOCKSTAT_INUSE6]       = { "sockstat.inuse6", FT_INT, SCOPE_NETNS, "IPv6 full TCP sockets in the tables" },
+	[F_SOCKSTAT_ORPHAN]       = { "sockstat.orphan", FT_INT, SCOPE_HOST, "orphaned TCP sockets, all namespaces" },
+	[F_SOCKSTAT_TW]           = { "sockstat.tw", FT_INT, SCOPE_NETNS,
+		"timewait minisockets incl. orphaned FIN_WAIT2" },
+	[F_SOCKSTAT_ALLOC]        = { "sockstat.alloc", FT_INT, SCOPE_HOST, "allocated TCP sockets, all namespaces" },
+	[F_SOCKSTAT_MEM_PAGES]    = { "sockstat.mem_pages", FT_INT, SCOPE_HOST, "TCP memory in pages (compare tcp_mem)" },
+	[F_TW_INCOMING]           = { "timewait.incoming", FT_INT, SCOPE_NETNS,
+		"TIME_WAIT on a listening local port (this host closed first as a server)" },
+	[F_TW_OUTGOING]           = { "timewait.outgoing", FT_INT, SCOPE_NETNS,
+		"TIME_WAIT of outgoing connections (this host closed first as a client)" },
+	[F_TW_MAX_PER_DEST]       = { "timewait.max_per_dest", FT_INT, SCOPE_NETNS,
+		"outgoing TIME_WAIT to the busiest remote ip:port" },
+	[F_TW_TOP_REMOTE]         = { "timewait.top.remote", FT_STR, SCOPE_NETNS, "that remote ip:port" },
+	[F_PORTS_LOW]             = { "ports.low", FT_INT, SCOPE_NETNS, "ip_local_port_range low" },
+	[F_PORTS_HIGH]            = { "ports.high", FT_INT, SCOPE_NETNS, "ip_local_port_range high" },
+	[F_PORTS_RANGE_SIZE]      = { "ports.range_size", FT_INT, SCOPE_NETNS, "ephemeral ports available" },
+	[F_PORTS_MAX_DEST_USAGE]  = { "ports.max_dest_usage", FT_INT, SCOPE_NETNS,
+		"outgoing sockets of any state to the busiest remote ip:port" },
+	[F_PORTS_MAX_DEST_USAGE_PCT] = { "ports.max_dest_usage_pct", FT_INT, SCOPE_NETNS,
+		"that count as % of the ephemeral range" },
+	[F_PORTS_TOP_REMOTE]      = { "ports.top.remote", FT_STR, SCOPE_NETNS, "that remote ip:port" },
+	[F_CW_MAX_PER_PROCESS]    = { "closewait.max_per_process", FT_INT, SCOPE_NETNS,
+		"CLOSE_WAIT sockets held by the worst process" },
+	[F_CW_PROCESSES]          = { "closewait.processes", FT_INT, SCOPE_NETNS, "processes holding CLOSE_WAIT sockets" },
+	[F_CW_WITH_UNREAD]        = { "closewait.with_unread", FT_INT, SCOPE_NETNS,
+		"CLOSE_WAIT sockets with unread data before the peer's FIN" },
+	[F_CW_UNATTRIBUTED]       = { "closewait.unattributed", FT_INT, SCOPE_NETNS,
+		"CLOSE_WAIT sockets whose process could not be found" },
+	[F_CW_TOP_PID]            = { "closewait.top.pid", FT_INT, SCOPE_NETNS, "pid of the worst process" },
+	[F_CW_TOP_COMM]           = { "closewait.top.comm", FT_STR, SCOPE_NETNS, "its name" },
+	[F_NAT_IP_FORWARD]        = { "nat.ip_forward", FT_INT, SCOPE_NETNS, "net.ipv4.ip_forward" },
+	[F_NAT_CONNTRACK_LOADED]  = { "nat.conntrack_loaded", FT_INT, SCOPE_HOST, "connection tracking available" },
+	[F_NAT_NAT_LOADED]        = { "nat.nat_loaded", FT_INT, SCOPE_HOST, "NAT available (nf_nat)" },
+	[F_NAT_CONNTRACK_COUNT]   = { "nat.conntrack_count", FT_INT, SCOPE_NETNS, "conntrack entries" },
+	[F_NAT_CONNTRACK_MAX]     = { "nat.conntrack_max", FT_INT, SCOPE_HOST, "conntrack table size" },
+	[F_SYSCTLD_STALE]         = { "sysctld.stale", FT_INT, SCOPE_FILES,
+		"assignments in sysctl.d/sysctl.conf to keys this kernel lacks" },
+	[F_SYSCTLD_DRIFT]         = { "sysctld.drift", FT_INT, SCOPE_FILES,
+		"tracked keys whose runtime value differs from what boot sets" },
+	[F_SYSCTLD_ORDER_CONFLICTS] = { "sysctld.order_conflicts", FT_INT, SCOPE_FILES,
+		"tracked keys that systemd-sysctl and sysctl --system set differently" },
+	[F_SYSCTLD_REAPPLIERS]    = { "sysctld.reappliers", FT_INT, SCOPE_FILES,
+		"programs that rewrite sysctls after boot" },
+};
+
+#define MAX_DERIVED 96
+static struct fact_def all_defs[F__STATIC_COUNT + MAX_DERIVED];
+static char derived_names[MAX_DERIVED][96];
+static size_t n_defs;
+static size_t base_sysctl, base_state, base_tcpext;
+
+static void add_derived(const char *prefix, const char *name, enum fact_type t, enum fact_scope sc,
+			const char *help)
+{
+	size_t d = n_defs - F__STATIC_COUNT;
+
+	/* The tables are fixed at build time; the test suite checks they fit. */
+	if (d >= MAX_DERIVED)
+		return;
+	snprintf(derived_names[d], sizeof(derived_names[d]), "%s%s", prefix, name);
+	all_defs[n_defs++] = (struct fact_def) { derived_names[d], t, sc, help };
+}
+
+static void facts_build(void)
+{
+	if (n_defs)
+		return;
+	memcpy(all_defs, static_defs, sizeof(static_defs));
+	n_defs = F__STATIC_COUNT;
+	base_sysctl = n_defs;
+	for (size_t i = 0; i < key_count; i++)
+		add_derived("sysctl.", key_table[i].name,
+			    key_table[i].type == KEY_INT ? FT_INT : FT_STR,
+			    key_table[i].per_netns ? SCOPE_NETNS : SCOPE_HOST, key_table[i].unit);
+	base_state = n_defs;
+	for (size_t i = 0; i < tcp_state_count; i++)
+		add_derived("sockets.", tcp_state_names[i].fact, FT_INT, SCOPE_NETNS, tcp_state_names[i].ss);
+	base_tcpext = n_defs;
+	for (size_t i = 0; i < tcpext_count; i++)
+		add_derived("tcpext.", tcpext_names[i], FT_INT, SCOPE_NETNS, "TcpExt counter, /proc/net/netstat");
+}
+
+size_t facts_count(void)
+{
+	facts_build();
+	return n_defs;
+}
+
+const struct fact_def *fact_def(size_t id)
+{
+	facts_build();
+	return id < n_defs ? &all_defs[id] : NULL;
+}
+
+int fact_lookup(const char *name)
+{
+	facts_build();
+	for (size_t i = 0; i < n_defs; i++)
+		if (strcmp(all_defs[i].name, name) == 0)
+			return (int) i;
+	return -ENOENT;
+}
+
+size_t fact_id_sysctl(size_t key_idx)
+{
+	facts_build();
+	return base_sysctl + key_idx;
+}
+
+size_t fact_id_state(int tcp_state)
+{
+	const struct tcp_state_name *s = tcp_state_by_number(tcp_state);
+
+	facts_build();
+	return base_state + (size_t) (s ? s - tcp_state_names : 0);
+}
+
+size_t fact_id_tcpext(size_t idx)
+{
+	facts_build();
+	return base_tcpext + idx;
+}
+
+const char *fact_scope_name(enum fact_scope s)
+{
+	switch (s) {
+	case SCOPE_NETNS:  return "netns";
+	case SCOPE_HOST:   return "host";
+	case SCOPE_FILES:  return "files";
+	case SCOPE_KERNEL: return "kernel";
+	}
+	return "?";
+}

@@ -1,0 +1,89 @@
+/* Fact names: the one list of everything rules, JSON and reports can see.
+ * Static facts are an enum with a table; sysctl.<key>, sockets.<state> and
+ * tcpext.<Counter> facts are derived from the key table, the state table and
+ * the TcpExt counter table, so each name has exactly one source. */
+#ifndef TCPTUNE_ADVISOR_FACTS_H
+#define TCPTUNE_ADVISOR_FACTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum fact_type { FT_INT, FT_STR };
+
+enum fact_scope {
+	SCOPE_NETNS,		/* this network namespace */
+	SCOPE_HOST,		/* the whole host, all namespaces */
+	SCOPE_FILES,		/* configuration files */
+	SCOPE_KERNEL,		/* the running kernel */
+};
+
+enum {
+	F_KERNEL_VERSION,
+	F_KERNEL_RELEASE,
+	F_SOCKETS_TOTAL,
+	F_SOCKETS_ORPHANS,
+	F_SOCKETS_UNACCEPTED,
+	F_SOCKETS_TW_MINISOCKS,
+	F_SOCKSTAT_INUSE,
+	F_SOCKSTAT_INUSE6,
+	F_SOCKSTAT_ORPHAN,
+	F_SOCKSTAT_TW,
+	F_SOCKSTAT_ALLOC,
+	F_SOCKSTAT_MEM_PAGES,
+	F_TW_INCOMING,
+	F_TW_OUTGOING,
+	F_TW_MAX_PER_DEST,
+	F_TW_TOP_REMOTE,
+	F_PORTS_LOW,
+	F_PORTS_HIGH,
+	F_PORTS_RANGE_SIZE,
+	F_PORTS_MAX_DEST_USAGE,
+	F_PORTS_MAX_DEST_USAGE_PCT,
+	F_PORTS_TOP_REMOTE,
+	F_CW_MAX_PER_PROCESS,
+	F_CW_PROCESSES,
+	F_CW_WITH_UNREAD,
+	F_CW_UNATTRIBUTED,
+	F_CW_TOP_PID,
+	F_CW_TOP_COMM,
+	F_NAT_IP_FORWARD,
+	F_NAT_CONNTRACK_LOADED,
+	F_NAT_NAT_LOADED,
+	F_NAT_CONNTRACK_COUNT,
+	F_NAT_CONNTRACK_MAX,
+	F_SYSCTLD_STALE,
+	F_SYSCTLD_DRIFT,
+	F_SYSCTLD_ORDER_CONFLICTS,
+	F_SYSCTLD_REAPPLIERS,
+	F__STATIC_COUNT
+};
+
+struct fact_def {
+	const char *name;
+	enum fact_type type;
+	enum fact_scope scope;
+	const char *help;	/* short, for explain and the report */
+};
+
+/* TcpExt counters read from /proc/net/netstat, by their kernel names. */
+extern const char *const tcpext_names[];
+extern const size_t tcpext_count;
+
+/* Number of facts, static and derived. */
+size_t facts_count(void);
+
+/* Definition of fact id (0 <= id < facts_count()). */
+const struct fact_def *fact_def(size_t id);
+
+/* Id of the fact called name, or -ENOENT. */
+int fact_lookup(const char *name);
+
+/* Ids of the derived facts. */
+size_t fact_id_sysctl(size_t key_idx);	/* sysctl.<key name> */
+size_t fact_id_state(int tcp_state);	/* sockets.<state fact name>, kernel state number */
+size_t fact_id_tcpext(size_t idx);	/* tcpext.<Counter> */
+
+const char *fact_scope_name(enum fact_scope s);
+
+#endif

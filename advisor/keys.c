@@ -1,0 +1,286 @@
+/* The key table (see keys.h).  Kernel ranges are those measured by writing
+ * boundary values (KERNEL-FACTS §1, E2); apply ranges are tcptune's own,
+ * each with its reason.  Jiffies-based keys accept |v| <= INT_MAX/HZ; the
+ * table holds the HZ=1000 bound, the tightest of the usual configurations. */
+#include "keys.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "strutil.h"
+
+#define JIFFIES_MAX (INT_MAX / 1000LL)
+
+const struct key_def key_table[] = {
+	{
+		.name = "net.ipv4.tcp_fin_timeout", .type = KEY_INT, .unit = "s",
+		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 5, .amax = 60,
+		.arange_why = "0 and negative values are accepted by the kernel but meaningless; "
+			"above 60 s an orphan lives 2*T-120 s, not T (tcp_input.c, tcp_timer.c)",
+		.per_netns = true, .added = "4.6", .writable = true,
+		.explain = "How long an orphaned socket (the program already called close()) may stay in "
+			"FIN_WAIT2 waiting for the peer's FIN. It does NOT change TIME_WAIT, which is always "
+			"60 s (TCP_TIMEWAIT_LEN, include/net/tcp.h). Up to 60 s the orphan becomes a timewait "
+			"minisocket in substate FIN_WAIT2 for that long; above 60 s it first spends T-60 s as a "
+			"full socket and then T-60 s as a minisocket, 2*T-120 s in total. A FIN_WAIT2 socket "
+			"whose program still holds the descriptor never times out.",
+	},
+	{
+		.name = "net.ipv4.tcp_keepalive_time", .type = KEY_INT, .unit = "s",
+		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 10, .amax = 32767,
+		.arange_why = "the kernel accepts 0 and negatives; 32767 is the setsockopt(TCP_KEEPIDLE) limit",
+		.per_netns = true, .added = "4.5", .writable = true,
+		.explain = "Idle time before the first keepalive probe, for sockets that enabled SO_KEEPALIVE "
+			"and did not set TCP_KEEPIDLE themselves; other sockets are not affected at all. "
+			"Lowering it keeps idle connections alive through NAT and firewall state tables and "
+			"detects dead peers sooner. It does not fix CLOSE_WAIT: that socket waits for its own "
+			"program to call close().",
+	},
+	{
+		.name = "net.ipv4.tcp_keepalive_intvl", .type = KEY_INT, .unit = "s",
+		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 1, .amax = 32767,
+		.arange_why = "the kernel accepts 0 and negatives; 32767 is the setsockopt(TCP_KEEPINTVL) limit",
+		.per_netns = true, .added = "4.5", .writable = true,
+		.explain = "Seconds between unanswered keepalive probes, for sockets with SO_KEEPALIVE and no "
+			"TCP_KEEPINTVL of their own.",
+	},
+	{
+		.name = "net.ipv4.tcp_keepalive_probes", .type = KEY_INT, .unit = "count",
+		.kmin = 0, .kmax = 255, .amin = 1, .amax = 127,
+		.arange_why = "0 would drop a connection at the first probe; 127 is the setsockopt(TCP_KEEPCNT) limit",
+		.per_netns = true, .added = "4.5", .writable = true,
+		.explain = "Unanswered keepalive probes before the connection is reset, for sockets with "
+			"SO_KEEPALIVE and no TCP_KEEPCNT of their own. A dead peer is detected after "
+			"keepalive_time + probes * keepalive_intvl seconds.",
+	},
+	{
+		.name = "net.ipv4.tcp_tw_reuse", .type = KEY_INT, .unit = "enum",
+		.kmin = 0, .kmax = 2, .amin = 0, .amax = 2, .arange_why = NULL,
+		.per_netns = true, .added = "4.11", .writable = true,
+		.explain = "Lets an outgoing connect() take over a 4-tuple still held by a TIME_WAIT socket, "
+			"when that socket carries TCP timestamps and is older than tcp_tw_reuse_delay. 0 = "
+			"never, 1 = always, 2 = loopback only (the default since 4.18). It only helps the "
+			"client side: TIME_WAIT sockets of incoming connections (a server that closes first) "
+			"are never reused by it (tcp_twsk_unique(), net/ipv4/tcp_ipv4.c). Successful reuse "
+			"counts TcpExt TWRecycled.",
+	},
+	{
+		.name = "net.ipv4.tcp_tw_reuse_delay", .type = KEY_INT, .unit = "ms",
+		.kmin = 1, .kmax = 60000, .amin = 1000, .amax = 60000,
+		.arange_why = "below 1000 ms a peer with a 1 Hz timestamp clock (allowed by RFC 7323) "
+			"can have its new segments rejected by PAWS",
+		.per_netns = true, .added = "6.14", .writable = true,
+		.explain = "Minimum age in milliseconds of a TIME_WAIT socket, counted from the last "
+			"timestamp it saw, before tcp_tw_reuse may hand its 4-tuple to a new outgoing "
+			"connection. Before 6.14 this was a fixed 1 s.",
+	},
+	{
+		.name = "net.ipv4.tcp_tw_recycle", .type = KEY_INT, .unit = "enum",
+		.kmin = 0, .kmax = 1, .amin = 0, .amax = 0,
+		.arange_why = "tcptune never writes it",
+		.per_netns = false, .removed = "4.12", .writable = false,
+		.explain = "Removed in Linux 4.12 (commit 4396e46187ca); a line setting it in sysctl.d only "
+			"produces an error at boot. On older kernels it shortened TIME_WAIT to 3.5*RTO and "
+			"dropped SYNs whose TCP timestamp was older than the last one seen from the same IP "
+			"address, which silently broke clients behind NAT (many hosts, unrelated timestamp "
+			"clocks, one address). tcptune never sets it; use tcp_tw_reuse for outgoing "
+			"connections instead.",
+	},
+	{
+		.name = "net.ipv4.tcp_max_tw_buckets", .type = KEY_INT, .unit = "count",
+		.kmin = INT_MIN, .kmax = INT_MAX, .amin = 16384, .amax = 16777216,
+		.arange_why = "lower values destroy TIME_WAIT protection silently (0 = none at all); "
+			"the kernel documentation says not to lower it",
+		.per_netns = true, .added = "4.11", .writable = true,
+		.explain = "Maximum number of timewait minisockets (TIME_WAIT plus orphaned FIN_WAIT2) in "
+			"this network namespace. When it is reached a closing socket skips TIME_WAIT and is "
+			"destroyed at once; the kernel prints nothing and only TcpExt TCPTimeWaitOverflow "
+			"rises. It is a guard against denial of service, not a tuning knob: lowering it does "
+			"not make TIME_WAIT shorter, it removes its protection. The default is half the "
+			"established hash size.",
+	},
+	{
+		.name = "net.ipv4.tcp_max_orphans", .type = KEY_INT, .unit = "count",
+		.kmin = INT_MIN, .kmax = INT_MAX, .amin = 4096, .amax = 16777216,
+		.arange_why = "very low values reset closing connections under normal load",
+		.per_netns = false, .writable = true,
+		.explain = "Host-wide maximum of orphaned full sockets (closed by their program, still in "
+			"FIN_WAIT1, LAST_ACK, CLOSING or an early FIN_WAIT2). Above it the kernel resets them "
+			"and logs \"too many orphaned sockets\" (TcpExt TCPAbortOnMemory). It is global: "
+			"absent inside a container's network namespace, and sockstat's orphan count covers "
+			"all namespaces. Each orphan can pin up to ~64 KB of memory.",
+	},
+	{
+		.name = "net.ipv4.tcp_orphan_retries", .type = KEY_INT, .unit = "count",
+		.kmin = 0, .kmax = 255, .amin = 0, .amax = 15,
+		.arange_why = "more than 15 retries keeps dead orphans for many minutes",
+		.per_netns = true, .writable = true,
+		.explain = "Retransmissions allowed for an orphaned socket before it is killed. The default "
+			"0 means 8 for a socket that was alive recently and 0 after an ICMP error "
+			"(tcp_orphan_retries(), net/ipv4/tcp_timer.c), not \"no retries\".",
+	},
+	{
+		.name = "net.ipv4.tcp_max_syn_backlog", .type = KEY_INT, .unit = "count",
+		.kmin = INT_MIN, .kmax = INT_MAX, .amin = 128, .amax = 1048576,
+		.arange_why = "the kernel accepts negatives; below 128 is smaller than its own floor",
+		.per_netns = true, .added = "4.11", .writable = true,
+		.explain = "Not the SYN queue size: that is each listener's min(listen() backlog, "
+			"somaxconn). This only matters with tcp_syncookies=0, where SYNs from unknown peers "
+			"are dropped once less than a quarter of it is free (tcp_conn_request(), "
+			"net/ipv4/tcp_input.c).",
+	},
+	{
+		.name = "net.ipv4.tcp_syncookies", .type = KEY_INT, .unit = "enum",
+		.kmin = 0, .kmax = 255, .amin = 1, .amax = 2,
+		.arange_why = "0 drops SYNs when a listener's queue is full; only 0, 1 and 2 mean anything",
+		.per_netns = true, .writable = true,
+		.explain = "1 = send SYN cookies when a listener's SYN queue overflows (default), 2 = always, "
+			"0 = never (drop). A fallback for floods, not throughput tuning; regular \"Possible "
+			"SYN flooding\" messages under legitimate load mean the listen backlog is too small.",
+	},
+	{
+		.name = "net.ipv4.tcp_timestamps", .type = KEY_INT, .unit = "enum",
+		.kmin = 0, .kmax = 255, .amin = 1, .amax = 2,
+		.arange_why = "0 disables PAWS protection, RTT measurement and makes tcp_tw_reuse ineffective",
+		.per_netns = true, .writable = true,
+		.explain = "TCP timestamps (RFC 7323). 1 = on with a random offset per connection (default), "
+			"2 = on without offsets, 0 = off. Turning them off disables PAWS and makes "
+			"tcp_tw_reuse do nothing, since reuse requires a timestamp on the TIME_WAIT socket. "
+			"Timestamps only broke NAT together with tcp_tw_recycle, which is gone since 4.12.",
+	},
+	{
+		.name = "net.ipv4.ip_local_port_range", .type = KEY_INT_PAIR, .unit = "port",
+		.kmin = 1, .kmax = 65535, .amin = 1024, .amax = 65535,
+		.arange_why = "below 1024 collides with privileged services; low must not exceed high",
+		.per_netns = true, .writable = true,
+		.explain = "Ephemeral ports for outgoing connections, \"low high\". Each remote ip:port "
+			"can be reached from at most this many local ports at once (TIME_WAIT sockets "
+			"included); when they run out connect() fails with EADDRNOTAVAIL. The kernel also "
+			"requires low >= ip_unprivileged_port_start and prefers low and high of different "
+			"parity.",
+	},
+	{
+		.name = "net.ipv4.ip_unprivileged_port_start", .type = KEY_INT, .unit = "port",
+		.kmin = 0, .kmax = 65535, .amin = 0, .amax = 65535, .arange_why = NULL,
+		.per_netns = true, .added = "4.11", .writable = false,
+		.explain = "First port an unprivileged process may bind. Read because the kernel refuses an "
+			"ip_local_port_range whose low end is below it.",
+	},
+	{
+		.name = "net.core.somaxconn", .type = KEY_INT, .unit = "count",
+		.kmin = 0, .kmax = INT_MAX, .amin = 128, .amax = 65535,
+		.arange_why = "0 makes every listen() backlog 0",
+		.per_netns = true, .writable = true,
+		.explain = "Upper limit for the backlog a program passes to listen(); the accept queue and "
+			"SYN queue of that listener are min(backlog, somaxconn). Applied at listen() time: a "
+			"larger value helps only programs that ask for a larger backlog and listen again. "
+			"Default 4096 since 5.4 (128 before).",
+	},
+	{
+		.name = "net.netfilter.nf_conntrack_tcp_timeout_time_wait", .type = KEY_INT, .unit = "s",
+		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 10, .amax = 600,
+		.arange_why = "the kernel accepts 0 and negatives",
+		.per_netns = true, .module = "nf_conntrack", .writable = true,
+		.explain = "How long a connection-tracking entry stays in TIME_WAIT on this host as a "
+			"firewall or NAT box (default 120 s, deliberately longer than TCP's 60 s). It does "
+			"not touch the host's own sockets. Exists only when nf_conntrack is loaded.",
+	},
+	{
+		.name = "net.netfilter.nf_conntrack_tcp_timeout_close_wait", .type = KEY_INT, .unit = "s",
+		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 10, .amax = 3600,
+		.arange_why = "the kernel accepts 0 and negatives",
+		.per_netns = true, .module = "nf_conntrack", .writable = true,
+		.explain = "How long a conntrack entry stays in CLOSE_WAIT (default 60 s). Shorter than an "
+			"application's CLOSE_WAIT, the entry vanishes and later packets of that connection "
+			"are treated as invalid by a stateful firewall.",
+	},
+	{
+		.name = "net.netfilter.nf_conntrack_tcp_timeout_fin_wait", .type = KEY_INT, .unit = "s",
+		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 10, .amax = 600,
+		.arange_why = "the kernel accepts 0 and negatives",
+		.per_netns = true, .module = "nf_conntrack", .writable = true,
+		.explain = "How long a conntrack entry stays in FIN_WAIT (default 120 s). Should cover the "
+			"endpoints' tcp_fin_timeout, or late FINs through NAT are dropped.",
+	},
+};
+const size_t key_count = sizeof(key_table) / sizeof(key_table[0]);
+
+int key_index(const char *name)
+{
+	char norm[128];
+	size_t n = strlen(name);
+
+	if (n == 0 || n >= sizeof(norm))
+		return -ENOENT;
+	for (size_t i = 0; i <= n; i++)
+		norm[i] = name[i] == '/' ? '.' : name[i];
+	for (size_t i = 0; i < key_count; i++)
+		if (strcmp(key_table[i].name, norm) == 0)
+			return (int) i;
+	return -ENOENT;
+}
+
+const struct key_def *key_lookup(const char *name)
+{
+	int i = key_index(name);
+
+	return i < 0 ? NULL : &key_table[i];
+}
+
+int key_proc_path(const struct key_def *k, char *buf, size_t len)
+{
+	size_t n = strlen(k->name);
+
+	if (n + 1 > len)
+		return -ENAMETOOLONG;
+	for (size_t i = 0; i <= n; i++)
+		buf[i] = k->name[i] == '.' ? '/' : k->name[i];
+	return 0;
+}
+
+int key_parse_value(const struct key_def *k, const char *s, long long v[2])
+{
+	char a[32], b[32];
+	int n;
+
+	if (k->type == KEY_INT) {
+		long long x;
+		int r = parse_ll_trim(s, LLONG_MIN, LLONG_MAX, &x);
+		if (r < 0)
+			return r;
+		v[0] = x;
+		v[1] = 0;
+		return 0;
+	}
+	/* "low high": two decimals separated by blanks, nothing else. */
+	{
+		char extra;
+		n = sscanf(s, " %31s %31s %c", a, b, &extra);
+	}
+	if (n != 2)
+		return -EINVAL;
+	if (parse_ll(a, LLONG_MIN, LLONG_MAX, &v[0]) < 0 || parse_ll(b, LLONG_MIN, LLONG_MAX, &v[1]) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+static bool in_range(long long lo, long long hi, const struct key_def *k, const long long v[2])
+{
+	if (v[0] < lo || v[0] > hi)
+		return false;
+	if (k->type == KEY_INT_PAIR && (v[1] < lo || v[1] > hi || v[0] > v[1]))
+		return false;
+	return true;
+}
+
+bool key_in_kernel_range(const struct key_def *k, const long long v[2])
+{
+	return in_range(k->kmin, k->kmax, k, v);
+}
+
+bool key_in_apply_range(const struct key_def *k, const long long v[2])
+{
+	return k->writable && in_range(k->amin, k->amax, k, v);
+}

@@ -1,0 +1,52 @@
+/* The key table: the single source of truth for every sysctl tcptune reads or
+ * writes.  Pure data plus lookups; backup/ may include this header.
+ * Facts behind each row: ../shared/KERNEL-FACTS.md §1 (kernel source cited
+ * there), measured on 6.18 with HZ=250. */
+#ifndef TCPTUNE_ADVISOR_KEYS_H
+#define TCPTUNE_ADVISOR_KEYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum key_type {
+	KEY_INT,		/* one integer */
+	KEY_INT_PAIR,		/* two integers, "low high" (ip_local_port_range) */
+};
+
+struct key_def {
+	const char *name;	/* dotted, e.g. "net.ipv4.tcp_fin_timeout" */
+	enum key_type type;
+	const char *unit;	/* "s", "ms", "count", "enum", "port" */
+	long long kmin, kmax;	/* what the kernel accepts on write (EINVAL outside) */
+	long long amin, amax;	/* what tcptune will apply */
+	const char *arange_why;	/* why the apply range is narrower */
+	bool per_netns;		/* false: host-wide, absent in child netns */
+	const char *added;	/* first kernel release with the key, NULL if older than we care */
+	const char *removed;	/* release that removed it, NULL if present */
+	const char *module;	/* module that provides it, NULL if core */
+	bool writable;		/* may tcptune ever write it */
+	const char *explain;	/* one paragraph */
+};
+
+extern const struct key_def key_table[];
+extern const size_t key_count;
+
+/* Index of the key called name, or -ENOENT.  Accepts '/' separators. */
+int key_index(const char *name);
+const struct key_def *key_lookup(const char *name);
+
+/* Write "net/ipv4/tcp_fin_timeout" for k into buf.  Returns 0 or -ENAMETOOLONG.
+ * Only names from the table ever become paths (SPEC §9). */
+int key_proc_path(const struct key_def *k, char *buf, size_t len);
+
+/* Parse "60" (KEY_INT) or "32768 60999" (KEY_INT_PAIR) as the kernel would
+ * accept it: decimal, surrounding blanks ignored.  Fills v[0] (and v[1]).
+ * Returns 0 or -EINVAL. */
+int key_parse_value(const struct key_def *k, const char *s, long long v[2]);
+
+/* Is v within the kernel range / the apply range?  For pairs both elements
+ * are checked and low <= high is required. */
+bool key_in_kernel_range(const struct key_def *k, const long long v[2]);
+bool key_in_apply_range(const struct key_def *k, const long long v[2]);
+
+#endif

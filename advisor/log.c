@@ -1,0 +1,57 @@
+/* stderr output for the whole program: errors once, debug with -v. */
+#include "log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static enum log_level level = LOG_NORMAL;
+
+void log_set_level(enum log_level l)
+{
+	level = l;
+}
+
+enum log_level log_get_level(void)
+{
+	return level;
+}
+
+static void vlog(int r, const char *fmt, va_list ap)
+{
+	fputs("tcptune: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	if (r < 0)
+		fprintf(stderr, ": %s", strerror(-r));
+	fputc('\n', stderr);
+}
+
+int log_err(int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(r, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int log_errx(int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(0, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+void log_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level < LOG_VERBOSE)
+		return;
+	va_start(ap, fmt);
+	vlog(0, fmt, ap);
+	va_end(ap);
+}

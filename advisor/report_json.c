@@ -1,0 +1,266 @@
+/* `check --format json`: the schema-1 object of SPEC §7a, built with
+ * jansson.  Additions only; every fact appears, missing ones as null. */
+#include "report.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "keys.h"
+#include "tcpstates.h"
+
+#define TOP_DESTS 10
+
+/* jansson returns NULL on allocation failure; json_object_set_new() then
+ * fails too, and the final dump reports it, so the builders stay linear. */
+static json_t *fact_json(const struct snapshot *s, size_t id)
+{
+	const struct fact_val *v = snap_get(s, id);
+
+	if (!v || !v->present)
+		return json_null();
+	if (fact_def(id)->type == FT_STR)
+		return json_string(v->s ? v->s : "");
+	return json_integer(v->i);
+}
+
+static json_t *facts_json(const struct snapshot *s)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; i < facts_count(); i++)
+		json_object_set_new(o, fact_def(i)->name, fact_json(s, i));
+	return o;
+}
+
+static json_t *scopes_json(void)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; i < facts_count(); i++)
+		json_object_set_new(o, fact_def(i)->name, json_string(fact_scope_name(fact_def(i)->scope)));
+	return o;
+}
+
+static json_t *value_json(const struct key_def *k, const char *raw)
+{
+	long long v[2];
+
+	if (key_parse_value(k, raw, v) < 0)
+		return json_string(raw);	/* as written in the file */
+	if (k->type == KEY_INT_PAIR) {
+		char buf[48];
+		snprintf(buf, sizeof(buf), "%lld %lld", v[0], v[1]);
+		return json_string(buf);
+	}
+	return json_integer(v[0]);
+}
+
+static json_t *assign_json(const struct key_def *k, const struct sysctld_assign *a)
+{
+	if (!a)
+		return json_null();
+	return json_pack("{s:o, s:s, s:I}", "value", value_json(k, a->value), "file", a->file,
+			 "line", (json_int_t) a->line);
+}
+
+static json_t *sysctl_json(const struct snapshot *s)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; i < key_count; i++) {
+		const struct key_def *k = &key_table[i];
+		const struct snap_sysctl *v = &s->sysctl[i];
+		json_t *e = json_object(), *over = json_array();
+
+		json_object_set_new(e, "value", v->present ? value_json(k, v->raw) : json_null());
+		json_object_set_new(e, "scope", json_string(k->per_netns ? "netns" : "host"));
+		if (s->boot_ok) {
+			const struct sysctld_key *b = &s->boot.keys[i];
+
+			json_object_set_new(e, "boot", assign_json(k, b->winner[ORDER_SYSTEMD]));
+			json_object_set_new(e, "boot_procps", assign_json(k, b->winner[ORDER_PROCPS]));
+			for (size_t j = 0; j < b->n_overridden[ORDER_SYSTEMD]; j++)
+				json_array_append_new(over, assign_json(k, b->overridden[ORDER_SYSTEMD][j]));
+		} else {
+			json_object_set_new(e, "boot", json_null());
+			json_object_set_new(e, "boot_procps", json_null());
+		}
+		json_object_set_new(e, "overridden", over);
+		json_object_set_new(o, k->name, e);
+	}
+	return o;
+}
+
+static json_t *states_json(const uint64_t *counts)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; i < tcp_state_count; i++)
+		json_object_set_new(o, tcp_state_names[i].fact,
+				    json_integer((json_int_t) counts[tcp_state_names[i].state]));
+	return o;
+}
+
+static json_t *sockets_json(const struct snapshot *s)
+{
+	const struct census *c = &s->census;
+
+	if (!s->census_ok)
+		return json_null();
+	return json_pack("{s:I, s:o, s:{s:o, s:o}, s:I, s:I, s:I, s:b}",
+			 "total", (json_int_t) c->total,
+			 "states", states_json(c->states),
+			 "by_family", "ipv4", states_json(c->by_family[0]), "ipv6", states_json(c->by_family[1]),
+			 "orphans", (json_int_t) c->orphans,
+			 "unaccepted", (json_int_t) c->unaccepted,
+			 "tw_minisocks", (json_int_t) c->tw_minisocks,
+			 "approximate", s->sockets_approximate);
+}
+
+static json_t *dest_json(const struct census_dest *d, const char *key)
+{
+	char buf[80];
+
+	if (census_dest_format(d, buf, sizeof(buf)) < 0)
+		buf[0] = '\0';
+	return json_pack("{s:s, s:I}", key, buf, "count", (json_int_t) d->count);
+}
+
+static json_t *timewait_json(const struct snapshot *s)
+{
+	struct census_dest top[TOP_DESTS];
+	size_t n;
+	json_t *arr;
+
+	if (!s->census_ok)
+		return json_null();
+	arr = json_array();
+	n = census_top_tw_dests(&s->census, top, TOP_DESTS);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, dest_json(&top[i], "remote"));
+	return json_pack("{s:I, s:I, s:o}", "incoming", (json_int_t) s->census.tw_incoming,
+			 "outgoing", (json_int_t) s->census.tw_outgoing, "top_destinations", arr);
+}
+
+static json_t *closewait_json(const struct snapshot *s)
+{
+	const struct census *c = &s->census;
+	json_t *procs;
+
+	if (!s->census_ok)
+		return json_null();
+	procs = json_array();
+	for (size_t i = 0; i < c->n_procs; i++) {
+		const struct census_proc *p = &c->procs[i];
+		json_t *peers = json_array();
+
+		for (size_t j = 0; j < p->n_top_peers; j++)
+			json_array_append_new(peers, dest_json(&p->top_peers[j], "peer"));
+		json_array_append_new(procs, json_pack("{s:i, s:s, s:I, s:I, s:o}", "pid", p->pid,
+						       "comm", p->comm, "count", (json_int_t) p->count,
+						       "unread", (json_int_t) p->unread, "peers", peers));
+	}
+	return json_pack("{s:o, s:I, s:I, s:b}", "processes", procs,
+			 "unattributed", (json_int_t) c->cw_unattributed,
+			 "with_unread", (json_int_t) c->cw_with_unread,
+			 "attribution_complete", c->attribution_done && c->cw_unattributed == 0);
+}
+
+static json_t *boot_json(const struct snapshot *s)
+{
+	json_t *stale, *re, *files, *warn;
+
+	if (!s->boot_ok)
+		return json_null();
+	stale = json_array();
+	for (size_t i = 0; i < s->boot.n_stale; i++) {
+		const struct sysctld_stale *st = &s->boot.stale[i];
+		json_array_append_new(stale, json_pack("{s:s, s:s, s:I, s:s, s:s}", "key", st->key,
+						       "file", st->file, "line", (json_int_t) st->line,
+						       "reason", sysctld_stale_reason_name(st->reason),
+						       "detail", st->detail ? st->detail : ""));
+	}
+	re = json_array();
+	for (size_t i = 0; i < s->boot.n_reappliers; i++) {
+		const struct sysctld_reapplier *ra = &s->boot.reappliers[i];
+		json_t *keys = json_array();
+		for (size_t j = 0; j < ra->n_keys; j++)
+			json_array_append_new(keys, json_string(ra->keys[j]));
+		json_array_append_new(re, json_pack("{s:s, s:s, s:o}", "name", ra->name, "detail",
+						    ra->detail ? ra->detail : "", "keys", keys));
+	}
+	files = json_array();
+	for (size_t i = 0; i < s->boot.n_files; i++) {
+		const struct sysctld_file *f = &s->boot.files[i];
+		json_array_append_new(files, json_pack("{s:s, s:b, s:o, s:b, s:b}", "path", f->path,
+						       "masked", f->masked, "shadowed_by",
+						       f->shadowed_by ? json_string(f->shadowed_by) : json_null(),
+						       "systemd", f->used[ORDER_SYSTEMD], "procps", f->used[ORDER_PROCPS]));
+	}
+	warn = json_array();
+	for (size_t i = 0; i < s->boot.n_warnings; i++)
+		json_array_append_new(warn, json_pack("{s:s, s:I, s:s}", "file", s->boot.warnings[i].file,
+						      "line", (json_int_t) s->boot.warnings[i].line,
+						      "text", s->boot.warnings[i].text));
+	return json_pack("{s:o, s:o, s:o, s:o}", "stale", stale, "reappliers", re, "files", files,
+			 "warnings", warn);
+}
+
+static json_t *notes_json(const struct snapshot *s)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < s->n_notes; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s}", "source", s->notes[i].source,
+						   "text", s->notes[i].text));
+	return a;
+}
+
+static json_t *netns_json(const struct snapshot *s)
+{
+	char link[64];
+	ssize_t n;
+
+	if (!s->live)
+		return json_null();
+	n = readlink("/proc/self/ns/net", link, sizeof(link) - 1);
+	if (n < 0)
+		return json_null();
+	link[n] = '\0';
+	return json_string(link);
+}
+
+int report_json(const struct snapshot *s, FILE *out)
+{
+	json_t *root;
+	int r;
+
+	root = json_pack("{s:i, s:{s:s, s:s}, s:{s:o, s:o, s:s}, s:{s:o, s:s, s:s, s:s, s:s}, "
+			 "s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:[], s:n, s:s}",
+			 "schema", 1,
+			 "tool", "name", "tcptune", "version", TCPTUNE_VERSION,
+			 "host", "kernel", s->kernel_release[0] ? json_string(s->kernel_release) : json_null(),
+			 "netns", netns_json(s), "root", s->root,
+			 "sources", "sockets", s->sockets_source ? json_string(s->sockets_source) : json_null(),
+			 "sysctl", "proc/sys", "sockstat", "proc/net/sockstat", "tcpext", "proc/net/netstat",
+			 "boot", "sysctl.d and /etc/sysctl.conf",
+			 "facts", facts_json(s),
+			 "fact_scopes", scopes_json(),
+			 "sysctl", sysctl_json(s),
+			 "sockets", sockets_json(s),
+			 "timewait", timewait_json(s),
+			 "closewait", closewait_json(s),
+			 "boot", boot_json(s),
+			 "notes", notes_json(s),
+			 "findings",
+			 "recommendation",
+			 "status", "ok");
+	if (!root)
+		return -ENOMEM;
+	r = json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', out);
+	json_decref(root);
+	return r < 0 ? -EIO : 0;
+}

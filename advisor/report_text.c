@@ -1,0 +1,197 @@
+/* `check` as text for a terminal: census in TCP state order, tracked
+ * sysctls with runtime and boot values, TIME_WAIT and CLOSE_WAIT analyses,
+ * boot configuration, and what could not be seen. */
+#include "report.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "keys.h"
+#include "tcpstates.h"
+
+#define TOP_DESTS 5
+
+static void fact_line(const struct snapshot *s, FILE *out, const char *label, size_t id)
+{
+	const struct fact_val *v = snap_get(s, id);
+
+	if (!v->present)
+		fprintf(out, "  %-34s %12s  (%s)\n", label, "unknown", fact_scope_name(fact_def(id)->scope));
+	else
+		fprintf(out, "  %-34s %12" PRId64 "  (%s)\n", label, v->i, fact_scope_name(fact_def(id)->scope));
+}
+
+static void census_section(const struct snapshot *s, FILE *out)
+{
+	const struct census *c = &s->census;
+	const struct fact_val *tw_max = snap_get(s, fact_id_sysctl((size_t) key_index("net.ipv4.tcp_max_tw_buckets")));
+
+	fprintf(out, "TCP sockets in this network namespace (from %s%s)\n",
+		s->sockets_source ? s->sockets_source : "nowhere",
+		s->sockets_approximate ? ", approximate: tables changed during the dump" : "");
+	if (!s->census_ok) {
+		fprintf(out, "  not available\n\n");
+		return;
+	}
+	fprintf(out, "  %-12s %10s %10s %10s\n", "state", "total", "ipv4", "ipv6");
+	for (size_t i = 0; i < tcp_state_count; i++) {
+		int st = tcp_state_names[i].state;
+		fprintf(out, "  %-12s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 "\n", tcp_state_names[i].ss,
+			c->states[st], c->by_family[0][st], c->by_family[1][st]);
+	}
+	fprintf(out, "  %-12s %10" PRIu64 "\n", "total", c->total);
+	fprintf(out, "  of which: %" PRIu64 " orphaned (closed by their program, counted against "
+		"tcp_max_orphans), %" PRIu64 " waiting in accept queues,\n"
+		"  %" PRIu64 " timewait minisockets (TIME_WAIT + orphaned FIN_WAIT2)", c->orphans, c->unaccepted,
+		c->tw_minisocks);
+	if (tw_max && tw_max->present)
+		fprintf(out, " of tcp_max_tw_buckets %" PRId64, tw_max->i);
+	fprintf(out, "\n\n");
+
+	fprintf(out, "Kernel counters (/proc/net/sockstat; scope in brackets)\n");
+	fact_line(s, out, "TCP inuse (IPv4 full sockets)", F_SOCKSTAT_INUSE);
+	fact_line(s, out, "TCP6 inuse (IPv6 full sockets)", F_SOCKSTAT_INUSE6);
+	fact_line(s, out, "tw (incl. orphaned FIN_WAIT2)", F_SOCKSTAT_TW);
+	fact_line(s, out, "orphan (all namespaces)", F_SOCKSTAT_ORPHAN);
+	fact_line(s, out, "alloc (all namespaces)", F_SOCKSTAT_ALLOC);
+	fact_line(s, out, "mem pages (all namespaces)", F_SOCKSTAT_MEM_PAGES);
+	fprintf(out, "\n");
+}
+
+static void timewait_section(const struct snapshot *s, FILE *out)
+{
+	const struct census *c = &s->census;
+	struct census_dest top[TOP_DESTS], use;
+	char buf[80];
+	size_t n;
+
+	if (!s->census_ok)
+		return;
+	fprintf(out, "TIME_WAIT (always 60 s; no sysctl shortens it)\n");
+	fprintf(out, "  incoming, on a listening port (this host closed first as a server): %" PRIu64 "\n",
+		c->tw_incoming);
+	fprintf(out, "  outgoing (this host closed first as a client):                    %" PRIu64 "\n",
+		c->tw_outgoing);
+	n = census_top_tw_dests(c, top, TOP_DESTS);
+	for (size_t i = 0; i < n; i++) {
+		census_dest_format(&top[i], buf, sizeof(buf));
+		fprintf(out, "  %s %-40s %8u\n", i == 0 ? "top destinations:" : "                 ", buf,
+			top[i].count);
+	}
+	if (census_max_dest_usage(c, &use)) {
+		long range = (long) c->port_high - c->port_low + 1;
+		census_dest_format(&use, buf, sizeof(buf));
+		fprintf(out, "  ephemeral ports %u-%u (%ld): %s uses %u of them (%ld%%)\n", c->port_low,
+			c->port_high, range, buf, use.count, range > 0 ? (long) use.count * 100 / range : 0);
+	}
+	fprintf(out, "\n");
+}
+
+static void closewait_section(const struct snapshot *s, FILE *out)
+{
+	const struct census *c = &s->census;
+	char buf[80];
+
+	if (!s->census_ok || c->states[TCPS_CLOSE_WAIT] == 0)
+		return;
+	fprintf(out, "CLOSE_WAIT (the peer closed; the program has not called close())\n");
+	fprintf(out, "  %8s  %-16s %8s %8s  %s\n", "pid", "command", "count", "unread", "top peers");
+	for (size_t i = 0; i < c->n_procs; i++) {
+		const struct census_proc *p = &c->procs[i];
+		fprintf(out, "  %8d  %-16s %8u %8u  ", p->pid, p->comm, p->count, p->unread);
+		for (size_t j = 0; j < p->n_top_peers; j++) {
+			census_dest_format(&p->top_peers[j], buf, sizeof(buf));
+			fprintf(out, "%s%s (%u)", j ? ", " : "", buf, p->top_peers[j].count);
+		}
+		fprintf(out, "\n");
+	}
+	if (c->cw_unattributed)
+		fprintf(out, "  %" PRIu64 " not attributed to a process\n", c->cw_unattributed);
+	fprintf(out, "  unread: data the program never read before the peer's FIN\n\n");
+}
+
+static void value_str(const struct snap_sysctl *v, char *buf, size_t len)
+{
+	if (!v->present)
+		snprintf(buf, len, "%s", v->err ? "unreadable" : "missing");
+	else
+		snprintf(buf, len, "%s", v->raw);
+}
+
+static void sysctl_section(const struct snapshot *s, FILE *out)
+{
+	fprintf(out, "TCP sysctls: runtime now, and what boot sets (systemd-sysctl order)\n");
+	fprintf(out, "  %-48s %-12s %-12s %s\n", "key", "runtime", "boot", "set by");
+	for (size_t i = 0; i < key_count; i++) {
+		const struct key_def *k = &key_table[i];
+		const struct sysctld_assign *w = s->boot_ok ? s->boot.keys[i].winner[ORDER_SYSTEMD] : NULL;
+		const struct sysctld_assign *p = s->boot_ok ? s->boot.keys[i].winner[ORDER_PROCPS] : NULL;
+		char rt[64];
+
+		value_str(&s->sysctl[i], rt, sizeof(rt));
+		fprintf(out, "  %-48s %-12s %-12s ", k->name, rt, w ? w->value : "-");
+		if (w)
+			fprintf(out, "%s:%u", w->file, w->line);
+		else
+			fprintf(out, "%s", s->boot_ok ? "kernel default" : "unknown");
+		if (p != w && (!p || !w || strcmp(p->value, w->value) != 0))
+			fprintf(out, "; sysctl --system: %s%s%s%s", p ? p->value : "kernel default",
+				p ? " from " : "", p ? p->file : "", "");
+		if (!k->per_netns)
+			fprintf(out, " [host-wide]");
+		fprintf(out, "\n");
+	}
+	fprintf(out, "\n");
+}
+
+static void boot_section(const struct snapshot *s, FILE *out)
+{
+	if (!s->boot_ok || (s->boot.n_stale == 0 && s->boot.n_reappliers == 0))
+		return;
+	fprintf(out, "Boot configuration\n");
+	for (size_t i = 0; i < s->boot.n_stale; i++) {
+		const struct sysctld_stale *st = &s->boot.stale[i];
+		fprintf(out, "  %s:%u sets %s, which this kernel lacks: %s\n", st->file, st->line, st->key,
+			st->detail ? st->detail : sysctld_stale_reason_name(st->reason));
+	}
+	for (size_t i = 0; i < s->boot.n_reappliers; i++)
+		fprintf(out, "  %s rewrites sysctls after boot: %s\n", s->boot.reappliers[i].name,
+			s->boot.reappliers[i].detail ? s->boot.reappliers[i].detail : "");
+	fprintf(out, "\n");
+}
+
+static void nat_section(const struct snapshot *s, FILE *out)
+{
+	static const size_t ids[] = { F_NAT_IP_FORWARD, F_NAT_CONNTRACK_LOADED, F_NAT_NAT_LOADED,
+				      F_NAT_CONNTRACK_COUNT, F_NAT_CONNTRACK_MAX };
+
+	fprintf(out, "NAT and connection tracking\n");
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		fact_line(s, out, fact_def(ids[i])->name, ids[i]);
+	fprintf(out, "\nTcpExt counters since boot (/proc/net/netstat)\n");
+	for (size_t i = 0; i < tcpext_count; i++)
+		if (snap_get(s, fact_id_tcpext(i))->present)
+			fprintf(out, "  %-34s %12" PRId64 "\n", tcpext_names[i], snap_get(s, fact_id_tcpext(i))->i);
+	fprintf(out, "\n");
+}
+
+int report_text(const struct snapshot *s, FILE *out)
+{
+	fprintf(out, "tcptune %s: kernel %s, root %s\n\n", TCPTUNE_VERSION,
+		s->kernel_release[0] ? s->kernel_release : "unknown", s->root);
+	census_section(s, out);
+	timewait_section(s, out);
+	closewait_section(s, out);
+	sysctl_section(s, out);
+	boot_section(s, out);
+	nat_section(s, out);
+	if (s->n_notes) {
+		fprintf(out, "Could not see\n");
+		for (size_t i = 0; i < s->n_notes; i++)
+			fprintf(out, "  %s: %s\n", s->notes[i].source, s->notes[i].text);
+		fprintf(out, "\n");
+	}
+	fprintf(out, "Findings: none\n");
+	return ferror(out) ? -EIO : 0;
+}

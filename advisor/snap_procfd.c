@@ -1,0 +1,258 @@
+/* CLOSE_WAIT attribution: which process holds each CLOSE_WAIT socket, by
+ * matching socket inodes against /proc/PID/fd links "socket:[N]" (what
+ * ss -p does).  The scan stops as soon as every inode is found.  Reading
+ * another user's fd table needs CAP_DAC_READ_SEARCH (to list the directory,
+ * fs/proc/fd.c proc_fd_permission()) and CAP_SYS_PTRACE (to read a link,
+ * ptrace_may_access() in fs/proc/base.c); KERNEL-FACTS §4, E7. */
+#include "snap_readers.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "rootfs.h"
+#include "strutil.h"
+
+static int cw_by_inode(const void *a, const void *b)
+{
+	const struct census_cw *x = a, *y = b;
+
+	return x->inode < y->inode ? -1 : x->inode > y->inode;
+}
+
+static int parse_socket_link(const char *link, uint64_t *ret)
+{
+	const char *p = link + 8;
+	uint64_t v = 0;
+
+	if (strncmp(link, "socket:[", 8) != 0)
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -EINVAL;
+		v = v * 10 + (uint64_t) (*p - '0');
+	}
+	if (*p != ']' || p[1] != '\0')
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+static int add_proc(struct census *c, int pid, int procfd)
+{
+	struct census_proc *np, *p;
+	char rel[32], comm[64];
+	int r;
+
+	np = realloc(c->procs, (c->n_procs + 1) * sizeof(*np));
+	if (!np)
+		return -ENOMEM;
+	c->procs = np;
+	p = &c->procs[c->n_procs];
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	snprintf(rel, sizeof(rel), "%d/comm", pid);
+	r = -ENOENT;
+	{
+		int fd = openat(procfd, rel, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t n = read(fd, comm, sizeof(comm) - 1);
+			close(fd);
+			if (n > 0) {
+				comm[n] = '\0';
+				snprintf(p->comm, sizeof(p->comm), "%s", str_strip(comm));
+				r = 0;
+			}
+		}
+	}
+	if (r < 0)
+		snprintf(p->comm, sizeof(p->comm), "?");
+	return (int) c->n_procs++;
+}
+
+/* Scan one process's fds; returns how many new inodes it matched, or -ENOMEM.
+ * *denied is set when the fd directory or a link could not be read. */
+static int scan_pid(struct census *c, int procfd, int pid, size_t *remaining, bool *denied)
+{
+	char rel[32];
+	DIR *d;
+	struct dirent *e;
+	int fd, owner = -1, found = 0;
+
+	snprintf(rel, sizeof(rel), "%d/fd", pid);
+	fd = openat(procfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == EACCES || errno == EPERM)
+			*denied = true;
+		return 0;
+	}
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return 0;
+	}
+	while (*remaining > 0 && (e = readdir(d))) {
+		char link[64];
+		struct census_cw key, *hit;
+		ssize_t n;
+
+		if (e->d_name[0] == '.')
+			continue;
+		n = readlinkat(fd, e->d_name, link, sizeof(link) - 1);
+		if (n < 0) {
+			if (errno == EACCES || errno == EPERM)
+				*denied = true;
+			continue;
+		}
+		link[n] = '\0';
+		if (parse_socket_link(link, &key.inode) < 0)
+			continue;
+		hit = bsearch(&key, c->cw, c->n_cw, sizeof(*c->cw), cw_by_inode);
+		if (!hit || hit->owner >= 0)
+			continue;
+		if (owner < 0) {
+			owner = add_proc(c, pid, procfd);
+			if (owner < 0) {
+				closedir(d);
+				return owner;
+			}
+		}
+		hit->owner = owner;
+		c->procs[owner].count++;
+		if (hit->rqueue > 1)
+			c->procs[owner].unread++;
+		(*remaining)--;
+		found++;
+	}
+	closedir(d);
+	return found;
+}
+
+static int peer_cmp(const struct census_dest *a, const struct census_dest *b)
+{
+	int m;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	m = memcmp(a->addr, b->addr, 16);
+	if (m)
+		return m;
+	return a->port < b->port ? -1 : a->port > b->port;
+}
+
+static int cw_by_owner_peer(const void *a, const void *b)
+{
+	const struct census_cw *x = a, *y = b;
+
+	if (x->owner != y->owner)
+		return x->owner < y->owner ? -1 : 1;
+	return peer_cmp(&x->peer, &y->peer);
+}
+
+/* Keep the 3 largest peer runs of a process, largest first. */
+static void top_insert(struct census_proc *p, const struct census_dest *run)
+{
+	size_t n = p->n_top_peers, k;
+
+	if (n == 3 && p->top_peers[2].count >= run->count)
+		return;
+	k = n < 3 ? n++ : 2;
+	while (k > 0 && p->top_peers[k - 1].count < run->count) {
+		p->top_peers[k] = p->top_peers[k - 1];
+		k--;
+	}
+	p->top_peers[k] = *run;
+	p->n_top_peers = n;
+}
+
+/* Top peers per process: sort by (owner, peer) and count runs. */
+static void top_peers(struct census *c)
+{
+	qsort(c->cw, c->n_cw, sizeof(*c->cw), cw_by_owner_peer);
+	for (size_t i = 0; i < c->n_cw; ) {
+		size_t j = i;
+
+		while (j < c->n_cw && c->cw[j].owner == c->cw[i].owner &&
+		       peer_cmp(&c->cw[j].peer, &c->cw[i].peer) == 0)
+			j++;
+		if (c->cw[i].owner >= 0) {
+			struct census_dest run = c->cw[i].peer;
+
+			run.count = (uint32_t) (j - i);
+			top_insert(&c->procs[c->cw[i].owner], &run);
+		}
+		i = j;
+	}
+}
+
+static int proc_by_count(const void *a, const void *b)
+{
+	const struct census_proc *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+int snap_procfd_read(struct snapshot *s)
+{
+	struct census *c = &s->census;
+	size_t remaining = c->n_cw;
+	bool denied = false;
+	DIR *d = NULL;
+	struct dirent *e;
+	int procfd, r = 0;
+
+	if (!s->census_ok)
+		return 0;
+	if (c->n_cw == 0)
+		goto facts;
+	qsort(c->cw, c->n_cw, sizeof(*c->cw), cw_by_inode);
+	procfd = rootfs_openat(s->rootfd, "proc", O_RDONLY | O_DIRECTORY);
+	if (procfd < 0) {
+		snap_note(s, "closewait", "cannot open proc: %s", strerror(-procfd));
+		goto facts;
+	}
+	d = fdopendir(procfd);
+	if (!d) {
+		close(procfd);
+		goto facts;
+	}
+	while (remaining > 0 && (e = readdir(d))) {
+		long long pid;
+
+		if (parse_ll(e->d_name, 1, INT32_MAX, &pid) < 0)
+			continue;
+		r = scan_pid(c, procfd, (int) pid, &remaining, &denied);
+		if (r < 0)
+			goto out;
+	}
+	r = 0;
+	c->attribution_done = true;
+facts:
+	c->cw_unattributed = remaining;
+	if (remaining > 0 && denied && !(caps_have(CAP_DAC_READ_SEARCH) && caps_have(CAP_SYS_PTRACE)))
+		snap_note(s, "closewait", "%zu CLOSE_WAIT sockets not attributed to a process: reading other "
+			  "users' /proc/PID/fd needs CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE", remaining);
+	else if (remaining > 0)
+		snap_note(s, "closewait", "%zu CLOSE_WAIT sockets not attributed to a process "
+			  "(owner exited, or in another pid namespace)", remaining);
+	top_peers(c);
+	qsort(c->procs, c->n_procs, sizeof(*c->procs), proc_by_count);
+	snap_set_int(s, F_CW_PROCESSES, (int64_t) c->n_procs);
+	snap_set_int(s, F_CW_UNATTRIBUTED, (int64_t) remaining);
+	snap_set_int(s, F_CW_MAX_PER_PROCESS, c->n_procs ? c->procs[0].count : 0);
+	if (c->n_procs) {
+		snap_set_int(s, F_CW_TOP_PID, c->procs[0].pid);
+		snap_set_str(s, F_CW_TOP_COMM, c->procs[0].comm);
+	}
+out:
+	if (d)
+		closedir(d);
+	return r;
+}

@@ -1,0 +1,31 @@
+/* The snapshot's readers, one per source (snap_<source>.c).  Each fills its
+ * facts in the snapshot and notes what it could not see; none fails the
+ * snapshot on its own except where snapshot.c says so. */
+#ifndef TCPTUNE_ADVISOR_SNAP_READERS_H
+#define TCPTUNE_ADVISOR_SNAP_READERS_H
+
+#include "snapshot.h"
+
+/* "6.18.44-fc" -> 6*65536 + 18*256 + 44 (patch clamped to 255 like the
+ * kernel's KERNEL_VERSION()).  Returns 0 or -EINVAL. */
+int kernel_version_parse(const char *release, long *ret);
+
+int snap_kernel_read(struct snapshot *s);	/* proc/sys/kernel/osrelease */
+int snap_sysctl_read(struct snapshot *s);	/* proc/sys/<every key in the table> */
+int snap_sockets_read(struct snapshot *s);	/* sock_diag, else proc/net/tcp{,6} */
+int snap_sockstat_read(struct snapshot *s);	/* proc/net/sockstat{,6} */
+int snap_netstat_read(struct snapshot *s);	/* proc/net/netstat TcpExt */
+int snap_nat_read(struct snapshot *s);		/* ip_forward, conntrack, nf_nat */
+int snap_procfd_read(struct snapshot *s);	/* CLOSE_WAIT owners via proc/PID/fd */
+int snap_boot_read(struct snapshot *s);		/* sysctl.d resolution */
+
+/* Parsers exposed for unit tests. */
+/* "TCP: inuse 7 orphan 1 tw 2 alloc 11 mem 3": value of field `name` on the
+ * line starting with `prefix`.  Returns 0, -ENOENT (no such field) or -EINVAL. */
+int sockstat_field(const char *text, const char *prefix, const char *name, long long *ret);
+/* Value of counter `name` in the "TcpExt:" header/value line pair of
+ * /proc/net/netstat text.  Returns 0, -ENOENT, or -EBADMSG when the pair is
+ * malformed (different field counts, non-numeric values). */
+int netstat_counter(const char *text, const char *section, const char *name, unsigned long long *ret);
+
+#endif

@@ -1,0 +1,943 @@
+/* Boot configuration (see snap_sysctld.h): which sysctl.d files
+ * systemd-sysctl and procps `sysctl --system` read, in which order, and which
+ * line sets each tracked key; stale lines; programs that re-apply sysctls.
+ * It reads files under the audited root only and judges nothing: the rules
+ * decide what a stale line or an overriding file means. */
+#include "snap_sysctld.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "keys.h"
+#include "rootfs.h"
+#include "strutil.h"
+
+#define CONF_MAX (1024 * 1024)	/* bytes per file; a larger one is not configuration */
+#define LINE_WARN_MAX 20	/* per file: binary junk would otherwise add a warning per line */
+
+/* Highest priority first (KERNEL-FACTS §5).  procps and split-usr systemd
+ * builds read /lib/sysctl.d too; on merged-usr systems it is /usr/lib again
+ * and is read once (see collect_dir()). */
+static const char *const conf_dirs[] = {
+	"etc/sysctl.d", "run/sysctl.d", "usr/local/lib/sysctl.d", "usr/lib/sysctl.d", "lib/sysctl.d",
+};
+#define N_CONF_DIRS (sizeof(conf_dirs) / sizeof(conf_dirs[0]))
+
+/* A *.conf name found in one of conf_dirs. */
+struct cand {
+	char *rel;		/* "usr/lib/sysctl.d/50-t.conf" */
+	const char *name;	/* its basename, inside rel */
+	size_t prio;		/* index in conf_dirs */
+	bool devnull;		/* symlink to "/dev/null" */
+};
+
+/* What loading needs beyond the public struct; parallel to d->files. */
+struct file_info {
+	size_t first, n;	/* its assignments in d->assigns */
+	bool have_id;		/* dev/ino of the file read (symlinks followed) */
+	dev_t dev;
+	ino_t ino;
+};
+
+struct loader {
+	struct sysctld *d;
+	int rootfd;
+	long kernel_version;
+	struct file_info *info;
+	size_t cap_assigns, cap_stale, cap_warnings, cap_reappliers;
+};
+
+/* Room for element n of an array of cap elements: returns v, a larger copy
+ * (new elements zeroed, *cap updated), or NULL with v untouched. */
+static void *grow(void *v, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap;
+	char *nv;
+
+	if (n < *cap)
+		return v;
+	ncap = *cap ? *cap * 2 : 16;
+	if (ncap > SIZE_MAX / size)
+		return NULL;
+	nv = realloc(v, ncap * size);
+	if (!nv)
+		return NULL;
+	memset(nv + *cap * size, 0, (ncap - *cap) * size);
+	*cap = ncap;
+	return nv;
+}
+
+static int warn(struct loader *l, const char *file, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Record a warning.  Returns 0, or -ENOMEM. */
+static int warn(struct loader *l, const char *file, unsigned line, const char *fmt, ...)
+{
+	struct sysctld *d = l->d;
+	struct sysctld_warning *w;
+	va_list ap;
+	int n;
+
+	w = grow(d->warnings, &l->cap_warnings, d->n_warnings, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	d->warnings = w;
+	w = &d->warnings[d->n_warnings++];
+	w->line = line;
+	va_start(ap, fmt);
+	n = vasprintf(&w->text, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		w->text = NULL;
+		return -ENOMEM;
+	}
+	w->file = strdup(file);
+	return w->file ? 0 : -ENOMEM;
+}
+
+static bool is_glob(const char *key)
+{
+	return strpbrk(key, "*?[") != NULL;
+}
+
+/* Trade '.' and '/': turns a dotted key into its /proc/sys path and back,
+ * keeping a dot inside a component ("eth0.100") literal (sysctl.d(5)). */
+static void swap_separators(char *s)
+{
+	for (; *s; s++) {
+		if (*s == '.')
+			*s = '/';
+		else if (*s == '/')
+			*s = '.';
+	}
+}
+
+/* Both tools accept "net/ipv4/x" as well as "net.ipv4.x"; which form a key
+ * uses is decided by its first separator. */
+static void key_normalize(char *key)
+{
+	const char *sep = strpbrk(key, "./");
+
+	if (sep && *sep == '/')
+		swap_separators(key);
+}
+
+/* Exact lookup: key_lookup() would also map "eth0/100" to "eth0.100". */
+static const struct key_def *key_find(const char *name)
+{
+	for (size_t i = 0; i < key_count; i++)
+		if (strcmp(key_table[i].name, name) == 0)
+			return &key_table[i];
+	return NULL;
+}
+
+static int append_assign(struct sysctld_assign **v, size_t *n, size_t *cap, const char *file,
+			 unsigned line, const char *key, const char *value, bool ignore_failure)
+{
+	struct sysctld_assign *a;
+
+	a = grow(*v, cap, *n, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	*v = a;
+	a = &(*v)[(*n)++];
+	a->line = line;
+	a->ignore_failure = ignore_failure;
+	a->file = strdup(file);
+	a->key = strdup(key);
+	a->value = strdup(value);
+	return a->file && a->key && a->value ? 0 : -ENOMEM;
+}
+
+static int line_problem(struct loader *l, const char *file, unsigned line, unsigned *problems,
+			const char *text)
+{
+	if (++*problems > LINE_WARN_MAX)
+		return 0;
+	return warn(l, file, line, "%s", text);
+}
+
+/* Parse buf (NUL-terminated, modified) the way systemd-sysctl's parse_file()
+ * does and append its assignments to *v.  Returns 0 or -ENOMEM. */
+static int parse_conf(struct loader *l, const char *file, char *buf,
+		      struct sysctld_assign **v, size_t *n, size_t *cap)
+{
+	unsigned lineno = 0, problems = 0;
+	char *next = buf;
+	int r;
+
+	while (next) {
+		char *line = next, *eq, *key;
+		bool ignore_failure = false;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		lineno++;
+		line = str_strip(line);
+		if (*line == '\0' || *line == '#' || *line == ';')
+			continue;
+		if (*line == '-') {
+			ignore_failure = true;
+			line++;
+		}
+		eq = strchr(line, '=');
+		if (!eq) {
+			r = line_problem(l, file, lineno, &problems, "line is not an assignment, ignored");
+			if (r < 0)
+				return r;
+			continue;
+		}
+		*eq = '\0';
+		key = str_strip(line);
+		if (*key == '\0') {
+			r = line_problem(l, file, lineno, &problems, "empty key, line ignored");
+			if (r < 0)
+				return r;
+			continue;
+		}
+		key_normalize(key);
+		r = append_assign(v, n, cap, file, lineno, key, str_strip(eq + 1), ignore_failure);
+		if (r < 0)
+			return r;
+	}
+	if (problems > LINE_WARN_MAX)
+		return warn(l, file, 0, "%u more lines with problems not listed", problems - LINE_WARN_MAX);
+	return 0;
+}
+
+enum { READ_TEXT = 1, READ_NULL = 2 };
+
+/* Read rel (host path host, for warnings).  Returns READ_TEXT with *ret_buf
+ * (the caller frees it), READ_NULL for an empty file or the null device (a
+ * mask), 0 when it cannot be read (a warning says why), or -ENOMEM.  fi, when
+ * given, gets the identity of the file reached through any symlinks. */
+static int read_conf(struct loader *l, const char *rel, const char *host, struct file_info *fi,
+		     char **ret_buf)
+{
+	struct stat st;
+	char *buf;
+	int fd, r;
+
+	/* O_PATH first: opening a FIFO for reading would block. */
+	fd = rootfs_openat(l->rootfd, rel, O_PATH);
+	if (fd < 0)
+		return warn(l, host, 0, "cannot open, skipped: %s", strerror(-fd));
+	r = fstat(fd, &st) < 0 ? -errno : 0;
+	close(fd);
+	if (r < 0)
+		return warn(l, host, 0, "cannot stat, skipped: %s", strerror(-r));
+	if (fi) {
+		fi->have_id = true;
+		fi->dev = st.st_dev;
+		fi->ino = st.st_ino;
+	}
+	/* Live, a link to /dev/null by any route is reached here (systemd's
+	 * null_or_empty()); under --root only the literal link text is seen. */
+	if (S_ISCHR(st.st_mode) || (S_ISREG(st.st_mode) && st.st_size == 0))
+		return READ_NULL;
+	if (!S_ISREG(st.st_mode))
+		return warn(l, host, 0, "not a regular file, skipped");
+	r = rootfs_read_file(l->rootfd, rel, CONF_MAX, &buf, NULL);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return warn(l, host, 0, "cannot read, skipped: %s%s", strerror(-r),
+			    r == -EFBIG ? " (larger than 1 MiB)" :
+			    r == -EINVAL ? " (contains a NUL byte)" : "");
+	*ret_buf = buf;
+	return READ_TEXT;
+}
+
+static bool is_devnull_link(int dirfd, const char *name)
+{
+	char target[16];
+	ssize_t n;
+
+	/* Before any open: under --root, /dev/null does not exist in the tree. */
+	n = readlinkat(dirfd, name, target, sizeof(target));
+	return n == (ssize_t) strlen("/dev/null") && memcmp(target, "/dev/null", (size_t) n) == 0;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static int add_cand(struct cand **cands, size_t *n, size_t *cap, size_t prio, const char *name,
+		    bool devnull)
+{
+	struct cand *c;
+
+	c = grow(*cands, cap, *n, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	*cands = c;
+	c = &(*cands)[*n];
+	if (asprintf(&c->rel, "%s/%s", conf_dirs[prio], name) < 0) {
+		c->rel = NULL;
+		return -ENOMEM;
+	}
+	(*n)++;
+	c->name = c->rel + strlen(conf_dirs[prio]) + 1;
+	c->prio = prio;
+	c->devnull = devnull;
+	return 0;
+}
+
+/* List the *.conf entries of conf_dirs[prio].  A directory already listed
+ * under another name (Debian 12: /lib -> usr/lib) is skipped, or its files
+ * would shadow themselves.  Returns 0 or -ENOMEM. */
+static int collect_dir(struct loader *l, size_t prio, struct stat *seen, size_t *n_seen,
+		       struct cand **cands, size_t *n, size_t *cap)
+{
+	char host[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	DIR *dir = NULL;
+	int dfd, r = 0;
+
+	(void) str_printf(host, sizeof(host), "/%s", conf_dirs[prio]);
+	dfd = rootfs_openat(l->rootfd, conf_dirs[prio], O_RDONLY | O_DIRECTORY);
+	if (dfd == -ENOENT || dfd == -ENOTDIR)
+		return 0;	/* most systems lack some of them */
+	if (dfd < 0)
+		return warn(l, host, 0, "cannot open directory: %s", strerror(-dfd));
+	if (fstat(dfd, &st) < 0) {
+		r = warn(l, host, 0, "cannot stat directory: %s", strerror(errno));
+		goto out;
+	}
+	for (size_t i = 0; i < *n_seen; i++)
+		if (seen[i].st_dev == st.st_dev && seen[i].st_ino == st.st_ino)
+			goto out;
+	seen[(*n_seen)++] = st;
+
+	r = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+	if (r >= 0)
+		dir = fdopendir(r);
+	if (!dir) {
+		int e = errno;
+
+		if (r >= 0)
+			close(r);
+		r = e == ENOMEM ? -ENOMEM : warn(l, host, 0, "cannot list directory: %s", strerror(e));
+		goto out;
+	}
+	r = 0;
+	for (errno = 0; (de = readdir(dir)); errno = 0) {
+		const char *name = de->d_name;
+
+		/* Hidden files are skipped by both tools (systemd's conf_files_list()). */
+		if (name[0] == '.' || !ends_with(name, ".conf"))
+			continue;
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;	/* vanished while listing */
+		if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+			continue;
+		r = add_cand(cands, n, cap, prio, name, S_ISLNK(st.st_mode) && is_devnull_link(dfd, name));
+		if (r < 0)
+			goto out;
+	}
+	if (errno != 0)
+		r = warn(l, host, 0, "cannot list directory: %s", strerror(errno));
+out:
+	if (dir)
+		closedir(dir);
+	close(dfd);
+	return r;
+}
+
+/* Same basename: highest priority first, so the winner leads its group. */
+static int cand_cmp(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c != 0)
+		return c;
+	return x->prio < y->prio ? -1 : x->prio > y->prio;
+}
+
+/* Parse one file into d->assigns and record where its lines went. */
+static int load_file(struct loader *l, size_t i, const char *rel, bool devnull, bool maskable)
+{
+	struct sysctld *d = l->d;
+	struct sysctld_file *f = &d->files[i];
+	struct file_info *fi = &l->info[i];
+	char *buf = NULL;
+	int r;
+
+	fi->first = d->n_assigns;
+	r = devnull ? READ_NULL : read_conf(l, rel, f->path, fi, &buf);
+	if (r == READ_NULL && maskable)
+		f->masked = true;
+	if (r == READ_TEXT)
+		r = parse_conf(l, f->path, buf, &d->assigns, &d->n_assigns, &l->cap_assigns);
+	free(buf);
+	fi->n = d->n_assigns - fi->first;
+	return r < 0 ? r : 0;
+}
+
+/* /etc/sysctl.conf: read only by procps, after everything else. */
+static int load_sysctl_conf(struct loader *l)
+{
+	struct sysctld *d = l->d;
+	struct sysctld_file *f;
+	struct stat st;
+	bool devnull;
+	int etcfd;
+
+	etcfd = rootfs_openat(l->rootfd, "etc", O_PATH | O_DIRECTORY);
+	if (etcfd < 0)
+		return 0;
+	if (fstatat(etcfd, "sysctl.conf", &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		close(etcfd);
+		return 0;
+	}
+	devnull = S_ISLNK(st.st_mode) && is_devnull_link(etcfd, "sysctl.conf");
+	close(etcfd);
+	f = &d->files[d->n_files++];
+	f->path = strdup("/etc/sysctl.conf");
+	if (!f->path)
+		return -ENOMEM;
+	f->used[ORDER_PROCPS] = true;
+	return load_file(l, d->n_files - 1, "etc/sysctl.conf", devnull, false);
+}
+
+/* Build d->files in application order and parse each file that counts. */
+static int load_files(struct loader *l, struct cand *cands, size_t n_cands)
+{
+	struct sysctld *d = l->d;
+	size_t winner = 0;
+	int r;
+
+	if (n_cands > 1)
+		qsort(cands, n_cands, sizeof(*cands), cand_cmp);
+	d->files = calloc(n_cands + 1, sizeof(*d->files));
+	l->info = calloc(n_cands + 1, sizeof(*l->info));
+	if (!d->files || !l->info)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_cands; i++) {
+		struct sysctld_file *f = &d->files[d->n_files++];
+
+		if (asprintf(&f->path, "/%s", cands[i].rel) < 0) {
+			f->path = NULL;
+			return -ENOMEM;
+		}
+		/* A loser is ignored entirely, not merged (sysctl.d(5)). */
+		if (i > 0 && strcmp(cands[i].name, cands[winner].name) == 0) {
+			f->shadowed_by = strdup(d->files[winner].path);
+			if (!f->shadowed_by)
+				return -ENOMEM;
+			continue;
+		}
+		winner = i;
+		r = load_file(l, i, cands[i].rel, cands[i].devnull, true);
+		if (r < 0)
+			return r;
+		f->used[ORDER_SYSTEMD] = f->used[ORDER_PROCPS] = !f->masked;
+	}
+	return load_sysctl_conf(l);
+}
+
+/* Does a set the tracked key name, whose /proc/sys path is path? */
+static bool assign_matches(const struct sysctld_assign *a, const char *name, const char *path)
+{
+	char pattern[PATH_MAX];
+
+	if (!is_glob(a->key))
+		return strcmp(a->key, name) == 0;
+	/* systemd expands a glob against /proc/sys (glob(3)), so a '*' never
+	 * spans a separator: match in path form with FNM_PATHNAME. */
+	if (str_printf(pattern, sizeof(pattern), "%s", a->key) < 0)
+		return false;
+	swap_separators(pattern);
+	return fnmatch(pattern, path, FNM_PATHNAME) == 0;
+}
+
+/* Winner and overridden lines of key k under order o; cand is scratch space
+ * for n_assigns pointers. */
+static int resolve_key(struct loader *l, size_t k, enum sysctld_order o,
+		       const struct sysctld_assign **cand)
+{
+	struct sysctld *d = l->d;
+	struct sysctld_key *ks = &d->keys[k];
+	char path[PATH_MAX];
+	size_t nc = 0, win, j = 0;
+
+	if (key_proc_path(&key_table[k], path, sizeof(path)) < 0)
+		return 0;
+	for (size_t i = 0; i < d->n_files; i++) {
+		const struct file_info *fi = &l->info[i];
+
+		if (!d->files[i].used[o])
+			continue;
+		for (size_t a = fi->first; a < fi->first + fi->n; a++)
+			if (assign_matches(&d->assigns[a], key_table[k].name, path))
+				cand[nc++] = &d->assigns[a];
+	}
+	if (nc == 0)
+		return 0;
+	win = nc - 1;
+	/* systemd-sysctl skips a glob match for a key that has an explicit
+	 * setting anywhere ("explicit setting exists"), whatever the order;
+	 * procps writes every line in turn. */
+	if (o == ORDER_SYSTEMD) {
+		for (size_t i = nc; i-- > 0;) {
+			if (!is_glob(cand[i]->key)) {
+				win = i;
+				break;
+			}
+		}
+	}
+	ks->winner[o] = cand[win];
+	if (nc == 1)
+		return 0;
+	ks->overridden[o] = calloc(nc - 1, sizeof(*ks->overridden[o]));
+	if (!ks->overridden[o])
+		return -ENOMEM;
+	for (size_t i = 0; i < nc; i++)
+		if (i != win)
+			ks->overridden[o][j++] = cand[i];
+	ks->n_overridden[o] = j;
+	return 0;
+}
+
+static int resolve_keys(struct loader *l)
+{
+	struct sysctld *d = l->d;
+	const struct sysctld_assign **cand;
+	int r = 0;
+
+	d->keys = calloc(key_count, sizeof(*d->keys));
+	cand = calloc(d->n_assigns ? d->n_assigns : 1, sizeof(*cand));
+	if (!d->keys || !cand) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t k = 0; k < key_count && r == 0; k++)
+		for (int o = 0; o < ORDER__COUNT && r == 0; o++)
+			r = resolve_key(l, k, (enum sysctld_order) o, cand);
+out:
+	free(cand);
+	return r;
+}
+
+/* Does the dotted key exist under proc/sys? */
+static bool key_exists(int rootfd, const char *key)
+{
+	char path[PATH_MAX];
+	const char *c;
+
+	if (str_printf(path, sizeof(path), "proc/sys/%s", key) < 0)
+		return false;
+	swap_separators(path + strlen("proc/sys/"));
+	/* A key names a sysctl, not a path: ".." must not leave proc/sys. */
+	for (c = path; c; c = strchr(c, '/')) {
+		size_t len;
+
+		c += *c == '/';
+		len = strcspn(c, "/");
+		if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+	}
+	return rootfs_exists(rootfd, path);
+}
+
+/* "4.12" -> 4*65536 + 12*256, the encoding of kernel_version. */
+static long release_code(const char *s)
+{
+	long v[3] = { 0, 0, 0 };
+
+	for (int i = 0; i < 3 && *s; i++) {
+		while (*s >= '0' && *s <= '9' && v[i] < 65536)
+			v[i] = v[i] * 10 + (*s++ - '0');
+		if (*s != '.')
+			break;
+		s++;
+	}
+	return v[0] * 65536 + v[1] * 256 + v[2];
+}
+
+/* The module whose loading creates key, or NULL for the core kernel. */
+static const char *key_module(const struct key_def *k, const char *key)
+{
+	if (k && k->module)
+		return k->module;
+	if (strncmp(key, "net.netfilter.", 14) == 0 || strcmp(key, "net.nf_conntrack_max") == 0)
+		return "nf_conntrack";
+	if (strncmp(key, "net.bridge.", 11) == 0)
+		return "br_netfilter";
+	if (strncmp(key, "net.ipv4.vs.", 12) == 0)
+		return "ip_vs";
+	return NULL;
+}
+
+static int add_stale(struct loader *l, const struct sysctld_assign *a)
+{
+	struct sysctld *d = l->d;
+	const struct key_def *k = key_find(a->key);
+	const char *mod = key_module(k, a->key);
+	char modpath[PATH_MAX];
+	struct sysctld_stale *s;
+	int n;
+
+	s = grow(d->stale, &l->cap_stale, d->n_stale, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	d->stale = s;
+	s = &d->stale[d->n_stale++];
+	s->line = a->line;
+	if (k && k->removed && (l->kernel_version < 0 || l->kernel_version >= release_code(k->removed))) {
+		s->reason = STALE_REMOVED;
+		n = asprintf(&s->detail, "removed in Linux %s", k->removed);
+	} else if (k && !k->per_netns) {
+		s->reason = STALE_NOT_NAMESPACED;
+		n = asprintf(&s->detail, "host-wide key, absent in this network namespace");
+	} else if (mod && str_printf(modpath, sizeof(modpath), "sys/module/%s", mod) == 0 &&
+		   !rootfs_exists(l->rootfd, modpath)) {
+		s->reason = STALE_MODULE;
+		n = asprintf(&s->detail, "module %s not loaded", mod);
+	} else {
+		s->reason = STALE_UNKNOWN;
+		n = asprintf(&s->detail, "not present in this kernel");
+	}
+	if (n < 0) {
+		s->detail = NULL;
+		return -ENOMEM;
+	}
+	s->key = strdup(a->key);
+	s->file = strdup(a->file);
+	return s->key && s->file ? 0 : -ENOMEM;
+}
+
+/* Same inode read earlier under another name?  With Debian's
+ * 99-sysctl.conf -> ../sysctl.conf, procps reads one file twice; its stale
+ * lines are still one problem each. */
+static bool read_before(const struct loader *l, size_t i)
+{
+	const struct file_info *fi = &l->info[i];
+
+	for (size_t j = 0; j < i && fi->have_id; j++)
+		if (l->info[j].have_id && l->info[j].n > 0 &&
+		    l->info[j].dev == fi->dev && l->info[j].ino == fi->ino)
+			return true;
+	return false;
+}
+
+static int find_stale(struct loader *l)
+{
+	struct sysctld *d = l->d;
+	int r;
+
+	for (size_t i = 0; i < d->n_files; i++) {
+		const struct file_info *fi = &l->info[i];
+
+		if (fi->n == 0 || read_before(l, i))
+			continue;
+		for (size_t a = fi->first; a < fi->first + fi->n; a++) {
+			const struct sysctld_assign *as = &d->assigns[a];
+
+			if (is_glob(as->key) || key_exists(l->rootfd, as->key))
+				continue;
+			r = add_stale(l, as);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* Value of the last "name = value" line of a small shell or ini style file,
+ * without quotes; *ret is NULL when absent or unreadable (a warning says
+ * why, a missing file is normal).  Returns 0 or -ENOMEM. */
+static int conf_get(struct loader *l, const char *rel, const char *name, char **ret)
+{
+	char *buf = NULL, *next, *found = NULL;
+	char host[PATH_MAX];
+	int r;
+
+	*ret = NULL;
+	(void) str_printf(host, sizeof(host), "/%s", rel);
+	if (!rootfs_exists(l->rootfd, rel))
+		return 0;
+	r = read_conf(l, rel, host, NULL, &buf);
+	if (r != READ_TEXT)
+		return r < 0 ? r : 0;
+	for (next = buf; next;) {
+		char *line = next, *eq;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		line = str_strip(line);
+		eq = strchr(line, '=');
+		if (*line == '#' || *line == ';' || !eq)
+			continue;
+		*eq = '\0';
+		if (strcmp(str_strip(line), name) == 0)
+			found = str_strip(eq + 1);
+	}
+	if (found) {
+		size_t len = strlen(found);
+
+		if (len >= 2 && (found[0] == '"' || found[0] == '\'') && found[len - 1] == found[0]) {
+			found[len - 1] = '\0';
+			found++;
+		}
+		*ret = strdup(found);
+		if (!*ret)
+			r = -ENOMEM;
+	}
+	free(buf);
+	return r < 0 ? r : 0;
+}
+
+/* Takes ownership of detail and keys, on every path. */
+static int add_reapplier(struct loader *l, const char *name, char *detail, char **keys, size_t n_keys)
+{
+	struct sysctld *d = l->d;
+	struct sysctld_reapplier *ra;
+
+	ra = grow(d->reappliers, &l->cap_reappliers, d->n_reappliers, sizeof(*ra));
+	if (ra)
+		d->reappliers = ra;
+	if (!ra || !detail) {
+		free(detail);
+		for (size_t i = 0; i < n_keys; i++)
+			free(keys[i]);
+		free(keys);
+		return -ENOMEM;
+	}
+	ra = &d->reappliers[d->n_reappliers++];
+	ra->detail = detail;
+	ra->keys = keys;
+	ra->n_keys = n_keys;
+	ra->name = strdup(name);
+	return ra->name ? 0 : -ENOMEM;
+}
+
+static int find_tuned(struct loader *l)
+{
+	char *value = NULL;
+	const char *detail;
+	int r;
+
+	if (!rootfs_exists(l->rootfd, "usr/sbin/tuned") &&
+	    !rootfs_exists(l->rootfd, "etc/tuned/tuned-main.conf"))
+		return 0;
+	r = conf_get(l, "etc/tuned/tuned-main.conf", "reapply_sysctl", &value);
+	if (r < 0)
+		return r;
+	/* Absent or unparsable: TuneD's default is 1. */
+	if (value && (strcmp(value, "0") == 0 || strcasecmp(value, "false") == 0 ||
+		      strcasecmp(value, "no") == 0 || strcasecmp(value, "off") == 0))
+		detail = "TuneD's profile sysctls override sysctl.d "
+			"(reapply_sysctl = 0 in /etc/tuned/tuned-main.conf)";
+	else if (value)
+		detail = "TuneD applies its profile's sysctls and then re-applies the sysctl.d files "
+			"(reapply_sysctl = 1 in /etc/tuned/tuned-main.conf); "
+			"a runtime change is overwritten whenever tuned restarts";
+	else
+		detail = "TuneD applies its profile's sysctls and then re-applies the sysctl.d files "
+			"(reapply_sysctl is not set in /etc/tuned/tuned-main.conf, default 1); "
+			"a runtime change is overwritten whenever tuned restarts";
+	free(value);
+	return add_reapplier(l, "tuned", strdup(detail), NULL, 0);
+}
+
+/* Tracked keys (dotted, key table order) that some line of v sets. */
+static int tracked_keys(const struct sysctld_assign *v, size_t n, char ***ret_keys, size_t *ret_n)
+{
+	char **keys = NULL, path[PATH_MAX];
+	size_t nk = 0;
+
+	if (n > 0) {
+		keys = calloc(key_count, sizeof(*keys));
+		if (!keys)
+			return -ENOMEM;
+	}
+	for (size_t k = 0; k < key_count && n > 0; k++) {
+		if (key_proc_path(&key_table[k], path, sizeof(path)) < 0)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			if (!assign_matches(&v[i], key_table[k].name, path))
+				continue;
+			keys[nk] = strdup(key_table[k].name);
+			if (!keys[nk]) {
+				for (size_t j = 0; j < nk; j++)
+					free(keys[j]);
+				free(keys);
+				return -ENOMEM;
+			}
+			nk++;
+			break;
+		}
+	}
+	if (nk == 0) {
+		free(keys);
+		keys = NULL;
+	}
+	*ret_keys = keys;
+	*ret_n = nk;
+	return 0;
+}
+
+static void free_assigns(struct sysctld_assign *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].file);
+		free(v[i].key);
+		free(v[i].value);
+	}
+	free(v);
+}
+
+/* ufw's before-start hook applies IPT_SYSCTL with `sysctl -p`. */
+static int find_ufw(struct loader *l)
+{
+	struct sysctld_assign *v = NULL;
+	size_t n = 0, cap = 0, n_keys = 0;
+	char *enabled = NULL, *path = NULL, *buf = NULL, *detail = NULL, **keys = NULL;
+	const char *rel;
+	int r;
+
+	r = conf_get(l, "etc/ufw/ufw.conf", "ENABLED", &enabled);
+	if (r < 0 || !enabled || strcmp(enabled, "yes") != 0)
+		goto out;
+	r = conf_get(l, "etc/default/ufw", "IPT_SYSCTL", &path);
+	if (r < 0)
+		goto out;
+	if (!path || !*path) {
+		free(path);
+		path = strdup("/etc/ufw/sysctl.conf");
+		if (!path) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	for (rel = path; *rel == '/'; rel++)
+		;
+	r = read_conf(l, rel, path, NULL, &buf);
+	if (r == READ_TEXT)
+		r = parse_conf(l, path, buf, &v, &n, &cap);
+	if (r >= 0)
+		r = tracked_keys(v, n, &keys, &n_keys);
+	if (r < 0)
+		goto out;
+	if (asprintf(&detail, "ufw applies %s when it starts (IPT_SYSCTL in /etc/default/ufw)", path) < 0)
+		detail = NULL;
+	r = add_reapplier(l, "ufw", detail, keys, n_keys);
+out:
+	free_assigns(v, n);
+	free(buf);
+	free(path);
+	free(enabled);
+	return r < 0 ? r : 0;
+}
+
+static int find_reappliers(struct loader *l)
+{
+	int r;
+
+	r = find_tuned(l);
+	if (r >= 0)
+		r = find_ufw(l);
+	if (r >= 0 && rootfs_exists(l->rootfd, "usr/sbin/bpftune"))
+		r = add_reapplier(l, "bpftune",
+				  strdup("bpftune tunes TCP sysctls automatically at runtime"), NULL, 0);
+	return r;
+}
+
+int sysctld_load(struct sysctld *d, int rootfd, long kernel_version)
+{
+	struct loader l = { .d = d, .rootfd = rootfd, .kernel_version = kernel_version };
+	struct stat seen[N_CONF_DIRS];
+	struct cand *cands = NULL;
+	size_t n_cands = 0, cap_cands = 0, n_seen = 0;
+	int r = 0;
+
+	memset(d, 0, sizeof(*d));
+	for (size_t i = 0; i < N_CONF_DIRS && r == 0; i++)
+		r = collect_dir(&l, i, seen, &n_seen, &cands, &n_cands, &cap_cands);
+	if (r == 0)
+		r = load_files(&l, cands, n_cands);
+	if (r == 0)
+		r = resolve_keys(&l);
+	if (r == 0)
+		r = find_stale(&l);
+	if (r == 0)
+		r = find_reappliers(&l);
+
+	for (size_t i = 0; i < n_cands; i++)
+		free(cands[i].rel);
+	free(cands);
+	free(l.info);
+	if (r < 0)
+		sysctld_release(d);	/* only -ENOMEM gets here */
+	return r;
+}
+
+void sysctld_release(struct sysctld *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->n_files; i++) {
+		free(d->files[i].path);
+		free(d->files[i].shadowed_by);
+	}
+	free(d->files);
+	free_assigns(d->assigns, d->n_assigns);
+	for (size_t k = 0; d->keys && k < key_count; k++)
+		for (int o = 0; o < ORDER__COUNT; o++)
+			free(d->keys[k].overridden[o]);
+	free(d->keys);
+	for (size_t i = 0; i < d->n_stale; i++) {
+		free(d->stale[i].key);
+		free(d->stale[i].file);
+		free(d->stale[i].detail);
+	}
+	free(d->stale);
+	for (size_t i = 0; i < d->n_reappliers; i++) {
+		free(d->reappliers[i].name);
+		free(d->reappliers[i].detail);
+		for (size_t j = 0; j < d->reappliers[i].n_keys; j++)
+			free(d->reappliers[i].keys[j]);
+		free(d->reappliers[i].keys);
+	}
+	free(d->reappliers);
+	for (size_t i = 0; i < d->n_warnings; i++) {
+		free(d->warnings[i].file);
+		free(d->warnings[i].text);
+	}
+	free(d->warnings);
+	memset(d, 0, sizeof(*d));
+}
+
+const char *sysctld_stale_reason_name(enum stale_reason r)
+{
+	switch (r) {
+	case STALE_REMOVED:
+		return "removed";
+	case STALE_NOT_NAMESPACED:
+		return "not-namespaced";
+	case STALE_MODULE:
+		return "module-not-loaded";
+	case STALE_UNKNOWN:
+		return "unknown";
+	}
+	return "unknown";
+}

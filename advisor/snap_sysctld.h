@@ -1,0 +1,95 @@
+/* Boot configuration: what systemd-sysctl and procps `sysctl --system` would
+ * set at boot, resolved from sysctl.d directories and /etc/sysctl.conf under
+ * a root directory.  Per tracked key (key table): the winning file:line under
+ * each order and the assignments it overrides; keys set in files that the
+ * running kernel lacks (stale), classified; programs that re-write sysctls
+ * after boot.  Semantics: KERNEL-FACTS §5 (systemd 252 sysctl.d(5), procps-ng
+ * 4.0.2 PreloadSystem()). */
+#ifndef TCPTUNE_ADVISOR_SNAP_SYSCTLD_H
+#define TCPTUNE_ADVISOR_SNAP_SYSCTLD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum sysctld_order {
+	ORDER_SYSTEMD,		/* systemd-sysctl: sysctl.d only, /etc/sysctl.conf ignored */
+	ORDER_PROCPS,		/* sysctl --system: sysctl.d, then /etc/sysctl.conf last */
+	ORDER__COUNT
+};
+
+/* One "key = value" line. */
+struct sysctld_assign {
+	char *file;		/* host path, e.g. "/etc/sysctl.d/99-tcptune.conf" (no --root prefix) */
+	unsigned line;		/* 1-based */
+	char *key;		/* normalized: dotted form; may contain glob characters */
+	char *value;		/* stripped */
+	bool ignore_failure;	/* "-" prefix */
+};
+
+/* A configuration file considered by one or both orders. */
+struct sysctld_file {
+	char *path;		/* host path */
+	bool masked;		/* symlink to /dev/null or empty file that shadows others */
+	char *shadowed_by;	/* non-NULL: same basename in a higher-priority dir wins, this is ignored */
+	bool used[ORDER__COUNT];	/* read by that order */
+};
+
+enum stale_reason {
+	STALE_REMOVED,		/* the key table says a kernel release removed it */
+	STALE_NOT_NAMESPACED,	/* host-wide key, absent in this network namespace */
+	STALE_MODULE,		/* provided by a module that is not loaded */
+	STALE_UNKNOWN,
+};
+
+struct sysctld_stale {
+	char *key;
+	char *file;
+	unsigned line;
+	enum stale_reason reason;
+	char *detail;		/* e.g. "removed in 4.12", "module nf_conntrack not loaded" */
+};
+
+/* Per tracked key (index = key table index). */
+struct sysctld_key {
+	const struct sysctld_assign *winner[ORDER__COUNT];	/* NULL: boot leaves the kernel default */
+	const struct sysctld_assign **overridden[ORDER__COUNT];	/* earlier assignments the winner beats */
+	size_t n_overridden[ORDER__COUNT];
+};
+
+/* A program that re-writes sysctls after boot and may undo ours. */
+struct sysctld_reapplier {
+	char *name;		/* "tuned", "ufw", "bpftune" */
+	char *detail;		/* why we think so: file and setting */
+	char **keys;		/* tracked keys it sets, when known (ufw's sysctl file) */
+	size_t n_keys;
+};
+
+struct sysctld_warning {
+	char *file;
+	unsigned line;
+	char *text;		/* "line is not an assignment" ... */
+};
+
+struct sysctld {
+	struct sysctld_file *files;
+	size_t n_files;
+	struct sysctld_assign *assigns;	/* in application order (systemd order), all files */
+	size_t n_assigns;
+	struct sysctld_key *keys;	/* key_count entries */
+	struct sysctld_stale *stale;
+	size_t n_stale;
+	struct sysctld_reapplier *reappliers;
+	size_t n_reappliers;
+	struct sysctld_warning *warnings;
+	size_t n_warnings;
+};
+
+/* Resolve the boot configuration under rootfd (a directory fd of "/" or the
+ * --root directory).  kernel_version is major*65536+minor*256+patch or -1.
+ * Unreadable files become warnings; returns 0, or -ENOMEM. */
+int sysctld_load(struct sysctld *d, int rootfd, long kernel_version);
+void sysctld_release(struct sysctld *d);
+
+const char *sysctld_stale_reason_name(enum stale_reason r);
+
+#endif

@@ -1,0 +1,176 @@
+/* The snapshot: storage for facts and notes, and the order readers run in. */
+#include "snapshot.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "keys.h"
+#include "rootfs.h"
+#include "snap_readers.h"
+
+int snapshot_init(struct snapshot *s, const char *root)
+{
+	struct stat a, b;
+	int fd;
+
+	memset(s, 0, sizeof(*s));
+	s->rootfd = -1;
+	s->kernel_version = -1;
+	fd = rootfs_open(root);
+	if (fd < 0)
+		return fd;
+	s->rootfd = fd;
+	s->live = fstat(fd, &a) == 0 && stat("/", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	s->root = strdup(root);
+	s->facts = calloc(facts_count(), sizeof(*s->facts));
+	s->sysctl = calloc(key_count, sizeof(*s->sysctl));
+	if (!s->root || !s->facts || !s->sysctl) {
+		snapshot_release(s);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void snapshot_release(struct snapshot *s)
+{
+	if (s->facts)
+		for (size_t i = 0; i < facts_count(); i++)
+			free(s->facts[i].s);
+	free(s->facts);
+	free(s->sysctl);
+	for (size_t i = 0; i < s->n_notes; i++) {
+		free(s->notes[i].source);
+		free(s->notes[i].text);
+	}
+	free(s->notes);
+	census_release(&s->census);
+	sysctld_release(&s->boot);
+	if (s->rootfd >= 0)
+		close(s->rootfd);
+	free(s->root);
+	memset(s, 0, sizeof(*s));
+	s->rootfd = -1;
+}
+
+int snapshot_take(struct snapshot *s)
+{
+	int r, r_sysctl;
+
+	snap_kernel_read(s);
+	r_sysctl = snap_sysctl_read(s);
+	if (r_sysctl < 0)
+		snap_note(s, "sysctl", "no TCP sysctl could be read under %sproc/sys", s->live ? "/" : "the root's ");
+	r = snap_sockets_read(s);
+	if (r == -ENOMEM)
+		return r;
+	snap_sockstat_read(s);
+	snap_netstat_read(s);
+	snap_nat_read(s);
+	r = snap_procfd_read(s);
+	if (r == -ENOMEM)
+		return r;
+	r = snap_boot_read(s);
+	if (r == -ENOMEM)
+		return r;
+	/* TODO(#4): pending transactions from the backup store. */
+	if (!s->census_ok)
+		return -EIO;
+	return r_sysctl < 0 ? r_sysctl : 0;
+}
+
+int snapshot_take_config(struct snapshot *s)
+{
+	int r;
+
+	snap_kernel_read(s);
+	snap_sysctl_read(s);
+	r = snap_boot_read(s);
+	return r == -ENOMEM ? r : 0;
+}
+
+void snap_set_int(struct snapshot *s, size_t id, int64_t v)
+{
+	if (id >= facts_count())
+		return;
+	s->facts[id].present = true;
+	s->facts[id].i = v;
+}
+
+int snap_set_str(struct snapshot *s, size_t id, const char *v)
+{
+	char *d;
+
+	if (id >= facts_count())
+		return -EINVAL;
+	d = strdup(v);
+	if (!d)
+		return -ENOMEM;
+	free(s->facts[id].s);
+	s->facts[id].s = d;
+	s->facts[id].present = true;
+	return 0;
+}
+
+const struct fact_val *snap_get(const struct snapshot *s, size_t id)
+{
+	return id < facts_count() ? &s->facts[id] : NULL;
+}
+
+static void vnote(struct snapshot *s, bool bad, const char *source, const char *fmt, va_list ap)
+{
+	struct snap_note *n;
+	char *text = NULL, *src;
+
+	if (vasprintf(&text, fmt, ap) < 0)
+		return;
+	src = strdup(source);
+	n = realloc(s->notes, (s->n_notes + 1) * sizeof(*n));
+	if (!src || !n) {
+		free(text);
+		free(src);
+		if (n)
+			s->notes = n;
+		return;
+	}
+	s->notes = n;
+	s->notes[s->n_notes].source = src;
+	s->notes[s->n_notes].text = text;
+	s->notes[s->n_notes].bad_input = bad;
+	s->n_notes++;
+}
+
+void snap_note(struct snapshot *s, const char *source, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vnote(s, false, source, fmt, ap);
+	va_end(ap);
+}
+
+void snap_bad_input(struct snapshot *s, const char *source, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vnote(s, true, source, fmt, ap);
+	va_end(ap);
+}
+
+const char *snap_path(const struct snapshot *s, const char *rel)
+{
+	static char bufs[4][PATH_MAX];
+	static unsigned next;
+	char *b = bufs[next++ % 4];
+	size_t rl = s->root ? strlen(s->root) : 0;
+	bool slash = rl > 0 && s->root[rl - 1] == '/';
+
+	snprintf(b, PATH_MAX, "%s%s%s", s->root ? s->root : "", slash ? "" : "/", rel);
+	return b;
+}

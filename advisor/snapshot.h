@@ -1,0 +1,88 @@
+/* The snapshot: one struct filled by independent readers (snap_*.c) and
+ * consumed by rules and reports.  Readers gather: a source they cannot read
+ * leaves its facts missing and adds a note saying what and why. */
+#ifndef TCPTUNE_ADVISOR_SNAPSHOT_H
+#define TCPTUNE_ADVISOR_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "census.h"
+#include "facts.h"
+#include "snap_sysctld.h"
+
+struct fact_val {
+	bool present;
+	int64_t i;
+	char *s;		/* FT_STR, owned */
+};
+
+struct snap_note {
+	char *source;		/* "sockets", "closewait", "sysctl", ... */
+	char *text;		/* what could not be seen and why */
+	bool bad_input;		/* malformed or unreadable input, not just absent: check exits 3 */
+};
+
+/* Runtime value of one tracked sysctl, by key table index. */
+struct snap_sysctl {
+	bool present;		/* false: the key does not exist here */
+	long long v[2];		/* v[1] only for KEY_INT_PAIR */
+	char raw[64];		/* as read, stripped */
+	int err;		/* negative errno when present but unreadable */
+};
+
+struct snapshot {
+	char *root;		/* "/" or the --root directory */
+	int rootfd;		/* O_PATH|O_DIRECTORY fd of root */
+	bool live;		/* root is "/": sockets come from netlink */
+
+	char kernel_release[128];
+	long kernel_version;	/* major*65536 + minor*256 + patch, -1 unknown */
+
+	struct fact_val *facts;	/* facts_count() entries */
+	struct snap_sysctl *sysctl;	/* key_count entries */
+	struct census census;
+	bool census_ok;
+	struct sysctld boot;
+	bool boot_ok;
+
+	const char *sockets_source;	/* "netlink", "proc" or NULL when unavailable */
+	bool sockets_approximate;	/* NLM_F_DUMP_INTR seen */
+	FILE *sockdiag_record;		/* debug: record raw dumps here (fixtures) */
+
+	struct snap_note *notes;
+	size_t n_notes;
+};
+
+/* Open root and allocate.  Returns 0, or a negative errno when root cannot be
+ * opened (the caller reports it and exits 3). */
+int snapshot_init(struct snapshot *s, const char *root);
+void snapshot_release(struct snapshot *s);
+
+/* Run every reader.  Returns 0 when the census and the sysctl reader worked,
+ * a negative errno when the snapshot is unusable. */
+int snapshot_take(struct snapshot *s);
+
+/* Only kernel, sysctl and boot configuration (for explain and diff). */
+int snapshot_take_config(struct snapshot *s);
+
+void snap_set_int(struct snapshot *s, size_t id, int64_t v);
+int snap_set_str(struct snapshot *s, size_t id, const char *v);
+const struct fact_val *snap_get(const struct snapshot *s, size_t id);
+
+/* Add a note: what could not be seen and why.  Out of memory is ignored: a
+ * lost note must not stop the snapshot. */
+void snap_note(struct snapshot *s, const char *source, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Same, for input that is there but malformed or unreadable. */
+void snap_bad_input(struct snapshot *s, const char *source, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* rel as the user knows it: "/proc/net/tcp", or "DIR/proc/net/tcp" under
+ * --root.  Returns one of a few rotating static buffers. */
+const char *snap_path(const struct snapshot *s, const char *rel);
+
+#endif
