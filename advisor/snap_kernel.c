@@ -13,6 +13,7 @@ int kernel_version_parse(const char *release, long *ret)
 {
 	long part[3] = { 0, 0, 0 };
 	const char *p = release;
+	int parts = 0;
 
 	for (int i = 0; i < 3; i++) {
 		long v = 0;
@@ -29,11 +30,12 @@ int kernel_version_parse(const char *release, long *ret)
 			break;
 		}
 		part[i] = v;
+		parts++;
 		if (*p != '.')
 			break;
 		p++;
 	}
-	if (part[0] > 255 || part[1] > 255)
+	if (parts < 2 || part[0] > 255 || part[1] > 255)
 		return -EINVAL;
 	if (part[2] > 255)
 		part[2] = 255;

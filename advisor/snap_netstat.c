@@ -61,9 +61,11 @@ int netstat_counter(const char *text, const char *section, const char *name, uns
 			if (!found && hl == nlen && memcmp(ht, name, nlen) == 0) {
 				val = 0;
 				for (size_t i = 0; i < vl; i++) {
-					if (vt[i] < '0' || vt[i] > '9' || val > (~0ULL - 9) / 10)
+					unsigned long long d = (unsigned long long) (vt[i] - '0');
+
+					if (vt[i] < '0' || vt[i] > '9' || val > (~0ULL - d) / 10)
 						return -EBADMSG;
-					val = val * 10 + (unsigned long long) (vt[i] - '0');
+					val = val * 10 + d;
 				}
 				found = true;
 			}

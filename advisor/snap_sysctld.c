@@ -78,11 +78,11 @@ static void *grow(void *v, size_t *cap, size_t n, size_t size)
 	return nv;
 }
 
-static int warn(struct loader *l, const char *file, unsigned line, const char *fmt, ...)
+static int add_warning(struct loader *l, const char *file, unsigned line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 /* Record a warning.  Returns 0, or -ENOMEM. */
-static int warn(struct loader *l, const char *file, unsigned line, const char *fmt, ...)
+static int add_warning(struct loader *l, const char *file, unsigned line, const char *fmt, ...)
 {
 	struct sysctld *d = l->d;
 	struct sysctld_warning *w;
@@ -165,7 +165,7 @@ static int line_problem(struct loader *l, const char *file, unsigned line, unsig
 {
 	if (++*problems > LINE_WARN_MAX)
 		return 0;
-	return warn(l, file, line, "%s", text);
+	return add_warning(l, file, line, "%s", text);
 }
 
 /* Parse buf (NUL-terminated, modified) the way systemd-sysctl's parse_file()
@@ -194,7 +194,8 @@ static int parse_conf(struct loader *l, const char *file, char *buf,
 		}
 		eq = strchr(line, '=');
 		if (!eq) {
-			r = line_problem(l, file, lineno, &problems, "line is not an assignment, ignored");
+			r = line_problem(l, file, lineno, &problems,
+					 "line is not an assignment, ignored");
 			if (r < 0)
 				return r;
 			continue;
@@ -213,7 +214,8 @@ static int parse_conf(struct loader *l, const char *file, char *buf,
 			return r;
 	}
 	if (problems > LINE_WARN_MAX)
-		return warn(l, file, 0, "%u more lines with problems not listed", problems - LINE_WARN_MAX);
+		return add_warning(l, file, 0, "%u more lines with problems not listed",
+				   problems - LINE_WARN_MAX);
 	return 0;
 }
 
@@ -233,11 +235,11 @@ static int read_conf(struct loader *l, const char *rel, const char *host, struct
 	/* O_PATH first: opening a FIFO for reading would block. */
 	fd = rootfs_openat(l->rootfd, rel, O_PATH);
 	if (fd < 0)
-		return warn(l, host, 0, "cannot open, skipped: %s", strerror(-fd));
+		return add_warning(l, host, 0, "cannot open, skipped: %s", strerror(-fd));
 	r = fstat(fd, &st) < 0 ? -errno : 0;
 	close(fd);
 	if (r < 0)
-		return warn(l, host, 0, "cannot stat, skipped: %s", strerror(-r));
+		return add_warning(l, host, 0, "cannot stat, skipped: %s", strerror(-r));
 	if (fi) {
 		fi->have_id = true;
 		fi->dev = st.st_dev;
@@ -248,14 +250,14 @@ static int read_conf(struct loader *l, const char *rel, const char *host, struct
 	if (S_ISCHR(st.st_mode) || (S_ISREG(st.st_mode) && st.st_size == 0))
 		return READ_NULL;
 	if (!S_ISREG(st.st_mode))
-		return warn(l, host, 0, "not a regular file, skipped");
+		return add_warning(l, host, 0, "not a regular file, skipped");
 	r = rootfs_read_file(l->rootfd, rel, CONF_MAX, &buf, NULL);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)
-		return warn(l, host, 0, "cannot read, skipped: %s%s", strerror(-r),
-			    r == -EFBIG ? " (larger than 1 MiB)" :
-			    r == -EINVAL ? " (contains a NUL byte)" : "");
+		return add_warning(l, host, 0, "cannot read, skipped: %s%s", strerror(-r),
+				   r == -EFBIG ? " (larger than 1 MiB)" :
+				   r == -EINVAL ? " (contains a NUL byte)" : "");
 	*ret_buf = buf;
 	return READ_TEXT;
 }
@@ -315,9 +317,9 @@ static int collect_dir(struct loader *l, size_t prio, struct stat *seen, size_t 
 	if (dfd == -ENOENT || dfd == -ENOTDIR)
 		return 0;	/* most systems lack some of them */
 	if (dfd < 0)
-		return warn(l, host, 0, "cannot open directory: %s", strerror(-dfd));
+		return add_warning(l, host, 0, "cannot open directory: %s", strerror(-dfd));
 	if (fstat(dfd, &st) < 0) {
-		r = warn(l, host, 0, "cannot stat directory: %s", strerror(errno));
+		r = add_warning(l, host, 0, "cannot stat directory: %s", strerror(errno));
 		goto out;
 	}
 	for (size_t i = 0; i < *n_seen; i++)
@@ -333,7 +335,8 @@ static int collect_dir(struct loader *l, size_t prio, struct stat *seen, size_t 
 
 		if (r >= 0)
 			close(r);
-		r = e == ENOMEM ? -ENOMEM : warn(l, host, 0, "cannot list directory: %s", strerror(e));
+		r = e == ENOMEM ? -ENOMEM :
+			add_warning(l, host, 0, "cannot list directory: %s", strerror(e));
 		goto out;
 	}
 	r = 0;
@@ -347,12 +350,13 @@ static int collect_dir(struct loader *l, size_t prio, struct stat *seen, size_t 
 			continue;	/* vanished while listing */
 		if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
 			continue;
-		r = add_cand(cands, n, cap, prio, name, S_ISLNK(st.st_mode) && is_devnull_link(dfd, name));
+		r = add_cand(cands, n, cap, prio, name,
+			     S_ISLNK(st.st_mode) && is_devnull_link(dfd, name));
 		if (r < 0)
 			goto out;
 	}
 	if (errno != 0)
-		r = warn(l, host, 0, "cannot list directory: %s", strerror(errno));
+		r = add_warning(l, host, 0, "cannot list directory: %s", strerror(errno));
 out:
 	if (dir)
 		closedir(dir);
@@ -601,7 +605,8 @@ static int add_stale(struct loader *l, const struct sysctld_assign *a)
 	d->stale = s;
 	s = &d->stale[d->n_stale++];
 	s->line = a->line;
-	if (k && k->removed && (l->kernel_version < 0 || l->kernel_version >= release_code(k->removed))) {
+	if (k && k->removed &&
+	    (l->kernel_version < 0 || l->kernel_version >= release_code(k->removed))) {
 		s->reason = STALE_REMOVED;
 		n = asprintf(&s->detail, "removed in Linux %s", k->removed);
 	} else if (k && !k->per_netns) {
@@ -838,7 +843,8 @@ static int find_ufw(struct loader *l)
 		r = tracked_keys(v, n, &keys, &n_keys);
 	if (r < 0)
 		goto out;
-	if (asprintf(&detail, "ufw applies %s when it starts (IPT_SYSCTL in /etc/default/ufw)", path) < 0)
+	if (asprintf(&detail, "ufw applies %s when it starts (IPT_SYSCTL in /etc/default/ufw)",
+		     path) < 0)
 		detail = NULL;
 	r = add_reapplier(l, "ufw", detail, keys, n_keys);
 out:

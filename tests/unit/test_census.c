@@ -1,0 +1,163 @@
+/* Census classification and analyses (KERNEL-FACTS §3.1). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include "census.h"
+
+static struct sock_rec rec(int family, int state, int timer, const char *raddr, uint16_t lport,
+			   uint16_t rport, uint64_t inode)
+{
+	struct sock_rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.family = (uint8_t) family;
+	r.state = (uint8_t) state;
+	r.timer = (uint8_t) timer;
+	r.lport = lport;
+	r.rport = rport;
+	r.inode = inode;
+	assert_int_equal(inet_pton(family, raddr, r.raddr), 1);
+	return r;
+}
+
+static void add(struct census *c, struct sock_rec r)
+{
+	assert_int_equal(census_add(c, &r), 0);
+}
+
+static void test_classification(void **state)
+{
+	struct census c;
+
+	(void) state;
+	census_init(&c, 32768, 60999);
+	add(&c, rec(AF_INET, TCPS_LISTEN, 0, "0.0.0.0", 80, 0, 1));
+	add(&c, rec(AF_INET, TCPS_FIN_WAIT1, 4, "10.0.0.1", 80, 40000, 0));	/* orphan */
+	add(&c, rec(AF_INET, TCPS_FIN_WAIT2, 2, "10.0.0.1", 80, 40001, 0));	/* orphan (fin_timeout > 60 phase) */
+	add(&c, rec(AF_INET, TCPS_FIN_WAIT2, 3, "10.0.0.1", 80, 40002, 0));	/* minisock, not an orphan */
+	add(&c, rec(AF_INET, TCPS_FIN_WAIT2, 0, "10.0.0.1", 40003, 443, 9));	/* shutdown(), fd held */
+	add(&c, rec(AF_INET, TCPS_LAST_ACK, 1, "10.0.0.1", 80, 40004, 0));	/* orphan */
+	add(&c, rec(AF_INET, TCPS_CLOSING, 1, "10.0.0.1", 80, 40005, 0));	/* orphan */
+	add(&c, rec(AF_INET, TCPS_ESTABLISHED, 0, "10.0.0.1", 80, 40006, 0));	/* accept queue */
+	add(&c, rec(AF_INET, TCPS_CLOSE_WAIT, 0, "10.0.0.1", 80, 40007, 0));	/* accept queue */
+	add(&c, rec(AF_INET, TCPS_ESTABLISHED, 0, "10.0.0.1", 80, 40008, 12));
+	add(&c, rec(AF_INET, TCPS_NEW_SYN_RECV, 1, "10.0.0.1", 80, 40009, 0));
+	assert_int_equal(c.orphans, 4);
+	assert_int_equal(c.unaccepted, 2);
+	assert_int_equal(c.tw_minisocks, 1);
+	assert_int_equal(c.states[TCPS_SYN_RECV], 1);
+	assert_int_equal(c.states[TCPS_FIN_WAIT2], 3);
+	assert_int_equal(c.total, 11);
+	assert_int_equal(c.n_cw, 0);	/* the only CLOSE_WAIT has no inode */
+	census_release(&c);
+}
+
+static void test_rejects_bad_records(void **state)
+{
+	struct census c;
+	struct sock_rec r = rec(AF_INET, TCPS_ESTABLISHED, 0, "10.0.0.1", 1, 2, 3);
+
+	(void) state;
+	census_init(&c, 32768, 60999);
+	r.state = 0;
+	assert_int_equal(census_add(&c, &r), -EINVAL);
+	r.state = 13;
+	assert_int_equal(census_add(&c, &r), -EINVAL);
+	r.state = TCPS_ESTABLISHED;
+	r.family = AF_UNIX;
+	assert_int_equal(census_add(&c, &r), -EINVAL);
+	assert_int_equal(c.total, 0);
+	census_release(&c);
+}
+
+static void test_timewait_direction_and_dests(void **state)
+{
+	struct census c;
+	struct census_dest top[3], use;
+	char buf[64];
+
+	(void) state;
+	census_init(&c, 32768, 60999);
+	add(&c, rec(AF_INET, TCPS_LISTEN, 0, "0.0.0.0", 8080, 0, 1));
+	for (uint16_t i = 0; i < 5; i++)
+		add(&c, rec(AF_INET, TCPS_TIME_WAIT, 3, "192.0.2.7", 8080, (uint16_t) (50000 + i), 0));
+	for (uint16_t i = 0; i < 7; i++)
+		add(&c, rec(AF_INET, TCPS_TIME_WAIT, 3, "10.0.0.5", (uint16_t) (40000 + i), 5432, 0));
+	for (uint16_t i = 0; i < 3; i++)
+		add(&c, rec(AF_INET6, TCPS_TIME_WAIT, 3, "2001:db8::1", (uint16_t) (41000 + i), 443, 0));
+	for (uint16_t i = 0; i < 4; i++)
+		add(&c, rec(AF_INET, TCPS_ESTABLISHED, 0, "10.0.0.5", (uint16_t) (42000 + i), 5432, 100 + i));
+	/* explicitly bound outside the ephemeral range: not port headroom */
+	add(&c, rec(AF_INET, TCPS_ESTABLISHED, 0, "10.0.0.5", 1000, 5432, 200));
+
+	assert_int_equal(c.tw_incoming, 5);
+	assert_int_equal(c.tw_outgoing, 10);
+	assert_int_equal(census_top_tw_dests(&c, top, 3), 2);
+	census_dest_format(&top[0], buf, sizeof(buf));
+	assert_string_equal(buf, "10.0.0.5:5432");
+	assert_int_equal(top[0].count, 7);
+	census_dest_format(&top[1], buf, sizeof(buf));
+	assert_string_equal(buf, "[2001:db8::1]:443");
+	assert_int_equal(top[1].count, 3);
+	assert_true(census_max_dest_usage(&c, &use));
+	assert_int_equal(use.count, 11);	/* 7 TIME_WAIT + 4 ESTABLISHED from ephemeral ports */
+	census_release(&c);
+}
+
+static void test_many_destinations(void **state)
+{
+	struct census c;
+	struct census_dest top[2];
+
+	(void) state;
+	census_init(&c, 1024, 65535);
+	/* 5000 distinct destinations force several table growths */
+	for (uint32_t i = 0; i < 5000; i++) {
+		struct sock_rec r = rec(AF_INET, TCPS_TIME_WAIT, 3, "10.0.0.1", 30000, (uint16_t) (1 + i % 60000), 0);
+		uint32_t a = htonl(0x0a000000 + i);
+		memcpy(r.raddr, &a, 4);
+		add(&c, r);
+		if (i == 4321) {
+			add(&c, r);
+			add(&c, r);
+		}
+	}
+	assert_int_equal(census_top_tw_dests(&c, top, 2), 2);
+	assert_int_equal(top[0].count, 3);
+	assert_int_equal(top[1].count, 1);
+	census_release(&c);
+}
+
+static void test_close_wait_peers(void **state)
+{
+	struct census c;
+
+	(void) state;
+	census_init(&c, 32768, 60999);
+	add(&c, rec(AF_INET, TCPS_LISTEN, 0, "0.0.0.0", 80, 0, 1));
+	add(&c, rec(AF_INET, TCPS_CLOSE_WAIT, 0, "10.0.0.9", 80, 51000, 10));	/* server side */
+	add(&c, rec(AF_INET, TCPS_CLOSE_WAIT, 0, "10.0.0.5", 40000, 5432, 11));	/* client side */
+	assert_int_equal(c.n_cw, 2);
+	assert_int_equal(c.cw[0].peer.port, 0);
+	assert_int_equal(c.cw[1].peer.port, 5432);
+	census_release(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_classification),
+		cmocka_unit_test(test_rejects_bad_records),
+		cmocka_unit_test(test_timewait_direction_and_dests),
+		cmocka_unit_test(test_many_destinations),
+		cmocka_unit_test(test_close_wait_peers),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
