@@ -74,9 +74,11 @@ int cmd_explain(const struct cli_args *a)
 	printf("%s\n\n%s\n\n", k->name, k->explain);
 	if (s.sysctl[i].present)
 		printf("%-22s %s %s\n", "runtime value:", s.sysctl[i].raw, k->unit);
-	else
-		printf("%-22s missing on this kernel%s\n", "runtime value:",
-		       k->per_netns ? "" : " or in this network namespace (host-wide key)");
+	else {
+		char why[96];
+		const char *reason = key_absence_reason(k, s.kernel_version, why, sizeof(why));
+		printf("%-22s missing here%s%s\n", "runtime value:", reason ? ": " : "", reason ? reason : "");
+	}
 	if (s.boot_ok)
 		print_boot(&s, i, stdout);
 	printf("%-22s %s\n", "unit:", k->unit);

@@ -266,6 +266,32 @@ int key_parse_value(const struct key_def *k, const char *s, long long v[2])
 	return 0;
 }
 
+long key_release_code(const char *release)
+{
+	long long major, minor;
+	char a[8], b[8];
+
+	if (!release || sscanf(release, "%7[0-9].%7[0-9]", a, b) != 2 ||
+	    parse_ll(a, 0, 255, &major) < 0 || parse_ll(b, 0, 255, &minor) < 0)
+		return -1;
+	return (long) (major * 65536 + minor * 256);
+}
+
+const char *key_absence_reason(const struct key_def *k, long kernel_version, char *buf, size_t len)
+{
+	if (k->removed && (kernel_version < 0 || kernel_version >= key_release_code(k->removed)))
+		snprintf(buf, len, "removed in Linux %s", k->removed);
+	else if (k->added && kernel_version >= 0 && kernel_version < key_release_code(k->added))
+		snprintf(buf, len, "added in Linux %s, this kernel is older", k->added);
+	else if (!k->per_netns)
+		snprintf(buf, len, "host-wide key: absent in a container's network namespace");
+	else if (k->module)
+		snprintf(buf, len, "needs module %s", k->module);
+	else
+		return NULL;
+	return buf;
+}
+
 static bool in_range(long long lo, long long hi, const struct key_def *k, const long long v[2])
 {
 	if (v[0] < lo || v[0] > hi)

@@ -44,6 +44,15 @@ int key_proc_path(const struct key_def *k, char *buf, size_t len);
  * Returns 0 or -EINVAL. */
 int key_parse_value(const struct key_def *k, const char *s, long long v[2]);
 
+/* "4.12" -> 4*65536 + 12*256 (the kernel.version encoding), -1 if malformed. */
+long key_release_code(const char *release);
+
+/* Why k can be absent from /proc/sys here, from the table alone: "removed in
+ * Linux 4.12", "added in Linux 6.14" (kernel older), "host-wide key: absent in
+ * a container's network namespace", "needs module nf_conntrack"; NULL when the
+ * table gives no reason.  kernel_version as kernel.version, -1 unknown. */
+const char *key_absence_reason(const struct key_def *k, long kernel_version, char *buf, size_t len);
+
 /* Is v within the kernel range / the apply range?  For pairs both elements
  * are checked and low <= high is required. */
 bool key_in_kernel_range(const struct key_def *k, const long long v[2]);

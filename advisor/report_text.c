@@ -119,10 +119,24 @@ static void value_str(const struct snap_sysctl *v, char *buf, size_t len)
 		snprintf(buf, len, "%s", v->raw);
 }
 
+/* After the table: why each missing key is missing. */
+static void missing_keys(const struct snapshot *s, FILE *out)
+{
+	for (size_t i = 0; i < key_count; i++) {
+		char why[96];
+		const char *reason;
+
+		if (s->sysctl[i].present || s->sysctl[i].err)
+			continue;
+		reason = key_absence_reason(&key_table[i], s->kernel_version, why, sizeof(why));
+		fprintf(out, "  %s is missing here: %s\n", key_table[i].name, reason ? reason : "not in this kernel");
+	}
+}
+
 static void sysctl_section(const struct snapshot *s, FILE *out)
 {
 	fprintf(out, "TCP sysctls: runtime now, and what boot sets (systemd-sysctl order)\n");
-	fprintf(out, "  %-48s %-12s %-12s %s\n", "key", "runtime", "boot", "set by");
+	fprintf(out, "  %-50s %-12s %-12s %s\n", "key", "runtime", "boot", "set by");
 	for (size_t i = 0; i < key_count; i++) {
 		const struct key_def *k = &key_table[i];
 		const struct sysctld_assign *w = s->boot_ok ? s->boot.keys[i].winner[ORDER_SYSTEMD] : NULL;
@@ -130,7 +144,7 @@ static void sysctl_section(const struct snapshot *s, FILE *out)
 		char rt[64];
 
 		value_str(&s->sysctl[i], rt, sizeof(rt));
-		fprintf(out, "  %-48s %-12s %-12s ", k->name, rt, w ? w->value : "-");
+		fprintf(out, "  %-50s %-12s %-12s ", k->name, rt, w ? w->value : "-");
 		if (w)
 			fprintf(out, "%s:%u", w->file, w->line);
 		else
@@ -142,6 +156,7 @@ static void sysctl_section(const struct snapshot *s, FILE *out)
 			fprintf(out, " [host-wide]");
 		fprintf(out, "\n");
 	}
+	missing_keys(s, out);
 	fprintf(out, "\n");
 }
 
