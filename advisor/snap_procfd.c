@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "log.h"
 #include "rootfs.h"
 #include "strutil.h"
 
@@ -234,6 +235,8 @@ int snap_procfd_read(struct snapshot *s)
 	}
 	r = 0;
 	c->attribution_done = true;
+	log_debug("CLOSE_WAIT attribution: %zu of %zu sockets found, %zu processes hold them",
+		  c->n_cw - remaining, c->n_cw, c->n_procs);
 facts:
 	c->cw_unattributed = remaining;
 	if (remaining > 0 && denied && !(caps_have(CAP_DAC_READ_SEARCH) && caps_have(CAP_SYS_PTRACE)))

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "keys.h"
+#include "log.h"
 #include "snap_proctcp.h"
 #include "snap_sockdiag.h"
 
@@ -42,6 +43,8 @@ static int read_netlink(struct snapshot *s, uint16_t low, uint16_t high)
 		r = sockdiag_dump(&s->census, &st, s->sockdiag_record);
 		if (r < 0)
 			return r;
+		log_debug("sock_diag: %zu sockets in %zu buffers%s", st.messages, st.buffers,
+			  st.interrupted ? ", interrupted" : "");
 		s->sockets_approximate = st.interrupted;
 		if (!st.interrupted)
 			break;

@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "keys.h"
+#include "log.h"
 #include "rootfs.h"
 #include "snap_readers.h"
 
@@ -58,27 +60,48 @@ void snapshot_release(struct snapshot *s)
 	s->rootfd = -1;
 }
 
+/* The readers in the order they run: later ones use earlier facts (the
+ * census needs ip_local_port_range, attribution needs the census). */
+static const struct {
+	const char *name;
+	int (*read)(struct snapshot *s);
+} readers[] = {
+	{ "kernel",   snap_kernel_read },
+	{ "sysctl",   snap_sysctl_read },
+	{ "sockets",  snap_sockets_read },
+	{ "sockstat", snap_sockstat_read },
+	{ "tcpext",   snap_netstat_read },
+	{ "nat",      snap_nat_read },
+	{ "procfd",   snap_procfd_read },
+	{ "boot",     snap_boot_read },
+	/* TODO(#4): pending transactions from the backup store. */
+};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec * 1e3 + (double) ts.tv_nsec / 1e6;
+}
+
 int snapshot_take(struct snapshot *s)
 {
-	int r, r_sysctl;
+	int r_sysctl = 0;
 
-	snap_kernel_read(s);
-	r_sysctl = snap_sysctl_read(s);
+	for (size_t i = 0; i < sizeof(readers) / sizeof(readers[0]); i++) {
+		double t0 = now_ms();
+		int r = readers[i].read(s);
+
+		log_debug("read %s under %s in %.1f ms%s", readers[i].name, s->root, now_ms() - t0,
+			  r < 0 ? " (failed)" : "");
+		if (r == -ENOMEM)
+			return r;
+		if (readers[i].read == snap_sysctl_read)
+			r_sysctl = r;
+	}
 	if (r_sysctl < 0)
-		snap_note(s, "sysctl", "no TCP sysctl could be read under %sproc/sys", s->live ? "/" : "the root's ");
-	r = snap_sockets_read(s);
-	if (r == -ENOMEM)
-		return r;
-	snap_sockstat_read(s);
-	snap_netstat_read(s);
-	snap_nat_read(s);
-	r = snap_procfd_read(s);
-	if (r == -ENOMEM)
-		return r;
-	r = snap_boot_read(s);
-	if (r == -ENOMEM)
-		return r;
-	/* TODO(#4): pending transactions from the backup store. */
+		snap_note(s, "sysctl", "no TCP sysctl could be read under %s", snap_path(s, "proc/sys"));
 	if (!s->census_ok)
 		return -EIO;
 	return r_sysctl < 0 ? r_sysctl : 0;
