@@ -1,6 +1,7 @@
 /* Boot configuration (see snap_sysctld.h): which sysctl.d files
  * systemd-sysctl and procps `sysctl --system` read, in which order, and which
- * line sets each tracked key; stale lines; programs that re-apply sysctls.
+ * line sets each tracked key; stale lines; the sysctl.d reader and parser,
+ * shared with snap_reappliers.c, which finds programs that re-apply sysctls.
  * It reads files under the audited root only and judges nothing: the rules
  * decide what a stale line or an overriding file means. */
 #include "snap_sysctld.h"
@@ -15,12 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "keys.h"
 #include "rootfs.h"
+#include "snap_reappliers.h"
 #include "strutil.h"
 
 #define CONF_MAX (1024 * 1024)	/* bytes per file; a larger one is not configuration */
@@ -55,7 +56,7 @@ struct loader {
 	int rootfd;
 	long kernel_version;
 	struct file_info *info;
-	size_t cap_assigns, cap_stale, cap_warnings, cap_reappliers;
+	size_t cap_assigns, cap_stale;
 };
 
 /* Room for element n of an array of cap elements: returns v, a larger copy
@@ -78,18 +79,32 @@ static void *grow(void *v, size_t *cap, size_t n, size_t size)
 	return nv;
 }
 
-static int add_warning(struct loader *l, const char *file, unsigned line, const char *fmt, ...)
+/* The capacity of d->warnings, which follows from the count (as grow()
+ * leaves it) because the public struct has no field for it: the functions
+ * shared with snap_reappliers.c add warnings through d alone. */
+static size_t warnings_cap(size_t n)
+{
+	size_t cap = 16;
+
+	if (n == 0)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	return cap;
+}
+
+static int add_warning(struct sysctld *d, const char *file, unsigned line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 /* Record a warning.  Returns 0, or -ENOMEM. */
-static int add_warning(struct loader *l, const char *file, unsigned line, const char *fmt, ...)
+static int add_warning(struct sysctld *d, const char *file, unsigned line, const char *fmt, ...)
 {
-	struct sysctld *d = l->d;
+	size_t cap = warnings_cap(d->n_warnings);
 	struct sysctld_warning *w;
 	va_list ap;
 	int n;
 
-	w = grow(d->warnings, &l->cap_warnings, d->n_warnings, sizeof(*w));
+	w = grow(d->warnings, &cap, d->n_warnings, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
 	d->warnings = w;
@@ -160,18 +175,28 @@ static int append_assign(struct sysctld_assign **v, size_t *n, size_t *cap, cons
 	return a->file && a->key && a->value ? 0 : -ENOMEM;
 }
 
-static int line_problem(struct loader *l, const char *file, unsigned line, unsigned *problems,
+struct sysctld_assign *sysctld_assigns_free(struct sysctld_assign *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].file);
+		free(v[i].key);
+		free(v[i].value);
+	}
+	free(v);
+	return NULL;
+}
+
+static int line_problem(struct sysctld *d, const char *file, unsigned line, unsigned *problems,
 			const char *text)
 {
 	if (++*problems > LINE_WARN_MAX)
 		return 0;
-	return add_warning(l, file, line, "%s", text);
+	return add_warning(d, file, line, "%s", text);
 }
 
-/* Parse buf (NUL-terminated, modified) the way systemd-sysctl's parse_file()
- * does and append its assignments to *v.  Returns 0 or -ENOMEM. */
-static int parse_conf(struct loader *l, const char *file, char *buf,
-		      struct sysctld_assign **v, size_t *n, size_t *cap)
+/* As systemd-sysctl's parse_file(). */
+int sysctld_parse_conf(struct sysctld *d, const char *file, char *buf,
+		       struct sysctld_assign **v, size_t *n, size_t *cap)
 {
 	unsigned lineno = 0, problems = 0;
 	char *next = buf;
@@ -194,7 +219,7 @@ static int parse_conf(struct loader *l, const char *file, char *buf,
 		}
 		eq = strchr(line, '=');
 		if (!eq) {
-			r = line_problem(l, file, lineno, &problems,
+			r = line_problem(d, file, lineno, &problems,
 					 "line is not an assignment, ignored");
 			if (r < 0)
 				return r;
@@ -203,7 +228,7 @@ static int parse_conf(struct loader *l, const char *file, char *buf,
 		*eq = '\0';
 		key = str_strip(line);
 		if (*key == '\0') {
-			r = line_problem(l, file, lineno, &problems, "empty key, line ignored");
+			r = line_problem(d, file, lineno, &problems, "empty key, line ignored");
 			if (r < 0)
 				return r;
 			continue;
@@ -214,52 +239,43 @@ static int parse_conf(struct loader *l, const char *file, char *buf,
 			return r;
 	}
 	if (problems > LINE_WARN_MAX)
-		return add_warning(l, file, 0, "%u more lines with problems not listed",
+		return add_warning(d, file, 0, "%u more lines with problems not listed",
 				   problems - LINE_WARN_MAX);
 	return 0;
 }
 
-enum { READ_TEXT = 1, READ_NULL = 2 };
-
-/* Read rel (host path host, for warnings).  Returns READ_TEXT with *ret_buf
- * (the caller frees it), READ_NULL for an empty file or the null device (a
- * mask), 0 when it cannot be read (a warning says why), or -ENOMEM.  fi, when
- * given, gets the identity of the file reached through any symlinks. */
-static int read_conf(struct loader *l, const char *rel, const char *host, struct file_info *fi,
-		     char **ret_buf)
+int sysctld_read_conf(struct sysctld *d, int rootfd, const char *rel, const char *host,
+		      char **ret_buf, struct stat *ret_st)
 {
 	struct stat st;
 	char *buf;
 	int fd, r;
 
 	/* O_PATH first: opening a FIFO for reading would block. */
-	fd = rootfs_openat(l->rootfd, rel, O_PATH);
+	fd = rootfs_openat(rootfd, rel, O_PATH);
 	if (fd < 0)
-		return add_warning(l, host, 0, "cannot open, skipped: %s", strerror(-fd));
+		return add_warning(d, host, 0, "cannot open, skipped: %s", strerror(-fd));
 	r = fstat(fd, &st) < 0 ? -errno : 0;
 	close(fd);
 	if (r < 0)
-		return add_warning(l, host, 0, "cannot stat, skipped: %s", strerror(-r));
-	if (fi) {
-		fi->have_id = true;
-		fi->dev = st.st_dev;
-		fi->ino = st.st_ino;
-	}
+		return add_warning(d, host, 0, "cannot stat, skipped: %s", strerror(-r));
 	/* Live, a link to /dev/null by any route is reached here (systemd's
 	 * null_or_empty()); under --root only the literal link text is seen. */
 	if (S_ISCHR(st.st_mode) || (S_ISREG(st.st_mode) && st.st_size == 0))
-		return READ_NULL;
+		return SYSCTLD_READ_NULL;
 	if (!S_ISREG(st.st_mode))
-		return add_warning(l, host, 0, "not a regular file, skipped");
-	r = rootfs_read_file(l->rootfd, rel, CONF_MAX, &buf, NULL);
+		return add_warning(d, host, 0, "not a regular file, skipped");
+	r = rootfs_read_file(rootfd, rel, CONF_MAX, &buf, NULL);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)
-		return add_warning(l, host, 0, "cannot read, skipped: %s%s", strerror(-r),
+		return add_warning(d, host, 0, "cannot read, skipped: %s%s", strerror(-r),
 				   r == -EFBIG ? " (larger than 1 MiB)" :
 				   r == -EINVAL ? " (contains a NUL byte)" : "");
 	*ret_buf = buf;
-	return READ_TEXT;
+	if (ret_st)
+		*ret_st = st;
+	return SYSCTLD_READ_TEXT;
 }
 
 static bool is_devnull_link(int dirfd, const char *name)
@@ -317,9 +333,9 @@ static int collect_dir(struct loader *l, size_t prio, struct stat *seen, size_t 
 	if (dfd == -ENOENT || dfd == -ENOTDIR)
 		return 0;	/* most systems lack some of them */
 	if (dfd < 0)
-		return add_warning(l, host, 0, "cannot open directory: %s", strerror(-dfd));
+		return add_warning(l->d, host, 0, "cannot open directory: %s", strerror(-dfd));
 	if (fstat(dfd, &st) < 0) {
-		r = add_warning(l, host, 0, "cannot stat directory: %s", strerror(errno));
+		r = add_warning(l->d, host, 0, "cannot stat directory: %s", strerror(errno));
 		goto out;
 	}
 	for (size_t i = 0; i < *n_seen; i++)
@@ -336,7 +352,7 @@ static int collect_dir(struct loader *l, size_t prio, struct stat *seen, size_t 
 		if (r >= 0)
 			close(r);
 		r = e == ENOMEM ? -ENOMEM :
-			add_warning(l, host, 0, "cannot list directory: %s", strerror(e));
+			add_warning(l->d, host, 0, "cannot list directory: %s", strerror(e));
 		goto out;
 	}
 	r = 0;
@@ -356,7 +372,7 @@ static int collect_dir(struct loader *l, size_t prio, struct stat *seen, size_t 
 			goto out;
 	}
 	if (errno != 0)
-		r = add_warning(l, host, 0, "cannot list directory: %s", strerror(errno));
+		r = add_warning(l->d, host, 0, "cannot list directory: %s", strerror(errno));
 out:
 	if (dir)
 		closedir(dir);
@@ -381,15 +397,20 @@ static int load_file(struct loader *l, size_t i, const char *rel, bool devnull, 
 	struct sysctld *d = l->d;
 	struct sysctld_file *f = &d->files[i];
 	struct file_info *fi = &l->info[i];
+	struct stat st;
 	char *buf = NULL;
 	int r;
 
 	fi->first = d->n_assigns;
-	r = devnull ? READ_NULL : read_conf(l, rel, f->path, fi, &buf);
-	if (r == READ_NULL && maskable)
+	r = devnull ? SYSCTLD_READ_NULL : sysctld_read_conf(d, l->rootfd, rel, f->path, &buf, &st);
+	if (r == SYSCTLD_READ_NULL && maskable)
 		f->masked = true;
-	if (r == READ_TEXT)
-		r = parse_conf(l, f->path, buf, &d->assigns, &d->n_assigns, &l->cap_assigns);
+	if (r == SYSCTLD_READ_TEXT) {
+		fi->have_id = true;
+		fi->dev = st.st_dev;
+		fi->ino = st.st_ino;
+		r = sysctld_parse_conf(d, f->path, buf, &d->assigns, &d->n_assigns, &l->cap_assigns);
+	}
 	free(buf);
 	fi->n = d->n_assigns - fi->first;
 	return r < 0 ? r : 0;
@@ -457,8 +478,7 @@ static int load_files(struct loader *l, struct cand *cands, size_t n_cands)
 	return load_sysctl_conf(l);
 }
 
-/* Does a set the tracked key name, whose /proc/sys path is path? */
-static bool assign_matches(const struct sysctld_assign *a, const char *name, const char *path)
+bool sysctld_assign_matches(const struct sysctld_assign *a, const char *name, const char *path)
 {
 	char pattern[PATH_MAX];
 
@@ -490,7 +510,7 @@ static int resolve_key(struct loader *l, size_t k, enum sysctld_order o,
 		if (!d->files[i].used[o])
 			continue;
 		for (size_t a = fi->first; a < fi->first + fi->n; a++)
-			if (assign_matches(&d->assigns[a], key_table[k].name, path))
+			if (sysctld_assign_matches(&d->assigns[a], key_table[k].name, path))
 				cand[nc++] = &d->assigns[a];
 	}
 	if (nc == 0)
@@ -666,208 +686,6 @@ static int find_stale(struct loader *l)
 	return 0;
 }
 
-/* Value of the last "name = value" line of a small shell or ini style file,
- * without quotes; *ret is NULL when absent or unreadable (a warning says
- * why, a missing file is normal).  Returns 0 or -ENOMEM. */
-static int conf_get(struct loader *l, const char *rel, const char *name, char **ret)
-{
-	char *buf = NULL, *next, *found = NULL;
-	char host[PATH_MAX];
-	int r;
-
-	*ret = NULL;
-	(void) str_printf(host, sizeof(host), "/%s", rel);
-	if (!rootfs_exists(l->rootfd, rel))
-		return 0;
-	r = read_conf(l, rel, host, NULL, &buf);
-	if (r != READ_TEXT)
-		return r < 0 ? r : 0;
-	for (next = buf; next;) {
-		char *line = next, *eq;
-
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		line = str_strip(line);
-		eq = strchr(line, '=');
-		if (*line == '#' || *line == ';' || !eq)
-			continue;
-		*eq = '\0';
-		if (strcmp(str_strip(line), name) == 0)
-			found = str_strip(eq + 1);
-	}
-	if (found) {
-		size_t len = strlen(found);
-
-		if (len >= 2 && (found[0] == '"' || found[0] == '\'') && found[len - 1] == found[0]) {
-			found[len - 1] = '\0';
-			found++;
-		}
-		*ret = strdup(found);
-		if (!*ret)
-			r = -ENOMEM;
-	}
-	free(buf);
-	return r < 0 ? r : 0;
-}
-
-/* Takes ownership of detail and keys, on every path. */
-static int add_reapplier(struct loader *l, const char *name, char *detail, char **keys, size_t n_keys)
-{
-	struct sysctld *d = l->d;
-	struct sysctld_reapplier *ra;
-
-	ra = grow(d->reappliers, &l->cap_reappliers, d->n_reappliers, sizeof(*ra));
-	if (ra)
-		d->reappliers = ra;
-	if (!ra || !detail) {
-		free(detail);
-		for (size_t i = 0; i < n_keys; i++)
-			free(keys[i]);
-		free(keys);
-		return -ENOMEM;
-	}
-	ra = &d->reappliers[d->n_reappliers++];
-	ra->detail = detail;
-	ra->keys = keys;
-	ra->n_keys = n_keys;
-	ra->name = strdup(name);
-	return ra->name ? 0 : -ENOMEM;
-}
-
-static int find_tuned(struct loader *l)
-{
-	char *value = NULL;
-	const char *detail;
-	int r;
-
-	if (!rootfs_exists(l->rootfd, "usr/sbin/tuned") &&
-	    !rootfs_exists(l->rootfd, "etc/tuned/tuned-main.conf"))
-		return 0;
-	r = conf_get(l, "etc/tuned/tuned-main.conf", "reapply_sysctl", &value);
-	if (r < 0)
-		return r;
-	/* Absent or unparsable: TuneD's default is 1. */
-	if (value && (strcmp(value, "0") == 0 || strcasecmp(value, "false") == 0 ||
-		      strcasecmp(value, "no") == 0 || strcasecmp(value, "off") == 0))
-		detail = "TuneD's profile sysctls override sysctl.d "
-			"(reapply_sysctl = 0 in /etc/tuned/tuned-main.conf)";
-	else if (value)
-		detail = "TuneD applies its profile's sysctls and then re-applies the sysctl.d files "
-			"(reapply_sysctl = 1 in /etc/tuned/tuned-main.conf); "
-			"a runtime change is overwritten whenever tuned restarts";
-	else
-		detail = "TuneD applies its profile's sysctls and then re-applies the sysctl.d files "
-			"(reapply_sysctl is not set in /etc/tuned/tuned-main.conf, default 1); "
-			"a runtime change is overwritten whenever tuned restarts";
-	free(value);
-	return add_reapplier(l, "tuned", strdup(detail), NULL, 0);
-}
-
-/* Tracked keys (dotted, key table order) that some line of v sets. */
-static int tracked_keys(const struct sysctld_assign *v, size_t n, char ***ret_keys, size_t *ret_n)
-{
-	char **keys = NULL, path[PATH_MAX];
-	size_t nk = 0;
-
-	if (n > 0) {
-		keys = calloc(key_count, sizeof(*keys));
-		if (!keys)
-			return -ENOMEM;
-	}
-	for (size_t k = 0; k < key_count && n > 0; k++) {
-		if (key_proc_path(&key_table[k], path, sizeof(path)) < 0)
-			continue;
-		for (size_t i = 0; i < n; i++) {
-			if (!assign_matches(&v[i], key_table[k].name, path))
-				continue;
-			keys[nk] = strdup(key_table[k].name);
-			if (!keys[nk]) {
-				for (size_t j = 0; j < nk; j++)
-					free(keys[j]);
-				free(keys);
-				return -ENOMEM;
-			}
-			nk++;
-			break;
-		}
-	}
-	if (nk == 0) {
-		free(keys);
-		keys = NULL;
-	}
-	*ret_keys = keys;
-	*ret_n = nk;
-	return 0;
-}
-
-static void free_assigns(struct sysctld_assign *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].file);
-		free(v[i].key);
-		free(v[i].value);
-	}
-	free(v);
-}
-
-/* ufw's before-start hook applies IPT_SYSCTL with `sysctl -p`. */
-static int find_ufw(struct loader *l)
-{
-	struct sysctld_assign *v = NULL;
-	size_t n = 0, cap = 0, n_keys = 0;
-	char *enabled = NULL, *path = NULL, *buf = NULL, *detail = NULL, **keys = NULL;
-	const char *rel;
-	int r;
-
-	r = conf_get(l, "etc/ufw/ufw.conf", "ENABLED", &enabled);
-	if (r < 0 || !enabled || strcmp(enabled, "yes") != 0)
-		goto out;
-	r = conf_get(l, "etc/default/ufw", "IPT_SYSCTL", &path);
-	if (r < 0)
-		goto out;
-	if (!path || !*path) {
-		free(path);
-		path = strdup("/etc/ufw/sysctl.conf");
-		if (!path) {
-			r = -ENOMEM;
-			goto out;
-		}
-	}
-	for (rel = path; *rel == '/'; rel++)
-		;
-	r = read_conf(l, rel, path, NULL, &buf);
-	if (r == READ_TEXT)
-		r = parse_conf(l, path, buf, &v, &n, &cap);
-	if (r >= 0)
-		r = tracked_keys(v, n, &keys, &n_keys);
-	if (r < 0)
-		goto out;
-	if (asprintf(&detail, "ufw applies %s when it starts (IPT_SYSCTL in /etc/default/ufw)",
-		     path) < 0)
-		detail = NULL;
-	r = add_reapplier(l, "ufw", detail, keys, n_keys);
-out:
-	free_assigns(v, n);
-	free(buf);
-	free(path);
-	free(enabled);
-	return r < 0 ? r : 0;
-}
-
-static int find_reappliers(struct loader *l)
-{
-	int r;
-
-	r = find_tuned(l);
-	if (r >= 0)
-		r = find_ufw(l);
-	if (r >= 0 && rootfs_exists(l->rootfd, "usr/sbin/bpftune"))
-		r = add_reapplier(l, "bpftune",
-				  strdup("bpftune tunes TCP sysctls automatically at runtime"), NULL, 0);
-	return r;
-}
-
 int sysctld_load(struct sysctld *d, int rootfd, long kernel_version)
 {
 	struct loader l = { .d = d, .rootfd = rootfd, .kernel_version = kernel_version };
@@ -886,7 +704,7 @@ int sysctld_load(struct sysctld *d, int rootfd, long kernel_version)
 	if (r == 0)
 		r = find_stale(&l);
 	if (r == 0)
-		r = find_reappliers(&l);
+		r = reappliers_find(d, rootfd);
 
 	for (size_t i = 0; i < n_cands; i++)
 		free(cands[i].rel);
@@ -906,7 +724,7 @@ void sysctld_release(struct sysctld *d)
 		free(d->files[i].shadowed_by);
 	}
 	free(d->files);
-	free_assigns(d->assigns, d->n_assigns);
+	sysctld_assigns_free(d->assigns, d->n_assigns);
 	for (size_t k = 0; d->keys && k < key_count; k++)
 		for (int o = 0; o < ORDER__COUNT; o++)
 			free(d->keys[k].overridden[o]);
@@ -917,14 +735,7 @@ void sysctld_release(struct sysctld *d)
 		free(d->stale[i].detail);
 	}
 	free(d->stale);
-	for (size_t i = 0; i < d->n_reappliers; i++) {
-		free(d->reappliers[i].name);
-		free(d->reappliers[i].detail);
-		for (size_t j = 0; j < d->reappliers[i].n_keys; j++)
-			free(d->reappliers[i].keys[j]);
-		free(d->reappliers[i].keys);
-	}
-	free(d->reappliers);
+	reappliers_free(d->reappliers, d->n_reappliers);
 	for (size_t i = 0; i < d->n_warnings; i++) {
 		free(d->warnings[i].file);
 		free(d->warnings[i].text);

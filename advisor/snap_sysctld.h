@@ -3,13 +3,14 @@
  * a root directory.  Per tracked key (key table): the winning file:line under
  * each order and the assignments it overrides; keys set in files that the
  * running kernel lacks (stale), classified; programs that re-write sysctls
- * after boot.  Semantics: KERNEL-FACTS §5 (systemd 252 sysctl.d(5), procps-ng
- * 4.0.2 PreloadSystem()). */
+ * after boot (found by snap_reappliers.h).  Semantics: KERNEL-FACTS §5
+ * (systemd 252 sysctl.d(5), procps-ng 4.0.2 PreloadSystem()). */
 #ifndef TCPTUNE_ADVISOR_SNAP_SYSCTLD_H
 #define TCPTUNE_ADVISOR_SNAP_SYSCTLD_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 enum sysctld_order {
 	ORDER_SYSTEMD,		/* systemd-sysctl: sysctl.d only, /etc/sysctl.conf ignored */
@@ -91,5 +92,40 @@ int sysctld_load(struct sysctld *d, int rootfd, long kernel_version);
 void sysctld_release(struct sysctld *d);
 
 const char *sysctld_stale_reason_name(enum stale_reason r);
+
+/* The sysctl.d reader and parser, shared with snap_reappliers.c (ufw applies
+ * a file in this syntax).  Problems become warnings appended to d. */
+
+enum {
+	SYSCTLD_READ_SKIPPED,	/* cannot be read; a warning says why */
+	SYSCTLD_READ_TEXT,	/* its text is in *ret_buf */
+	SYSCTLD_READ_NULL,	/* empty, or the null device: a mask */
+};
+
+/* Read the configuration file rel under rootfd; host is its name in warnings
+ * ("/etc/sysctl.d/x.conf").  Returns SYSCTLD_READ_TEXT with *ret_buf
+ * (NUL-terminated, the caller frees it) and, when ret_st is not NULL, the
+ * stat of the file reached through any symlinks in *ret_st; SYSCTLD_READ_NULL;
+ * SYSCTLD_READ_SKIPPED after adding a warning (missing, unreadable, not a
+ * regular file, over 1 MiB, a NUL byte); or -ENOMEM. */
+int sysctld_read_conf(struct sysctld *d, int rootfd, const char *rel, const char *host,
+		      char **ret_buf, struct stat *ret_st);
+
+/* Parse buf (NUL-terminated, modified in place) as systemd-sysctl does and
+ * append one assignment per "key = value" line, keys normalized, to the
+ * array *v of *n entries with room for *cap (start at NULL, 0, 0).  file is
+ * the host path recorded in each assignment and in the warnings about bad
+ * lines, at most 20 per file plus a count.  Returns 0 or -ENOMEM; either way
+ * *v and *n stay consistent for sysctld_assigns_free(). */
+int sysctld_parse_conf(struct sysctld *d, const char *file, char *buf,
+		       struct sysctld_assign **v, size_t *n, size_t *cap);
+
+/* Does a (its key possibly a glob) set the tracked key name, whose /proc/sys
+ * path (key_proc_path()) is path?  A glob matches as systemd expands it. */
+bool sysctld_assign_matches(const struct sysctld_assign *a, const char *name, const char *path);
+
+/* Free n assignments (half-built ones too) and the array v, which may be
+ * NULL.  Returns NULL. */
+struct sysctld_assign *sysctld_assigns_free(struct sysctld_assign *v, size_t n);
 
 #endif

@@ -1,7 +1,8 @@
 /* Tests for snap_sysctld.c: fake root trees under tests/fixtures/sysctld,
  * plus one built at run time for input that git cannot hold (mode 000, a
  * FIFO, 2 MiB, NUL bytes).  Every case states the exact winner (file, line,
- * value) and overridden lines under both orders. */
+ * value) and overridden lines under both orders.  Re-appliers found by
+ * sysctld_load() are tested in test_snap_reappliers.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -233,7 +234,7 @@ static void test_same_basename(void **state)
 	load(&d, "shadow", KV(6, 18, 0));
 	CHECK_FILES(&d, files);
 	CHECK_KEYS(&d, w);
-	check_quiet(&d);	/* ufw is installed but ENABLED=no */
+	check_quiet(&d);
 	sysctld_release(&d);
 }
 
@@ -260,7 +261,7 @@ static void test_masks(void **state)
 	CHECK_FILES(&d, files);
 	CHECK_KEYS(&d, w);
 	assert_int_equal(d.n_assigns, 1);
-	check_quiet(&d);	/* ufw.conf says ENABLED= (empty): not enabled */
+	check_quiet(&d);
 	sysctld_release(&d);
 }
 
@@ -294,13 +295,6 @@ static void test_debian_sysctl_conf(void **state)
 	CHECK_KEYS(&d, w);
 	CHECK_STALE(&d, stale);
 	check_warnings(&d, NULL, 0);
-	/* Only its configuration file is left: TuneD still counts. */
-	assert_int_equal(d.n_reappliers, 1);
-	assert_string_equal(d.reappliers[0].name, "tuned");
-	assert_string_equal(d.reappliers[0].detail,
-			    "TuneD applies its profile's sysctls and then re-applies the sysctl.d files "
-			    "(reapply_sysctl = 1 in /etc/tuned/tuned-main.conf); "
-			    "a runtime change is overwritten whenever tuned restarts");
 	sysctld_release(&d);
 }
 
@@ -468,74 +462,6 @@ static void test_glob(void **state)
 	load(&d, "glob", KV(6, 18, 0));
 	CHECK_KEYS(&d, w);
 	check_quiet(&d);	/* globs are never stale */
-	sysctld_release(&d);
-}
-
-static const struct sysctld_reapplier *find_reapplier(const struct sysctld *d, const char *name)
-{
-	for (size_t i = 0; i < d->n_reappliers; i++)
-		if (strcmp(d->reappliers[i].name, name) == 0)
-			return &d->reappliers[i];
-	return NULL;
-}
-
-static void check_reapplier_keys(const struct sysctld_reapplier *r, const char *const *want, size_t n)
-{
-	assert_int_equal(r->n_keys, n);
-	for (size_t i = 0; i < n; i++)
-		assert_string_equal(r->keys[i], want[i]);
-}
-
-static void test_reappliers(void **state)
-{
-	static const char *const ufw_keys[] = {
-		"net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_keepalive_intvl",
-		"net.ipv4.tcp_keepalive_probes", "net.ipv4.tcp_syncookies",
-	};
-	static const char *const ufw2_keys[] = { "net.ipv4.ip_local_port_range", "net.core.somaxconn" };
-	static const struct want w[] = {
-		{ "net.ipv4.tcp_syncookies",
-		  { "/etc/sysctl.d/50-t.conf:1=2", "/etc/sysctl.d/50-t.conf:1=2" }, { NULL, NULL } },
-	};
-	const struct sysctld_reapplier *r;
-	struct sysctld d;
-
-	(void) state;
-	load(&d, "reappliers", KV(6, 18, 0));
-	assert_int_equal(d.n_reappliers, 2);
-	r = find_reapplier(&d, "tuned");
-	assert_non_null(r);
-	assert_string_equal(r->detail, "TuneD's profile sysctls override sysctl.d "
-			    "(reapply_sysctl = 0 in /etc/tuned/tuned-main.conf)");
-	assert_int_equal(r->n_keys, 0);
-	r = find_reapplier(&d, "ufw");
-	assert_non_null(r);
-	assert_string_equal(r->detail, "ufw applies /etc/ufw/sysctl.conf when it starts "
-			    "(IPT_SYSCTL in /etc/default/ufw)");
-	check_reapplier_keys(r, ufw_keys, ARRAY_SIZE(ufw_keys));
-	assert_null(find_reapplier(&d, "bpftune"));
-	/* ufw's file is not boot configuration. */
-	assert_int_equal(d.n_assigns, 1);
-	CHECK_KEYS(&d, w);
-	check_warnings(&d, NULL, 0);
-	check_stale(&d, NULL, 0);
-	sysctld_release(&d);
-
-	load(&d, "reappliers2", KV(6, 18, 0));
-	assert_int_equal(d.n_reappliers, 3);
-	assert_string_equal(d.reappliers[0].name, "tuned");
-	assert_string_equal(d.reappliers[0].detail,
-			    "TuneD applies its profile's sysctls and then re-applies the sysctl.d files "
-			    "(reapply_sysctl is not set in /etc/tuned/tuned-main.conf, default 1); "
-			    "a runtime change is overwritten whenever tuned restarts");
-	assert_string_equal(d.reappliers[1].name, "ufw");
-	assert_string_equal(d.reappliers[1].detail, "ufw applies /etc/ufw/custom.conf when it starts "
-			    "(IPT_SYSCTL in /etc/default/ufw)");
-	check_reapplier_keys(&d.reappliers[1], ufw2_keys, ARRAY_SIZE(ufw2_keys));
-	assert_string_equal(d.reappliers[2].name, "bpftune");
-	assert_string_equal(d.reappliers[2].detail, "bpftune tunes TCP sysctls automatically at runtime");
-	assert_int_equal(d.n_files, 0);
-	check_keys(&d, NULL, 0);
 	sysctld_release(&d);
 }
 
@@ -764,7 +690,6 @@ int main(void)
 		cmocka_unit_test(test_syntax),
 		cmocka_unit_test(test_stale),
 		cmocka_unit_test(test_glob),
-		cmocka_unit_test(test_reappliers),
 		cmocka_unit_test_setup_teardown(test_bad_input, build_bad_root, remove_bad_root),
 		cmocka_unit_test(test_live_root),
 		cmocka_unit_test(test_release),
