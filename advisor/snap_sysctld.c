@@ -149,14 +149,6 @@ static void key_normalize(char *key)
 }
 
 /* Exact lookup: key_lookup() would also map "eth0/100" to "eth0.100". */
-static const struct key_def *key_find(const char *name)
-{
-	for (size_t i = 0; i < key_count; i++)
-		if (strcmp(key_table[i].name, name) == 0)
-			return &key_table[i];
-	return NULL;
-}
-
 static int append_assign(struct sysctld_assign **v, size_t *n, size_t *cap, const char *file,
 			 unsigned line, const char *key, const char *value, bool ignore_failure)
 {
@@ -581,21 +573,6 @@ static bool key_exists(int rootfd, const char *key)
 	return rootfs_exists(rootfd, path);
 }
 
-/* "4.12" -> 4*65536 + 12*256, the encoding of kernel_version. */
-static long release_code(const char *s)
-{
-	long v[3] = { 0, 0, 0 };
-
-	for (int i = 0; i < 3 && *s; i++) {
-		while (*s >= '0' && *s <= '9' && v[i] < 65536)
-			v[i] = v[i] * 10 + (*s++ - '0');
-		if (*s != '.')
-			break;
-		s++;
-	}
-	return v[0] * 65536 + v[1] * 256 + v[2];
-}
-
 /* The module whose loading creates key, or NULL for the core kernel. */
 static const char *key_module(const struct key_def *k, const char *key)
 {
@@ -613,7 +590,7 @@ static const char *key_module(const struct key_def *k, const char *key)
 static int add_stale(struct loader *l, const struct sysctld_assign *a)
 {
 	struct sysctld *d = l->d;
-	const struct key_def *k = key_find(a->key);
+	const struct key_def *k = key_lookup(a->key);
 	const char *mod = key_module(k, a->key);
 	char modpath[PATH_MAX];
 	struct sysctld_stale *s;
@@ -626,7 +603,7 @@ static int add_stale(struct loader *l, const struct sysctld_assign *a)
 	s = &d->stale[d->n_stale++];
 	s->line = a->line;
 	if (k && k->removed &&
-	    (l->kernel_version < 0 || l->kernel_version >= release_code(k->removed))) {
+	    (l->kernel_version < 0 || l->kernel_version >= key_release_code(k->removed))) {
 		s->reason = STALE_REMOVED;
 		n = asprintf(&s->detail, "removed in Linux %s", k->removed);
 	} else if (k && !k->per_netns) {
