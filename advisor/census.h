@@ -42,7 +42,7 @@ struct census_cw {
 
 struct census_proc {
 	int pid;
-	char comm[17];
+	char comm[64];		/* escaped for display (str_escape) */
 	uint32_t count;
 	uint32_t unread;		/* rqueue > 1: data before the FIN unread */
 	struct census_dest top_peers[3];

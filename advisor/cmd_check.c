@@ -9,6 +9,7 @@
 #include "log.h"
 #include "report.h"
 #include "snapshot.h"
+#include "strutil.h"
 
 enum { OPT_FORMAT = 1, OPT_RECORD };
 
@@ -48,7 +49,8 @@ int cmd_check(const struct cli_args *a)
 	/* Bad input is an error, one line each; the report still shows what was seen. */
 	for (size_t i = 0; i < s.n_notes; i++)
 		if (s.notes[i].bad_input) {
-			log_errx(0, "%s", s.notes[i].text);
+			char shown[1024];
+			log_errx(0, "%s", str_escape(s.notes[i].text, shown, sizeof(shown)));
 			code = EXIT_UNKNOWN;
 		}
 	if (r < 0 && code == EXIT_OK) {

@@ -8,9 +8,20 @@
 #include <string.h>
 
 #include "keys.h"
+#include "strutil.h"
 #include "tcpstates.h"
 
 #define TOP_DESTS 5
+
+/* Text from files (paths, values) is escaped so that no byte of it can
+ * drive the terminal; a few rotating buffers allow several per printf. */
+static const char *esc(const char *text)
+{
+	static char bufs[4][512];
+	static unsigned next;
+
+	return str_escape(text, bufs[next++ % 4], sizeof(bufs[0]));
+}
 
 static void fact_line(const struct snapshot *s, FILE *out, const char *label, size_t id)
 {
@@ -144,14 +155,14 @@ static void sysctl_section(const struct snapshot *s, FILE *out)
 		char rt[64];
 
 		value_str(&s->sysctl[i], rt, sizeof(rt));
-		fprintf(out, "  %-50s %-12s %-12s ", k->name, rt, w ? w->value : "-");
+		fprintf(out, "  %-50s %-12s %-12s ", k->name, rt, w ? esc(w->value) : "-");
 		if (w)
-			fprintf(out, "%s:%u", w->file, w->line);
+			fprintf(out, "%s:%u", esc(w->file), w->line);
 		else
 			fprintf(out, "%s", s->boot_ok ? "kernel default" : "unknown");
 		if (p != w && (!p || !w || strcmp(p->value, w->value) != 0))
-			fprintf(out, "; sysctl --system: %s%s%s%s", p ? p->value : "kernel default",
-				p ? " from " : "", p ? p->file : "", "");
+			fprintf(out, "; sysctl --system: %s%s%s", p ? esc(p->value) : "kernel default",
+				p ? " from " : "", p ? esc(p->file) : "");
 		if (!k->per_netns)
 			fprintf(out, " [host-wide]");
 		fprintf(out, "\n");
@@ -167,12 +178,12 @@ static void boot_section(const struct snapshot *s, FILE *out)
 	fprintf(out, "Boot configuration\n");
 	for (size_t i = 0; i < s->boot.n_stale; i++) {
 		const struct sysctld_stale *st = &s->boot.stale[i];
-		fprintf(out, "  %s:%u sets %s, which this kernel lacks: %s\n", st->file, st->line, st->key,
-			st->detail ? st->detail : sysctld_stale_reason_name(st->reason));
+		fprintf(out, "  %s:%u sets %s, which this kernel lacks: %s\n", esc(st->file), st->line, esc(st->key),
+			st->detail ? esc(st->detail) : sysctld_stale_reason_name(st->reason));
 	}
 	for (size_t i = 0; i < s->boot.n_reappliers; i++)
 		fprintf(out, "  %s rewrites sysctls after boot: %s\n", s->boot.reappliers[i].name,
-			s->boot.reappliers[i].detail ? s->boot.reappliers[i].detail : "");
+			s->boot.reappliers[i].detail ? esc(s->boot.reappliers[i].detail) : "");
 	fprintf(out, "\n");
 }
 
@@ -194,7 +205,7 @@ static void nat_section(const struct snapshot *s, FILE *out)
 int report_text(const struct snapshot *s, FILE *out)
 {
 	fprintf(out, "tcptune %s: kernel %s, root %s\n\n", TCPTUNE_VERSION,
-		s->kernel_release[0] ? s->kernel_release : "unknown", s->root);
+		s->kernel_release[0] ? esc(s->kernel_release) : "unknown", esc(s->root));
 	census_section(s, out);
 	timewait_section(s, out);
 	closewait_section(s, out);
@@ -204,7 +215,7 @@ int report_text(const struct snapshot *s, FILE *out)
 	if (s->n_notes) {
 		fprintf(out, "Could not see\n");
 		for (size_t i = 0; i < s->n_notes; i++)
-			fprintf(out, "  %s: %s\n", s->notes[i].source, s->notes[i].text);
+			fprintf(out, "  %s: %s\n", s->notes[i].source, esc(s->notes[i].text));
 		fprintf(out, "\n");
 	}
 	fprintf(out, "Findings: none\n");

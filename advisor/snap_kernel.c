@@ -60,7 +60,9 @@ int snap_kernel_read(struct snapshot *s)
 	}
 	rel = str_strip(buf);
 	if (kernel_version_parse(rel, &s->kernel_version) < 0) {
-		snap_bad_input(s, "kernel", "%s: unexpected release '%.40s'", snap_path(s, "proc/sys/kernel/osrelease"), rel);
+		char shown[48];
+		snap_bad_input(s, "kernel", "%s: unexpected release '%s'", snap_path(s, "proc/sys/kernel/osrelease"),
+			       str_escape(rel, shown, sizeof(shown)));
 		s->kernel_version = -1;
 		return 0;
 	}

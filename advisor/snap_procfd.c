@@ -66,7 +66,8 @@ static int add_proc(struct census *c, int pid, int procfd)
 			close(fd);
 			if (n > 0) {
 				comm[n] = '\0';
-				snprintf(p->comm, sizeof(p->comm), "%s", str_strip(comm));
+				/* A program names itself: never trust the bytes. */
+				str_escape(str_strip(comm), p->comm, sizeof(p->comm));
 				r = 0;
 			}
 		}

@@ -14,8 +14,7 @@
 
 #define MAX_LINE 512
 
-/* Parse exactly `digits` hex digits (or 1..digits when digits is 0-terminated
- * by a delimiter) from *p into *ret, advance *p. */
+/* Parse min..max hex digits from *p into *ret and advance *p. */
 static int hex_field(const char **p, size_t min, size_t max, uint64_t *ret)
 {
 	const char *s = *p;
@@ -152,7 +151,9 @@ int proctcp_parse_line(const char *line, int family, struct sock_rec *ret)
 
 int proctcp_read(int rootfd, const char *rel, int family, struct census *c, unsigned *ret_line)
 {
-	char line[MAX_LINE];
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
 	unsigned lineno = 0;
 	FILE *f;
 	int fd, r = 0;
@@ -166,13 +167,14 @@ int proctcp_read(int rootfd, const char *rel, int family, struct census *c, unsi
 		close(fd);
 		return r;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		size_t n = strlen(line);
+	while ((n = getline(&line, &cap, f)) > 0) {
 		struct sock_rec s;
 
 		lineno++;
-		if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
-			r = -EBADMSG;	/* longer than any line the kernel prints */
+		/* Longer than any line the kernel prints, or a NUL that would
+		 * hide the rest of the line from the parser. */
+		if (n > MAX_LINE || memchr(line, '\0', (size_t) n)) {
+			r = -EBADMSG;
 			goto out;
 		}
 		if (lineno == 1) {
@@ -197,6 +199,7 @@ int proctcp_read(int rootfd, const char *rel, int family, struct census *c, unsi
 out:
 	if (r == -EBADMSG && ret_line)
 		*ret_line = lineno ? lineno : 1;
+	free(line);
 	fclose(f);
 	return r;
 }

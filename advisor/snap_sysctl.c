@@ -37,7 +37,9 @@ int snap_sysctl_read(struct snapshot *s)
 			if (*t == '\t')
 				*t = ' ';
 		if (key_parse_value(k, val, v->v) < 0) {
-			snap_bad_input(s, "sysctl", "%s: unexpected value '%.40s'", snap_path(s, path), val);
+			char shown[48];
+			snap_bad_input(s, "sysctl", "%s: unexpected value '%s'", snap_path(s, path),
+				       str_escape(val, shown, sizeof(shown)));
 			continue;
 		}
 		v->present = true;

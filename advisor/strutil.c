@@ -72,3 +72,50 @@ int str_printf(char *buf, size_t len, const char *fmt, ...)
 		return -ENAMETOOLONG;
 	return 0;
 }
+
+/* Escaped form of byte c into tmp; returns its length (1, 2 or 4). */
+static size_t escape_byte(unsigned char c, char tmp[4])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (c == '\\') {
+		tmp[0] = tmp[1] = '\\';
+		return 2;
+	}
+	if (c >= 0x20 && c < 0x7f) {
+		tmp[0] = (char) c;
+		return 1;
+	}
+	tmp[0] = '\\';
+	tmp[1] = 'x';
+	tmp[2] = hex[c >> 4];
+	tmp[3] = hex[c & 15];
+	return 4;
+}
+
+char *str_escape(const char *s, char *buf, size_t len)
+{
+	size_t need = 0, o = 0, room;
+	char tmp[4];
+
+	if (len == 0)
+		return buf;
+	for (const char *p = s; *p; p++)
+		need += escape_byte((unsigned char) *p, tmp);
+	/* Whole tokens only, and "..." at the end when the whole does not fit. */
+	room = need < len ? len - 1 : (len > 4 ? len - 4 : 0);
+	for (; *s; s++) {
+		size_t n = escape_byte((unsigned char) *s, tmp);
+
+		if (o + n > room)
+			break;
+		memcpy(buf + o, tmp, n);
+		o += n;
+	}
+	if (need >= len && len > 4) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+	return buf;
+}

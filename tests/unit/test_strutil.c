@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "strutil.h"
@@ -38,11 +39,25 @@ static void test_str_printf(void **state)
 	assert_int_equal(str_printf(b, sizeof(b), "%s", "abcd"), -ENAMETOOLONG);
 }
 
+static void test_str_escape(void **state)
+{
+	char b[16];
+
+	(void) state;
+	assert_string_equal(str_escape("plain", b, sizeof(b)), "plain");
+	assert_string_equal(str_escape("a\nb\x1b[", b, sizeof(b)), "a\\x0ab\\x1b[");
+	assert_string_equal(str_escape("\xff\\", b, sizeof(b)), "\\xff\\\\");
+	assert_string_equal(str_escape("abcdefghijklmnopqrstuvwxyz", b, sizeof(b)), "abcdefghijkl...");
+	assert_string_equal(str_escape("\x01\x01\x01\x01\x01", b, sizeof(b)), "\\x01\\x01\\x01...");
+	assert_string_equal(str_escape("x", b, 1), "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_ll),
 		cmocka_unit_test(test_str_printf),
+		cmocka_unit_test(test_str_escape),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

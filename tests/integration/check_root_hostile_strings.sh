@@ -1,0 +1,40 @@
+#!/bin/bash
+# Strings that others control -- a process name, a sysctl.d value, a path --
+# may be any bytes.  They must reach JSON (escaped when not UTF-8, never
+# dropped) and never put a control byte on the terminal.
+set -u
+. "$(dirname "$0")/lib.sh"
+need_cmds jq
+BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
+[ -x "$BIN" ] || fail "build first: make build/tcptune"
+tmp=$(mktemp -d) || fail "mktemp"
+trap 'rm -rf "$tmp"; tt_cleanup' EXIT
+root=$tmp/root
+cp -a "$TT_ROOT/tests/fixtures/roots/old-kernel" "$root" || fail "cannot copy the fixture"
+
+# A process that names itself with an escape sequence and a non-UTF-8 byte.
+printf 'evil\033[2J\377x\n' > "$root/proc/4242/comm"
+# A boot value with a non-UTF-8 byte, and a file name with a newline.
+printf 'net.ipv4.tcp_keepalive_time = 6\37700\n' > "$root/etc/sysctl.d/99-zz-bad.conf"
+printf 'net.ipv4.tcp_keepalive_intvl = 15\n' > "$root/etc/sysctl.d/99-zz-new
+line.conf"
+
+json=$("$BIN" check --root "$root" --format json 2>"$tmp/err")
+rc=$?
+[ "$rc" = 0 ] || fail "exit $rc: $(cat "$tmp/err")"
+echo "$json" | jq -e . >/dev/null || fail "not JSON"
+comm=$(echo "$json" | jq -r '.closewait.processes[0].comm')
+[ "$comm" = 'evil\x1b[2J\xffx' ] || fail "comm shown as '$comm'"
+[ "$(echo "$json" | jq -r '.facts["closewait.top.comm"]')" = "$comm" ] || fail "closewait.top.comm differs"
+[ "$(echo "$json" | jq '.closewait.processes[0].count')" = 2 ] || fail "CLOSE_WAIT owner lost"
+bootval=$(echo "$json" | jq -r '.sysctl["net.ipv4.tcp_keepalive_time"].boot.value')
+[ "$bootval" = '6\xff00' ] || fail "boot value shown as '$bootval'"
+bootfile=$(echo "$json" | jq -r '.sysctl["net.ipv4.tcp_keepalive_intvl"].boot.file')
+[ "$bootfile" = '/etc/sysctl.d/99-zz-new
+line.conf' ] || fail "boot file shown as '$bootfile'"
+
+"$BIN" check --root "$root" > "$tmp/text" 2>&1 || fail "text report failed"
+if LC_ALL=C grep -q "$(printf '\033')" "$tmp/text"; then fail "an ESC byte reached the text report"; fi
+grep -q 'evil\\x1b\[2J\\xffx' "$tmp/text" || fail "text report does not show the escaped name"
+grep -q '99-zz-new\\x0aline.conf' "$tmp/text" || fail "text report does not escape the newline in a file name"
+echo "ok: hostile strings escaped in JSON and text (comm '$comm', boot value '$bootval')"
