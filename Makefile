@@ -33,6 +33,8 @@ TOOL_BIN    := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 DEPS_STAMP  := $(B)/.deps-ok
 
 .PHONY: all deps run test unit integration install clean
+# Keep the sanitizer objects: they are shared by every unit-test binary.
+.SECONDARY:
 all: $(B)/tcptune
 
 # Install the Debian packages the build and tests need, only those missing.
