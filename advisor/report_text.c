@@ -158,6 +158,8 @@ static void sysctl_section(const struct snapshot *s, FILE *out)
 		fprintf(out, "  %-50s %-12s %-12s ", k->name, rt, w ? esc(w->value) : "-");
 		if (w)
 			fprintf(out, "%s:%u", esc(w->file), w->line);
+		else if (!s->sysctl[i].present)
+			fprintf(out, "-");
 		else
 			fprintf(out, "%s", s->boot_ok ? "kernel default" : "unknown");
 		if (p != w && (!p || !w || strcmp(p->value, w->value) != 0))
