@@ -7,32 +7,36 @@ CC      ?= cc
 VERSION := 0.1.0
 
 DEB_PACKAGES := libyaml-dev libcap-dev libcmocka-dev libmnl-dev libjansson-dev \
-                pkg-config iproute2 util-linux jq
+                pkg-config iproute2 util-linux jq curl prometheus-node-exporter
 PKGS := yaml-0.1 libcap libmnl jansson
 
 B := build
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS  ?= -O2 -g
-CPPFLAGS += -D_GNU_SOURCE -DTCPTUNE_VERSION='"$(VERSION)"' -Iadvisor -Ibackup
+CPPFLAGS += -D_GNU_SOURCE -DTCPTUNE_VERSION='"$(VERSION)"' -DTCPTUNE_DATADIR='"$(PREFIX)/share/tcptune"' \
+            -Iadvisor -Ibackup
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDWRAP_test_fsutil := -Wl,--wrap=fsync,--wrap=renameat,--wrap=write,--wrap=fchmod,--wrap=openat
 
 ADVISOR_SRC := $(filter-out advisor/main.c,$(wildcard advisor/*.c))
 BACKUP_SRC  := $(wildcard backup/*.c)
+DATA_FILES  := $(sort $(wildcard rules/*.yaml profiles/*.yaml))
+GEN_SRC     := $(B)/gen/builtin_data.c
 LIB_SRC     := $(ADVISOR_SRC) $(BACKUP_SRC)
-LIB_OBJ     := $(LIB_SRC:%.c=$(B)/obj/%.o)
-SAN_OBJ     := $(LIB_SRC:%.c=$(B)/san/%.o)
+LIB_OBJ     := $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/builtin_data.o
+SAN_OBJ     := $(LIB_SRC:%.c=$(B)/san/%.o) $(B)/san/gen/builtin_data.o
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 TOOL_SRC    := $(wildcard tests/tools/*.c)
 TOOL_BIN    := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 DEPS_STAMP  := $(B)/.deps-ok
 
-.PHONY: all deps run test unit integration install clean
+.PHONY: all deps run test unit integration install clean FORCE
 # Keep the sanitizer objects: they are shared by every unit-test binary.
 .SECONDARY:
 all: $(B)/tcptune
@@ -55,6 +59,25 @@ $(DEPS_STAMP):
 	  fi; \
 	fi
 	@mkdir -p $(B) && touch $@
+
+# The shipped YAML, compiled in (SPEC §7 search path, last resort).
+# Regenerate when a data file is added or removed, not only changed.
+$(B)/gen/files.list: FORCE
+	@mkdir -p $(dir $@)
+	@echo "$(DATA_FILES)" > $@.tmp; cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(GEN_SRC): advisor/gen_builtin.sh $(DATA_FILES) $(B)/gen/files.list
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	@sh advisor/gen_builtin.sh $(DATA_FILES) > $@.tmp && mv $@.tmp $@
+
+$(B)/obj/gen/%.o: $(B)/gen/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/san/gen/%.o: $(B)/gen/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -O1 -c $< -o $@
 
 $(B)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)

@@ -24,7 +24,7 @@ static const struct cli_opt global_opts[] = {
 static const struct verb verbs[] = {
 	/* name       handler       min max options        args         help */
 	{ "check",   cmd_check,   0, 0, cmd_check_opts,   "",            "audit sysctls, sockets and boot configuration" },
-	{ "explain", cmd_explain, 1, 1, cmd_explain_opts, "KEY",         "what a sysctl means, with its runtime and boot values" },
+	{ "explain", cmd_explain, 1, 1, cmd_explain_opts, "KEY|RULE",    "what a sysctl or a rule means, with current values" },
 };
 static const size_t n_verbs = sizeof(verbs) / sizeof(verbs[0]);
 

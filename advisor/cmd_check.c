@@ -1,77 +1,272 @@
-/* `tcptune check`: snapshot, report.  Exit 0 ok, 3 when the snapshot failed
- * (findings and their exit codes 1/2 come with the rule engine, #3). */
+/* `tcptune check`: rules and configuration, one or more snapshots, findings,
+ * report.  Exit codes (monitoring-plugin convention): 2 when a critical
+ * finding is not ignored; 3 when the check itself is incomplete (bad input,
+ * unreadable snapshot, a rule that could not be evaluated); 1 for a warning;
+ * 0 otherwise.  Critical wins over incomplete only when the snapshot itself
+ * was sound. */
 #include "cmd.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "config.h"
+#include "datadir.h"
+#include "fsutil.h"
 #include "log.h"
 #include "report.h"
+#include "rule.h"
+#include "sample.h"
 #include "snapshot.h"
 #include "strutil.h"
 
-enum { OPT_FORMAT = 1, OPT_RECORD };
+enum { OPT_FORMAT = 1, OPT_OUTPUT, OPT_IGNORE, OPT_SAMPLES, OPT_INTERVAL, OPT_CONFIG, OPT_RECORD };
 
 const struct cli_opt cmd_check_opts[] = {
-	{ "format", true, OPT_FORMAT, "text|json" },
+	{ "format",   true, OPT_FORMAT,   "text|json|prometheus" },
+	{ "output",   true, OPT_OUTPUT,   "write the report to FILE atomically (node_exporter textfile)" },
+	{ "ignore",   true, OPT_IGNORE,   "silence rule ID (repeatable); listed as ignored in JSON" },
+	{ "samples",  true, OPT_SAMPLES,  "take N snapshots (2..100) and add rates and growth" },
+	{ "interval", true, OPT_INTERVAL, "seconds between samples (default 1)" },
+	{ "config",   true, OPT_CONFIG,   "site settings file (default " CONFIG_PATH ")" },
 	{ "debug-record-sockdiag", true, OPT_RECORD, NULL },	/* writes unit-test fixtures */
 	{ NULL, false, 0, NULL },
 };
 
+struct check_opts {
+	const struct report_format *fmt;
+	const char *output, *config, *record;
+	long long samples, interval;
+};
+
+static double clock_s(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static int parse_opts(const struct cli_args *a, struct check_opts *o, struct config *cfg)
+{
+	o->fmt = report_format_find("text");
+	o->config = CONFIG_PATH;
+	o->samples = 1;
+	o->interval = 1;
+	for (size_t i = 0; i < a->n_opts; i++) {
+		const char *v = a->opts[i].value;
+
+		switch (a->opts[i].id) {
+		case OPT_FORMAT:
+			o->fmt = report_format_find(v);
+			if (!o->fmt)
+				return log_errx(-EINVAL, "unknown format '%s': use text, json or prometheus", v);
+			break;
+		case OPT_OUTPUT:
+			o->output = v;
+			break;
+		case OPT_IGNORE:
+			if (config_add_ignore(cfg, v) < 0)
+				return log_err(-ENOMEM, "--ignore");
+			break;
+		case OPT_SAMPLES:
+			if (parse_ll(v, 1, SAMPLE_MAX, &o->samples) < 0)
+				return log_errx(-EINVAL, "invalid --samples '%s': a number from 1 to %d", v, SAMPLE_MAX);
+			break;
+		case OPT_INTERVAL:
+			if (parse_ll(v, 0, 3600, &o->interval) < 0)
+				return log_errx(-EINVAL, "invalid --interval '%s': whole seconds from 0 to 3600", v);
+			break;
+		case OPT_CONFIG:
+			o->config = v;
+			break;
+		case OPT_RECORD:
+			o->record = v;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Take the snapshots; *last holds the final one.  Returns the last
+ * snapshot_take() result, or a negative errno when none could be taken. */
+static int take_snapshots(const struct cli_args *a, const struct check_opts *o, struct snapshot *last,
+			  FILE *record)
+{
+	struct sampler sm;
+	int r = 0;
+
+	sampler_init(&sm);
+	for (long long i = 0; i < o->samples; i++) {
+		struct snapshot s;
+
+		if (i > 0) {
+			struct timespec ts = { .tv_sec = (time_t) o->interval };
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+				;
+			snapshot_release(last);
+		}
+		r = snapshot_init(&s, a->g->root);
+		if (r < 0) {
+			log_err(r, "cannot open root directory '%s'", a->g->root);
+			break;
+		}
+		s.sockdiag_record = i == 0 ? record : NULL;
+		r = snapshot_take(&s);
+		s.sockdiag_record = NULL;
+		*last = s;
+		if (r == -ENOMEM)
+			break;
+		if (sampler_add(&sm, last, clock_s(CLOCK_MONOTONIC)) < 0) {
+			r = log_err(-ENOMEM, "sampling");
+			break;
+		}
+	}
+	if (sm.n > 0)
+		sampler_finish(&sm, last);
+	sampler_release(&sm);
+	return r;
+}
+
+static void warn_unknown_ignores(const struct config *cfg, const struct rule_set *rules)
+{
+	for (size_t i = 0; i < cfg->n_ignore; i++)
+		if (!rule_set_find(rules, cfg->ignore[i]))
+			log_errx(0, "ignoring unknown rule id '%s' (a typo, or a rule that no longer exists?)",
+				 cfg->ignore[i]);
+}
+
+static int write_report(const struct check_opts *o, const struct report_ctx *ctx)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem;
+	int r;
+
+	if (!o->output) {
+		r = o->fmt->write(ctx, stdout);
+		return r < 0 ? log_err(r, "cannot write the report") : 0;
+	}
+	/* Render fully first: the file is replaced whole or not at all. */
+	mem = open_memstream(&buf, &len);
+	if (!mem)
+		return log_err(-errno, "cannot write the report");
+	r = o->fmt->write(ctx, mem);
+	if (fclose(mem) != 0 && r == 0)
+		r = -EIO;
+	if (r == 0) {
+		r = atomic_write_path(o->output, buf, len, 0644);
+		if (r < 0)
+			log_err(r, "cannot write '%s'", o->output);
+	} else
+		log_err(r, "cannot render the report");
+	free(buf);
+	return r;
+}
+
 int cmd_check(const struct cli_args *a)
 {
-	const struct report_format *fmt = report_format_find("text");
-	const char *record = NULL;
-	struct snapshot s;
+	struct check_opts o = { 0 };
+	struct config cfg = { 0 };
+	struct rule_set rules = { 0 };
+	struct findings findings = { 0 };
+	struct snapshot s = { .rootfd = -1 };
+	struct datadir dd;
+	struct diag d = { .line = 0 };
+	FILE *record = NULL;
+	bool incomplete = false, have_rules = false, have_findings = false, have_snapshot = false;
+	double started = clock_s(CLOCK_REALTIME), t0 = clock_s(CLOCK_MONOTONIC);
 	int r, code = EXIT_OK;
 
-	for (size_t i = 0; i < a->n_opts; i++) {
-		if (a->opts[i].id == OPT_FORMAT) {
-			fmt = report_format_find(a->opts[i].value);
-			if (!fmt)
-				return log_errx(EXIT_UNKNOWN, "unknown format '%s': use text or json", a->opts[i].value);
-		} else if (a->opts[i].id == OPT_RECORD)
-			record = a->opts[i].value;
+	if (parse_opts(a, &o, &cfg) < 0) {
+		code = EXIT_UNKNOWN;
+		goto out;
 	}
-	r = snapshot_init(&s, a->g->root);
-	if (r < 0)
-		return log_err(r, "cannot open root directory '%s'", a->g->root), EXIT_UNKNOWN;
-	if (record) {
-		s.sockdiag_record = fopen(record, "wxe");
-		if (!s.sockdiag_record) {
-			log_err(-errno, "cannot create '%s'", record);
+	datadir_init(&dd, a->g->data);
+	r = rule_set_load(&rules, &dd, &d);
+	if (r < 0) {
+		log_errx(0, "%s:%u:%u: %s", d.file, d.line, d.col, d.msg);
+		code = EXIT_UNKNOWN;
+		goto out;
+	}
+	have_rules = true;
+	r = config_load(&cfg, o.config, dd.trust_check, &d);
+	if (r < 0) {
+		log_errx(0, "%s:%u:%u: %s", d.file, d.line, d.col, d.msg);
+		code = EXIT_UNKNOWN;
+		goto out;
+	}
+	warn_unknown_ignores(&cfg, &rules);
+	if (o.record) {
+		record = fopen(o.record, "wxe");
+		if (!record) {
+			log_err(-errno, "cannot create '%s'", o.record);
 			code = EXIT_UNKNOWN;
 			goto out;
 		}
 	}
-	r = snapshot_take(&s);
+
+	r = take_snapshots(a, &o, &s, record);
+	have_snapshot = s.facts != NULL;
+	if (!have_snapshot) {
+		code = EXIT_UNKNOWN;
+		goto out;
+	}
 	/* Bad input is an error, one line each; the report still shows what was seen. */
 	for (size_t i = 0; i < s.n_notes; i++)
 		if (s.notes[i].bad_input) {
 			char shown[1024];
 			log_errx(0, "%s", str_escape(s.notes[i].text, shown, sizeof(shown)));
-			code = EXIT_UNKNOWN;
+			incomplete = true;
 		}
-	if (r < 0 && code == EXIT_OK) {
+	if (r < 0 && !incomplete) {
 		const char *why = strerror(-r);
 		for (size_t i = s.n_notes; i-- > 0;)
 			if (!strcmp(s.notes[i].source, "sockets") || !strcmp(s.notes[i].source, "sysctl"))
 				why = s.notes[i].text;
 		log_errx(0, "incomplete snapshot of '%s': %s", a->g->root, why);
-		code = EXIT_UNKNOWN;
+		incomplete = true;
 	}
-	r = fmt->write(&s, stdout);
+
+	r = rules_evaluate(&rules, &s, cfg.ignore, cfg.n_ignore, &findings);
 	if (r < 0) {
-		log_err(r, "cannot write the report");
+		log_err(r, "cannot evaluate the rules");
 		code = EXIT_UNKNOWN;
+		goto out;
+	}
+	have_findings = true;
+	for (size_t i = 0; i < findings.n_errors; i++)
+		log_errx(0, "rule '%s' (%s:%u): %s", findings.errors[i].rule->id, findings.errors[i].rule->file,
+			 findings.errors[i].rule->line, findings.errors[i].msg);
+	switch (findings_worst(&findings)) {
+	case SEV_CRITICAL: code = incomplete ? EXIT_UNKNOWN : EXIT_CRITICAL; break;
+	case SEV_WARNING:  code = EXIT_WARNING; break;
+	default:           code = EXIT_OK; break;
+	}
+	if (code != EXIT_CRITICAL && (incomplete || findings.n_errors))
+		code = EXIT_UNKNOWN;
+
+	{
+		struct report_ctx ctx = {
+			.s = &s, .rules = &rules, .findings = &findings, .started = started,
+			.duration = clock_s(CLOCK_MONOTONIC) - t0, .status = code,
+		};
+		if (write_report(&o, &ctx) < 0)
+			code = EXIT_UNKNOWN;
 	}
 out:
-	if (s.sockdiag_record && fclose(s.sockdiag_record) != 0 && code == EXIT_OK) {
-		log_err(-errno, "cannot write '%s'", record);
+	if (record && fclose(record) != 0 && code != EXIT_UNKNOWN) {
+		log_err(-errno, "cannot write '%s'", o.record);
 		code = EXIT_UNKNOWN;
 	}
-	s.sockdiag_record = NULL;
-	snapshot_release(&s);
+	if (have_findings)
+		findings_release(&findings);
+	if (have_snapshot)
+		snapshot_release(&s);
+	if (have_rules)
+		rule_set_release(&rules);
+	config_release(&cfg);
 	return code;
 }

@@ -8,6 +8,8 @@
 #include "keys.h"
 #include "log.h"
 #include "report.h"
+#include "rule.h"
+#include "datadir.h"
 #include "snapshot.h"
 
 const struct cli_opt cmd_explain_opts[] = {
@@ -40,6 +42,32 @@ static void print_boot(const struct snapshot *s, size_t i, FILE *out)
 	}
 }
 
+static int explain_rule(const struct cli_args *a, const char *id)
+{
+	struct rule_set rules;
+	struct datadir dd;
+	struct diag d = { .line = 0 };
+	const struct rule *r;
+	int rc;
+
+	datadir_init(&dd, a->g->data);
+	rc = rule_set_load(&rules, &dd, &d);
+	if (rc < 0)
+		return log_errx(EXIT_UNKNOWN, "%s:%u:%u: %s", d.file, d.line, d.col, d.msg);
+	r = rule_set_find(&rules, id);
+	if (!r) {
+		rule_set_release(&rules);
+		return log_errx(EXIT_UNKNOWN, "'%s' is neither a tracked sysctl nor a rule id", id);
+	}
+	printf("%s (%s)\n\n%s\n\n", r->id, severity_name(r->severity), r->title);
+	printf("%s\n\nFix: %s\n", r->explain, r->fix);
+	for (size_t i = 0; i < r->n_sysctl; i++)
+		printf("  %s = %s\n", r->sysctl[i].key, r->sysctl[i].value);
+	printf("\nFires when: %s\nDefined in: %s:%u\n", r->when_src, r->file, r->line);
+	rule_set_release(&rules);
+	return EXIT_OK;
+}
+
 int cmd_explain(const struct cli_args *a)
 {
 	const char *name = a->pos[0];
@@ -58,7 +86,7 @@ int cmd_explain(const struct cli_args *a)
 		}
 	}
 	if (r < 0)
-		return log_errx(EXIT_UNKNOWN, "unknown key '%s' (tcptune tracks: %s, ...)", name, key_table[0].name);
+		return explain_rule(a, name);
 	i = (size_t) r;
 	k = &key_table[i];
 

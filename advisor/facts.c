@@ -62,6 +62,12 @@ static const struct fact_def static_defs[F__STATIC_COUNT] = {
 		"CLOSE_WAIT sockets whose process could not be found" },
 	[F_CW_TOP_PID]            = { "closewait.top.pid", FT_INT, SCOPE_NETNS, "pid of the worst process" },
 	[F_CW_TOP_COMM]           = { "closewait.top.comm", FT_STR, SCOPE_NETNS, "its name" },
+	[F_CW_GROWTH_PID]         = { "closewait.growth.pid", FT_INT, SCOPE_NETNS,
+		"while sampling: the process whose CLOSE_WAIT count rose in every interval, fastest first" },
+	[F_CW_GROWTH_COMM]        = { "closewait.growth.comm", FT_STR, SCOPE_NETNS, "its name" },
+	[F_CW_GROWTH_COUNT]       = { "closewait.growth.count", FT_INT, SCOPE_NETNS, "its CLOSE_WAIT count at the end" },
+	[F_CW_GROWTH_PER_MIN]     = { "closewait.growth.per_min", FT_INT, SCOPE_NETNS,
+		"its CLOSE_WAIT growth per minute (rounded up)" },
 	[F_NAT_IP_FORWARD]        = { "nat.ip_forward", FT_INT, SCOPE_NETNS, "net.ipv4.ip_forward" },
 	[F_NAT_CONNTRACK_LOADED]  = { "nat.conntrack_loaded", FT_INT, SCOPE_HOST, "connection tracking available" },
 	[F_NAT_NAT_LOADED]        = { "nat.nat_loaded", FT_INT, SCOPE_HOST, "NAT available (nf_nat)" },
@@ -75,13 +81,20 @@ static const struct fact_def static_defs[F__STATIC_COUNT] = {
 		"tracked keys that systemd-sysctl and sysctl --system set differently" },
 	[F_SYSCTLD_REAPPLIERS]    = { "sysctld.reappliers", FT_INT, SCOPE_FILES,
 		"programs that rewrite sysctls after boot" },
+	[F_SYSCTLD_MANAGED_OVERRIDDEN] = { "sysctld.managed_overridden", FT_INT, SCOPE_FILES,
+		"keys set in tcptune's file (/etc/sysctl.d/99-tcptune.conf) that another file wins at boot" },
+	[F_TXN_PENDING]           = { "txn.pending", FT_INT, SCOPE_FILES,
+		"unfinished apply/rollback transactions in the backup store" },
+	[F_TXN_PENDING_ID]        = { "txn.pending_id", FT_STR, SCOPE_FILES, "the oldest unfinished transaction" },
+	[F_SAMPLES]               = { "sample.count", FT_INT, SCOPE_KERNEL, "snapshots taken (check --samples)" },
+	[F_SAMPLE_SECONDS]        = { "sample.seconds", FT_INT, SCOPE_KERNEL, "time between first and last snapshot" },
 };
 
-#define MAX_DERIVED 96
+#define MAX_DERIVED 128
 static struct fact_def all_defs[F__STATIC_COUNT + MAX_DERIVED];
 static char derived_names[MAX_DERIVED][96];
 static size_t n_defs;
-static size_t base_sysctl, base_state, base_tcpext;
+static size_t base_sysctl, base_state, base_tcpext, base_rate_tcpext, base_rate_state;
 
 static void add_derived(const char *prefix, const char *name, enum fact_type t, enum fact_scope sc,
 			const char *help)
@@ -112,6 +125,15 @@ static void facts_build(void)
 	base_tcpext = n_defs;
 	for (size_t i = 0; i < tcpext_count; i++)
 		add_derived("tcpext.", tcpext_names[i], FT_INT, SCOPE_NETNS, "TcpExt counter, /proc/net/netstat");
+	/* Rates exist only with check --samples N >= 2; otherwise missing. */
+	base_rate_tcpext = n_defs;
+	for (size_t i = 0; i < tcpext_count; i++)
+		add_derived("rate.tcpext.", tcpext_names[i], FT_INT, SCOPE_NETNS,
+			    "increase per second while sampling, rounded up (any increase is at least 1)");
+	base_rate_state = n_defs;
+	for (size_t i = 0; i < tcp_state_count; i++)
+		add_derived("rate.sockets.", tcp_state_names[i].fact, FT_INT, SCOPE_NETNS,
+			    "change per second while sampling, rounded away from zero");
 }
 
 size_t facts_count(void)
@@ -153,6 +175,20 @@ size_t fact_id_tcpext(size_t idx)
 {
 	facts_build();
 	return base_tcpext + idx;
+}
+
+size_t fact_id_rate_tcpext(size_t idx)
+{
+	facts_build();
+	return base_rate_tcpext + idx;
+}
+
+size_t fact_id_rate_state(int tcp_state)
+{
+	const struct tcp_state_name *s = tcp_state_by_number(tcp_state);
+
+	facts_build();
+	return base_rate_state + (size_t) (s ? s - tcp_state_names : 0);
 }
 
 const char *fact_scope_name(enum fact_scope s)

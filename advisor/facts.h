@@ -47,6 +47,10 @@ enum {
 	F_CW_UNATTRIBUTED,
 	F_CW_TOP_PID,
 	F_CW_TOP_COMM,
+	F_CW_GROWTH_PID,
+	F_CW_GROWTH_COMM,
+	F_CW_GROWTH_COUNT,
+	F_CW_GROWTH_PER_MIN,
 	F_NAT_IP_FORWARD,
 	F_NAT_CONNTRACK_LOADED,
 	F_NAT_NAT_LOADED,
@@ -56,6 +60,11 @@ enum {
 	F_SYSCTLD_DRIFT,
 	F_SYSCTLD_ORDER_CONFLICTS,
 	F_SYSCTLD_REAPPLIERS,
+	F_SYSCTLD_MANAGED_OVERRIDDEN,
+	F_TXN_PENDING,
+	F_TXN_PENDING_ID,
+	F_SAMPLES,
+	F_SAMPLE_SECONDS,
 	F__STATIC_COUNT
 };
 
@@ -83,6 +92,8 @@ int fact_lookup(const char *name);
 size_t fact_id_sysctl(size_t key_idx);	/* sysctl.<key name> */
 size_t fact_id_state(int tcp_state);	/* sockets.<state fact name>, kernel state number */
 size_t fact_id_tcpext(size_t idx);	/* tcpext.<Counter> */
+size_t fact_id_rate_tcpext(size_t idx);	/* rate.tcpext.<Counter>: per second while sampling */
+size_t fact_id_rate_state(int tcp_state);	/* rate.sockets.<state>: change per second while sampling */
 
 const char *fact_scope_name(enum fact_scope s);
 

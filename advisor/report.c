@@ -6,6 +6,7 @@
 const struct report_format report_formats[] = {
 	{ "text", report_text },
 	{ "json", report_json },
+	{ "prometheus", report_prometheus },
 };
 const size_t report_format_count = sizeof(report_formats) / sizeof(report_formats[0]);
 
@@ -20,4 +21,11 @@ const struct report_format *report_format_find(const char *name)
 const char *report_order_name(enum sysctld_order o)
 {
 	return o == ORDER_SYSTEMD ? "systemd-sysctl" : "sysctl --system";
+}
+
+const char *report_status_name(int status)
+{
+	static const char *const names[] = { "ok", "warning", "critical", "unknown" };
+
+	return status >= 0 && status <= 3 ? names[status] : "unknown";
 }

@@ -5,11 +5,22 @@
 
 #include <stdio.h>
 
+#include "rule.h"
 #include "snapshot.h"
+
+/* Everything a report shows. */
+struct report_ctx {
+	const struct snapshot *s;
+	const struct rule_set *rules;		/* NULL when rules could not be loaded */
+	const struct findings *findings;	/* NULL likewise */
+	double started;				/* Unix time the check started, seconds */
+	double duration;			/* seconds */
+	int status;				/* the exit code: 0 ok, 1 warning, 2 critical, 3 unknown */
+};
 
 struct report_format {
 	const char *name;
-	int (*write)(const struct snapshot *s, FILE *out);
+	int (*write)(const struct report_ctx *ctx, FILE *out);
 };
 
 extern const struct report_format report_formats[];
@@ -18,8 +29,12 @@ extern const size_t report_format_count;
 /* The format called name, or NULL. */
 const struct report_format *report_format_find(const char *name);
 
-int report_text(const struct snapshot *s, FILE *out);
-int report_json(const struct snapshot *s, FILE *out);
+int report_text(const struct report_ctx *ctx, FILE *out);
+int report_json(const struct report_ctx *ctx, FILE *out);
+int report_prometheus(const struct report_ctx *ctx, FILE *out);
+
+/* "ok", "warning", "critical", "unknown" for an exit status. */
+const char *report_status_name(int status);
 
 /* Shared by the text and JSON reports: the value a boot assignment sets, the
  * display name of an order. */

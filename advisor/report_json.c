@@ -229,6 +229,41 @@ static json_t *notes_json(const struct snapshot *s)
 	return a;
 }
 
+static json_t *findings_json(const struct report_ctx *ctx)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; ctx->findings && i < ctx->findings->n; i++) {
+		const struct finding *f = &ctx->findings->v[i];
+		const struct rule *r = f->rule;
+		json_t *sys = json_object(), *ev = json_object();
+
+		for (size_t k = 0; k < r->n_sysctl; k++)
+			json_object_set_new(sys, r->sysctl[k].key, value_json(key_lookup(r->sysctl[k].key),
+									r->sysctl[k].value));
+		for (size_t k = 0; k < f->n_evidence; k++) {
+			int id = fact_lookup(f->evidence[k].fact);
+			json_object_set_new(ev, f->evidence[k].fact, id < 0 ? json_null() : fact_json(ctx->s, (size_t) id));
+		}
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:b, s:o}",
+						     "id", r->id, "severity", severity_name(r->severity),
+						     "title", jstr(f->title), "explain", jstr(r->explain),
+						     "fix", jstr(r->fix), "sysctl", sys, "ignored", f->ignored,
+						     "evidence", ev));
+	}
+	return arr;
+}
+
+static json_t *rule_errors_json(const struct report_ctx *ctx)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; ctx->findings && i < ctx->findings->n_errors; i++)
+		json_array_append_new(arr, json_pack("{s:s, s:o}", "id", ctx->findings->errors[i].rule->id,
+						     "error", jstr(ctx->findings->errors[i].msg)));
+	return arr;
+}
+
 static json_t *netns_json(const struct snapshot *s)
 {
 	char link[64];
@@ -243,13 +278,14 @@ static json_t *netns_json(const struct snapshot *s)
 	return jstr(link);
 }
 
-int report_json(const struct snapshot *s, FILE *out)
+int report_json(const struct report_ctx *ctx, FILE *out)
 {
+	const struct snapshot *s = ctx->s;
 	json_t *root;
 	int r;
 
 	root = json_pack("{s:i, s:{s:s, s:s}, s:{s:o, s:o, s:o}, s:{s:o, s:s, s:s, s:s, s:s}, "
-			 "s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:[], s:n, s:s}",
+			 "s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:n, s:s}",
 			 "schema", 1,
 			 "tool", "name", "tcptune", "version", TCPTUNE_VERSION,
 			 "host", "kernel", s->kernel_release[0] ? jstr(s->kernel_release) : json_null(),
@@ -265,9 +301,10 @@ int report_json(const struct snapshot *s, FILE *out)
 			 "closewait", closewait_json(s),
 			 "boot", boot_json(s),
 			 "notes", notes_json(s),
-			 "findings",
+			 "findings", findings_json(ctx),
+			 "rule_errors", rule_errors_json(ctx),
 			 "recommendation",
-			 "status", "ok");
+			 "status", report_status_name(ctx->status));
 	if (!root)
 		return -ENOMEM;
 	r = json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

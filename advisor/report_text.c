@@ -204,8 +204,80 @@ static void nat_section(const struct snapshot *s, FILE *out)
 	fprintf(out, "\n");
 }
 
-int report_text(const struct snapshot *s, FILE *out)
+/* Print text indented, wrapped at about 78 columns. */
+static void wrapped(FILE *out, const char *indent, const char *text)
 {
+	size_t col = 0, il = strlen(indent);
+	const char *p = text;
+
+	fputs(indent, out);
+	col = il;
+	while (*p) {
+		size_t w = strcspn(p, " \n");
+
+		if (col > il && col + w > 78) {
+			fputc('\n', out);
+			fputs(indent, out);
+			col = il;
+		}
+		fprintf(out, "%.*s", (int) w, p);
+		col += w;
+		p += w;
+		while (*p == ' ' || *p == '\n')
+			p++;
+		if (*p && col > il) {
+			fputc(' ', out);
+			col++;
+		}
+	}
+	fputc('\n', out);
+}
+
+static void findings_section(const struct report_ctx *ctx, FILE *out)
+{
+	static const char *const labels[] = { "INFO", "WARNING", "CRITICAL" };
+	const struct findings *f = ctx->findings;
+	size_t shown = 0, ignored = 0;
+
+	if (!f) {
+		fprintf(out, "Findings: not evaluated\n");
+		return;
+	}
+	/* Worst first. */
+	for (int sev = SEV_CRITICAL; sev >= SEV_INFO; sev--)
+		for (size_t i = 0; i < f->n; i++) {
+			const struct finding *x = &f->v[i];
+
+			if ((int) x->rule->severity != sev || x->ignored)
+				continue;
+			if (shown++ == 0)
+				fprintf(out, "Findings\n");
+			fprintf(out, "\n  [%s] %s  (%s)\n", labels[sev], esc(x->title), x->rule->id);
+			wrapped(out, "    ", x->rule->explain);
+			fprintf(out, "    Fix:\n");
+			wrapped(out, "      ", x->rule->fix);
+			for (size_t k = 0; k < x->rule->n_sysctl; k++)
+				fprintf(out, "      %s = %s\n", x->rule->sysctl[k].key, x->rule->sysctl[k].value);
+			fprintf(out, "    Evidence:");
+			for (size_t k = 0; k < x->n_evidence; k++)
+				fprintf(out, "%s %s=%s", k ? "," : "", x->evidence[k].fact, x->evidence[k].value);
+			fprintf(out, "\n");
+		}
+	for (size_t i = 0; i < f->n; i++)
+		if (f->v[i].ignored)
+			fprintf(out, "%s%s", ignored++ ? ", " : "\nIgnored on purpose: ", f->v[i].rule->id);
+	if (ignored)
+		fprintf(out, "\n");
+	for (size_t i = 0; i < f->n_errors; i++)
+		fprintf(out, "\nRule error: %s: %s\n", f->errors[i].rule->id, f->errors[i].msg);
+	if (shown == 0)
+		fprintf(out, "Findings: none%s\n", ignored ? " besides the ignored ones" : "");
+	fprintf(out, "\nStatus: %s\n", report_status_name(ctx->status));
+}
+
+int report_text(const struct report_ctx *ctx, FILE *out)
+{
+	const struct snapshot *s = ctx->s;
 	fprintf(out, "tcptune %s: kernel %s, root %s\n\n", TCPTUNE_VERSION,
 		s->kernel_release[0] ? esc(s->kernel_release) : "unknown", esc(s->root));
 	census_section(s, out);
@@ -220,6 +292,6 @@ int report_text(const struct snapshot *s, FILE *out)
 			fprintf(out, "  %s: %s\n", s->notes[i].source, esc(s->notes[i].text));
 		fprintf(out, "\n");
 	}
-	fprintf(out, "Findings: none\n");
+	findings_section(ctx, out);
 	return ferror(out) ? -EIO : 0;
 }

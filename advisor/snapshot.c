@@ -74,7 +74,7 @@ static const struct {
 	{ "nat",      snap_nat_read },
 	{ "procfd",   snap_procfd_read },
 	{ "boot",     snap_boot_read },
-	/* TODO(#4): pending transactions from the backup store. */
+	{ "txn",      snap_txn_read },
 };
 
 static double now_ms(void)

@@ -74,7 +74,7 @@ t0=$(date +%s)
 ss -tan >"$W/ss1.txt" || fail "ss -tan failed"
 ss -tan -4 >"$W/ss1v4.txt" || fail "ss -tan -4 failed"
 ss -tan -6 >"$W/ss1v6.txt" || fail "ss -tan -6 failed"
-timeout 60 "$TCPTUNE" check --format json >"$W/check.json" 2>"$W/check.err"
+run_bounded 60 "$TCPTUNE" check --format json >"$W/check.json" 2>"$W/check.err"
 RC=$?
 ss -tan >"$W/ss2.txt" || fail "ss -tan failed"
 elapsed=$(($(date +%s) - t0))
@@ -109,6 +109,8 @@ for pair in $STATE_MAP; do
 	js_name=${pair#*:}
 	want=$(count "$ss_name" "$W/counts1")
 	sum=$((sum + want))
+	[ "$want" = "${R[expect_$js_name]:-}" ] ||
+		fail "scenario: ss shows $want $ss_name, sockscen built '${R[expect_$js_name]:-?}'"
 	expect_json ".sockets.states.$js_name" "$want"
 	# Per family too; there a state missing from by_family counts as 0.
 	for fam in 4 6; do
@@ -155,7 +157,9 @@ ORPHANS=$JV
 stop_pid "$GEN" 10
 grc=$?
 [ "$grc" = 0 ] || fail "sockscen exited $grc on SIGTERM: $(cat "$W/sockscen.err")"
-! kill -0 "$HOLDER_PID" 2>/dev/null || fail "sockscen left its holder (pid $HOLDER_PID) running"
+# Alive means present and not a zombie (an orphaned zombie waits for PID 1).
+hstate=$(sed 's/.*) //' "/proc/$HOLDER_PID/stat" 2>/dev/null | cut -d' ' -f1)
+[ -z "$hstate" ] || [ "$hstate" = Z ] || fail "sockscen left its holder (pid $HOLDER_PID) running"
 
 rebuilt=""
 [ "${R[tw_rebuilt]:-0}" = 0 ] || rebuilt=" (sockscen rebuilt ${R[tw_rebuilt]} vanished TIME_WAIT)"

@@ -12,7 +12,7 @@
 # mounts a tmpfs over each --tmpfs directory, so nothing the scenario does can
 # reach the host's sockets, sysctls or files.  Exit codes follow Automake:
 # 0 pass, 1 fail, 77 skip.  Background processes go through start_bg and are
-# killed, by PID, when the script exits.
+# killed, by PID, when the script exits; long commands go through run_bounded.
 
 TT_SCRIPT=$(cd "$(dirname "$0")" && pwd -P)/$(basename "$0")
 TT_ROOT=$(cd "$(dirname "$TT_SCRIPT")/../.." && pwd -P)
@@ -157,6 +157,21 @@ stop_pid() {
 		tt_is_child "$pid" && kill -KILL "$pid" 2>/dev/null
 	fi
 	wait "$pid" 2>/dev/null
+	rc=$?
+	TT_PIDS=$(echo " $TT_PIDS " | sed "s/ $pid / /")
+	return $rc
+}
+
+# run_bounded SECS CMD ARGS...: run CMD under `timeout SECS` in the background
+# and wait for it, so a SIGTERM to the script is acted on at once (bash defers
+# traps while a foreground command runs).  Returns CMD's status, 124 on timeout.
+run_bounded() {
+	local secs=$1 pid rc
+	shift
+	timeout --kill-after=5 "$secs" "$@" &
+	pid=$!
+	TT_PIDS="$TT_PIDS $pid"
+	wait "$pid"
 	rc=$?
 	TT_PIDS=$(echo " $TT_PIDS " | sed "s/ $pid / /")
 	return $rc

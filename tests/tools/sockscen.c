@@ -20,10 +20,12 @@
  *   orphan-fw2 client close()s, the accepted socket (PORT4+6) stays open and
  *              unread: client is an orphan FIN_WAIT2 minisocket (lives
  *              tcp_fin_timeout), our server side CLOSE_WAIT
- * Before writing the ready file it checks /proc/net/tcp{,6} until the state
- * counts are exactly the expected ones (or fails).  The ready file is written
- * to FILE.tmp and renamed, so a reader never sees half of it.  Then it waits
- * for SIGTERM/SIGINT (or --timeout), kills its child and exits 0.
+ * It runs pinned to one CPU (see pin_cpu()).  Before writing the ready file
+ * it reads /proc/net/tcp{,6} until the state counts are exactly the expected
+ * ones and stay so for 300 ms, or fails; TIME_WAIT sockets that vanish
+ * meanwhile are rebuilt, at most 3 rounds.  The ready file is written to
+ * FILE.tmp and renamed, so a reader never sees half of it.  Then it waits for
+ * SIGTERM/SIGINT (or --timeout), kills its child and exits 0.
  *
  * Exit codes: 0 done, 1 a step failed, 2 usage or not in a private netns. */
 #include <errno.h>
@@ -31,6 +33,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -177,6 +180,31 @@ static int check_private_netns(void)
 	if (self.st_ino == ref.st_ino && self.st_dev == ref.st_dev)
 		return fail("refusing to run in the host network namespace (same as %s); "
 			    "use: unshare --net --mount --propagation private ...", ref_path);
+	return 0;
+}
+
+/* Loopback queues each packet on the sending CPU's backlog.  When the sender
+ * migrates between CPUs under load, segments of one connection can arrive out
+ * of order: a stale ACK reaching a TIME_WAIT socket is answered with an ACK,
+ * the closed peer's listener answers that with a RST, and the RST kills the
+ * TIME_WAIT (tcp_rfc1337=0), seen as OutRsts and PAWSTimewait.  One CPU for
+ * us and the holder (inherited) keeps each connection's segments in order. */
+static int pin_cpu(void)
+{
+	cpu_set_t set;
+	int cpu = sched_getcpu();
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return fail_errno("sched_getaffinity");
+	if (cpu < 0 || !CPU_ISSET(cpu, &set))
+		for (cpu = 0; cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &set); cpu++)
+			;
+	if (cpu >= CPU_SETSIZE)
+		return fail("no CPU in the affinity mask");
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		return fail_errno("sched_setaffinity to CPU %d", cpu);
 	return 0;
 }
 
@@ -407,56 +435,76 @@ static int make_estab(int family, int lfd, long port, long count)
 	return 0;
 }
 
-/* Fill the client until the receiver's zero window stops it (no progress for
- * 200 ms), check unsent data is left, then close: the FIN queues behind it. */
-static int make_orphan_fw1(int lfd, long port, long count)
+/* Send until EAGAIN; returns bytes sent or <0. */
+static long fill(int fd)
 {
 	static char buf[16384];
+	long total = 0;
 
-	for (long i = 0; i < count; i++) {
-		long total = 0, start, last;
-		int c, s, unsent = 0;
+	for (;;) {
+		ssize_t n = send(fd, buf, sizeof(buf), MSG_NOSIGNAL | MSG_DONTWAIT);
 
-		c = connect_to(AF_INET, port, 16384);
-		if (c < 0)
-			return c;
-		s = accept_one(lfd, "orphan-fw1 accept");
-		if (s < 0)
-			return s;
-		(void) s;	/* the receiver stays open, never read */
-		if (fcntl(c, F_SETFL, O_NONBLOCK) < 0)
-			return fail_errno("fcntl O_NONBLOCK");
-		start = last = now_ms();
-		for (;;) {
-			ssize_t n = send(c, buf, sizeof(buf), MSG_NOSIGNAL);
-			struct pollfd p = { .fd = c, .events = POLLOUT };
-
-			if (n > 0) {
-				total += n;
-				last = now_ms();
-				if (total > FILL_LIMIT_BYTES)
-					return fail("orphan-fw1: the receiver took %ld bytes "
-						    "without closing its window", total);
-				continue;
-			}
-			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-				return fail_errno("send (orphan-fw1)");
-			if (now_ms() - last >= 200)
-				break;
-			if (now_ms() - start > IO_TIMEOUT_MS)
-				return fail("orphan-fw1: the send buffer never stayed full");
-			if (poll(&p, 1, 20) < 0)
-				return fail_errno("poll (orphan-fw1)");
+		if (n > 0) {
+			total += n;
+			if (total > FILL_LIMIT_BYTES)
+				return fail("orphan-fw1: the receiver took %ld bytes "
+					    "without closing its window", total);
+			continue;
 		}
-		if (ioctl(c, SIOCOUTQNSD, &unsent) < 0)
-			return fail_errno("ioctl SIOCOUTQNSD");
-		if (unsent <= 0)
-			return fail("orphan-fw1: no unsent data left after %ld bytes; "
-				    "the FIN would not wait", total);
-		if (close(c) < 0)
-			return fail_errno("close (orphan-fw1 client)");
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return fail_errno("send (orphan-fw1)");
+		return total;
 	}
-	return 0;
+}
+
+/* Fill every client until the receivers' zero windows stop them all (no
+ * progress for 200 ms), check each has unsent data, then close them: each
+ * FIN queues behind data that cannot leave. */
+static int make_orphan_fw1(int lfd, long port, long count)
+{
+	long start, last, n;
+	int *cl, r = 0, unsent;
+
+	cl = calloc((size_t) count, sizeof(*cl));
+	if (!cl) {
+		errno = ENOMEM;
+		return fail_errno("orphan-fw1 buffers");
+	}
+	for (long i = 0; i < count && r >= 0; i++) {
+		cl[i] = r = connect_to(AF_INET, port, 16384);
+		if (r >= 0)
+			r = accept_one(lfd, "orphan-fw1 accept");	/* stays open, unread */
+		if (r >= 0)
+			r = (int) fill(cl[i]);
+	}
+	start = last = now_ms();
+	while (r >= 0 && now_ms() - last < 200) {
+		sleep_ms(20);
+		for (long i = 0; i < count && r >= 0; i++) {
+			n = fill(cl[i]);
+			if (n < 0)
+				r = (int) n;
+			else if (n > 0)
+				last = now_ms();
+		}
+		if (r >= 0 && now_ms() - start > IO_TIMEOUT_MS)
+			r = fail("orphan-fw1: the send buffers never stayed full");
+		if (r >= 0 && got_signal) {
+			errno = EINTR;
+			r = fail_errno("orphan-fw1");
+		}
+	}
+	for (long i = 0; i < count && r >= 0; i++) {
+		if (ioctl(cl[i], SIOCOUTQNSD, &unsent) < 0)
+			r = fail_errno("ioctl SIOCOUTQNSD");
+		else if (unsent <= 0)
+			r = fail("orphan-fw1: no unsent data left; the FIN would not wait");
+	}
+	for (long i = 0; i < count && r >= 0; i++)
+		if (close(cl[i]) < 0)
+			r = fail_errno("close (orphan-fw1 client)");
+	free(cl);
+	return r < 0 ? r : 0;
 }
 
 /* Client close()s; the accepted socket stays open and unread. */
@@ -996,7 +1044,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 /* Enough descriptors for what stays open plus one TIME_WAIT batch. */
 static int raise_nofile(const struct opts *o)
 {
-	rlim_t need = (rlim_t) (4 * o->estab + 2 * o->close_wait + o->orphan_fw1 +
+	rlim_t need = (rlim_t) (4 * o->estab + 2 * o->close_wait + 2 * o->orphan_fw1 +
 				o->orphan_fw2 + 2 * o->chunk + 64);
 	struct rlimit rl;
 
@@ -1069,6 +1117,8 @@ int main(int argc, char **argv)
 	t0 = now_ms();
 
 	r = raise_nofile(&o);
+	if (r == 0)
+		r = pin_cpu();
 	if (r == 0 && o.close_wait > 0)
 		r = start_holder(&o, &status_fd);
 	if (r < 0)

@@ -1,0 +1,89 @@
+/* tcptune.yaml; see config.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "yaml_load.h"
+
+void config_release(struct config *c)
+{
+	for (size_t i = 0; i < c->n_ignore; i++)
+		free(c->ignore[i]);
+	free(c->ignore);
+	memset(c, 0, sizeof(*c));
+}
+
+int config_add_ignore(struct config *c, const char *id)
+{
+	char **n = realloc(c->ignore, (c->n_ignore + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	c->ignore = n;
+	n[c->n_ignore] = strdup(id);
+	if (!n[c->n_ignore])
+		return -ENOMEM;
+	c->n_ignore++;
+	return 0;
+}
+
+static int load_doc(struct config *c, const struct ynode *doc, const char *path, struct diag *d)
+{
+	if (!doc)
+		return 0;
+	if (doc->type != YNODE_MAP)
+		return diag_set(d, -EINVAL, path, doc->line, doc->col, "expected a mapping (ignore: [...])");
+	for (size_t i = 0; i < doc->n; i++) {
+		const struct ynode *k = doc->keys[i], *v = doc->items[i];
+
+		if (strcmp(k->scalar, "ignore") != 0)
+			return diag_set(d, -EINVAL, path, k->line, k->col, "unknown setting '%s' (known: ignore)",
+					k->scalar);
+		if (v->type != YNODE_SEQ)
+			return diag_set(d, -EINVAL, path, v->line, v->col, "'ignore' is a list of rule ids");
+		for (size_t j = 0; j < v->n; j++) {
+			if (v->items[j]->type != YNODE_SCALAR)
+				return diag_set(d, -EINVAL, path, v->items[j]->line, v->items[j]->col,
+						"'ignore' entries are rule ids");
+			if (config_add_ignore(c, v->items[j]->scalar) < 0)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+int config_load(struct config *c, const char *path, bool trust_check, struct diag *d)
+{
+	char *dir_copy = strdup(path), *base_copy = strdup(path);
+	struct ynode *doc = NULL;
+	int dfd = -1, r;
+
+	if (!dir_copy || !base_copy) {
+		r = -ENOMEM;
+		goto out;
+	}
+	dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		r = errno == ENOENT ? 0 : diag_set(d, -errno, path, 0, 0, "cannot open its directory");
+		goto out;
+	}
+	r = yaml_load_file(dfd, basename(base_copy), path, trust_check, &doc, d);
+	if (r == -ENOENT) {
+		r = 0;
+		goto out;
+	}
+	if (r == 0)
+		r = load_doc(c, doc, path, d);
+out:
+	ynode_free(doc);
+	if (dfd >= 0)
+		close(dfd);
+	free(dir_copy);
+	free(base_copy);
+	return r;
+}

@@ -1,0 +1,32 @@
+/* The data search path (SPEC §7): --data DIR, then /etc/tcptune, then the
+ * installed share/tcptune, then the copy built into the binary.  Each
+ * directory holds rules/ and profiles/. */
+#ifndef TCPTUNE_ADVISOR_DATADIR_H
+#define TCPTUNE_ADVISOR_DATADIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct datadir {
+	const char *dirs[4];	/* in search order; NULL-terminated within the array */
+	size_t n_dirs;
+	bool builtin;		/* fall back to the built-in copy */
+	bool trust_check;	/* running as root: refuse files not owned by root or writable by others */
+};
+
+/* Fill dd from --data (may be NULL) and the process's privilege. */
+void datadir_init(struct datadir *dd, const char *data_opt);
+
+/* A built-in file: "rules/tcp.yaml" and its content. */
+struct builtin_file {
+	const char *path;
+	const char *data;
+	size_t len;
+};
+
+/* The files compiled into the binary (generated at build time from rules/
+ * and profiles/). */
+extern const struct builtin_file builtin_files[];
+extern const size_t builtin_file_count;
+
+#endif

@@ -1,0 +1,189 @@
+/* Evaluating a rule set against a snapshot: findings with interpolated
+ * titles and the evidence (the facts each rule read, with their values),
+ * ignored findings kept and marked, evaluation errors reported per rule. */
+#include "rule.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "facts.h"
+#include "strutil.h"
+
+struct lookup_ctx {
+	const struct snapshot *s;
+	struct expr_value v;
+};
+
+static const struct expr_value *lookup(void *ctx, size_t id)
+{
+	struct lookup_ctx *l = ctx;
+	const struct fact_val *f = snap_get(l->s, id);
+
+	if (!f)
+		return NULL;
+	l->v = (struct expr_value) { .present = f->present, .i = f->i, .s = f->s };
+	return &l->v;
+}
+
+static void format_fact(const struct snapshot *s, size_t id, char *buf, size_t len)
+{
+	const struct fact_val *f = snap_get(s, id);
+	char esc[48];
+
+	if (!f || !f->present)
+		snprintf(buf, len, "missing");
+	else if (fact_def(id)->type == FT_STR)
+		snprintf(buf, len, "%s", str_escape(f->s ? f->s : "", esc, sizeof(esc)));
+	else
+		snprintf(buf, len, "%" PRId64, f->i);
+}
+
+char *rule_interpolate(const char *text, const struct snapshot *s)
+{
+	size_t cap = strlen(text) + 64, n = 0;
+	char *out = malloc(cap);
+
+	if (!out)
+		return NULL;
+	for (const char *p = text; *p; ) {
+		char piece[128];
+		const char *add = p, *end;
+		size_t alen = 1;
+
+		if (*p == '{' && (end = strchr(p, '}'))) {
+			/* {a|b}: the first present fact, "?" if none */
+			const char *name = p + 1;
+
+			snprintf(piece, sizeof(piece), "?");
+			while (name < end) {
+				const char *bar = memchr(name, '|', (size_t) (end - name));
+				const char *stop = bar ? bar : end;
+				char fact[128];
+				int id;
+
+				snprintf(fact, sizeof(fact), "%.*s", (int) (stop - name), name);
+				id = fact_lookup(fact);
+				if (id >= 0 && snap_get(s, (size_t) id)->present) {
+					format_fact(s, (size_t) id, piece, sizeof(piece));
+					break;
+				}
+				name = stop + 1;
+			}
+			add = piece;
+			alen = strlen(piece);
+			p = end + 1;
+		} else
+			p++;
+		if (n + alen + 1 > cap) {
+			char *no;
+			cap = (n + alen + 1) * 2;
+			no = realloc(out, cap);
+			if (!no) {
+				free(out);
+				return NULL;
+			}
+			out = no;
+		}
+		memcpy(out + n, add, alen);
+		n += alen;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+static bool is_ignored(const char *id, char *const *ignore, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ignore[i], id) == 0)
+			return true;
+	return false;
+}
+
+void findings_release(struct findings *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free(f->v[i].title);
+	free(f->v);
+	for (size_t i = 0; i < f->n_errors; i++)
+		free(f->errors[i].msg);
+	free(f->errors);
+	memset(f, 0, sizeof(*f));
+}
+
+static int add_error(struct findings *f, const struct rule *r, const char *msg)
+{
+	struct rule_error *ne = realloc(f->errors, (f->n_errors + 1) * sizeof(*ne));
+
+	if (!ne)
+		return -ENOMEM;
+	f->errors = ne;
+	ne[f->n_errors].rule = r;
+	ne[f->n_errors].msg = strdup(msg);
+	if (!ne[f->n_errors].msg)
+		return -ENOMEM;
+	f->n_errors++;
+	return 0;
+}
+
+static int add_finding(struct findings *f, const struct rule *r, const struct snapshot *s, bool ignored)
+{
+	struct finding *nf = realloc(f->v, (f->n + 1) * sizeof(*nf)), *x;
+	size_t ids[8], n;
+
+	if (!nf)
+		return -ENOMEM;
+	f->v = nf;
+	x = &nf[f->n];
+	memset(x, 0, sizeof(*x));
+	x->rule = r;
+	x->ignored = ignored;
+	x->title = rule_interpolate(r->title, s);
+	if (!x->title)
+		return -ENOMEM;
+	n = rule_expr_facts(r->when, ids, 8);
+	for (size_t i = 0; i < n && i < 8; i++) {
+		x->evidence[i].fact = fact_def(ids[i])->name;
+		format_fact(s, ids[i], x->evidence[i].value, sizeof(x->evidence[i].value));
+		x->n_evidence++;
+	}
+	f->n++;
+	return 0;
+}
+
+int rules_evaluate(const struct rule_set *set, const struct snapshot *s, char *const *ignore, size_t n_ignore,
+		   struct findings *ret)
+{
+	struct findings f = { 0 };
+	struct lookup_ctx ctx = { .s = s };
+	int r = 0;
+
+	for (size_t i = 0; i < set->n && r == 0; i++) {
+		const struct rule *rule = &set->rules[i];
+		char err[160];
+		int v = rule_expr_eval(rule->when, lookup, &ctx, err, sizeof(err));
+
+		if (v < 0)
+			r = add_error(&f, rule, err[0] ? err : strerror(-v));
+		else if (v == 1)
+			r = add_finding(&f, rule, s, is_ignored(rule->id, ignore, n_ignore));
+	}
+	if (r < 0) {
+		findings_release(&f);
+		return r;
+	}
+	*ret = f;
+	return 0;
+}
+
+int findings_worst(const struct findings *f)
+{
+	int worst = -1;
+
+	for (size_t i = 0; i < f->n; i++)
+		if (!f->v[i].ignored && (int) f->v[i].rule->severity > worst)
+			worst = (int) f->v[i].rule->severity;
+	return worst;
+}

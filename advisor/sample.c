@@ -1,0 +1,121 @@
+/* Sampling facts; see sample.h. */
+#include "sample.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "facts.h"
+#include "tcpstates.h"
+
+void sampler_init(struct sampler *sm)
+{
+	memset(sm, 0, sizeof(*sm));
+}
+
+void sampler_release(struct sampler *sm)
+{
+	free(sm->first);
+	free(sm->first_present);
+	free(sm->procs);
+	memset(sm, 0, sizeof(*sm));
+}
+
+static struct sample_proc *find_proc(struct sampler *sm, int pid)
+{
+	for (size_t i = 0; i < sm->n_procs; i++)
+		if (sm->procs[i].pid == pid)
+			return &sm->procs[i];
+	return NULL;
+}
+
+int sampler_add(struct sampler *sm, const struct snapshot *s, double t)
+{
+	const struct census *c = &s->census;
+
+	if (sm->n >= SAMPLE_MAX)
+		return -E2BIG;
+	if (sm->n == 0) {
+		sm->first = calloc(facts_count(), sizeof(*sm->first));
+		sm->first_present = calloc(facts_count(), sizeof(*sm->first_present));
+		if (!sm->first || !sm->first_present)
+			return -ENOMEM;
+		for (size_t i = 0; i < facts_count(); i++) {
+			sm->first[i] = s->facts[i].i;
+			sm->first_present[i] = s->facts[i].present;
+		}
+		sm->t_first = t;
+	}
+	for (size_t i = 0; s->census_ok && i < c->n_procs; i++) {
+		struct sample_proc *p = find_proc(sm, c->procs[i].pid);
+
+		if (!p) {
+			struct sample_proc *np = realloc(sm->procs, (sm->n_procs + 1) * sizeof(*np));
+			if (!np)
+				return -ENOMEM;
+			sm->procs = np;
+			p = &np[sm->n_procs++];
+			memset(p, 0, sizeof(*p));
+			p->pid = c->procs[i].pid;
+		}
+		memcpy(p->comm, c->procs[i].comm, sizeof(p->comm));
+		p->counts[sm->n] = c->procs[i].count;
+	}
+	sm->t_last = t;
+	sm->n++;
+	return 0;
+}
+
+/* Per-second change, rounded away from zero so that any change shows. */
+static int64_t rate(int64_t from, int64_t to, double secs)
+{
+	double r = (double) (to - from) / secs;
+
+	return (int64_t) (r > 0 ? ceil(r) : floor(r));
+}
+
+void sampler_finish(const struct sampler *sm, struct snapshot *last)
+{
+	double secs = sm->t_last - sm->t_first;
+	const struct sample_proc *best = NULL;
+	int64_t best_rate = 0;
+
+	snap_set_int(last, F_SAMPLES, (int64_t) sm->n);
+	if (sm->n < 2 || secs <= 0)
+		return;
+	snap_set_int(last, F_SAMPLE_SECONDS, (int64_t) llround(secs));
+	for (size_t i = 0; i < tcpext_count; i++) {
+		size_t id = fact_id_tcpext(i);
+		if (sm->first_present[id] && last->facts[id].present)
+			snap_set_int(last, fact_id_rate_tcpext(i), rate(sm->first[id], last->facts[id].i, secs));
+	}
+	for (size_t i = 0; i < tcp_state_count; i++) {
+		size_t id = fact_id_state(tcp_state_names[i].state);
+		if (sm->first_present[id] && last->facts[id].present)
+			snap_set_int(last, fact_id_rate_state(tcp_state_names[i].state),
+				     rate(sm->first[id], last->facts[id].i, secs));
+	}
+	/* A leak: the count rose in every interval, not just overall. */
+	for (size_t i = 0; i < sm->n_procs; i++) {
+		const struct sample_proc *p = &sm->procs[i];
+		bool rising = true;
+		int64_t per_min;
+
+		for (size_t k = 1; k < sm->n && rising; k++)
+			rising = p->counts[k] > p->counts[k - 1];
+		if (!rising)
+			continue;
+		per_min = (int64_t) ceil((double) (p->counts[sm->n - 1] - p->counts[0]) * 60.0 / secs);
+		if (!best || per_min > best_rate) {
+			best = p;
+			best_rate = per_min;
+		}
+	}
+	if (best) {
+		snap_set_int(last, F_CW_GROWTH_PID, best->pid);
+		snap_set_str(last, F_CW_GROWTH_COMM, best->comm);
+		snap_set_int(last, F_CW_GROWTH_COUNT, best->counts[sm->n - 1]);
+		snap_set_int(last, F_CW_GROWTH_PER_MIN, best_rate);
+	}
+}

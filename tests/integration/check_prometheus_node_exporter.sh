@@ -1,0 +1,184 @@
+#!/bin/bash
+# check_prometheus_node_exporter.sh: `tcptune check --format prometheus
+# --output FILE` writes a file that the real consumer, node_exporter's textfile
+# collector, accepts (node_textfile_scrape_error 0), and the values it then
+# serves match the namespace: IPv4 listeners as `ss` counts them,
+# tcp_fin_timeout as /proc/sys says.  A second run feeds node_exporter broken
+# files, to show that this test notices a malformed report.  Runs in its own
+# network and mount namespaces, on loopback; needs root.
+
+. "$(dirname "$0")/lib.sh"
+NODE_EXPORTER=/usr/bin/prometheus-node-exporter
+[ -x "$NODE_EXPORTER" ] ||
+	skip "needs $NODE_EXPORTER (Debian package prometheus-node-exporter)"
+need_root
+need_cmds ss curl awk sed timeout
+enter_netns --tmpfs /tmp -- "$@"
+
+TCPTUNE=$TT_ROOT/build/tcptune
+SOCKSCEN=$TT_ROOT/build/tools/sockscen
+W=/tmp				# a private tmpfs (enter_netns)
+TF=$W/tf			# what the textfile collector reads
+BAD=$W/tf-bad			# the self-check's directory
+PROM=$TF/tcptune.prom
+READY=$W/sockscen.ready
+
+[ -x "$SOCKSCEN" ] || fail "missing $SOCKSCEN (make build/tools/sockscen)"
+[ -x "$TCPTUNE" ] || fail "missing $TCPTUNE (make)"
+mkdir -p "$TF" "$BAD" || fail "cannot create $TF and $BAD"
+
+# value FILE SERIES: the value of one series ("" when absent).  The textfile
+# collector gives every series of a family the union of its label names, so
+# tcptune_sysctl{key="..."} comes back as tcptune_sysctl{bound="",key="..."};
+# an empty label is no label to Prometheus, so compare without them.  Labels
+# come back sorted by name.
+value() {
+	awk -v s="$2" '!/^#/ {
+		gsub(/[a-z_]+="",?/, "", $1); sub(/,}$/, "}", $1); sub(/[{]}$/, "", $1)
+		if ($1 == s) { print $2; exit }
+	}' "$1"
+}
+
+# expect FILE SERIES WANT: the series is there and equals WANT as a number
+# (node_exporter prints floats its own way: 1.7e+09, 60).
+expect() {
+	local got
+	got=$(value "$1" "$2")
+	[ -n "$got" ] || fail "$2 missing from the scrape ($(basename "$1"))"
+	awk -v a="$got" -v b="$3" 'BEGIN { exit !(a + 0 == b + 0) }' ||
+		fail "$2 is '$got', expected $3"
+}
+
+# free_port: a TCP port nothing listens on in this namespace.
+free_port() {
+	local p
+	for p in $(seq 19100 19199); do
+		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return 0; }
+	done
+	fail "no free port in 19100..19199"
+}
+
+# start_exporter DIR: node_exporter with only the textfile collector on DIR;
+# waits (bounded) until it answers.  Sets EXPORTER (pid) and URL.
+start_exporter() {
+	local port i=0
+	port=$(free_port)
+	URL=http://127.0.0.1:$port/metrics
+	start_bg "$NODE_EXPORTER" --web.listen-address="127.0.0.1:$port" \
+		--collector.disable-defaults --collector.textfile \
+		--collector.textfile.directory="$1" >"$W/exporter.log" 2>&1
+	EXPORTER=$TT_LAST_PID
+	while ! curl -sf --max-time 2 -o /dev/null "$URL"; do
+		tt_is_child "$EXPORTER" ||
+			fail "node_exporter exited before answering: $(tail -n 5 "$W/exporter.log")"
+		i=$((i + 1))
+		[ "$i" -lt 100 ] || fail "node_exporter did not answer on $URL within 10 s"
+		sleep 0.1
+	done
+}
+
+# scrape FILE: one scrape of $URL into FILE.
+scrape() {
+	curl -sf --max-time 10 -o "$1" "$URL" || fail "cannot scrape $URL"
+}
+
+# ---- a known population: sockscen's listeners and a few connections -------
+# Small: listeners on five IPv4 and two IPv6 ports, some TIME_WAIT (60 s,
+# longer than this test), a CLOSE_WAIT holder.
+start_bg "$SOCKSCEN" --ready "$READY" --timeout 120 --tw-out 20 --tw-out2 10 --tw-in 5 --tw6 5 \
+	--close-wait 4 --close-wait-unread 1 --orphan-fw1 0 --orphan-fw2 0 --estab 3 \
+	2>"$W/sockscen.err"
+GEN=$TT_LAST_PID
+wait_for_file "$READY" 30 "$GEN" ||
+	fail "sockscen was not ready within 30 s: $(cat "$W/sockscen.err")"
+
+# ---- tcptune writes the file; ss and /proc/sys say what it should hold ---
+LISTEN4=$(ss -tan state listening -4 | tail -n +2 | wc -l)
+LISTEN6=$(ss -tan state listening -6 | tail -n +2 | wc -l)
+[ "$LISTEN4" -gt 0 ] || fail "scenario: ss shows no IPv4 listener"
+FIN=$(cat /proc/sys/net/ipv4/tcp_fin_timeout) || fail "cannot read tcp_fin_timeout"
+# Two rules of our own beside the shipped ones: one that fires, one that does
+# not, so the finding series are checked through the consumer too.
+mkdir -p "$W/data/rules" || fail "cannot create $W/data/rules"
+cat >"$W/data/rules/zz-prometheus-test.yaml" <<'EOF'
+- id: test-close-wait-seen
+  severity: warning
+  when: sockets.close_wait > 0
+  title: "{sockets.close_wait} CLOSE_WAIT"
+  explain: test rule
+  fix: none
+- id: test-never-fires
+  severity: critical
+  when: sockets.listen > 1000000
+  title: never
+  explain: test rule
+  fix: none
+EOF
+timeout 60 "$TCPTUNE" --data "$W/data" check --format prometheus --output "$PROM" >"$W/check.out" 2>"$W/check.err"
+RC=$?
+case $RC in
+1 | 2) ;;
+0) fail "tcptune check exited 0 although test-close-wait-seen should fire: $(head -c 2000 "$W/check.err")" ;;
+124) fail "tcptune check did not finish within 60 s" ;;
+*) fail "tcptune check exited $RC (0, 1 or 2 expected): $(head -c 2000 "$W/check.err")" ;;
+esac
+[ "$(ss -tan state listening -4 | tail -n +2 | wc -l)" = "$LISTEN4" ] ||
+	fail "the IPv4 listeners changed during the check"
+[ -s "$PROM" ] || fail "tcptune check --output did not write $PROM"
+[ ! -s "$W/check.out" ] || fail "with --output, check printed to stdout: $(head -c 300 "$W/check.out")"
+for f in "$TF"/* "$TF"/.[!.]*; do
+	[ -e "$f" ] || [ -L "$f" ] || continue		# an unmatched glob
+	[ "$f" = "$PROM" ] || fail "file left beside the output: '$f'"
+done
+[ "$(stat -c %a "$PROM")" = 644 ] || fail "$PROM has mode $(stat -c %a "$PROM"), expected 644"
+
+# ---- the consumer ------------------------------------------------------------
+start_exporter "$TF"
+scrape "$W/scrape.txt"
+expect "$W/scrape.txt" node_textfile_scrape_error 0
+expect "$W/scrape.txt" tcptune_check_status "$RC"
+expect "$W/scrape.txt" 'tcptune_sockets{family="ipv4",state="listen"}' "$LISTEN4"
+expect "$W/scrape.txt" 'tcptune_sockets{family="ipv6",state="listen"}' "$LISTEN6"
+expect "$W/scrape.txt" 'tcptune_sysctl{key="net.ipv4.tcp_fin_timeout"}' "$FIN"
+grep -q '^tcptune_info{' "$W/scrape.txt" || fail "tcptune_info missing from the scrape"
+expect "$W/scrape.txt" 'tcptune_finding{id="test-close-wait-seen",severity="warning"}' 1
+expect "$W/scrape.txt" 'tcptune_finding{id="test-never-fires",severity="critical"}' 0
+expect "$W/scrape.txt" tcptune_rule_errors 0
+WARNINGS=$(value "$W/scrape.txt" 'tcptune_findings{severity="warning"}')
+[ "${WARNINGS:-0}" -ge 1 ] 2>/dev/null ||
+	fail "tcptune_findings{severity=\"warning\"} is '$WARNINGS', expected at least 1"
+stop_pid "$EXPORTER" 5
+
+# ---- self-check: would this test notice a broken report? --------------------
+# Each variant is a mistake a report writer could make; node_exporter must
+# refuse the file (node_textfile_scrape_error 1) and serve none of it.
+start_exporter "$BAD"
+n=0
+for variant in unescaped-quote family-twice no-value; do
+	case $variant in
+	unescaped-quote)
+		sed 's/^tcptune_info{version="\([^"]*\)"/tcptune_info{version="\1"x"/' "$PROM" ;;
+	family-twice)
+		cat "$PROM"; printf '# TYPE tcptune_check_status counter\ntcptune_check_status 0\n' ;;
+	no-value)
+		sed 's/^\(tcptune_check_status\) .*/\1/' "$PROM" ;;
+	esac >"$BAD/.tcptune.prom.new" || fail "cannot write the $variant file"
+	cmp -s "$PROM" "$BAD/.tcptune.prom.new" && fail "self-check: the $variant file is not broken"
+	mv "$BAD/.tcptune.prom.new" "$BAD/tcptune.prom" || fail "cannot install the $variant file"
+	scrape "$W/scrape-bad.txt"
+	got=$(value "$W/scrape-bad.txt" node_textfile_scrape_error)
+	[ "$got" = 1 ] ||
+		fail "self-check: node_exporter took the $variant file (node_textfile_scrape_error '$got')"
+	! grep -q '^tcptune_' "$W/scrape-bad.txt" ||
+		fail "self-check: node_exporter served tcptune metrics from the $variant file"
+	n=$((n + 1))
+done
+stop_pid "$EXPORTER" 5
+
+stop_pid "$GEN" 10
+grc=$?
+[ "$grc" = 0 ] || fail "sockscen exited $grc on SIGTERM: $(cat "$W/sockscen.err")"
+
+echo "ok: $(basename "$0"): tcptune rc $RC; node_exporter accepted $(grep -c '^tcptune_' "$W/scrape.txt")" \
+	"tcptune samples; listen ipv4 $LISTEN4 ipv6 $LISTEN6, tcp_fin_timeout $FIN; $n broken files refused"
+exit 0
