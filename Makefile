@@ -22,6 +22,7 @@ CPPFLAGS += -D_GNU_SOURCE -DTCPTUNE_VERSION='"$(VERSION)"' -DTCPTUNE_DATADIR='"$
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDWRAP_test_fsutil := -Wl,--wrap=fsync,--wrap=renameat,--wrap=write,--wrap=fchmod,--wrap=openat
+LDWRAP_test_yaml_load := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 
 ADVISOR_SRC := $(filter-out advisor/main.c,$(wildcard advisor/*.c))
 BACKUP_SRC  := $(wildcard backup/*.c)
@@ -93,6 +94,11 @@ $(B)/tcptune: $(B)/obj/advisor/main.o $(LIB_OBJ)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The program under ASan+UBSan, for integration tests that feed it bad input.
+$(B)/tcptune-asan: $(B)/san/advisor/main.o $(SAN_OBJ)
+	@echo "  LD      $@"
+	@$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+
 # Each unit test is its own binary, linked against every module under ASan+UBSan.
 $(B)/unit/%: tests/unit/%.c $(SAN_OBJ) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
@@ -112,10 +118,10 @@ run: $(B)/tcptune
 unit: $(UNIT_BIN)
 	@tests/run-unit $(UNIT_BIN)
 
-integration: $(B)/tcptune $(TOOL_BIN)
+integration: $(B)/tcptune $(B)/tcptune-asan $(TOOL_BIN)
 	@tests/run-integration
 
-test: $(B)/tcptune $(UNIT_BIN) $(TOOL_BIN)
+test: $(B)/tcptune $(B)/tcptune-asan $(UNIT_BIN) $(TOOL_BIN)
 	@tests/run-all $(UNIT_BIN)
 
 install: $(B)/tcptune

@@ -187,14 +187,14 @@ int cmd_check(const struct cli_args *a)
 	datadir_init(&dd, a->g->data);
 	r = rule_set_load(&rules, &dd, &d);
 	if (r < 0) {
-		log_errx(0, "%s:%u:%u: %s", d.file, d.line, d.col, d.msg);
+		log_diag(0, &d);
 		code = EXIT_UNKNOWN;
 		goto out;
 	}
 	have_rules = true;
 	r = config_load(&cfg, o.config, dd.trust_check, &d);
 	if (r < 0) {
-		log_errx(0, "%s:%u:%u: %s", d.file, d.line, d.col, d.msg);
+		log_diag(0, &d);
 		code = EXIT_UNKNOWN;
 		goto out;
 	}

@@ -53,7 +53,7 @@ static int explain_rule(const struct cli_args *a, const char *id)
 	datadir_init(&dd, a->g->data);
 	rc = rule_set_load(&rules, &dd, &d);
 	if (rc < 0)
-		return log_errx(EXIT_UNKNOWN, "%s:%u:%u: %s", d.file, d.line, d.col, d.msg);
+		return log_diag(EXIT_UNKNOWN, &d);
 	r = rule_set_find(&rules, id);
 	if (!r) {
 		rule_set_release(&rules);

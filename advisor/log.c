@@ -45,6 +45,13 @@ int log_errx(int r, const char *fmt, ...)
 	return r;
 }
 
+int log_diag(int r, const struct diag *d)
+{
+	if (d->line)
+		return log_errx(r, "%s:%u:%u: %s", d->file, d->line, d->col, d->msg);
+	return log_errx(r, "%s: %s", d->file, d->msg);
+}
+
 void log_debug(const char *fmt, ...)
 {
 	va_list ap;

@@ -5,6 +5,8 @@
 
 #include <stdarg.h>
 
+#include "diag.h"
+
 enum log_level { LOG_QUIET = 0, LOG_NORMAL = 1, LOG_VERBOSE = 2 };
 
 void log_set_level(enum log_level level);
@@ -16,6 +18,10 @@ int log_err(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* "tcptune: <fmt>" for messages that carry their own reason (parse errors). */
 int log_errx(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Print a parse error as "tcptune: file:line:col: msg" ("file: msg" when the
+ * position is unknown) and return r. */
+int log_diag(int r, const struct diag *d);
 
 /* Verbose-only diagnostics, prefixed "tcptune: ". */
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
