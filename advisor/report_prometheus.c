@@ -168,11 +168,18 @@ static void sysctl_family(struct prom *p, const struct snapshot *s)
 
 		if (!v->present || v->err)
 			continue;
-		if (key_table[i].type == KEY_INT_PAIR) {
-			sample_i64(p, (const char *const[]) { "key", key_table[i].name, "bound", "low", NULL }, v->v[0]);
-			sample_i64(p, (const char *const[]) { "key", key_table[i].name, "bound", "high", NULL }, v->v[1]);
-		} else
+		if (key_table[i].type == KEY_INT)
 			sample_i64(p, (const char *const[]) { "key", key_table[i].name, NULL }, v->v[0]);
+	}
+	/* Pairs get their own family, so tcptune_sysctl has one label set. */
+	family(p, "tcptune_sysctl_range", "gauge", "runtime bounds of each tracked range sysctl");
+	for (size_t i = 0; i < key_count; i++) {
+		const struct snap_sysctl *v = &s->sysctl[i];
+
+		if (!v->present || v->err || key_table[i].type != KEY_INT_PAIR)
+			continue;
+		sample_i64(p, (const char *const[]) { "key", key_table[i].name, "bound", "low", NULL }, v->v[0]);
+		sample_i64(p, (const char *const[]) { "key", key_table[i].name, "bound", "high", NULL }, v->v[1]);
 	}
 }
 

@@ -470,18 +470,54 @@ static int binary(struct parser *p, enum op op, unsigned line, unsigned col, str
 	return 0;
 }
 
-static int parse_term(struct parser *p, struct rule_expr **ret)
+typedef int (*parse_fn)(struct parser *p, struct rule_expr **ret);
+
+/* Does the current token continue a left-associative level?  Sets *op. */
+static bool match_term(const struct parser *p, enum op *op)
+{
+	switch (p->tok) {
+	case TK_STAR:    *op = OP_MUL; return true;
+	case TK_SLASH:   *op = OP_DIV; return true;
+	case TK_PERCENT: *op = OP_MOD; return true;
+	default:         return false;
+	}
+}
+
+static bool match_sum(const struct parser *p, enum op *op)
+{
+	switch (p->tok) {
+	case TK_PLUS:  *op = OP_ADD; return true;
+	case TK_MINUS: *op = OP_SUB; return true;
+	default:       return false;
+	}
+}
+
+static bool match_and(const struct parser *p, enum op *op)
+{
+	*op = OP_AND;
+	return tok_is_word(p, "and");
+}
+
+static bool match_or(const struct parser *p, enum op *op)
+{
+	*op = OP_OR;
+	return tok_is_word(p, "or");
+}
+
+/* operand (op operand)*, left associative. */
+static int parse_left(struct parser *p, parse_fn operand, bool (*match)(const struct parser *, enum op *),
+		      struct rule_expr **ret)
 {
 	struct rule_expr *l, *r;
-	int rc = parse_unary(p, &l);
+	enum op op;
+	int rc = operand(p, &l);
 
-	while (rc == 0 && (p->tok == TK_STAR || p->tok == TK_SLASH || p->tok == TK_PERCENT)) {
-		enum op op = p->tok == TK_STAR ? OP_MUL : p->tok == TK_SLASH ? OP_DIV : OP_MOD;
+	while (rc == 0 && match(p, &op)) {
 		unsigned line = p->tline, col = p->tcol;
 
 		rc = next(p);
 		if (rc == 0)
-			rc = parse_unary(p, &r);
+			rc = operand(p, &r);
 		if (rc < 0) {
 			rule_expr_free(l);
 			return rc;
@@ -493,27 +529,14 @@ static int parse_term(struct parser *p, struct rule_expr **ret)
 	return rc;
 }
 
+static int parse_term(struct parser *p, struct rule_expr **ret)
+{
+	return parse_left(p, parse_unary, match_term, ret);
+}
+
 static int parse_sum(struct parser *p, struct rule_expr **ret)
 {
-	struct rule_expr *l, *r;
-	int rc = parse_term(p, &l);
-
-	while (rc == 0 && (p->tok == TK_PLUS || p->tok == TK_MINUS)) {
-		enum op op = p->tok == TK_PLUS ? OP_ADD : OP_SUB;
-		unsigned line = p->tline, col = p->tcol;
-
-		rc = next(p);
-		if (rc == 0)
-			rc = parse_term(p, &r);
-		if (rc < 0) {
-			rule_expr_free(l);
-			return rc;
-		}
-		rc = binary(p, op, line, col, l, r, &l);
-	}
-	if (rc == 0)
-		*ret = l;
-	return rc;
+	return parse_left(p, parse_term, match_sum, ret);
 }
 
 static bool cmp_op(enum tok t, enum op *op)
@@ -593,51 +616,16 @@ static int parse_not(struct parser *p, struct rule_expr **ret)
 
 static int parse_and(struct parser *p, struct rule_expr **ret)
 {
-	struct rule_expr *l, *r;
-	int rc = parse_not(p, &l);
-
-	while (rc == 0 && tok_is_word(p, "and")) {
-		unsigned line = p->tline, col = p->tcol;
-
-		rc = next(p);
-		if (rc == 0)
-			rc = parse_not(p, &r);
-		if (rc < 0) {
-			rule_expr_free(l);
-			return rc;
-		}
-		rc = binary(p, OP_AND, line, col, l, r, &l);
-	}
-	if (rc == 0)
-		*ret = l;
-	return rc;
+	return parse_left(p, parse_not, match_and, ret);
 }
 
 static int parse_or(struct parser *p, struct rule_expr **ret)
 {
-	struct rule_expr *l, *r;
-	int rc;
+	int rc = enter(p);
 
-	rc = enter(p);
-	if (rc < 0)
-		return rc;
-	rc = parse_and(p, &l);
-	while (rc == 0 && tok_is_word(p, "or")) {
-		unsigned line = p->tline, col = p->tcol;
-
-		rc = next(p);
-		if (rc == 0)
-			rc = parse_and(p, &r);
-		if (rc < 0) {
-			rule_expr_free(l);
-			l = NULL;
-			break;
-		}
-		rc = binary(p, OP_OR, line, col, l, r, &l);
-	}
-	p->depth--;
 	if (rc == 0)
-		*ret = l;
+		rc = parse_left(p, parse_and, match_or, ret);
+	p->depth--;
 	return rc;
 }
 

@@ -175,7 +175,8 @@ static void top_insert(struct census_proc *p, const struct census_dest *run)
 /* Top peers per process: sort by (owner, peer) and count runs. */
 static void top_peers(struct census *c)
 {
-	qsort(c->cw, c->n_cw, sizeof(*c->cw), cw_by_owner_peer);
+	if (c->n_cw > 1)	/* qsort(NULL, 0) is undefined */
+		qsort(c->cw, c->n_cw, sizeof(*c->cw), cw_by_owner_peer);
 	for (size_t i = 0; i < c->n_cw; ) {
 		size_t j = i;
 
@@ -247,7 +248,8 @@ facts:
 		snap_note(s, "closewait", "%zu CLOSE_WAIT sockets not attributed to a process "
 			  "(owner exited, or in another pid namespace)", remaining);
 	top_peers(c);
-	qsort(c->procs, c->n_procs, sizeof(*c->procs), proc_by_count);
+	if (c->n_procs > 1)
+		qsort(c->procs, c->n_procs, sizeof(*c->procs), proc_by_count);
 	snap_set_int(s, F_CW_PROCESSES, (int64_t) c->n_procs);
 	snap_set_int(s, F_CW_UNATTRIBUTED, (int64_t) remaining);
 	snap_set_int(s, F_CW_MAX_PER_PROCESS, c->n_procs ? c->procs[0].count : 0);

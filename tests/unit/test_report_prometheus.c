@@ -255,9 +255,9 @@ static void test_lines(void **state)
 
 	assert_line(out, "# TYPE tcptune_sysctl gauge");
 	assert_line(out, "tcptune_sysctl{key=\"net.ipv4.tcp_fin_timeout\"} 30");
-	assert_line(out, "tcptune_sysctl{key=\"net.ipv4.ip_local_port_range\",bound=\"low\"} 32768");
-	assert_line(out, "tcptune_sysctl{key=\"net.ipv4.ip_local_port_range\",bound=\"high\"} 60999");
-	assert_int_equal(count_prefix(out, "tcptune_sysctl{"), 3);	/* absent and unreadable keys: none */
+	assert_line(out, "tcptune_sysctl_range{key=\"net.ipv4.ip_local_port_range\",bound=\"low\"} 32768");
+	assert_line(out, "tcptune_sysctl_range{key=\"net.ipv4.ip_local_port_range\",bound=\"high\"} 60999");
+	assert_int_equal(count_prefix(out, "tcptune_sysctl{"), 1);	/* absent and unreadable keys: none */
 
 	assert_line(out, "# TYPE tcptune_tcpext_total counter");
 	assert_line(out, "tcptune_tcpext_total{counter=\"TCPTimeWaitOverflow\"} 12");
