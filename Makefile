@@ -23,6 +23,8 @@ ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDWRAP_test_fsutil := -Wl,--wrap=fsync,--wrap=renameat,--wrap=write,--wrap=fchmod,--wrap=openat
 LDWRAP_test_yaml_load := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+LDWRAP_test_txn := -Wl,--wrap=fsync,--wrap=rename,--wrap=renameat,--wrap=write,--wrap=openat
+LDWRAP_test_rollback := -Wl,--wrap=fsync,--wrap=rename,--wrap=renameat,--wrap=write,--wrap=openat
 
 ADVISOR_SRC := $(filter-out advisor/main.c,$(wildcard advisor/*.c))
 BACKUP_SRC  := $(wildcard backup/*.c)

@@ -25,6 +25,13 @@ static const struct verb verbs[] = {
 	/* name       handler       min max options        args         help */
 	{ "check",   cmd_check,   0, 0, cmd_check_opts,   "",            "audit sysctls, sockets and boot configuration" },
 	{ "explain", cmd_explain, 1, 1, cmd_explain_opts, "KEY|RULE",    "what a sysctl or a rule means, with current values" },
+	{ "profiles", cmd_profiles, 0, 0, cmd_profiles_opts, "",         "list the profiles" },
+	{ "show",    cmd_show,    1, 1, cmd_show_opts,    "PROFILE",     "a profile fully resolved, with reasons" },
+	{ "recommend", cmd_recommend, 0, 0, cmd_recommend_opts, "",      "the profile that fits this machine, and why" },
+	{ "diff",    cmd_diff,    1, 1, cmd_diff_opts,    "PROFILE",     "what applying a profile would change, now and at boot" },
+	{ "apply",   cmd_apply,   1, 1, cmd_apply_opts,   "PROFILE",     "apply a profile now and at boot, as one transaction" },
+	{ "rollback", cmd_rollback, 0, 1, cmd_rollback_opts, "[ID]",     "undo the last (or the given) applied transaction" },
+	{ "history", cmd_history, 0, 0, cmd_history_opts, "",            "the transactions in the backup store" },
 };
 static const size_t n_verbs = sizeof(verbs) / sizeof(verbs[0]);
 

@@ -3,11 +3,40 @@
 #define TCPTUNE_ADVISOR_CMD_H
 
 #include "cli.h"
+#include "profile.h"
+
+/* Load the profiles along the data search path; logs and returns -EINVAL on
+ * a bad profile. */
+int cmd_load_profiles(const struct cli_args *a, struct profile_set *set);
+
+/* The profile called name, or NULL after logging the known names. */
+const struct profile *cmd_find_profile(const struct profile_set *set, const char *name);
 
 int cmd_check(const struct cli_args *a);
 extern const struct cli_opt cmd_check_opts[];
 
 int cmd_explain(const struct cli_args *a);
 extern const struct cli_opt cmd_explain_opts[];
+
+int cmd_history(const struct cli_args *a);
+extern const struct cli_opt cmd_history_opts[];
+
+int cmd_rollback(const struct cli_args *a);
+extern const struct cli_opt cmd_rollback_opts[];
+
+int cmd_apply(const struct cli_args *a);
+extern const struct cli_opt cmd_apply_opts[];
+
+int cmd_diff(const struct cli_args *a);
+extern const struct cli_opt cmd_diff_opts[];
+
+int cmd_profiles(const struct cli_args *a);
+extern const struct cli_opt cmd_profiles_opts[];
+
+int cmd_show(const struct cli_args *a);
+extern const struct cli_opt cmd_show_opts[];
+
+int cmd_recommend(const struct cli_args *a);
+extern const struct cli_opt cmd_recommend_opts[];
 
 #endif

@@ -16,6 +16,8 @@
 #include "datadir.h"
 #include "fsutil.h"
 #include "log.h"
+#include "profile.h"
+#include "recommend.h"
 #include "report.h"
 #include "rule.h"
 #include "sample.h"
@@ -172,11 +174,14 @@ int cmd_check(const struct cli_args *a)
 	struct config cfg = { 0 };
 	struct rule_set rules = { 0 };
 	struct findings findings = { 0 };
+	struct profile_set profiles = { 0 };
+	struct recommendation rec;
 	struct snapshot s = { .rootfd = -1 };
 	struct datadir dd;
 	struct diag d = { .line = 0 };
 	FILE *record = NULL;
 	bool incomplete = false, have_rules = false, have_findings = false, have_snapshot = false;
+	bool have_profiles = false;
 	double started = clock_s(CLOCK_REALTIME), t0 = clock_s(CLOCK_MONOTONIC);
 	int r, code = EXIT_OK;
 
@@ -199,6 +204,13 @@ int cmd_check(const struct cli_args *a)
 		goto out;
 	}
 	warn_unknown_ignores(&cfg, &rules);
+	r = profile_set_load(&profiles, &dd, &d);
+	if (r < 0) {
+		log_diag(0, &d);
+		code = EXIT_UNKNOWN;
+		goto out;
+	}
+	have_profiles = true;
 	if (o.record) {
 		record = fopen(o.record, "wxe");
 		if (!record) {
@@ -248,9 +260,15 @@ int cmd_check(const struct cli_args *a)
 	if (code != EXIT_CRITICAL && (incomplete || findings.n_errors))
 		code = EXIT_UNKNOWN;
 
+	if (recommend(&profiles, &s, &rec) < 0) {
+		code = EXIT_UNKNOWN;
+		goto out;
+	}
+	if (rec.error[0])
+		log_errx(0, "%s", rec.error);
 	{
 		struct report_ctx ctx = {
-			.s = &s, .rules = &rules, .findings = &findings, .started = started,
+			.s = &s, .rules = &rules, .findings = &findings, .rec = &rec, .started = started,
 			.duration = clock_s(CLOCK_MONOTONIC) - t0, .status = code,
 		};
 		if (write_report(&o, &ctx) < 0)
@@ -267,6 +285,8 @@ out:
 		snapshot_release(&s);
 	if (have_rules)
 		rule_set_release(&rules);
+	if (have_profiles)
+		profile_set_release(&profiles);
 	config_release(&cfg);
 	return code;
 }

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "recommend.h"
 #include "rule.h"
 #include "snapshot.h"
 
@@ -13,6 +14,7 @@ struct report_ctx {
 	const struct snapshot *s;
 	const struct rule_set *rules;		/* NULL when rules could not be loaded */
 	const struct findings *findings;	/* NULL likewise */
+	const struct recommendation *rec;	/* NULL when profiles could not be loaded */
 	double started;				/* Unix time the check started, seconds */
 	double duration;			/* seconds */
 	int status;				/* the exit code: 0 ok, 1 warning, 2 critical, 3 unknown */

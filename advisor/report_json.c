@@ -7,21 +7,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "jsonutil.h"
 #include "keys.h"
 #include "strutil.h"
 #include "tcpstates.h"
 
 #define TOP_DESTS 10
-
-/* Strings from files and other processes need not be UTF-8, which jansson
- * refuses: show them escaped rather than drop them. */
-static json_t *jstr(const char *s)
-{
-	char buf[1024];
-	json_t *j = json_string(s);
-
-	return j ? j : json_string(str_escape(s, buf, sizeof(buf)));
-}
 
 /* jansson returns NULL on allocation failure; json_object_set_new() then
  * fails too, and the final dump reports it, so the builders stay linear. */
@@ -32,7 +23,7 @@ static json_t *fact_json(const struct snapshot *s, size_t id)
 	if (!v || !v->present)
 		return json_null();
 	if (fact_def(id)->type == FT_STR)
-		return jstr(v->s ? v->s : "");
+		return json_string_safe(v->s ? v->s : "");
 	return json_integer(v->i);
 }
 
@@ -50,7 +41,7 @@ static json_t *scopes_json(void)
 	json_t *o = json_object();
 
 	for (size_t i = 0; i < facts_count(); i++)
-		json_object_set_new(o, fact_def(i)->name, jstr(fact_scope_name(fact_def(i)->scope)));
+		json_object_set_new(o, fact_def(i)->name, json_string_safe(fact_scope_name(fact_def(i)->scope)));
 	return o;
 }
 
@@ -59,11 +50,11 @@ static json_t *value_json(const struct key_def *k, const char *raw)
 	long long v[2];
 
 	if (key_parse_value(k, raw, v) < 0)
-		return jstr(raw);	/* as written in the file */
+		return json_string_safe(raw);	/* as written in the file */
 	if (k->type == KEY_INT_PAIR) {
 		char buf[48];
 		snprintf(buf, sizeof(buf), "%lld %lld", v[0], v[1]);
-		return jstr(buf);
+		return json_string_safe(buf);
 	}
 	return json_integer(v[0]);
 }
@@ -72,7 +63,7 @@ static json_t *assign_json(const struct key_def *k, const struct sysctld_assign 
 {
 	if (!a)
 		return json_null();
-	return json_pack("{s:o, s:o, s:I}", "value", value_json(k, a->value), "file", jstr(a->file),
+	return json_pack("{s:o, s:o, s:I}", "value", value_json(k, a->value), "file", json_string_safe(a->file),
 			 "line", (json_int_t) a->line);
 }
 
@@ -86,7 +77,7 @@ static json_t *sysctl_json(const struct snapshot *s)
 		json_t *e = json_object(), *over = json_array();
 
 		json_object_set_new(e, "value", v->present ? value_json(k, v->raw) : json_null());
-		json_object_set_new(e, "scope", jstr(k->per_netns ? "netns" : "host"));
+		json_object_set_new(e, "scope", json_string_safe(k->per_netns ? "netns" : "host"));
 		if (s->boot_ok) {
 			const struct sysctld_key *b = &s->boot.keys[i];
 
@@ -136,7 +127,7 @@ static json_t *dest_json(const struct census_dest *d, const char *key)
 
 	if (census_dest_format(d, buf, sizeof(buf)) < 0)
 		buf[0] = '\0';
-	return json_pack("{s:o, s:I}", key, jstr(buf), "count", (json_int_t) d->count);
+	return json_pack("{s:o, s:I}", key, json_string_safe(buf), "count", (json_int_t) d->count);
 }
 
 static json_t *timewait_json(const struct snapshot *s)
@@ -170,7 +161,7 @@ static json_t *closewait_json(const struct snapshot *s)
 		for (size_t j = 0; j < p->n_top_peers; j++)
 			json_array_append_new(peers, dest_json(&p->top_peers[j], "peer"));
 		json_array_append_new(procs, json_pack("{s:i, s:o, s:I, s:I, s:o}", "pid", p->pid,
-						       "comm", jstr(p->comm), "count", (json_int_t) p->count,
+						       "comm", json_string_safe(p->comm), "count", (json_int_t) p->count,
 						       "unread", (json_int_t) p->unread, "peers", peers));
 	}
 	return json_pack("{s:o, s:I, s:I, s:b}", "processes", procs,
@@ -188,33 +179,33 @@ static json_t *boot_json(const struct snapshot *s)
 	stale = json_array();
 	for (size_t i = 0; i < s->boot.n_stale; i++) {
 		const struct sysctld_stale *st = &s->boot.stale[i];
-		json_array_append_new(stale, json_pack("{s:o, s:o, s:I, s:s, s:o}", "key", jstr(st->key),
-						       "file", jstr(st->file), "line", (json_int_t) st->line,
+		json_array_append_new(stale, json_pack("{s:o, s:o, s:I, s:s, s:o}", "key", json_string_safe(st->key),
+						       "file", json_string_safe(st->file), "line", (json_int_t) st->line,
 						       "reason", sysctld_stale_reason_name(st->reason),
-						       "detail", jstr(st->detail ? st->detail : "")));
+						       "detail", json_string_safe(st->detail ? st->detail : "")));
 	}
 	re = json_array();
 	for (size_t i = 0; i < s->boot.n_reappliers; i++) {
 		const struct sysctld_reapplier *ra = &s->boot.reappliers[i];
 		json_t *keys = json_array();
 		for (size_t j = 0; j < ra->n_keys; j++)
-			json_array_append_new(keys, jstr(ra->keys[j]));
+			json_array_append_new(keys, json_string_safe(ra->keys[j]));
 		json_array_append_new(re, json_pack("{s:s, s:o, s:o}", "name", ra->name, "detail",
-						    jstr(ra->detail ? ra->detail : ""), "keys", keys));
+						    json_string_safe(ra->detail ? ra->detail : ""), "keys", keys));
 	}
 	files = json_array();
 	for (size_t i = 0; i < s->boot.n_files; i++) {
 		const struct sysctld_file *f = &s->boot.files[i];
-		json_array_append_new(files, json_pack("{s:o, s:b, s:o, s:b, s:b}", "path", jstr(f->path),
+		json_array_append_new(files, json_pack("{s:o, s:b, s:o, s:b, s:b}", "path", json_string_safe(f->path),
 						       "masked", f->masked, "shadowed_by",
-						       f->shadowed_by ? jstr(f->shadowed_by) : json_null(),
+						       f->shadowed_by ? json_string_safe(f->shadowed_by) : json_null(),
 						       "systemd", f->used[ORDER_SYSTEMD], "procps", f->used[ORDER_PROCPS]));
 	}
 	warn = json_array();
 	for (size_t i = 0; i < s->boot.n_warnings; i++)
-		json_array_append_new(warn, json_pack("{s:o, s:I, s:o}", "file", jstr(s->boot.warnings[i].file),
+		json_array_append_new(warn, json_pack("{s:o, s:I, s:o}", "file", json_string_safe(s->boot.warnings[i].file),
 						      "line", (json_int_t) s->boot.warnings[i].line,
-						      "text", jstr(s->boot.warnings[i].text)));
+						      "text", json_string_safe(s->boot.warnings[i].text)));
 	return json_pack("{s:o, s:o, s:o, s:o}", "stale", stale, "reappliers", re, "files", files,
 			 "warnings", warn);
 }
@@ -225,7 +216,7 @@ static json_t *notes_json(const struct snapshot *s)
 
 	for (size_t i = 0; i < s->n_notes; i++)
 		json_array_append_new(a, json_pack("{s:s, s:o}", "source", s->notes[i].source,
-						   "text", jstr(s->notes[i].text)));
+						   "text", json_string_safe(s->notes[i].text)));
 	return a;
 }
 
@@ -247,8 +238,8 @@ static json_t *findings_json(const struct report_ctx *ctx)
 		}
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:b, s:o}",
 						     "id", r->id, "severity", severity_name(r->severity),
-						     "title", jstr(f->title), "explain", jstr(r->explain),
-						     "fix", jstr(r->fix), "sysctl", sys, "ignored", f->ignored,
+						     "title", json_string_safe(f->title), "explain", json_string_safe(r->explain),
+						     "fix", json_string_safe(r->fix), "sysctl", sys, "ignored", f->ignored,
 						     "evidence", ev));
 	}
 	return arr;
@@ -260,7 +251,7 @@ static json_t *rule_errors_json(const struct report_ctx *ctx)
 
 	for (size_t i = 0; ctx->findings && i < ctx->findings->n_errors; i++)
 		json_array_append_new(arr, json_pack("{s:s, s:o}", "id", ctx->findings->errors[i].rule->id,
-						     "error", jstr(ctx->findings->errors[i].msg)));
+						     "error", json_string_safe(ctx->findings->errors[i].msg)));
 	return arr;
 }
 
@@ -275,7 +266,7 @@ static json_t *netns_json(const struct snapshot *s)
 	if (n < 0)
 		return json_null();
 	link[n] = '\0';
-	return jstr(link);
+	return json_string_safe(link);
 }
 
 int report_json(const struct report_ctx *ctx, FILE *out)
@@ -285,12 +276,12 @@ int report_json(const struct report_ctx *ctx, FILE *out)
 	int r;
 
 	root = json_pack("{s:i, s:{s:s, s:s}, s:{s:o, s:o, s:o}, s:{s:o, s:s, s:s, s:s, s:s}, "
-			 "s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:n, s:s}",
+			 "s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s}",
 			 "schema", 1,
 			 "tool", "name", "tcptune", "version", TCPTUNE_VERSION,
-			 "host", "kernel", s->kernel_release[0] ? jstr(s->kernel_release) : json_null(),
-			 "netns", netns_json(s), "root", jstr(s->root),
-			 "sources", "sockets", s->sockets_source ? jstr(s->sockets_source) : json_null(),
+			 "host", "kernel", s->kernel_release[0] ? json_string_safe(s->kernel_release) : json_null(),
+			 "netns", netns_json(s), "root", json_string_safe(s->root),
+			 "sources", "sockets", s->sockets_source ? json_string_safe(s->sockets_source) : json_null(),
 			 "sysctl", "proc/sys", "sockstat", "proc/net/sockstat", "tcpext", "proc/net/netstat",
 			 "boot", "sysctl.d and /etc/sysctl.conf",
 			 "facts", facts_json(s),
@@ -303,7 +294,9 @@ int report_json(const struct report_ctx *ctx, FILE *out)
 			 "notes", notes_json(s),
 			 "findings", findings_json(ctx),
 			 "rule_errors", rule_errors_json(ctx),
-			 "recommendation",
+			 "recommendation", ctx->rec && ctx->rec->profile ?
+				json_pack("{s:s, s:o}", "profile", ctx->rec->profile->name,
+					  "reason", json_string_safe(ctx->rec->reason)) : json_null(),
 			 "status", report_status_name(ctx->status));
 	if (!root)
 		return -ENOMEM;

@@ -272,6 +272,9 @@ static void findings_section(const struct report_ctx *ctx, FILE *out)
 		fprintf(out, "\nRule error: %s: %s\n", f->errors[i].rule->id, f->errors[i].msg);
 	if (shown == 0)
 		fprintf(out, "Findings: none%s\n", ignored ? " besides the ignored ones" : "");
+	if (ctx->rec && ctx->rec->profile)
+		fprintf(out, "\nRecommended profile: %s\n  %s\n  (tcptune diff %s shows what it would change)\n",
+			ctx->rec->profile->name, esc(ctx->rec->reason), ctx->rec->profile->name);
 	fprintf(out, "\nStatus: %s\n", report_status_name(ctx->status));
 }
 

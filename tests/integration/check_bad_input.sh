@@ -127,7 +127,8 @@ DETAIL=""
 fresh_tree
 (cd / && "$TCPTUNE" check --root "$R" --format json >/dev/null 2>"$W/clean.err")
 rc=$?
-if [ "$rc" != 0 ] || [ -s "$W/clean.err" ]; then
+# (exit 2: the 4.9 fixture has tcp_tw_recycle=1, a critical finding; 3 would be bad input)
+if [ "$rc" -gt 2 ] || [ -s "$W/clean.err" ]; then
 	fail "the unbroken copy already fails (exit $rc): $(head -c 1000 "$W/clean.err")"
 fi
 

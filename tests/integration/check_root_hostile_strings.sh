@@ -21,7 +21,8 @@ line.conf"
 
 json=$("$BIN" check --root "$root" --format json 2>"$tmp/err")
 rc=$?
-[ "$rc" = 0 ] || fail "exit $rc: $(cat "$tmp/err")"
+# 2: the fixture is a 4.9 server with tcp_tw_recycle=1 (critical); 3 would mean bad input.
+[ "$rc" -le 2 ] && [ ! -s "$tmp/err" ] || fail "exit $rc: $(cat "$tmp/err")"
 echo "$json" | jq -e . >/dev/null || fail "not JSON"
 comm=$(echo "$json" | jq -r '.closewait.processes[0].comm')
 [ "$comm" = 'evil\x1b[2J\xffx' ] || fail "comm shown as '$comm'"
@@ -33,7 +34,7 @@ bootfile=$(echo "$json" | jq -r '.sysctl["net.ipv4.tcp_keepalive_intvl"].boot.fi
 [ "$bootfile" = '/etc/sysctl.d/99-zz-new
 line.conf' ] || fail "boot file shown as '$bootfile'"
 
-"$BIN" check --root "$root" > "$tmp/text" 2>&1 || fail "text report failed"
+"$BIN" check --root "$root" > "$tmp/text" 2>&1; [ $? -le 2 ] || fail "text report failed"
 if LC_ALL=C grep -q "$(printf '\033')" "$tmp/text"; then fail "an ESC byte reached the text report"; fi
 grep -q 'evil\\x1b\[2J\\xffx' "$tmp/text" || fail "text report does not show the escaped name"
 grep -q '99-zz-new\\x0aline.conf' "$tmp/text" || fail "text report does not escape the newline in a file name"

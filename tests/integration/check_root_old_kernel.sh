@@ -44,7 +44,8 @@ ERR=$W/check.err
 # From another directory, so nothing depends on the caller's cwd.
 (cd / && exec timeout 20 "$TCPTUNE" check --root "$FX" --format json) >"$OUT" 2>"$ERR"
 RC=$?
-[ "$RC" = 0 ] || fail "tcptune check --root $FX --format json exited $RC (0 expected): $(head -c 2000 "$ERR")"
+# A 4.9 server with tcp_tw_recycle=1: critical (2), the findings are another test's business.
+[ "$RC" = 2 ] || fail "tcptune check --root $FX --format json exited $RC (2 expected): $(head -c 2000 "$ERR")"
 [ ! -s "$ERR" ] || fail "tcptune wrote to stderr on a clean tree: $(head -c 2000 "$ERR")"
 jq -e 'type == "object"' "$OUT" >/dev/null 2>&1 ||
 	fail "stdout is not a JSON object: $(head -c 500 "$OUT")"

@@ -22,7 +22,8 @@ ss_tw=$(ss -tan state time-wait | tail -n +2 | wc -l)
 json=$(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all \
 	"$BIN" check --format json 2>/tmp/err)
 rc=$?
-[ "$rc" = 0 ] || fail "exit code $rc, stderr: $(cat /tmp/err)"
+# Findings may give 1 or 2; 3 would mean the census failed.
+[ "$rc" -le 2 ] || fail "exit code $rc, stderr: $(cat /tmp/err)"
 echo "$json" | jq -e . >/dev/null || fail "output is not JSON"
 
 cw=$(echo "$json" | jq '.sockets.states.close_wait')

@@ -1,0 +1,86 @@
+/* `tcptune history`: the backup store's entries, oldest first. */
+#include "cmd.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "jsonutil.h"
+#include "keys.h"
+#include "log.h"
+#include "txn.h"
+
+enum { OPT_FORMAT = 1 };
+
+const struct cli_opt cmd_history_opts[] = {
+	{ "format", true, OPT_FORMAT, "text|json" },
+	{ NULL, false, 0, NULL },
+};
+
+static int print_json(const struct txn_entry *v, size_t n)
+{
+	json_t *arr = json_array();
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		json_t *keys = json_array();
+
+		for (size_t k = 0; k < v[i].n_keys; k++)
+			json_array_append_new(keys, json_pack("{s:s, s:o, s:s}", "key", key_table[v[i].keys[k].key].name,
+							      "old", v[i].keys[k].had_old ?
+							      json_string_safe(v[i].keys[k].old_value) : json_null(),
+							      "new", v[i].keys[k].new_value));
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "id", v[i].id,
+						     "time", v[i].time, "user", v[i].user, "action", v[i].action,
+						     "profile", v[i].profile, "status", v[i].status, "keys", keys,
+						     "target", v[i].target[0] ? json_string(v[i].target) : json_null()));
+	}
+	r = json_dumpf(arr, stdout, JSON_INDENT(2));
+	fputc('\n', stdout);
+	json_decref(arr);
+	return r;
+}
+
+int cmd_history(const struct cli_args *a)
+{
+	const struct txn_paths paths = { TXN_DEFAULT_STORE, TXN_DEFAULT_SYSCTL_DIR, TXN_MANAGED_NAME, "/proc/sys" };
+	struct txn_entry *v = NULL;
+	bool json = false;
+	size_t n = 0;
+	int r;
+
+	for (size_t i = 0; i < a->n_opts; i++)
+		if (a->opts[i].id == OPT_FORMAT) {
+			if (strcmp(a->opts[i].value, "json") == 0)
+				json = true;
+			else if (strcmp(a->opts[i].value, "text") != 0)
+				return log_errx(EXIT_UNKNOWN, "unknown format '%s': use text or json", a->opts[i].value);
+		}
+	r = txn_history(&paths, &v, &n);
+	if (r < 0)
+		return log_err(r, "cannot read the backup store '%s'", paths.store), 1;
+	if (json)
+		r = print_json(v, n);
+	else if (n == 0)
+		printf("No transactions in %s.\n", paths.store);
+	else {
+		printf("%-5s %-20s %-10s %-8s %-15s %-11s %s\n", "id", "time (UTC)", "user", "action", "profile",
+		       "status", "keys");
+		for (size_t i = 0; i < n; i++) {
+			printf("%-5s %-20s %-10s %-8s %-15s %-11s ", v[i].id, v[i].time, v[i].user, v[i].action,
+			       v[i].action[0] == 'r' && v[i].target[0] ? v[i].target : v[i].profile, v[i].status);
+			/* Only what changed; --format json lists every key. */
+			size_t shown = 0;
+			for (size_t k = 0; k < v[i].n_keys; k++) {
+				const struct txn_entry_key *ek = &v[i].keys[k];
+				if (ek->had_old && strcmp(ek->old_value, ek->new_value) == 0)
+					continue;
+				printf("%s%s %s -> %s", shown++ ? ", " : "", key_table[ek->key].name,
+				       ek->had_old ? ek->old_value : "(absent)", ek->new_value);
+			}
+			printf("%s\n", shown ? "" : "(no value changed)");
+		}
+	}
+	txn_entries_free(v, n);
+	return r < 0 ? 1 : EXIT_OK;
+}

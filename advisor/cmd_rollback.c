@@ -1,0 +1,122 @@
+/* `tcptune rollback [ID]`: undo the last (or the given) applied transaction,
+ * as a transaction of its own (SPEC §7, §8). */
+#include "cmd.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "guard.h"
+#include "keys.h"
+#include "log.h"
+#include "txn.h"
+
+enum { OPT_YES = 1, OPT_FORCE, OPT_FORMAT };
+
+const struct cli_opt cmd_rollback_opts[] = {
+	{ "yes",    false, OPT_YES,    "do not ask" },
+	{ "force",  false, OPT_FORCE,  "undo even keys changed outside tcptune since" },
+	{ "format", true,  OPT_FORMAT, "text|json" },
+	{ NULL, false, 0, NULL },
+};
+
+/* The entry rollback would undo, for the prompt. */
+static int find_target(const char *id, struct txn_entry *ret)
+{
+	struct txn_entry *v = NULL;
+	size_t n = 0;
+	int r = txn_history(&guard_paths, &v, &n);
+
+	if (r < 0)
+		return r;
+	r = -ENOENT;
+	for (size_t i = n; i-- > 0;) {
+		bool match = id ? strcmp(v[i].id, id) == 0
+				: strcmp(v[i].action, "apply") == 0 && strcmp(v[i].status, "applied") == 0;
+		if (match) {
+			*ret = v[i];
+			ret->keys = NULL;	/* keys stay with v */
+			ret->n_keys = v[i].n_keys;
+			r = 0;
+			break;
+		}
+	}
+	txn_entries_free(v, n);
+	return r;
+}
+
+static const char *login_name(void)
+{
+	struct passwd *pw = getpwuid(getuid());
+
+	return pw ? pw->pw_name : "?";
+}
+
+int cmd_rollback(const struct cli_args *a)
+{
+	const char *id = a->n_pos ? a->pos[0] : NULL;
+	struct txn_error err = { .restored = false };
+	struct txn_entry target;
+	bool yes = false, force = false, json = false;
+	char question[256], new_id[16] = "";
+	int lockfd = -1, r, code = EXIT_OK;
+
+	for (size_t i = 0; i < a->n_opts; i++) {
+		if (a->opts[i].id == OPT_YES)
+			yes = true;
+		else if (a->opts[i].id == OPT_FORCE)
+			force = true;
+		else if (a->opts[i].id == OPT_FORMAT) {
+			json = strcmp(a->opts[i].value, "json") == 0;
+			if (!json && strcmp(a->opts[i].value, "text") != 0)
+				return log_errx(EXIT_UNKNOWN, "unknown format '%s': use text or json", a->opts[i].value);
+		}
+	}
+	if (strcmp(a->g->root, "/") != 0)
+		return log_errx(EXIT_UNKNOWN, "rollback changes the live system; --root is only for audits");
+	if (guard_privileges("rollback") < 0)
+		return 1;
+	if (guard_lock("rollback", &lockfd) < 0)
+		return 1;
+	r = find_target(id, &target);
+	if (r < 0) {
+		if (r == -ENOENT)
+			log_errx(0, id ? "rollback: no transaction '%s' (see tcptune history)"
+				       : "rollback: no applied transaction to undo%s", id ? id : "");
+		else
+			log_err(r, "rollback: cannot read the backup store '%s'", guard_paths.store);
+		code = 1;
+		goto out;
+	}
+	snprintf(question, sizeof(question), "Undo transaction %s (%s %s, %s, %zu keys)?", target.id, target.action,
+		 target.profile, target.time, target.n_keys);
+	if (!json)
+		printf("Rolling back %s: %s %s at %s by %s, status %s\n", target.id, target.action, target.profile,
+		       target.time, target.user, target.status);
+	if (guard_confirm("rollback", question, yes) < 0) {
+		code = 1;
+		goto out;
+	}
+	r = txn_rollback(&guard_paths, target.id, force, login_name(), getuid(), new_id, &err);
+	if (r < 0) {
+		log_errx(0, "rollback of %s failed: %s; %s", target.id, err.what,
+			 err.restored ? "the machine is as it was" : "the machine may be partly changed: see tcptune history");
+		code = 1;
+		goto out;
+	}
+	if (json) {
+		json_t *o = json_pack("{s:b, s:s, s:s}", "changed", 1, "entry", new_id, "target", target.id);
+		json_dumpf(o, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(o);
+	} else
+		printf("Rolled back %s (entry %s): runtime values and %s/%s are as before it.\n", target.id, new_id,
+		       guard_paths.sysctl_dir, guard_paths.managed_name);
+out:
+	if (lockfd >= 0)
+		txn_unlock(lockfd);
+	return code;
+}

@@ -1,0 +1,82 @@
+/* Preconditions of apply and rollback; see guard.h. */
+#include "guard.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "log.h"
+
+const struct txn_paths guard_paths = {
+	.store = TXN_DEFAULT_STORE,
+	.sysctl_dir = TXN_DEFAULT_SYSCTL_DIR,
+	.managed_name = TXN_MANAGED_NAME,
+	.proc_sys = "/proc/sys",
+};
+
+/* Can this process write into dir (following the kernel's own rules)? */
+static int writable_dir(const char *dir)
+{
+	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == 0)
+		return 0;
+	return -errno;
+}
+
+int guard_privileges(const char *verb)
+{
+	int r;
+
+	/* Per-netns sysctls need CAP_NET_ADMIN over the netns (or euid 0,
+	 * KERNEL-FACTS §6); we ask for the capability, never the uid alone. */
+	if (!caps_have(CAP_NET_ADMIN))
+		return log_errx(-EPERM, "%s needs CAP_NET_ADMIN, which this process does not have "
+				"(run it as root)", verb);
+	r = writable_dir(guard_paths.sysctl_dir);
+	if (r < 0)
+		return log_err(r, "%s needs to write '%s'", verb, guard_paths.sysctl_dir);
+	r = writable_dir("/var/lib");
+	if (r < 0 && writable_dir(guard_paths.store) < 0)
+		return log_err(r, "%s needs to write its backup store '%s'", verb, guard_paths.store);
+	return 0;
+}
+
+int guard_lock(const char *verb, int *ret_lockfd)
+{
+	struct txn_error err = { .restored = false };
+	pid_t holder = 0;
+	int fd, r;
+
+	fd = txn_lock(&guard_paths, &holder);
+	if (fd == -EBUSY)
+		return log_errx(fd, "%s: another transaction is running (pid %d)", verb, (int) holder);
+	if (fd < 0)
+		return log_err(fd, "%s: cannot lock the backup store '%s'", verb, guard_paths.store);
+	r = txn_recover(&guard_paths, &err);
+	if (r < 0) {
+		txn_unlock(fd);
+		return log_errx(r, "%s: an unfinished transaction could not be restored: %s", verb, err.what);
+	}
+	if (r > 0)
+		fprintf(stderr, "tcptune: restored the state before %d unfinished transaction%s first\n", r,
+			r == 1 ? "" : "s");
+	*ret_lockfd = fd;
+	return 0;
+}
+
+int guard_confirm(const char *verb, const char *question, bool yes)
+{
+	char answer[16];
+
+	if (yes)
+		return 0;
+	if (!isatty(STDIN_FILENO))
+		return log_errx(-EPERM, "%s: no terminal to confirm on; pass --yes to %s without asking", verb, verb);
+	printf("%s [y/N] ", question);
+	fflush(stdout);
+	if (!fgets(answer, sizeof(answer), stdin) || (answer[0] != 'y' && answer[0] != 'Y'))
+		return log_errx(-ECANCELED, "%s: cancelled, nothing changed", verb);
+	return 0;
+}

@@ -1,0 +1,133 @@
+/* Plans; see plan.h.  Boot overrides follow KERNEL-FACTS §5: files sort by
+ * basename across directories, so a file named after 99-tcptune.conf wins
+ * under both systemd-sysctl and procps; /etc/sysctl.conf wins under procps
+ * only, which reads it last. */
+#include "plan.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keys.h"
+#include "rootfs.h"
+
+static void normalize(const struct key_def *k, const char *in, char *out, size_t len)
+{
+	long long v[2];
+
+	if (key_parse_value(k, in, v) < 0)
+		snprintf(out, len, "%s", in);
+	else if (k->type == KEY_INT_PAIR)
+		snprintf(out, len, "%lld %lld", v[0], v[1]);
+	else
+		snprintf(out, len, "%lld", v[0]);
+}
+
+static const char *base_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	return b ? b + 1 : path;
+}
+
+/* The last assignment of key that boot applies after tcptune's file. */
+static void find_overrides(struct plan_row *row, const struct sysctld *boot)
+{
+	const char *managed = base_name(PLAN_MANAGED_FILE);
+	const char *name = key_table[row->key].name;
+
+	for (size_t i = 0; i < boot->n_assigns; i++) {
+		const struct sysctld_assign *a = &boot->assigns[i];
+		bool conf = strcmp(a->file, "/etc/sysctl.conf") == 0;
+
+		if (strcmp(a->key, name) != 0 || strcmp(a->file, PLAN_MANAGED_FILE) == 0)
+			continue;
+		if (conf)	/* procps reads it after every sysctl.d file */
+			row->override[ORDER_PROCPS] = a;
+		else if (strcmp(base_name(a->file), managed) > 0) {
+			row->override[ORDER_SYSTEMD] = a;
+			row->override[ORDER_PROCPS] = a;
+		}
+	}
+}
+
+static int file_content(struct plan *pl)
+{
+	size_t cap = 512, len;
+	char *buf;
+
+	for (size_t i = 0; i < pl->n; i++)
+		cap += strlen(key_table[pl->rows[i].key].name) + strlen(pl->rows[i].target) + 8;
+	buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	len = (size_t) snprintf(buf, cap,
+				"# Managed by tcptune (profile %s). `tcptune apply` replaces this file;\n"
+				"# `tcptune rollback` restores what was here before.\n", pl->profile);
+	for (size_t i = 0; i < pl->n; i++) {
+		if (pl->rows[i].skip)
+			continue;
+		len += (size_t) snprintf(buf + len, cap - len, "%s = %s\n", key_table[pl->rows[i].key].name,
+					 pl->rows[i].target);
+	}
+	pl->file_content = buf;
+	return 0;
+}
+
+int plan_build(struct plan *pl, const struct snapshot *s, const char *profile, const struct plan_input *in,
+	       size_t n)
+{
+	char *current = NULL;
+	int r;
+
+	memset(pl, 0, sizeof(*pl));
+	snprintf(pl->profile, sizeof(pl->profile), "%s", profile);
+	pl->rows = calloc(n ? n : 1, sizeof(*pl->rows));
+	if (!pl->rows)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct plan_row *row = &pl->rows[pl->n++];
+		const struct key_def *k = &key_table[in[i].key];
+		const struct snap_sysctl *rt = &s->sysctl[in[i].key];
+
+		row->key = in[i].key;
+		row->why = in[i].why;
+		normalize(k, in[i].value, row->target, sizeof(row->target));
+		row->present = rt->present;
+		if (rt->present)
+			normalize(k, rt->raw, row->runtime, sizeof(row->runtime));
+		if (!rt->present) {
+			const char *why = key_absence_reason(k, s->kernel_version, row->skipbuf, sizeof(row->skipbuf));
+			if (!why)
+				snprintf(row->skipbuf, sizeof(row->skipbuf), "%s",
+					 rt->err ? "cannot be read here" : "not in this kernel");
+			row->skip = row->skipbuf;
+			pl->n_skip++;
+		} else if (strcmp(row->runtime, row->target) != 0) {
+			row->change = true;
+			pl->n_change++;
+		}
+		if (s->boot_ok) {
+			for (int o = 0; o < ORDER__COUNT; o++)
+				row->boot[o] = s->boot.keys[in[i].key].winner[o];
+			find_overrides(row, &s->boot);
+		}
+	}
+	r = file_content(pl);
+	if (r < 0) {
+		plan_release(pl);
+		return r;
+	}
+	if (rootfs_read_file(s->rootfd, PLAN_MANAGED_FILE + 1, 1024 * 1024, &current, NULL) == 0)
+		pl->file_unchanged = strcmp(current, pl->file_content) == 0;
+	free(current);
+	return 0;
+}
+
+void plan_release(struct plan *pl)
+{
+	free(pl->rows);
+	free(pl->file_content);
+	memset(pl, 0, sizeof(*pl));
+}

@@ -1,0 +1,50 @@
+/* What applying a profile would do on this machine: per key the runtime
+ * value, what boot sets now (both orders), the profile's value and reason,
+ * whether anything changes, why a key is skipped, and what would still win
+ * over tcptune's file at boot.  Shared by diff, apply --dry-run and apply. */
+#ifndef TCPTUNE_ADVISOR_PLAN_H
+#define TCPTUNE_ADVISOR_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "snapshot.h"
+
+struct plan_input {
+	size_t key;		/* key table index */
+	const char *value;	/* validated profile value */
+	const char *why;
+};
+
+struct plan_row {
+	size_t key;
+	bool present;				/* the running kernel (this netns) has the key */
+	char runtime[64];			/* current value, normalized */
+	char target[64];			/* the profile's value, normalized */
+	const char *why;
+	bool change;				/* runtime differs from target */
+	const char *skip;			/* why it is not applied here, NULL when applied */
+	char skipbuf[128];
+	const struct sysctld_assign *boot[ORDER__COUNT];	/* what boot sets now */
+	const struct sysctld_assign *override[ORDER__COUNT];	/* what would beat tcptune's file at boot */
+};
+
+struct plan {
+	char profile[64];
+	struct plan_row *rows;
+	size_t n;
+	size_t n_change, n_skip;
+	char *file_content;			/* the managed file's new content */
+	bool file_unchanged;			/* the managed file already holds exactly that */
+};
+
+/* The managed file's path, as sysctl.d resolution reports it. */
+#define PLAN_MANAGED_FILE "/etc/sysctl.d/99-tcptune.conf"
+
+/* Build the plan from a snapshot taken with snapshot_take_config() (runtime
+ * and boot) and the profile's settings.  Returns 0 or -ENOMEM. */
+int plan_build(struct plan *pl, const struct snapshot *s, const char *profile, const struct plan_input *in,
+	       size_t n);
+void plan_release(struct plan *pl);
+
+#endif

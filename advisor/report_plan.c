@@ -1,0 +1,96 @@
+/* Printing a plan (diff, apply --dry-run, the apply prompt) as text or JSON. */
+#include "report_plan.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "jsonutil.h"
+#include "keys.h"
+#include "strutil.h"
+
+static const char *esc(const char *t, char *buf, size_t len)
+{
+	return str_escape(t, buf, len);
+}
+
+static void boot_text(FILE *out, const struct plan_row *r)
+{
+	char b1[300], b2[300];
+
+	for (int o = 0; o < ORDER__COUNT; o++) {
+		const struct sysctld_assign *w = r->override[o];
+		const char *order = o == ORDER_SYSTEMD ? "systemd-sysctl" : "sysctl --system";
+
+		if (w)
+			fprintf(out, "      at boot under %s: LOSES to %s from %s:%u\n", order, esc(w->value, b1, 64),
+				esc(w->file, b2, sizeof(b2)), w->line);
+	}
+}
+
+int report_plan_text(const struct plan *pl, const struct snapshot *s, FILE *out)
+{
+	char b[300];
+
+	fprintf(out, "Profile %s: %zu change%s now, %zu key%s skipped\n\n", pl->profile, pl->n_change,
+		pl->n_change == 1 ? "" : "s", pl->n_skip, pl->n_skip == 1 ? "" : "s");
+	fprintf(out, "  %-50s %-13s %-13s %-13s\n", "key", "runtime", "boot now", "profile");
+	for (size_t i = 0; i < pl->n; i++) {
+		const struct plan_row *r = &pl->rows[i];
+		const struct sysctld_assign *bt = r->boot[ORDER_SYSTEMD];
+
+		fprintf(out, "%c %-50s %-13s %-13s %-13s%s\n", r->change ? '*' : ' ', key_table[r->key].name,
+			r->present ? r->runtime : "missing", bt ? esc(bt->value, b, 14) : "-", r->target,
+			r->skip ? "  skipped" : r->change ? "  change" : "  same");
+		if (r->skip)
+			fprintf(out, "      skipped: %s\n", r->skip);
+		if (bt)
+			fprintf(out, "      boot now: %s:%u\n", esc(bt->file, b, sizeof(b)), bt->line);
+		if (r->why && (r->change || r->skip))
+			fprintf(out, "      why: %s\n", r->why);
+		boot_text(out, r);
+	}
+	fprintf(out, "\nAt boot, tcptune's file wins for every key not marked LOSES above "
+		"(systemd-sysctl and sysctl --system).\n");
+	fprintf(out, "Managed file %s: %s\n", PLAN_MANAGED_FILE,
+		pl->file_unchanged ? "already up to date" : "will be written");
+	for (size_t i = 0; s->boot_ok && i < s->boot.n_reappliers; i++)
+		fprintf(out, "Warning: %s may rewrite these settings after boot: %s\n", s->boot.reappliers[i].name,
+			esc(s->boot.reappliers[i].detail ? s->boot.reappliers[i].detail : "", b, sizeof(b)));
+	return ferror(out) ? -EIO : 0;
+}
+
+static json_t *assign_json(const struct sysctld_assign *a)
+{
+	if (!a)
+		return json_null();
+	return json_pack("{s:o, s:o, s:I}", "value", json_string_safe(a->value), "file", json_string_safe(a->file), "line",
+			 (json_int_t) a->line);
+}
+
+json_t *report_plan_json(const struct plan *pl)
+{
+	json_t *keys = json_array();
+
+	for (size_t i = 0; i < pl->n; i++) {
+		const struct plan_row *r = &pl->rows[i];
+
+		json_array_append_new(keys, json_pack(
+			"{s:s, s:o, s:s, s:o, s:o, s:b, s:o, s:o, s:{s:b, s:b}, s:{s:o, s:o}}",
+			"key", key_table[r->key].name,
+			"runtime", r->present ? json_string(r->runtime) : json_null(),
+			"profile", r->target,
+			"why", r->why ? json_string_safe(r->why) : json_null(),
+			"boot", assign_json(r->boot[ORDER_SYSTEMD]),
+			"change", r->change,
+			"skipped", r->skip ? json_string(r->skip) : json_null(),
+			"boot_procps", assign_json(r->boot[ORDER_PROCPS]),
+			"wins_at_boot", "systemd", !r->skip && !r->override[ORDER_SYSTEMD],
+			"procps", !r->skip && !r->override[ORDER_PROCPS],
+			"overridden_by", "systemd", assign_json(r->override[ORDER_SYSTEMD]),
+			"procps", assign_json(r->override[ORDER_PROCPS])));
+	}
+	return json_pack("{s:s, s:I, s:I, s:o, s:{s:s, s:b}}", "profile", pl->profile,
+			 "changes", (json_int_t) pl->n_change, "skipped", (json_int_t) pl->n_skip, "keys", keys,
+			 "file", "path", PLAN_MANAGED_FILE, "unchanged", pl->file_unchanged);
+}

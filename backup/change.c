@@ -1,0 +1,381 @@
+/* The transaction engine (see change.h): record, persist, runtime, commit,
+ * and the failure path that puts everything back.  Order matters and is the
+ * point of this file: the backups and the "pending" manifest are durable
+ * before the first byte of the managed file or of /proc/sys changes, so a
+ * crash anywhere leaves either nothing changed or a pending entry that
+ * txn_recover() can undo. */
+#include "change.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "keys.h"
+#include "manifest.h"
+#include "recover.h"
+#include "store.h"
+#include "sysctl_write.h"
+
+__attribute__((format(printf, 2, 3)))
+static void say(struct txn_error *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->what, sizeof(err->what), fmt, ap);
+	va_end(ap);
+}
+
+/* Append to err->what as far as it fits. */
+__attribute__((format(printf, 2, 3)))
+static void say_more(struct txn_error *err, const char *fmt, ...)
+{
+	size_t used = strlen(err->what);
+	va_list ap;
+
+	if (used + 1 >= sizeof(err->what))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err->what + used, sizeof(err->what) - used, fmt, ap);
+	va_end(ap);
+}
+
+bool change_has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char) *s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+void change_error_sanitize(struct txn_error *err)
+{
+	for (char *s = err->what; *s; s++)
+		if ((unsigned char) *s < 0x20 || (unsigned char) *s > 0x7e)
+			*s = '?';
+}
+
+int change_check_paths(const struct txn_paths *p, char managed_path[256], struct txn_error *err)
+{
+	const char *name;
+	int n;
+
+	if (!p || !p->store || !p->sysctl_dir || !p->managed_name || !p->proc_sys) {
+		say(err, "incomplete paths for the transaction");
+		return -EINVAL;
+	}
+	name = p->managed_name;
+	if (!name[0] || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+		say(err, "'%s' is not a file name", name);
+		return -EINVAL;
+	}
+	n = snprintf(managed_path, 256, "%s/%s", p->sysctl_dir, name);
+	if (n < 0 || n >= 256) {
+		say(err, "the managed file's path is too long");
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+int change_canonical_value(size_t key, const char *in, char out[64])
+{
+	long long v[2];
+
+	if (key >= key_count || key_parse_value(&key_table[key], in, v) < 0)
+		return -EINVAL;
+	if (key_table[key].type == KEY_INT_PAIR)
+		snprintf(out, 64, "%lld %lld", v[0], v[1]);
+	else
+		snprintf(out, 64, "%lld", v[0]);
+	return 0;
+}
+
+int change_read_managed(int sysfd, const struct txn_paths *p, const char *path, char **ret_buf, size_t *ret_len,
+			bool *ret_existed, struct txn_error *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	r = store_read_at(sysfd, p->managed_name, STORE_FILE_MAX, &buf, &len);
+	if (r == -ENOENT) {
+		*ret_buf = NULL;
+		*ret_len = 0;
+		*ret_existed = false;
+		return 0;
+	}
+	if (r == -ELOOP)
+		say(err, "%s is a symlink; tcptune never follows one there", path);
+	else if (r == -EISDIR || r == -EINVAL)
+		say(err, "%s is not a regular file", path);
+	else if (r == -EFBIG)
+		say(err, "%s is larger than %d bytes", path, STORE_FILE_MAX);
+	else if (r < 0)
+		say(err, "cannot read %s: %s", path, strerror(-r));
+	if (r < 0)
+		return r;
+	*ret_buf = buf;
+	*ret_len = len;
+	*ret_existed = true;
+	return 0;
+}
+
+/* ---- record --------------------------------------------------------------- */
+
+static void now_rfc3339(char buf[32])
+{
+	struct tm tm;
+	time_t t = time(NULL);
+
+	if (!gmtime_r(&t, &tm) || strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, 32, "1970-01-01T00:00:00Z");
+}
+
+/* prior.conf or planned.conf: sysctl.conf syntax, so `sysctl -p FILE`
+ * restores by hand.  Only table names and canonical numbers go in: the
+ * profile and user names stay in the manifest, where no parser executes them. */
+static char *render_conf(const struct txn_entry *e, bool prior)
+{
+	size_t cap = 256 + e->n_keys * (64 + 64 + 16), used;
+	char *buf = malloc(cap);
+	int n;
+
+	if (!buf)
+		return NULL;
+	n = snprintf(buf, cap,
+		     prior ? "# tcptune %s (%s, %s): runtime values before it.\n"
+			     "# Restore by hand with: sysctl -p " STORE_PRIOR_CONF "\n"
+		           : "# tcptune %s (%s, %s): the values it sets.\n",
+		     e->id, e->action, e->time);
+	used = (size_t) n;
+	for (size_t i = 0; i < e->n_keys; i++) {
+		const struct txn_entry_key *k = &e->keys[i];
+		const char *name = key_table[k->key].name;
+
+		if (prior && !k->had_old)
+			n = snprintf(buf + used, cap - used, "# %s did not exist\n", name);
+		else
+			n = snprintf(buf + used, cap - used, "%s = %s\n", name, prior ? k->old_value : k->new_value);
+		used += (size_t) n;
+	}
+	return buf;
+}
+
+static int write_entry_files(int entryfd, struct change *c, const char **ret_failed)
+{
+	char *prior = NULL, *planned = NULL, *manifest = NULL;
+	int r;
+
+	*ret_failed = "its files";
+	prior = render_conf(&c->entry, true);
+	planned = render_conf(&c->entry, false);
+	if (!prior || !planned) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = manifest_encode(&c->entry, c->uid, &manifest);
+	if (r < 0)
+		goto out;
+	/* The manifest last: a manifest that exists always has its backups. */
+	*ret_failed = STORE_PRIOR_CONF;
+	r = store_write(entryfd, STORE_PRIOR_CONF, prior, strlen(prior));
+	if (r < 0)
+		goto out;
+	*ret_failed = STORE_PRIOR_FILE;
+	if (c->entry.file_existed) {
+		r = store_write(entryfd, STORE_PRIOR_FILE, c->prior_file, c->prior_file_len);
+		if (r < 0)
+			goto out;
+	}
+	*ret_failed = STORE_PLANNED_CONF;
+	r = store_write(entryfd, STORE_PLANNED_CONF, planned, strlen(planned));
+	if (r < 0)
+		goto out;
+	*ret_failed = STORE_MANIFEST;
+	r = store_write(entryfd, STORE_MANIFEST, manifest, strlen(manifest));
+	if (r < 0)
+		goto out;
+	/* atomic_write() fsyncs each file and the entry directory after each
+	 * rename; once more for the directory, then the store that holds it. */
+	*ret_failed = "the entry directory";
+	if (fsync(entryfd) < 0)
+		r = -errno;
+out:
+	free(prior);
+	free(planned);
+	free(manifest);
+	return r;
+}
+
+int change_record(int storefd, struct change *c, const char *status, struct txn_error *err)
+{
+	const char *failed;
+	char id[16];
+	int entryfd, r, rm;
+
+	entryfd = store_entry_create(storefd, id);
+	if (entryfd < 0) {
+		say(err, "cannot create an entry in the store: %s", strerror(-entryfd));
+		err->restored = true;
+		return entryfd;
+	}
+	snprintf(c->entry.id, sizeof(c->entry.id), "%s", id);
+	snprintf(c->entry.status, sizeof(c->entry.status), "%s", status);
+	now_rfc3339(c->entry.time);
+	c->entry.error[0] = '\0';
+
+	r = write_entry_files(entryfd, c, &failed);
+	close(entryfd);
+	if (r == 0 && fsync(storefd) < 0) {
+		r = -errno;
+		failed = "the store directory";
+	}
+	if (r == 0) {
+		snprintf(err->id, sizeof(err->id), "%s", id);
+		return 0;
+	}
+
+	/* Nothing has changed yet: take the half-made entry away again, so no
+	 * pending entry is left for recovery to trip over. */
+	say(err, "cannot record transaction %s (%s): %s", id, failed, strerror(-r));
+	err->restored = true;
+	rm = store_entry_remove(storefd, id);
+	if (rm < 0) {
+		say_more(err, " (its directory is left behind: %s)", strerror(-rm));
+		snprintf(err->id, sizeof(err->id), "%s", id);
+	}
+	return r;
+}
+
+/* ---- persist, runtime, commit ------------------------------------------- */
+
+static int persist(int sysfd, const struct txn_paths *p, const struct change *c)
+{
+	const char *name = p->managed_name;
+
+	if (!c->new_file) {
+		if (!c->entry.file_existed)
+			return 0;
+		if (unlinkat(sysfd, name, 0) < 0 && errno != ENOENT)
+			return -errno;
+		return fsync(sysfd) < 0 ? -errno : 0;
+	}
+	if (c->entry.file_existed && c->prior_file_len == c->new_file_len &&
+	    memcmp(c->prior_file, c->new_file, c->new_file_len) == 0)
+		return 0;
+	return atomic_write(sysfd, name, c->new_file, c->new_file_len, 0644);
+}
+
+/* Write each key that differs; *ret_done counts the keys reached, the
+ * failing one included (the kernel may have changed it before refusing). */
+static int runtime(const struct txn_paths *p, const struct change *c, size_t *ret_done, struct txn_error *err)
+{
+	for (size_t i = 0; i < c->entry.n_keys; i++) {
+		const struct txn_entry_key *k = &c->entry.keys[i];
+		char back[64] = "", rel[128];
+		int r;
+
+		if (k->had_old && sysctl_value_equal(k->key, k->old_value, k->new_value))
+			continue;
+		*ret_done = i + 1;
+		r = sysctl_write(p->proc_sys, k->key, k->new_value, back, sizeof(back));
+		if (r == -ERANGE) {
+			say(err, "cannot set %s to %s: the kernel reads back %s", key_table[k->key].name, k->new_value,
+			    back);
+		} else if (r < 0) {
+			if (key_proc_path(&key_table[k->key], rel, sizeof(rel)) < 0)
+				snprintf(rel, sizeof(rel), "%s", key_table[k->key].name);
+			say(err, "cannot write %s/%s: %s", p->proc_sys, rel, strerror(-r));
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int commit(int storefd, struct change *c, bool *ret_target_marked, struct txn_error *err)
+{
+	int r;
+
+	/* Target first: if we die between the two writes, the rollback entry
+	 * is still pending and its recovery sets the target "applied" again. */
+	if (c->entry.target[0]) {
+		*ret_target_marked = true;
+		r = store_set_status(storefd, c->entry.target, ST_UNDONE, NULL);
+		if (r < 0) {
+			say(err, "cannot mark entry %s undone: %s", c->entry.target, strerror(-r));
+			return r;
+		}
+	}
+	snprintf(c->entry.status, sizeof(c->entry.status), ST_APPLIED);
+	r = store_save(storefd, &c->entry, c->uid);
+	if (r < 0)
+		say(err, "cannot mark entry %s applied: %s", c->entry.id, strerror(-r));
+	return r;
+}
+
+/* Put back what the keys reached so far and the file; then the records. */
+static void undo(int storefd, int sysfd, const struct txn_paths *p, const char *managed_path, struct change *c,
+		 size_t keys_done, bool target_marked, struct txn_error *err)
+{
+	char what_k[256] = "", what_f[256] = "";
+	int rk, rf, r;
+
+	rk = recover_keys(p->proc_sys, c->entry.keys, keys_done, what_k, sizeof(what_k));
+	rf = recover_file(sysfd, p->managed_name, managed_path, c->entry.file_existed, c->prior_file,
+			  c->prior_file_len, what_f, sizeof(what_f));
+	err->restored = rk == 0 && rf == 0;
+	/* The first restore failure only: the message must still have room
+	 * to say where the entry stands. */
+	if (!err->restored)
+		say_more(err, "; %s", rk < 0 ? what_k : what_f);
+
+	if (target_marked && store_set_status(storefd, c->entry.target, ST_APPLIED, NULL) < 0)
+		say_more(err, "; entry %s may still say undone", c->entry.target);
+
+	snprintf(c->entry.status, sizeof(c->entry.status), ST_ROLLED_BACK);
+	snprintf(c->entry.error, sizeof(c->entry.error), "%s", err->what);
+	for (char *s = c->entry.error; *s; s++)
+		if ((unsigned char) *s < 0x20 || (unsigned char) *s > 0x7e)
+			*s = '?';	/* the manifest is JSON: UTF-8 only */
+	r = store_save(storefd, &c->entry, c->uid);
+	if (r < 0)
+		say_more(err, " (entry %s left pending: %s)", c->entry.id, strerror(-r));
+}
+
+int change_run(int storefd, int sysfd, const struct txn_paths *p, struct change *c, struct txn_error *err)
+{
+	char managed_path[256];
+	bool target_marked = false;
+	size_t keys_done = 0;
+	int r;
+
+	r = change_check_paths(p, managed_path, err);
+	if (r < 0)
+		return r;
+	r = change_record(storefd, c, ST_PENDING, err);
+	if (r < 0)
+		return r;
+
+	r = persist(sysfd, p, c);
+	if (r < 0) {
+		say(err, "cannot write %s: %s", managed_path, strerror(-r));
+		goto fail;
+	}
+	r = runtime(p, c, &keys_done, err);
+	if (r < 0)
+		goto fail;
+	r = commit(storefd, c, &target_marked, err);
+	if (r < 0)
+		goto fail;
+	return 0;
+fail:
+	undo(storefd, sysfd, p, managed_path, c, keys_done, target_marked, err);
+	return r;
+}

@@ -1,0 +1,64 @@
+/* The engine under txn_apply() and txn_rollback(): one change of runtime
+ * values and the managed file, recorded in the store before anything moves
+ * and undone on any failure (SPEC §8 steps 2-6).  The callers decide what to
+ * change and check it; this module does it in order and cleans up. */
+#ifndef TCPTUNE_BACKUP_CHANGE_H
+#define TCPTUNE_BACKUP_CHANGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "txn.h"
+
+struct change {
+	/* The caller fills action, profile, target (rollback), user, keys (every
+	 * one with had_old and canonical values), file_path and file_existed;
+	 * change_record() fills id, time and status. */
+	struct txn_entry entry;
+	uid_t uid;
+	const char *new_file;		/* the managed file's new content; NULL: remove it */
+	size_t new_file_len;
+	const char *prior_file;		/* its content now, when entry.file_existed */
+	size_t prior_file_len;
+};
+
+/* Check p and build "<sysctl_dir>/<managed_name>" into managed_path.
+ * -EINVAL or -ENAMETOOLONG with err->what filled. */
+int change_check_paths(const struct txn_paths *p, char managed_path[256], struct txn_error *err);
+
+/* key's value as we record and write it ("1024 65535"), from any text the
+ * kernel would accept.  -EINVAL when it does not parse. */
+int change_canonical_value(size_t key, const char *in, char out[64]);
+
+/* Record c as a new entry with status (prior.conf, prior-file, planned.conf,
+ * then the manifest; every file, the entry directory and the store fsynced).
+ * If that fails the half-made entry is removed again and nothing else has
+ * changed: err->restored is true, err->id empty. */
+int change_record(int storefd, struct change *c, const char *status, struct txn_error *err);
+
+/* Record c "pending", write the managed file in sysfd, write each key whose
+ * value differs (read back), then commit: a rollback's target is marked
+ * "undone", the entry "applied".  On any failure after recording, the keys
+ * written so far (last first) and the managed file are restored, the target
+ * is "applied" again, and the entry is marked "rolled-back" with the error.
+ * Returns 0 or the first error; err says what failed, whether the machine is
+ * as it was (restored) and the entry's id. */
+int change_run(int storefd, int sysfd, const struct txn_paths *p, struct change *c, struct txn_error *err);
+
+/* Replace every byte of err->what that is not printable ASCII with '?': it
+ * reaches a terminal and a JSON string. */
+void change_error_sanitize(struct txn_error *err);
+
+/* Read the managed file sysfd/name for a transaction: absent is fine
+ * (*ret_existed false, *ret_buf NULL), a symlink or anything but a regular
+ * file is refused (SPEC §8: never follow a symlink there).  err filled on
+ * failure. */
+int change_read_managed(int sysfd, const struct txn_paths *p, const char *path, char **ret_buf, size_t *ret_len,
+			bool *ret_existed, struct txn_error *err);
+
+/* Does anything in s fall outside printable ASCII? (profile, user names:
+ * they end up in files a human or `sysctl -p` reads). */
+bool change_has_control(const char *s);
+
+#endif

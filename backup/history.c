@@ -1,0 +1,118 @@
+/* Listing and pruning the store (see history.h).  A corrupt entry is shown,
+ * not hidden and not fatal: history is what an operator reads after
+ * something went wrong. */
+#include "history.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "manifest.h"
+#include "store.h"
+
+int history_load(int storefd, struct txn_entry **ret, size_t *ret_n)
+{
+	struct txn_entry *v = NULL;
+	unsigned long *ids = NULL;
+	size_t n = 0;
+	int r;
+
+	r = store_list(storefd, &ids, &n);
+	if (r < 0)
+		return r;
+	if (n) {
+		v = calloc(n, sizeof(*v));
+		if (!v) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		char id[16], why[256] = "";
+		uid_t uid;
+
+		store_id_format(ids[i], id);
+		r = store_load(storefd, id, &v[i], &uid, why, sizeof(why));
+		if (r == -ENOMEM)
+			goto out;
+		if (r < 0) {
+			memset(&v[i], 0, sizeof(v[i]));
+			snprintf(v[i].id, sizeof(v[i].id), "%s", id);
+			snprintf(v[i].status, sizeof(v[i].status), ST_CORRUPT);
+			snprintf(v[i].error, sizeof(v[i].error), "%s", why);
+		}
+	}
+	*ret = v;
+	*ret_n = n;
+	v = NULL;
+	r = 0;
+out:
+	txn_entries_free(v, n);
+	free(ids);
+	return r;
+}
+
+long history_first_pending(const struct txn_entry *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].status, ST_PENDING) == 0)
+			return (long) i;
+	return -1;
+}
+
+int history_prune(int storefd, size_t keep)
+{
+	struct txn_entry *v = NULL;
+	size_t n = 0;
+	long protect = -1;
+	int r, removed = 0, first = 0;
+
+	r = history_load(storefd, &v, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].action, "apply") == 0 && strcmp(v[i].status, ST_APPLIED) == 0)
+			protect = (long) i;
+	for (size_t i = 0; n > keep && i < n - keep; i++) {
+		if (strcmp(v[i].status, ST_PENDING) == 0 || (long) i == protect)
+			continue;
+		r = store_entry_remove(storefd, v[i].id);
+		if (r < 0 && first == 0)
+			first = r;
+		if (r == 0)
+			removed++;
+	}
+	txn_entries_free(v, n);
+	return first < 0 ? first : removed;
+}
+
+int txn_history(const struct txn_paths *p, struct txn_entry **ret, size_t *ret_n)
+{
+	int storefd, r;
+
+	if (!p || !p->store)
+		return -EINVAL;
+	storefd = store_open(p->store, false);
+	if (storefd == -ENOENT) {
+		/* No store: nothing was ever applied. */
+		*ret = NULL;
+		*ret_n = 0;
+		return 0;
+	}
+	if (storefd < 0)
+		return storefd;
+	r = history_load(storefd, ret, ret_n);
+	close(storefd);
+	return r;
+}
+
+void txn_entries_free(struct txn_entry *v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		manifest_entry_release(&v[i]);
+	free(v);
+}

@@ -1,0 +1,24 @@
+/* The store lock: one transaction at a time (SPEC §8 preflight).  An flock()
+ * on <store>/lock, released by the kernel when the holder exits however it
+ * exits, so a crash never leaves a stale lock; the file holds the holder's pid
+ * only to say who it is. */
+#ifndef TCPTUNE_BACKUP_LOCK_H
+#define TCPTUNE_BACKUP_LOCK_H
+
+#include <sys/types.h>
+
+#define LOCK_NAME "lock"
+
+/* Take the lock in the open store directory storefd and write our pid into
+ * it.  Returns the lock fd (keep it open while the transaction runs), -EBUSY
+ * with *ret_pid set to the holder's pid (0 if it has not written it yet or it
+ * cannot be read) when another open of the lock file holds it, or -errno. */
+int lock_take(int storefd, pid_t *ret_pid);
+
+/* Clear our pid and release the lock; fd < 0 is a no-op. */
+void lock_release(int fd);
+
+/* The pid in the lock file fd, 0 when empty or not a pid. */
+pid_t lock_read_pid(int fd);
+
+#endif

@@ -1,0 +1,28 @@
+/* Putting the machine back as an entry found it: runtime values and the
+ * managed file.  Used when a transaction fails (change.c) and, through
+ * txn_recover() (declared in txn.h, defined here), for entries a crash left
+ * "pending".  Every step is idempotent: what is already as it was is not
+ * written again, so recovering twice is as good as once. */
+#ifndef TCPTUNE_BACKUP_RECOVER_H
+#define TCPTUNE_BACKUP_RECOVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "txn.h"
+
+/* Set each of keys[0..n) that had an old value back to it, last first; a
+ * key already at its old value is not written, one without an old value is
+ * left alone.  Carries on past a failure, so as much as possible is restored,
+ * and returns the first error with what filled ("cannot restore
+ * net.ipv4.tcp_fin_timeout to 60: Permission denied"); 0 when every key is
+ * back. */
+int recover_keys(const char *proc_sys, const struct txn_entry_key *keys, size_t n, char *what, size_t what_len);
+
+/* Put sysfd/name back: the prior content (existed, mode 0644) or no file at
+ * all.  Nothing is written when it already is so.  path is for messages.
+ * 0 or -errno with what filled. */
+int recover_file(int sysfd, const char *name, const char *path, bool existed, const char *prior, size_t prior_len,
+		 char *what, size_t what_len);
+
+#endif

@@ -1,0 +1,249 @@
+/* txn_rollback() (see txn.h and rollback.h): the target's old values and
+ * prior file become the plan of a new "rollback" entry run by the same
+ * engine as apply, so a failed or interrupted rollback is restored exactly
+ * like a failed apply. */
+#include "rollback.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "change.h"
+#include "fsutil.h"
+#include "history.h"
+#include "keys.h"
+#include "manifest.h"
+#include "store.h"
+#include "sysctl_write.h"
+
+__attribute__((format(printf, 3, 4)))
+static void say(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+int rollback_find_target(const struct txn_entry *v, size_t n, const char *id, bool force, size_t *ret_index,
+			 char *why, size_t why_len)
+{
+	size_t i = n;
+
+	if (id) {
+		unsigned long want;
+
+		if (!manifest_id_valid(id)) {
+			say(why, why_len, "'%s' is not a transaction id", id);
+			return -EINVAL;
+		}
+		want = strtoul(id, NULL, 10);
+		for (i = 0; i < n; i++)
+			if (strtoul(v[i].id, NULL, 10) == want)
+				break;
+		if (i == n) {
+			say(why, why_len, "no transaction %s in the store", id);
+			return -ENOENT;
+		}
+	} else {
+		while (i-- > 0)
+			if (strcmp(v[i].action, "apply") == 0 && strcmp(v[i].status, ST_APPLIED) == 0)
+				break;
+		if (i == (size_t) -1) {
+			say(why, why_len, "no applied transaction to roll back");
+			return -ENOENT;
+		}
+	}
+	if (strcmp(v[i].status, ST_CORRUPT) == 0) {
+		say(why, why_len, "transaction %s is corrupt: %s", v[i].id, v[i].error);
+		return -EBADMSG;
+	}
+	if (strcmp(v[i].action, "apply") != 0) {
+		say(why, why_len, "transaction %s is a rollback itself; apply the profile again instead", v[i].id);
+		return -EINVAL;
+	}
+	if (strcmp(v[i].status, ST_APPLIED) != 0) {
+		say(why, why_len, "transaction %s is %s, not applied: nothing to roll back", v[i].id, v[i].status);
+		return -EINVAL;
+	}
+	/* Our keys are checked one by one below; the managed file is not, and
+	 * going back to this entry's prior file would throw away what a later
+	 * apply wrote there. */
+	for (size_t j = i + 1; j < n && !force; j++)
+		if (strcmp(v[j].action, "apply") == 0 && strcmp(v[j].status, ST_APPLIED) == 0) {
+			say(why, why_len, "transaction %s was applied after %s and is still in effect; roll it back "
+			    "first (or use --force)", v[j].id, v[i].id);
+			return -EEXIST;
+		}
+	*ret_index = i;
+	return 0;
+}
+
+/* Keys of the target that had an old value: back to it.  Keys it created
+ * (no old value) are left alone.  Refuses keys changed outside tcptune. */
+static int plan_keys(const struct txn_paths *p, const struct txn_entry *t, bool force, struct txn_entry *e,
+		     struct txn_error *err)
+{
+	e->keys = t->n_keys ? calloc(t->n_keys, sizeof(*e->keys)) : NULL;
+	if (t->n_keys && !e->keys)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n_keys; i++) {
+		const struct txn_entry_key *tk = &t->keys[i];
+		struct txn_entry_key *k = &e->keys[e->n_keys];
+		const char *name = key_table[tk->key].name;
+		char now[64];
+		int r;
+
+		if (!tk->had_old)
+			continue;
+		r = sysctl_read(p->proc_sys, tk->key, now, sizeof(now));
+		if (r < 0) {
+			say(err->what, sizeof(err->what), r == -ENOENT ? "%s does not exist here any more"
+				: "cannot read %s: %s", name, strerror(-r));
+			return r;
+		}
+		if (!force && !sysctl_value_equal(tk->key, now, tk->new_value)) {
+			say(err->what, sizeof(err->what),
+			    "%s is %s now, tcptune set %s (changed outside tcptune; use --force)", name, now,
+			    tk->new_value);
+			return -EEXIST;
+		}
+		k->key = tk->key;
+		k->had_old = true;
+		if (change_canonical_value(k->key, now, k->old_value) < 0) {
+			say(err->what, sizeof(err->what), "cannot parse the current value of %s", name);
+			return -EINVAL;
+		}
+		(void) change_canonical_value(k->key, tk->old_value, k->new_value);	/* decoded: parses */
+		e->n_keys++;
+	}
+	return 0;
+}
+
+static int read_target_file(int storefd, const struct txn_entry *t, char **ret_buf, size_t *ret_len,
+			    struct txn_error *err)
+{
+	int fd, r;
+
+	*ret_buf = NULL;
+	*ret_len = 0;
+	if (!t->file_existed)
+		return 0;
+	fd = store_entry_open(storefd, t->id);
+	r = fd < 0 ? fd : store_read_at(fd, STORE_PRIOR_FILE, STORE_FILE_MAX, ret_buf, ret_len);
+	if (fd >= 0)
+		close(fd);
+	if (r < 0) {
+		say(err->what, sizeof(err->what), "cannot read the backup of %s in entry %s: %s", t->file_path,
+		    t->id, strerror(-r));
+		return r == -ENOENT ? -EBADMSG : r;
+	}
+	return 0;
+}
+
+int txn_rollback(const struct txn_paths *p, const char *id, bool force, const char *user, uid_t uid,
+		 char ret_id[16], struct txn_error *err)
+{
+	char managed_path[256], *target_file = NULL, *prior = NULL;
+	struct txn_entry *v = NULL;
+	const struct txn_entry *t;
+	struct txn_error dummy;
+	struct change c;
+	size_t n = 0, ti;
+	long pending;
+	int storefd = -1, sysfd = -1, r;
+
+	if (!err)
+		err = &dummy;
+	memset(err, 0, sizeof(*err));
+	err->restored = true;	/* until something changes */
+	memset(&c, 0, sizeof(c));
+	r = change_check_paths(p, managed_path, err);
+	if (r < 0)
+		return r;
+	if (!user)
+		user = "";
+	if (strlen(user) >= sizeof(c.entry.user) || change_has_control(user)) {
+		say(err->what, sizeof(err->what), "user name too long or with control characters");
+		return -EINVAL;
+	}
+
+	storefd = store_open(p->store, false);
+	if (storefd < 0) {
+		r = storefd;
+		say(err->what, sizeof(err->what), r == -ENOENT ? "no transactions recorded in %s"
+			: "cannot open the store %s: %s", p->store, strerror(-r));
+		goto out;
+	}
+	r = history_load(storefd, &v, &n);
+	if (r < 0) {
+		say(err->what, sizeof(err->what), "cannot list the store %s: %s", p->store, strerror(-r));
+		goto out;
+	}
+	pending = history_first_pending(v, n);
+	if (pending >= 0) {
+		say(err->what, sizeof(err->what), "transaction %s is pending (cut off before it finished); "
+		    "recover it first", v[pending].id);
+		snprintf(err->id, sizeof(err->id), "%s", v[pending].id);
+		r = -EINPROGRESS;
+		goto out;
+	}
+	r = rollback_find_target(v, n, id, force, &ti, err->what, sizeof(err->what));
+	if (r < 0)
+		goto out;
+	t = &v[ti];
+	snprintf(err->id, sizeof(err->id), "%s", t->id);
+	/* Restore to the file we manage now, never to a path from the store. */
+	if (strcmp(t->file_path, managed_path) != 0) {
+		say(err->what, sizeof(err->what), "transaction %s managed %s, not %s", t->id, t->file_path,
+		    managed_path);
+		r = -EINVAL;
+		goto out;
+	}
+
+	snprintf(c.entry.action, sizeof(c.entry.action), "rollback");
+	snprintf(c.entry.target, sizeof(c.entry.target), "%s", t->id);
+	snprintf(c.entry.profile, sizeof(c.entry.profile), "%s", t->profile);
+	snprintf(c.entry.user, sizeof(c.entry.user), "%s", user);
+	snprintf(c.entry.file_path, sizeof(c.entry.file_path), "%s", managed_path);
+	c.uid = uid;
+	r = plan_keys(p, t, force, &c.entry, err);
+	if (r < 0)
+		goto out;
+	r = read_target_file(storefd, t, &target_file, &c.new_file_len, err);
+	if (r < 0)
+		goto out;
+	c.new_file = t->file_existed ? target_file : NULL;	/* NULL: it created the file, remove it */
+
+	sysfd = open_dir_nofollow(p->sysctl_dir);
+	if (sysfd < 0) {
+		r = sysfd;
+		say(err->what, sizeof(err->what), "cannot open %s: %s", p->sysctl_dir, strerror(-r));
+		goto out;
+	}
+	r = change_read_managed(sysfd, p, managed_path, &prior, &c.prior_file_len, &c.entry.file_existed, err);
+	if (r < 0)
+		goto out;
+	c.prior_file = prior;
+
+	r = change_run(storefd, sysfd, p, &c, err);
+	if (r < 0)
+		goto out;
+	(void) history_prune(storefd, TXN_KEEP);
+	memcpy(ret_id, c.entry.id, sizeof(c.entry.id));
+out:
+	manifest_entry_release(&c.entry);
+	free(target_file);
+	free(prior);
+	txn_entries_free(v, n);
+	if (sysfd >= 0)
+		close(sysfd);
+	if (storefd >= 0)
+		close(storefd);
+	change_error_sanitize(err);
+	return r;
+}

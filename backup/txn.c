@@ -1,0 +1,255 @@
+/* txn_apply() and the store lock of txn.h: checks a request, reads what is
+ * there now, and hands the change to the engine (change.c).  Rollback,
+ * recovery and history live in rollback.c, recover.c and history.c. */
+#include "txn.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "change.h"
+#include "fsutil.h"
+#include "history.h"
+#include "keys.h"
+#include "lock.h"
+#include "manifest.h"
+#include "store.h"
+#include "sysctl_write.h"
+
+__attribute__((format(printf, 2, 3)))
+static void say(struct txn_error *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->what, sizeof(err->what), fmt, ap);
+	va_end(ap);
+}
+
+int txn_lock(const struct txn_paths *p, pid_t *ret_pid)
+{
+	int storefd, fd;
+
+	if (!p || !p->store)
+		return -EINVAL;
+	storefd = store_open(p->store, true);
+	if (storefd < 0)
+		return storefd;
+	fd = lock_take(storefd, ret_pid);
+	close(storefd);
+	return fd;
+}
+
+void txn_unlock(int lockfd)
+{
+	lock_release(lockfd);
+}
+
+static int check_name(const char *what, const char *s, struct txn_error *err)
+{
+	if (strlen(s) >= 64) {
+		say(err, "%s name too long (at most 63 bytes)", what);
+		return -ENAMETOOLONG;
+	}
+	if (change_has_control(s)) {
+		say(err, "%s name contains control characters", what);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_request(const struct txn_request *req, struct txn_error *err)
+{
+	int r;
+
+	if (!req || (req->n_keys && !req->keys) || !req->file_content) {
+		say(err, "incomplete request");
+		return -EINVAL;
+	}
+	if (req->action && strcmp(req->action, "apply") != 0) {
+		say(err, "'%s' is not an action txn_apply() performs", req->action);
+		return -EINVAL;
+	}
+	if ((r = check_name("profile", req->profile ? req->profile : "", err)) < 0 ||
+	    (r = check_name("user", req->user ? req->user : "", err)) < 0)
+		return r;
+	if (strlen(req->file_content) > STORE_FILE_MAX) {
+		say(err, "the managed file's content is larger than %d bytes", STORE_FILE_MAX);
+		return -EFBIG;
+	}
+	if (req->n_keys > key_count) {
+		say(err, "%zu keys requested, the key table has %zu", req->n_keys, key_count);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < req->n_keys; i++) {
+		const struct txn_key *k = &req->keys[i];
+		const struct key_def *d;
+		long long v[2];
+
+		/* SPEC §9: the table decides, before any path exists. */
+		if (k->key >= key_count) {
+			say(err, "key #%zu is not in the key table", k->key);
+			return -EINVAL;
+		}
+		d = &key_table[k->key];
+		if (!d->writable) {
+			say(err, "%s is not a key tcptune writes", d->name);
+			return -EPERM;
+		}
+		if (!memchr(k->new_value, '\0', sizeof(k->new_value)) || key_parse_value(d, k->new_value, v) < 0) {
+			say(err, "%s: not a valid value", d->name);
+			return -EINVAL;
+		}
+		if (!key_in_apply_range(d, v)) {
+			say(err, "%s = %s is outside what tcptune applies (%lld to %lld)", d->name, k->new_value,
+			     d->amin, d->amax);
+			return -ERANGE;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (req->keys[j].key == k->key) {
+				say(err, "%s requested twice", d->name);
+				return -EINVAL;
+			}
+	}
+	return 0;
+}
+
+/* Old values from the running kernel, new ones from the request. */
+static int plan_keys(const struct txn_paths *p, const struct txn_request *req, struct txn_entry *e,
+		     struct txn_error *err)
+{
+	e->keys = req->n_keys ? calloc(req->n_keys, sizeof(*e->keys)) : NULL;
+	if (req->n_keys && !e->keys)
+		return -ENOMEM;
+	e->n_keys = req->n_keys;
+	for (size_t i = 0; i < req->n_keys; i++) {
+		struct txn_entry_key *k = &e->keys[i];
+		const char *name = key_table[req->keys[i].key].name;
+		char now[64];
+		int r;
+
+		k->key = req->keys[i].key;
+		r = sysctl_read(p->proc_sys, k->key, now, sizeof(now));
+		if (r == -ENOENT) {
+			/* The caller skips missing keys with a reason (SPEC §8);
+			 * one that vanished since then fails the request. */
+			say(err, "%s does not exist here", name);
+			return r;
+		}
+		if (r < 0) {
+			say(err, "cannot read %s: %s", name, strerror(-r));
+			return r;
+		}
+		/* An old value we could not write back is no backup. */
+		if (change_canonical_value(k->key, now, k->old_value) < 0) {
+			say(err, "cannot parse the current value of %s", name);
+			return -EINVAL;
+		}
+		k->had_old = true;
+		(void) change_canonical_value(k->key, req->keys[i].new_value, k->new_value);	/* checked */
+	}
+	return 0;
+}
+
+static bool nothing_to_do(const struct change *c)
+{
+	for (size_t i = 0; i < c->entry.n_keys; i++)
+		if (!sysctl_value_equal(c->entry.keys[i].key, c->entry.keys[i].old_value, c->entry.keys[i].new_value))
+			return false;
+	return c->entry.file_existed && c->prior_file_len == c->new_file_len &&
+	       memcmp(c->prior_file, c->new_file, c->new_file_len) == 0;
+}
+
+int txn_apply(const struct txn_paths *p, const struct txn_request *req, bool *ret_changed, char ret_id[16],
+	      struct txn_error *err)
+{
+	char managed_path[256], *prior = NULL;
+	struct txn_entry *v = NULL;
+	struct txn_error dummy;
+	struct change c;
+	size_t n = 0;
+	long pending;
+	bool changed = false;
+	int storefd = -1, sysfd = -1, r;
+
+	if (!err)
+		err = &dummy;
+	memset(err, 0, sizeof(*err));
+	err->restored = true;	/* until something changes */
+	memset(&c, 0, sizeof(c));
+	r = change_check_paths(p, managed_path, err);
+	if (r < 0)
+		return r;
+	r = check_request(req, err);
+	if (r < 0)
+		goto out;
+
+	storefd = store_open(p->store, true);
+	if (storefd < 0) {
+		r = storefd;
+		say(err, "cannot open the store %s: %s", p->store, strerror(-r));
+		goto out;
+	}
+	r = history_load(storefd, &v, &n);
+	if (r < 0) {
+		say(err, "cannot list the store %s: %s", p->store, strerror(-r));
+		goto out;
+	}
+	/* A pending entry means the machine may be half-changed: recording
+	 * "prior" values now would back up the wrong state. */
+	pending = history_first_pending(v, n);
+	if (pending >= 0) {
+		say(err, "transaction %s is pending (cut off before it finished); recover it first", v[pending].id);
+		snprintf(err->id, sizeof(err->id), "%s", v[pending].id);
+		r = -EINPROGRESS;
+		goto out;
+	}
+
+	snprintf(c.entry.action, sizeof(c.entry.action), "apply");
+	snprintf(c.entry.profile, sizeof(c.entry.profile), "%s", req->profile ? req->profile : "");
+	snprintf(c.entry.user, sizeof(c.entry.user), "%s", req->user ? req->user : "");
+	snprintf(c.entry.file_path, sizeof(c.entry.file_path), "%s", managed_path);
+	c.uid = req->uid;
+	c.new_file = req->file_content;
+	c.new_file_len = strlen(req->file_content);
+	r = plan_keys(p, req, &c.entry, err);
+	if (r < 0)
+		goto out;
+
+	sysfd = open_dir_nofollow(p->sysctl_dir);
+	if (sysfd < 0) {
+		r = sysfd;
+		say(err, "cannot open %s: %s", p->sysctl_dir, strerror(-r));
+		goto out;
+	}
+	r = change_read_managed(sysfd, p, managed_path, &prior, &c.prior_file_len, &c.entry.file_existed, err);
+	if (r < 0)
+		goto out;
+	c.prior_file = prior;
+
+	if (nothing_to_do(&c)) {
+		r = change_record(storefd, &c, ST_UNCHANGED, err);
+	} else {
+		changed = true;
+		r = change_run(storefd, sysfd, p, &c, err);
+	}
+	if (r < 0)
+		goto out;
+	/* Committed: a failure to prune is no failure of the transaction. */
+	(void) history_prune(storefd, TXN_KEEP);
+	*ret_changed = changed;
+	memcpy(ret_id, c.entry.id, sizeof(c.entry.id));
+out:
+	manifest_entry_release(&c.entry);
+	free(prior);
+	txn_entries_free(v, n);
+	if (sysfd >= 0)
+		close(sysfd);
+	if (storefd >= 0)
+		close(storefd);
+	change_error_sanitize(err);
+	return r;
+}

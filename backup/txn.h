@@ -1,0 +1,116 @@
+/* The apply transaction of SPEC §8, and rollback, recovery and history over
+ * the backup store.  Prints nothing: every function returns 0 or a negative
+ * errno and fills a struct txn_error saying what failed and whether the
+ * machine is as it was.  Uses nothing from advisor/ but keys.h.
+ *
+ * Store layout (default /var/lib/tcptune):
+ *   lock                      flock()ed by the running transaction; holds its pid
+ *   NNNN/manifest.json        {"schema":1,"id","action":"apply|rollback","profile",
+ *                              "target" (rollback: the entry it undoes),"user","uid",
+ *                              "time" (RFC 3339 UTC),"status","keys":[{"key","old"
+ *                              (null: absent),"new"}],"file":{"path","existed"},
+ *                              "error" (when rolled back)}
+ *   NNNN/prior.conf           prior runtime values, sysctl.conf syntax (sysctl -p restores)
+ *   NNNN/prior-file           prior content of the managed file (absent if it was absent)
+ *   NNNN/planned.conf         the values this transaction sets
+ * Status: pending (running, or cut off by a crash), applied, unchanged
+ * (nothing to do), rolled-back (failed and restored), recovered (a pending
+ * entry restored by recovery), undone (applied, later reversed by a rollback
+ * entry).  The store keeps the newest TXN_KEEP entries. */
+#ifndef TCPTUNE_BACKUP_TXN_H
+#define TCPTUNE_BACKUP_TXN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define TXN_KEEP 50
+#define TXN_DEFAULT_STORE "/var/lib/tcptune"
+#define TXN_DEFAULT_SYSCTL_DIR "/etc/sysctl.d"
+#define TXN_MANAGED_NAME "99-tcptune.conf"
+
+/* Where a transaction works.  Paths are absolute; tests point them at a
+ * tmpfs.  proc_sys is normally "/proc/sys". */
+struct txn_paths {
+	const char *store;
+	const char *sysctl_dir;		/* the managed file lives here */
+	const char *managed_name;
+	const char *proc_sys;
+};
+
+/* One key to set.  Values are in the kernel's text form: "30", "1024 65535". */
+struct txn_key {
+	size_t key;			/* index into key_table; must be writable */
+	char new_value[64];
+};
+
+struct txn_request {
+	const char *action;		/* "apply" */
+	const char *profile;		/* recorded in the manifest */
+	const struct txn_key *keys;
+	size_t n_keys;
+	const char *file_content;	/* the managed file's new content (NUL-terminated) */
+	const char *user;		/* login name for history */
+	uid_t uid;
+};
+
+struct txn_error {
+	char what[256];			/* "cannot write /proc/sys/net/ipv4/tcp_fin_timeout: Invalid argument" */
+	bool restored;			/* the machine is as it was before */
+	char id[16];			/* the entry concerned, if any */
+};
+
+struct txn_entry_key {
+	size_t key;
+	bool had_old;
+	char old_value[64];
+	char new_value[64];
+};
+
+struct txn_entry {
+	char id[16];
+	char action[16];
+	char profile[64];
+	char target[16];
+	char user[64];
+	char time[32];
+	char status[16];
+	char error[256];
+	struct txn_entry_key *keys;
+	size_t n_keys;
+	char file_path[256];
+	bool file_existed;
+};
+
+/* Take the store lock (creating the store, 0700, if needed).  -EBUSY when
+ * another process holds it, with *ret_pid set to its pid (0 if unknown).
+ * Returns an fd to keep open for the duration, or a negative errno. */
+int txn_lock(const struct txn_paths *p, pid_t *ret_pid);
+void txn_unlock(int lockfd);
+
+/* Restore every pending entry (a crash mid-apply or mid-rollback): prior
+ * runtime values and the prior managed file, then status "recovered".
+ * Call with the lock held.  Returns the number recovered or a negative errno. */
+int txn_recover(const struct txn_paths *p, struct txn_error *err);
+
+/* The transaction: record (fsynced) -> managed file (atomic) -> runtime
+ * writes read back -> commit.  On failure in the last two, everything
+ * written is restored and the entry marked rolled-back.  When nothing would
+ * change (runtime and file already as requested) an "unchanged" entry is
+ * recorded and 0 returned with *ret_changed false.  Call with the lock held.
+ * ret_id receives the entry id. */
+int txn_apply(const struct txn_paths *p, const struct txn_request *req, bool *ret_changed, char ret_id[16],
+	      struct txn_error *err);
+
+/* Undo entry id (NULL: the newest "applied" apply entry) as a transaction of
+ * its own: runtime values and managed file back to what they were before it.
+ * -EEXIST when a key was changed outside tcptune since (runtime differs from
+ * what the entry set) and force is false; err->what names the key. */
+int txn_rollback(const struct txn_paths *p, const char *id, bool force, const char *user, uid_t uid,
+		 char ret_id[16], struct txn_error *err);
+
+/* Entries, oldest first.  Caller frees with txn_entries_free(). */
+int txn_history(const struct txn_paths *p, struct txn_entry **ret, size_t *ret_n);
+void txn_entries_free(struct txn_entry *v, size_t n);
+
+#endif

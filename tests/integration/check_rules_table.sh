@@ -1,0 +1,270 @@
+#!/bin/bash
+# check_rules_table.sh: every shipped rule (rules/*.yaml) fires on a fixture
+# made for it and stays quiet on one near its threshold.
+#
+# Fixtures are --root trees under tests/fixtures/rules (written by its
+# generate.sh): base/ is one healthy Linux 6.18 host on which no rule fires;
+# each case is an overlay <id>/<case>/ holding only the files that differ,
+# copied over a fresh copy of base (paths listed in an overlay's ".remove"
+# are deleted from the copy).  For every row of the table below the findings
+# of `tcptune check --root COPY --format json` must be exactly the rule (for
+# "fires") plus the companions the row names, or exactly the companions (for
+# "quiet"); the exit code must match the worst severity, and nothing may go
+# to stderr (a rule error such as a division by zero would).  The table is
+# checked against the ids the YAML files ship and against SPEC §5's list.
+#
+# Rules that need --samples (rates, CLOSE_WAIT growth) are shown firing
+# through their non-sampling condition ("since boot" counters, counts); their
+# sampling paths are covered by the live test check_sampling_leak.sh.
+#
+# Reads files only: no root, no namespace.  Exit 0 pass, 1 fail, 77 skip.
+# TCPTUNE=/path/to/binary overrides build/tcptune (e.g. a sanitizer build).
+# The rules are read from the source tree (--data), so a binary built before
+# the last YAML edit still tests the current rules.
+
+set -u
+export LC_ALL=C
+. "$(dirname "$0")/lib.sh"
+
+ROOT=$TT_ROOT
+TCPTUNE=${TCPTUNE:-$ROOT/build/tcptune}
+FX=$ROOT/tests/fixtures/rules
+
+need_cmds jq
+[ -x "$TCPTUNE" ] || fail "missing $TCPTUNE (make build/tcptune)"
+[ -d "$FX/base/proc" ] || fail "missing fixture tree $FX/base"
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/tcptune-rules.XXXXXX") || fail "mktemp -d failed"
+trap 'rm -rf "$W"; tt_cleanup' EXIT
+: >"$W/empty.yaml"	# site config: no ignore list from this host's /etc/tcptune
+
+# ---- the table ----------------------------------------------------------------
+# id  expect  case  companions
+#   case: an overlay under tests/fixtures/rules/<id>/, or "base".
+#   companions: other ids that must fire too ("-" for none), comma-separated.
+TABLE='
+tw-recycle-enabled         fires  fires              -
+tw-recycle-enabled         quiet  quiet              -
+stale-sysctl-config        fires  fires              -
+stale-sysctl-config        quiet  quiet              -
+timestamps-disabled        fires  fires              -
+timestamps-disabled        quiet  quiet              -
+tw-reuse-ineffective       fires  fires              -
+tw-reuse-ineffective       quiet  quiet              -
+tw-reuse-ineffective       quiet  quiet-few          -
+tw-buckets-exhausted       fires  fires              -
+tw-buckets-exhausted       fires  fires-since-boot   -
+tw-buckets-exhausted       quiet  quiet              -
+orphans-exhausted          fires  fires              -
+orphans-exhausted          fires  fires-since-boot   -
+orphans-exhausted          quiet  quiet              -
+ephemeral-ports-exhausted  fires  fires              -
+ephemeral-ports-exhausted  quiet  quiet              -
+close-wait-leak            fires  fires              -
+close-wait-leak            quiet  quiet              -
+close-wait-leak            quiet  quiet-spread       -
+close-wait-unread          fires  fires              -
+close-wait-unread          quiet  quiet              -
+fin-wait2-buildup          fires  fires              -
+fin-wait2-buildup          quiet  quiet              -
+keepalive-too-long         fires  fires              -
+keepalive-too-long         quiet  quiet              -
+listen-overflow            fires  fires              -
+listen-overflow            fires  fires-syn-drop     -
+listen-overflow            quiet  quiet              -
+conntrack-timeouts         fires  fires              -
+conntrack-timeouts         fires  fires-close-wait   -
+conntrack-timeouts         fires  fires-fin-wait     -
+conntrack-timeouts         quiet  quiet              -
+conntrack-table-full       fires  fires              -
+conntrack-table-full       quiet  quiet              -
+runtime-boot-drift         fires  fires              -
+runtime-boot-drift         quiet  base               -
+boot-override              fires  fires              -
+boot-override              fires  fires-reapplier    runtime-boot-drift
+boot-override              quiet  quiet              -
+pending-transaction        fires  fires              -
+pending-transaction        quiet  quiet              -
+'
+# What each case shows (thresholds are explained beside each rule's `when`):
+#   tw-recycle-enabled   4.9 kernel with tcp_tw_recycle=1 / =0.
+#   stale-sysctl-config  a tcp_tw_recycle line in sysctl.d on 6.18 / the line commented out.
+#   timestamps-disabled  tcp_timestamps=0 / =2 (on, without offsets).
+#   tw-reuse-ineffective tw_reuse=1 with TIME_WAIT 90 in / 10 out (90%); 89/11; 98/1 (< 100 in all).
+#   tw-buckets-exhausted tcp_max_tw_buckets=200 with 180 / 179 minisockets; TCPTimeWaitOverflow
+#                        since boot (the rate path needs --samples).
+#   orphans-exhausted    sockstat orphan 65536 / 65535 of tcp_max_orphans 131072 (50%);
+#                        TCPAbortOnMemory since boot (the rate path needs --samples).
+#   ephemeral-ports-exhausted  160 / 159 sockets to 10.0.0.20:5432 in a 200-port range (80%).
+#   close-wait-leak      leaky-app (pid 4242) holds 60 / 49 CLOSE_WAIT; 60 split 30+30 over two
+#                        processes (the growth path needs --samples: check_sampling_leak.sh).
+#   close-wait-unread    10 / 9 CLOSE_WAIT with unread data (the 9 plus 10 holding only the FIN).
+#   fin-wait2-buildup    tcp_fin_timeout=15 and 150 / 149 FIN_WAIT2 (threshold 10 x 15).
+#   keepalive-too-long   keepalive probes sent with keepalive_time 7200 / 120.
+#   listen-overflow      ListenOverflows since boot; TCPReqQFullDrop with syncookies=0;
+#                        SYN cookies sent but nothing dropped.
+#   conntrack-timeouts   time_wait 30; close_wait 15; fin_wait 30 / all three at 60.
+#   conntrack-table-full 235930 / 235929 of 262144 entries (90%).
+#   runtime-boot-drift   somaxconn 65535 at runtime, 4096 in 99-tcptune.conf / base.
+#   boot-override        /etc/sysctl.conf sets a key of 99-tcptune.conf (procps applies it last);
+#                        bpftune installed and runtime drifted / bpftune installed, no drift.
+#   pending-transaction  a "pending" manifest / a "rolled-back" one.
+
+# ---- the ids the rules ship -----------------------------------------------------
+ls "$ROOT"/rules/*.yaml >/dev/null 2>&1 || fail "no rules/*.yaml under $ROOT"
+SHIPPED=$(sed -n 's/^- id:[[:space:]]*\([^[:space:]#]*\)[[:space:]]*\(#.*\)\{0,1\}$/\1/p' "$ROOT"/rules/*.yaml | tr -d "\"'" | sort)
+[ -n "$SHIPPED" ] || fail "found no '- id:' line in rules/*.yaml"
+dup=$(uniq -d <<<"$SHIPPED")
+[ -z "$dup" ] || fail "rule ids shipped twice: $dup"
+# Each '- id:' line must be a rule: the count of list items with an id equals
+# the count of rules (every rule starts with "- id:" in the shipped style).
+n_items=$(grep -c '^- ' "$ROOT"/rules/*.yaml | awk -F: '{ n += $NF } END { print n }')
+[ "$n_items" = "$(wc -l <<<"$SHIPPED")" ] ||
+	fail "rules/*.yaml hold $n_items list items but $(wc -l <<<"$SHIPPED") '- id:' lines; start every rule with '- id:'"
+
+# SPEC §5: ids tests and users rely on.
+REQUIRED="tw-recycle-enabled stale-sysctl-config timestamps-disabled tw-reuse-ineffective
+tw-buckets-exhausted orphans-exhausted ephemeral-ports-exhausted close-wait-leak close-wait-unread
+fin-wait2-buildup keepalive-too-long listen-overflow conntrack-timeouts runtime-boot-drift
+boot-override pending-transaction"
+for id in $REQUIRED; do
+	grep -qxF "$id" <<<"$SHIPPED" || fail "SPEC §5 rule '$id' is not shipped in rules/*.yaml"
+done
+
+ROWS=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' <<<"$TABLE")
+TABLE_IDS=$(awk '{ print $1 }' <<<"$ROWS" | sort -u)
+for id in $SHIPPED; do
+	grep -qxF "$id" <<<"$TABLE_IDS" || fail "shipped rule '$id' has no row in the table"
+	awk -v id="$id" '$1 == id && $2 == "fires"' <<<"$ROWS" | grep -q . || fail "rule '$id' has no 'fires' row"
+	awk -v id="$id" '$1 == id && $2 == "quiet"' <<<"$ROWS" | grep -q . || fail "rule '$id' has no 'quiet' row"
+done
+for id in $TABLE_IDS; do
+	grep -qxF "$id" <<<"$SHIPPED" || fail "the table names rule '$id', which rules/*.yaml do not ship"
+done
+while read -r id expect case also; do
+	case $expect in fires | quiet) ;; *) fail "table row '$id $expect $case': expect must be fires or quiet" ;; esac
+	[ "$case" = base ] || [ -d "$FX/$id/$case" ] || fail "table row '$id $expect $case': no fixture $FX/$id/$case"
+	for a in ${also//,/ }; do
+		[ "$a" = - ] || grep -qxF "$a" <<<"$SHIPPED" || fail "table row '$id $expect $case': companion '$a' is not shipped"
+	done
+done <<<"$ROWS"
+# Every overlay directory is used by a row.
+for d in "$FX"/*/*/; do
+	d=${d%/}
+	id=$(basename "$(dirname "$d")") case=$(basename "$d")
+	[ "$id" = base ] && continue
+	awk -v id="$id" -v c="$case" '$1 == id && $3 == c' <<<"$ROWS" | grep -q . ||
+		fail "fixture $id/$case is not used by any table row"
+done
+
+# ---- running one case -------------------------------------------------------------
+# run NAME OVERLAY-DIR|"": copy base (+ overlay) to $W/NAME/root, run check,
+# leave $W/NAME/{out.json,err,rc,ids}.
+run() {
+	local name=$1 overlay=$2 dir=$W/$1 rel
+	mkdir -p "$dir"
+	cp -a "$FX/base" "$dir/root" || fail "$name: cannot copy $FX/base"
+	if [ -n "$overlay" ]; then
+		cp -a "$overlay/." "$dir/root/" || fail "$name: cannot copy $overlay"
+		if [ -f "$dir/root/.remove" ]; then
+			while IFS= read -r rel; do
+				[ -n "$rel" ] || continue
+				case /$rel/ in */../* | //*) fail "$name: bad path '$rel' in .remove" ;; esac
+				[ -e "$dir/root/$rel" ] || fail "$name: .remove names '$rel', which base does not have"
+				rm -rf "${dir:?}/root/$rel"
+			done <"$dir/root/.remove"
+			rm -f "$dir/root/.remove"
+		fi
+	fi
+	(cd / && exec timeout 20 "$TCPTUNE" --data "$ROOT" check --root "$dir/root" --format json \
+		--config "$W/empty.yaml") >"$dir/out.json" 2>"$dir/err"
+	echo $? >"$dir/rc"
+	jq -e '.findings | type == "array"' "$dir/out.json" >/dev/null 2>&1 ||
+		fail "$name: exit $(cat "$dir/rc"), no findings array in stdout: $(head -c 600 "$dir/out.json") $(head -c 600 "$dir/err")"
+	# Shipped ids only: rules someone installed in /etc/tcptune/rules are not ours to judge.
+	jq -r '.findings[] | select(.ignored | not) | .id' "$dir/out.json" | grep -xF -f <(echo "$SHIPPED") |
+		sort -u >"$dir/ids"
+}
+# check_case NAME WANT-IDS(space separated, sorted): findings, exit code, stderr.
+check_case() {
+	local name=$1 want=$2 dir=$W/$1 got rc worst
+	got=$(tr '\n' ' ' <"$dir/ids" | sed 's/ $//')
+	[ "$got" = "$want" ] ||
+		fail "$name: findings [${got}], expected [${want}]; titles: $(jq -c '[.findings[] | .title]' "$dir/out.json")"
+	[ ! -s "$dir/err" ] || fail "$name: tcptune wrote to stderr: $(head -c 1000 "$dir/err")"
+	jq -e '(.rule_errors // []) | length == 0' "$dir/out.json" >/dev/null 2>&1 ||
+		fail "$name: rule errors: $(jq -c '.rule_errors' "$dir/out.json")"
+	rc=$(cat "$dir/rc")
+	worst=$(jq -r '[.findings[] | select(.ignored | not) | .severity] |
+		if index("critical") then 2 elif index("warning") then 1 else 0 end' "$dir/out.json")
+	[ "$rc" = "$worst" ] || fail "$name: exit code $rc, expected $worst for the findings' worst severity"
+}
+
+# ---- base: a healthy host, no finding ----------------------------------------------
+run base ""
+check_case base ""
+jq -e '.sources.sockets == "proc" and .facts["kernel.release"] == "6.18.44-amd64"' "$W/base/out.json" >/dev/null ||
+	fail "base: not read from the fixture: $(jq -c '{sources, kernel: .facts["kernel.release"]}' "$W/base/out.json")"
+
+# ---- the table -------------------------------------------------------------------------
+n=0
+while read -r id expect case also; do
+	name="$id.$case"
+	if [ "$case" = base ]; then
+		cp -a "$W/base" "$W/$name"
+	else
+		run "$name" "$FX/$id/$case"
+	fi
+	want=""
+	[ "$expect" = fires ] && want=$id
+	[ "$also" = - ] || want="$want ${also//,/ }"
+	want=$(tr ' ' '\n' <<<"$want" | sed '/^$/d' | sort -u | tr '\n' ' ' | sed 's/ $//')
+	check_case "$name" "$want"
+	n=$((n + 1))
+done <<<"$ROWS"
+
+# ---- what the findings say ------------------------------------------------------------
+# finding NAME ID JQ-FILTER: the filter, applied to finding ID of case NAME, is true.
+finding() {
+	jq -e --arg id "$2" "[.findings[] | select(.id == \$id)] | length == 1 and (.[0] | $3)" \
+		"$W/$1/out.json" >/dev/null ||
+		fail "$1: finding $2 does not satisfy $3: $(jq -c --arg id "$2" '.findings[] | select(.id == $id)' "$W/$1/out.json")"
+}
+# The CLOSE_WAIT owner comes from the fixture's proc/4242/comm and fd links.
+[ "$(cat "$FX/close-wait-leak/fires/proc/4242/comm")" = leaky-app ] || fail "fixture: proc/4242/comm is not leaky-app"
+n_fd=$(find "$FX/close-wait-leak/fires/proc/4242/fd" -lname 'socket:\[300[0-9][0-9]\]' ! -lname 'socket:\[30000\]' | wc -l)
+[ "$n_fd" = 60 ] || fail "fixture: pid 4242 holds $n_fd CLOSE_WAIT socket links, expected 60"
+finding close-wait-leak.fires close-wait-leak \
+	'.severity == "warning" and (.title | startswith("leaky-app (pid 4242) holds 60 CLOSE_WAIT sockets"))
+	 and .evidence["closewait.max_per_process"] == 60 and (.fix | test("No sysctl removes CLOSE_WAIT"))
+	 and .sysctl == {}'
+finding close-wait-unread.fires close-wait-unread '.title | test("^10 CLOSE_WAIT .*api-server, pid 2210")'
+finding tw-recycle-enabled.fires tw-recycle-enabled \
+	'.severity == "critical" and (.title | test("tcp_tw_recycle is 1 on Linux 4\\.9\\.0-8-amd64"))
+	 and (.explain | test("4\\.12"))'
+finding pending-transaction.fires pending-transaction '.severity == "critical" and (.title | test("transaction 0002 "))'
+finding ephemeral-ports-exhausted.fires ephemeral-ports-exhausted \
+	'.title == "160 local ports in use to 10.0.0.20:5432: 80% of the ephemeral range 60000-60199"
+	 and .sysctl == {"net.ipv4.tcp_tw_reuse": 1}'
+finding tw-buckets-exhausted.fires tw-buckets-exhausted \
+	'(.title | startswith("180 TIME_WAIT/FIN_WAIT2 minisockets against tcp_max_tw_buckets 200;"))
+	 and (.explain | test("no sysctl changes"))'
+finding tw-buckets-exhausted.fires-since-boot tw-buckets-exhausted '.title | test("TCPTimeWaitOverflow 15342 since boot")'
+finding fin-wait2-buildup.fires fin-wait2-buildup '.title == "150 sockets in FIN_WAIT2 with tcp_fin_timeout 15 s"'
+finding conntrack-timeouts.fires conntrack-timeouts \
+	'.sysctl == {"net.netfilter.nf_conntrack_tcp_timeout_time_wait": 120,
+	             "net.netfilter.nf_conntrack_tcp_timeout_close_wait": 60,
+	             "net.netfilter.nf_conntrack_tcp_timeout_fin_wait": 120}'
+finding keepalive-too-long.fires keepalive-too-long '.severity == "info" and (.explain | test("CLOSE_WAIT"))'
+
+# ---- every shipped rule's text --------------------------------------------------------------
+# From the cases where each fires: one-paragraph explain, a fix, a known severity.
+for id in $SHIPPED; do
+	c=$(awk -v id="$id" '$1 == id && $2 == "fires" { print $3; exit }' <<<"$ROWS")
+	finding "$id.$c" "$id" \
+		'(.severity | IN("info", "warning", "critical")) and (.explain | length > 80)
+		 and (.explain | test("\n") | not) and (.fix | length > 40) and (.title | test("[{}]") | not)'
+done
+
+echo "ok: $(basename "$0"): base quiet; $n table rows over $(wc -l <<<"$SHIPPED") shipped rules; titles checked"
+exit 0
