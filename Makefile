@@ -7,7 +7,7 @@ CC      ?= cc
 VERSION := 0.1.0
 
 DEB_PACKAGES := libyaml-dev libcap-dev libcmocka-dev libmnl-dev libjansson-dev \
-                pkg-config iproute2 util-linux jq curl prometheus-node-exporter
+                pkg-config iproute2 util-linux jq curl strace prometheus-node-exporter
 PKGS := yaml-0.1 libcap libmnl jansson
 
 B := build
@@ -25,6 +25,8 @@ LDWRAP_test_fsutil := -Wl,--wrap=fsync,--wrap=renameat,--wrap=write,--wrap=fchmo
 LDWRAP_test_yaml_load := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 LDWRAP_test_txn := -Wl,--wrap=fsync,--wrap=rename,--wrap=renameat,--wrap=write,--wrap=openat
 LDWRAP_test_rollback := -Wl,--wrap=fsync,--wrap=rename,--wrap=renameat,--wrap=write,--wrap=openat
+LDWRAP_test_recover := -Wl,--wrap=fsync,--wrap=rename,--wrap=renameat,--wrap=write,--wrap=openat
+LDWRAP_test_history := -Wl,--wrap=fsync,--wrap=rename,--wrap=renameat,--wrap=write,--wrap=openat
 
 ADVISOR_SRC := $(filter-out advisor/main.c,$(wildcard advisor/*.c))
 BACKUP_SRC  := $(wildcard backup/*.c)
