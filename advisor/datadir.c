@@ -1,7 +1,15 @@
 /* The data search path; see datadir.h. */
 #include "datadir.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+
+#include "strutil.h"
 
 #ifndef TCPTUNE_DATADIR
 #define TCPTUNE_DATADIR "/usr/local/share/tcptune"
@@ -17,4 +25,123 @@ void datadir_init(struct datadir *dd, const char *data_opt)
 	dd->builtin = true;
 	/* Root reads files others could have planted: refuse them (SPEC §9). */
 	dd->trust_check = geteuid() == 0;
+}
+
+/* A data file found along the search path. */
+struct cand {
+	char *name;		/* "web-server.yaml" */
+	size_t dir;		/* index into dd->dirs; dd->n_dirs: built-in */
+	size_t builtin;		/* index into builtin_files[] when built-in */
+};
+
+static bool is_yaml_name(const char *n)
+{
+	size_t l = strlen(n);
+
+	return n[0] != '.' && l > 5 && strcmp(n + l - 5, ".yaml") == 0 && !strchr(n, '/');
+}
+
+/* Add name unless an earlier directory already has it: first one wins. */
+static int cand_add(struct cand **c, size_t *n, const char *name, size_t dir, size_t builtin)
+{
+	struct cand *nc;
+
+	for (size_t k = 0; k < *n; k++)
+		if (strcmp((*c)[k].name, name) == 0)
+			return 0;
+	nc = realloc(*c, (*n + 1) * sizeof(*nc));
+	if (!nc)
+		return -ENOMEM;
+	*c = nc;
+	nc[*n].name = strdup(name);
+	if (!nc[*n].name)
+		return -ENOMEM;
+	nc[*n].dir = dir;
+	nc[*n].builtin = builtin;
+	(*n)++;
+	return 0;
+}
+
+static int list_dir(const char *base, const char *sub, size_t dir_idx, struct cand **c, size_t *n, struct diag *d)
+{
+	char path[4096];
+	struct dirent *e;
+	DIR *dir;
+	int r = 0;
+
+	if (str_printf(path, sizeof(path), "%s/%s", base, sub) < 0)
+		return diag_set(d, -ENAMETOOLONG, base, 0, 0, "data directory name too long");
+	dir = opendir(path);
+	if (!dir) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;	/* a data directory need not have this kind of file */
+		r = -errno;
+		return diag_set(d, r, path, 0, 0, "cannot read directory: %s", strerror(-r));
+	}
+	while (r == 0 && (e = readdir(dir)))
+		if (is_yaml_name(e->d_name))
+			r = cand_add(c, n, e->d_name, dir_idx, 0);
+	closedir(dir);
+	return r;
+}
+
+static int cmp_cand(const void *a, const void *b)
+{
+	return strcmp(((const struct cand *) a)->name, ((const struct cand *) b)->name);
+}
+
+static int load_cand(const struct datadir *dd, const char *sub, const struct cand *c, datadir_add_fn add,
+		     void *ctx, struct diag *d)
+{
+	char display[4096 + 512];
+	struct ynode *doc = NULL;
+	int r;
+
+	if (c->dir == dd->n_dirs) {
+		const struct builtin_file *b = &builtin_files[c->builtin];
+
+		snprintf(display, sizeof(display), "(built-in)/%s", b->path);
+		r = yaml_load_buffer(b->data, b->len, display, &doc, d);
+	} else {
+		char dirpath[4096];
+		int dfd;
+
+		if (str_printf(dirpath, sizeof(dirpath), "%s/%s", dd->dirs[c->dir], sub) < 0)
+			return diag_set(d, -ENAMETOOLONG, dd->dirs[c->dir], 0, 0, "data directory name too long");
+		snprintf(display, sizeof(display), "%s/%s", dirpath, c->name);
+		dfd = open(dirpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			return diag_set(d, -errno, dirpath, 0, 0, "cannot open directory: %s", strerror(errno));
+		r = yaml_load_file(dfd, c->name, display, dd->trust_check, &doc, d);
+		close(dfd);
+	}
+	if (r == 0)
+		r = add(ctx, doc, display, d);
+	ynode_free(doc);
+	return r;
+}
+
+int datadir_load_yaml(const struct datadir *dd, const char *sub, datadir_add_fn add, void *ctx, struct diag *d)
+{
+	struct cand *c = NULL;
+	size_t n = 0, plen = strlen(sub);
+	int r = 0;
+
+	for (size_t i = 0; i < dd->n_dirs && r == 0; i++)
+		r = list_dir(dd->dirs[i], sub, i, &c, &n, d);
+	for (size_t b = 0; dd->builtin && b < builtin_file_count && r == 0; b++) {
+		const char *path = builtin_files[b].path;
+
+		if (strncmp(path, sub, plen) == 0 && path[plen] == '/' && is_yaml_name(path + plen + 1))
+			r = cand_add(&c, &n, path + plen + 1, dd->n_dirs, b);
+	}
+	/* Name order, like sysctl.d, so ids and messages are stable. */
+	if (r == 0 && n > 1)
+		qsort(c, n, sizeof(*c), cmp_cand);
+	for (size_t k = 0; k < n && r == 0; k++)
+		r = load_cand(dd, sub, &c[k], add, ctx, d);
+	for (size_t k = 0; k < n; k++)
+		free(c[k].name);
+	free(c);
+	return r;
 }

@@ -7,6 +7,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "diag.h"
+#include "yaml_load.h"
+
 struct datadir {
 	const char *dirs[4];	/* in search order; NULL-terminated within the array */
 	size_t n_dirs;
@@ -16,6 +19,17 @@ struct datadir {
 
 /* Fill dd from --data (may be NULL) and the process's privilege. */
 void datadir_init(struct datadir *dd, const char *data_opt);
+
+/* Called with each parsed document (NULL for an empty file) and the name it
+ * is shown by; returns 0 or a negative errno with d filled. */
+typedef int (*datadir_add_fn)(void *ctx, const struct ynode *doc, const char *display, struct diag *d);
+
+/* Load every SUB/NAME.yaml along the search path, the first directory that
+ * has a NAME winning (built-ins last), in name order, passing each document
+ * to add.  Files are opened O_NOFOLLOW with the trust check when
+ * dd->trust_check.  Stops at the first error: 0 or a negative errno with d
+ * naming file:line:column. */
+int datadir_load_yaml(const struct datadir *dd, const char *sub, datadir_add_fn add, void *ctx, struct diag *d);
 
 /* A built-in file: "rules/tcp.yaml" and its content. */
 struct builtin_file {

@@ -5,13 +5,10 @@
  * Every error names file:line:column. */
 #include "profile.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "keys.h"
 #include "strutil.h"
@@ -529,122 +526,13 @@ int profile_set_load_buffers(struct profile_set *set, const struct profile_sourc
 
 /* ---- the search path ----------------------------------------------------- */
 
-/* The same listing as rule_set_load()'s, kept static until both move to
- * datadir.c (one list of data files for rules and profiles). */
-struct cand {
-	char *name;		/* "web-server.yaml" */
-	size_t dir;		/* index into dd->dirs; dd->n_dirs: built-in */
-	size_t builtin;		/* index into builtin_files[] when built-in */
-};
-
-static bool is_yaml_name(const char *n)
+static int add_cb(void *ctx, const struct ynode *doc, const char *display, struct diag *d)
 {
-	size_t l = strlen(n);
-
-	return n[0] != '.' && l > 5 && strcmp(n + l - 5, ".yaml") == 0 && !strchr(n, '/');
-}
-
-/* Add name unless an earlier directory already has it: first one wins. */
-static int cand_add(struct cand **c, size_t *n, const char *name, size_t dir, size_t builtin)
-{
-	struct cand *nc;
-
-	for (size_t k = 0; k < *n; k++)
-		if (strcmp((*c)[k].name, name) == 0)
-			return 0;
-	nc = realloc(*c, (*n + 1) * sizeof(*nc));
-	if (!nc)
-		return -ENOMEM;
-	*c = nc;
-	nc[*n].name = strdup(name);
-	if (!nc[*n].name)
-		return -ENOMEM;
-	nc[*n].dir = dir;
-	nc[*n].builtin = builtin;
-	(*n)++;
-	return 0;
-}
-
-static int list_dir(const char *base, size_t dir_idx, struct cand **c, size_t *n, struct diag *d)
-{
-	char path[4096];
-	struct dirent *e;
-	DIR *dir;
-	int r = 0;
-
-	if (str_printf(path, sizeof(path), "%s/" SUBDIR, base) < 0)
-		return diag_set(d, -ENAMETOOLONG, base, 0, 0, "data directory name too long");
-	dir = opendir(path);
-	if (!dir) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return 0;	/* a data directory need not have profiles */
-		r = -errno;
-		return diag_set(d, r, path, 0, 0, "cannot read directory: %s", strerror(-r));
-	}
-	while (r == 0 && (e = readdir(dir)))
-		if (is_yaml_name(e->d_name))
-			r = cand_add(c, n, e->d_name, dir_idx, 0);
-	closedir(dir);
-	return r;
-}
-
-static int cmp_cand(const void *a, const void *b)
-{
-	return strcmp(((const struct cand *) a)->name, ((const struct cand *) b)->name);
-}
-
-static int load_cand(struct profile_set *set, const struct datadir *dd, const struct cand *c, struct diag *d)
-{
-	char display[4096 + 512];
-	struct ynode *doc = NULL;
-	int r;
-
-	if (c->dir == dd->n_dirs) {
-		const struct builtin_file *b = &builtin_files[c->builtin];
-
-		snprintf(display, sizeof(display), "(built-in)/%s", b->path);
-		r = yaml_load_buffer(b->data, b->len, display, &doc, d);
-	} else {
-		char dirpath[4096];
-		int dfd;
-
-		snprintf(dirpath, sizeof(dirpath), "%s/" SUBDIR, dd->dirs[c->dir]);
-		snprintf(display, sizeof(display), "%s/%s", dirpath, c->name);
-		dfd = open(dirpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0)
-			return diag_set(d, -errno, dirpath, 0, 0, "cannot open directory: %s", strerror(errno));
-		r = yaml_load_file(dfd, c->name, display, dd->trust_check, &doc, d);
-		close(dfd);
-	}
-	if (r == 0)
-		r = add_profile(set, doc, display, d);
-	ynode_free(doc);
-	return r;
+	return add_profile(ctx, doc, display, d);
 }
 
 int profile_set_load(struct profile_set *set, const struct datadir *dd, struct diag *d)
 {
-	static const char prefix[] = SUBDIR "/";
-	struct cand *c = NULL;
-	size_t n = 0;
-	int r = 0;
-
 	memset(set, 0, sizeof(*set));
-	for (size_t i = 0; i < dd->n_dirs && r == 0; i++)
-		r = list_dir(dd->dirs[i], i, &c, &n, d);
-	for (size_t b = 0; dd->builtin && b < builtin_file_count && r == 0; b++) {
-		const char *path = builtin_files[b].path;
-
-		if (strncmp(path, prefix, sizeof(prefix) - 1) == 0 && is_yaml_name(path + sizeof(prefix) - 1))
-			r = cand_add(&c, &n, path + sizeof(prefix) - 1, dd->n_dirs, b);
-	}
-	/* Name order, like sysctl.d, so messages are stable. */
-	if (r == 0 && n > 1)
-		qsort(c, n, sizeof(*c), cmp_cand);
-	for (size_t k = 0; k < n && r == 0; k++)
-		r = load_cand(set, dd, &c[k], d);
-	for (size_t k = 0; k < n; k++)
-		free(c[k].name);
-	free(c);
-	return finish(set, r, d);
+	return finish(set, datadir_load_yaml(dd, "profiles", add_cb, set, d), d);
 }

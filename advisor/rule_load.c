@@ -4,13 +4,10 @@
  * file:line:column. */
 #include "rule.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "facts.h"
 #include "keys.h"
@@ -266,136 +263,17 @@ int rule_set_load_buffer(struct rule_set *set, const char *buf, size_t len, cons
 	return r;
 }
 
-static int load_file(struct rule_set *set, int dirfd, const char *name, const char *display, bool trust,
-		     struct diag *d)
+static int add_cb(void *ctx, const struct ynode *doc, const char *display, struct diag *d)
 {
-	struct ynode *doc = NULL;
-	int r;
-
-	r = yaml_load_file(dirfd, name, display, trust, &doc, d);
-	if (r == 0)
-		r = add_rules(set, doc, display, d);
-	ynode_free(doc);
-	return r;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-static bool is_yaml_name(const char *n)
-{
-	size_t l = strlen(n);
-
-	return n[0] != '.' && l > 5 && strcmp(n + l - 5, ".yaml") == 0;
+	return add_rules(ctx, doc, display, d);
 }
 
 int rule_set_load(struct rule_set *set, const struct datadir *dd, struct diag *d)
 {
-	/* Candidate files: name -> first directory (index; n_dirs = built-in). */
-	struct cand { char *name; size_t dir; } *c = NULL;
-	size_t n = 0;
-	int r = 0;
+	int r;
 
 	memset(set, 0, sizeof(*set));
-	for (size_t i = 0; i <= dd->n_dirs; i++) {
-		if (i < dd->n_dirs) {
-			char path[4096];
-			DIR *dir;
-			struct dirent *e;
-
-			snprintf(path, sizeof(path), "%s/rules", dd->dirs[i]);
-			dir = opendir(path);
-			if (!dir) {
-				if (errno == ENOENT || errno == ENOTDIR)
-					continue;
-				r = diag_set(d, -errno, path, 0, 0, "cannot read directory: %s", strerror(errno));
-				goto out;
-			}
-			while ((e = readdir(dir))) {
-				bool have = false;
-				struct cand *nc;
-
-				if (!is_yaml_name(e->d_name))
-					continue;
-				for (size_t k = 0; k < n; k++)
-					have = have || strcmp(c[k].name, e->d_name) == 0;
-				if (have)
-					continue;
-				nc = realloc(c, (n + 1) * sizeof(*c));
-				if (!nc || !(nc[n].name = strdup(e->d_name))) {
-					if (nc)
-						c = nc;
-					closedir(dir);
-					r = -ENOMEM;
-					goto out;
-				}
-				c = nc;
-				c[n++].dir = i;
-			}
-			closedir(dir);
-		} else if (dd->builtin) {
-			for (size_t b = 0; b < builtin_file_count; b++) {
-				const char *name = builtin_files[b].path + 6;
-				bool have = false;
-				struct cand *nc;
-
-				if (strncmp(builtin_files[b].path, "rules/", 6) != 0)
-					continue;
-				for (size_t k = 0; k < n; k++)
-					have = have || strcmp(c[k].name, name) == 0;
-				if (have)
-					continue;
-				nc = realloc(c, (n + 1) * sizeof(*c));
-				if (!nc || !(nc[n].name = strdup(name))) {
-					if (nc)
-						c = nc;
-					r = -ENOMEM;
-					goto out;
-				}
-				c = nc;
-				c[n++].dir = i;
-			}
-		}
-	}
-	/* Load in name order, like sysctl.d, so ids and messages are stable. */
-	for (size_t k = 1; k < n; k++)
-		for (size_t j = k; j > 0 && cmp_str(&c[j - 1].name, &c[j].name) > 0; j--) {
-			struct cand t = c[j];
-			c[j] = c[j - 1];
-			c[j - 1] = t;
-		}
-	for (size_t k = 0; k < n && r == 0; k++) {
-		char display[4096 + 512];
-
-		if (c[k].dir < dd->n_dirs) {
-			char dirpath[4096];
-			int dfd;
-
-			snprintf(dirpath, sizeof(dirpath), "%s/rules", dd->dirs[c[k].dir]);
-			snprintf(display, sizeof(display), "%s/%s", dirpath, c[k].name);
-			dfd = open(dirpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (dfd < 0) {
-				r = diag_set(d, -errno, dirpath, 0, 0, "cannot open directory: %s", strerror(errno));
-				break;
-			}
-			r = load_file(set, dfd, c[k].name, display, dd->trust_check, d);
-			close(dfd);
-		} else {
-			for (size_t b = 0; b < builtin_file_count; b++)
-				if (strncmp(builtin_files[b].path, "rules/", 6) == 0 &&
-				    strcmp(builtin_files[b].path + 6, c[k].name) == 0) {
-					snprintf(display, sizeof(display), "(built-in)/%s", builtin_files[b].path);
-					r = rule_set_load_buffer(set, builtin_files[b].data, builtin_files[b].len,
-								 display, d);
-				}
-		}
-	}
-out:
-	for (size_t k = 0; k < n; k++)
-		free(c[k].name);
-	free(c);
+	r = datadir_load_yaml(dd, "rules", add_cb, set, d);
 	if (r < 0)
 		rule_set_release(set);
 	return r;
