@@ -68,6 +68,9 @@ static const struct fact_def static_defs[F__STATIC_COUNT] = {
 	[F_CW_GROWTH_COUNT]       = { "closewait.growth.count", FT_INT, SCOPE_NETNS, "its CLOSE_WAIT count at the end" },
 	[F_CW_GROWTH_PER_MIN]     = { "closewait.growth.per_min", FT_INT, SCOPE_NETNS,
 		"its CLOSE_WAIT growth per minute (rounded up)" },
+	[F_CW_GROWTH_NOTE]        = { "closewait.growth.note", FT_STR, SCOPE_NETNS,
+		"for titles: \"; growing by N per minute\" (or naming the growing process when it is not the top "
+		"holder); missing without growth" },
 	[F_NAT_IP_FORWARD]        = { "nat.ip_forward", FT_INT, SCOPE_NETNS, "net.ipv4.ip_forward" },
 	[F_NAT_CONNTRACK_LOADED]  = { "nat.conntrack_loaded", FT_INT, SCOPE_HOST, "connection tracking available" },
 	[F_NAT_NAT_LOADED]        = { "nat.nat_loaded", FT_INT, SCOPE_HOST, "NAT available (nf_nat)" },

@@ -192,17 +192,20 @@ const struct key_def key_table[] = {
 		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 10, .amax = 3600,
 		.arange_why = "the kernel accepts 0 and negatives",
 		.per_netns = true, .module = "nf_conntrack", .writable = true,
-		.explain = "How long a conntrack entry stays in CLOSE_WAIT (default 60 s). Shorter than an "
-			"application's CLOSE_WAIT, the entry vanishes and later packets of that connection "
-			"are treated as invalid by a stateful firewall.",
+		.explain = "How long a conntrack entry stays in CLOSE_WAIT (default 60 s): conntrack's state "
+			"after one side's FIN was acknowledged, i.e. a half-closed connection. TCP itself never "
+			"times out CLOSE_WAIT, so a half-closed connection idle for longer loses its NAT mapping "
+			"and firewall state, and later packets of it are treated as invalid.",
 	},
 	{
 		.name = "net.netfilter.nf_conntrack_tcp_timeout_fin_wait", .type = KEY_INT, .unit = "s",
 		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 10, .amax = 600,
 		.arange_why = "the kernel accepts 0 and negatives",
 		.per_netns = true, .module = "nf_conntrack", .writable = true,
-		.explain = "How long a conntrack entry stays in FIN_WAIT (default 120 s). Should cover the "
-			"endpoints' tcp_fin_timeout, or late FINs through NAT are dropped.",
+		.explain = "How long a conntrack entry stays in FIN_WAIT (default 120 s): conntrack's state "
+			"from a FIN until it is acknowledged (net/netfilter/nf_conntrack_proto_tcp.c: \"FIN_WAIT: "
+			"FIN packet seen\"); the half-closed phase after that is conntrack's CLOSE_WAIT. It does "
+			"not touch the host's own sockets.",
 	},
 };
 const size_t key_count = sizeof(key_table) / sizeof(key_table[0]);

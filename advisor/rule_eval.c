@@ -58,12 +58,16 @@ char *rule_interpolate(const char *text, const struct snapshot *s)
 			const char *name = p + 1;
 
 			snprintf(piece, sizeof(piece), "?");
-			while (name < end) {
+			while (name <= end) {
 				const char *bar = memchr(name, '|', (size_t) (end - name));
 				const char *stop = bar ? bar : end;
 				char fact[128];
 				int id;
 
+				if (stop == name) {	/* "{a|}": an empty last choice shows nothing */
+					piece[0] = '\0';
+					break;
+				}
 				snprintf(fact, sizeof(fact), "%.*s", (int) (stop - name), name);
 				id = fact_lookup(fact);
 				if (id >= 0 && snap_get(s, (size_t) id)->present) {

@@ -96,6 +96,9 @@ int rule_check_interpolation(const char *text, unsigned line, unsigned col, stru
 			char fact[128];
 			size_t len = (size_t) (stop - name);
 
+			/* "{a|}": an empty last choice means "nothing when a is missing" */
+			if (len == 0 && bar == NULL && name > p + 1)
+				break;
 			if (len == 0 || len >= sizeof(fact))
 				return diag_set(d, -EINVAL, NULL, line, col + (unsigned) (name - text),
 						"empty or too long fact name in '{...}'");

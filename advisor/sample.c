@@ -2,6 +2,8 @@
 #include "sample.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +77,19 @@ static int64_t rate(int64_t from, int64_t to, double secs)
 	return (int64_t) (r > 0 ? ceil(r) : floor(r));
 }
 
+/* A phrase for rule titles, so they need no conditional syntax. */
+static void set_note(struct snapshot *last, const struct sample_proc *p, int64_t per_min)
+{
+	const struct fact_val *top = snap_get(last, F_CW_TOP_PID);
+	char note[160];
+
+	if (top->present && top->i == p->pid)
+		snprintf(note, sizeof(note), "; growing by %" PRId64 " per minute", per_min);
+	else
+		snprintf(note, sizeof(note), "; %s (pid %d) grows by %" PRId64 " per minute", p->comm, p->pid, per_min);
+	snap_set_str(last, F_CW_GROWTH_NOTE, note);
+}
+
 void sampler_finish(const struct sampler *sm, struct snapshot *last)
 {
 	double secs = sm->t_last - sm->t_first;
@@ -117,5 +132,6 @@ void sampler_finish(const struct sampler *sm, struct snapshot *last)
 		snap_set_str(last, F_CW_GROWTH_COMM, best->comm);
 		snap_set_int(last, F_CW_GROWTH_COUNT, best->counts[sm->n - 1]);
 		snap_set_int(last, F_CW_GROWTH_PER_MIN, best_rate);
+		set_note(last, best, best_rate);
 	}
 }

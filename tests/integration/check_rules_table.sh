@@ -19,11 +19,12 @@
 #
 # Reads files only: no root, no namespace.  Exit 0 pass, 1 fail, 77 skip.
 # TCPTUNE=/path/to/binary overrides build/tcptune (e.g. a sanitizer build).
-# The rules are read from the source tree (--data), so a binary built before
-# the last YAML edit still tests the current rules.
+# The rules are read from the source tree (a copy passed with --data), so a
+# binary built before the last YAML edit still tests the current rules.
 
 set -u
 export LC_ALL=C
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 ROOT=$TT_ROOT
@@ -37,6 +38,14 @@ need_cmds jq
 W=$(mktemp -d "${TMPDIR:-/tmp}/tcptune-rules.XXXXXX") || fail "mktemp -d failed"
 trap 'rm -rf "$W"; tt_cleanup' EXIT
 : >"$W/empty.yaml"	# site config: no ignore list from this host's /etc/tcptune
+# The rules of this tree, in a copy owned by whoever runs the test: as root,
+# tcptune refuses rule files not owned by root or writable by others (SPEC §9),
+# which a checkout may well be.
+DATA=$W/data
+mkdir -p "$DATA/rules" || fail "cannot create $DATA/rules"
+cp "$ROOT"/rules/*.yaml "$DATA/rules/" || fail "cannot copy rules/*.yaml"
+chmod 0755 "$DATA" "$DATA/rules" || fail "chmod failed"
+chmod 0644 "$DATA"/rules/*.yaml "$W/empty.yaml" || fail "chmod failed"
 
 # ---- the table ----------------------------------------------------------------
 # id  expect  case  companions
@@ -176,7 +185,7 @@ run() {
 			rm -f "$dir/root/.remove"
 		fi
 	fi
-	(cd / && exec timeout 20 "$TCPTUNE" --data "$ROOT" check --root "$dir/root" --format json \
+	(cd / && exec timeout 20 "$TCPTUNE" --data "$DATA" check --root "$dir/root" --format json \
 		--config "$W/empty.yaml") >"$dir/out.json" 2>"$dir/err"
 	echo $? >"$dir/rc"
 	jq -e '.findings | type == "array"' "$dir/out.json" >/dev/null 2>&1 ||

@@ -105,6 +105,10 @@ static void test_fallback_interpolation(void **state)
 	t = rule_interpolate("{closewait.growth.comm|closewait.top.comm}/{nope}/{", &s);
 	assert_string_equal(t, "leaker/?/{");
 	free(t);
+	/* an empty last choice: nothing when the fact is missing */
+	t = rule_interpolate("x{tcpext.PAWSTimewait|}y{closewait.top.pid|}", &s);
+	assert_string_equal(t, "xy4242");
+	free(t);
 }
 
 int main(void)
