@@ -69,8 +69,13 @@ int recommend(const struct profile_set *set, const struct snapshot *s, struct re
 	if (best) {
 		evidence(best, s, ev, sizeof(ev));
 		ret->profile = best;
-		snprintf(ret->reason, sizeof(ret->reason), "%s: its condition `%s` holds here (%s)",
-			 best->description ? best->description : best->name, best->match_src, ev);
+		/* The description's first sentence says what the profile is for. */
+		const char *desc = best->description ? best->description : best->name;
+		const char *stop = strstr(desc, ". ");
+		int dlen = (int) (stop ? (size_t) (stop - desc) : strlen(desc));
+
+		snprintf(ret->reason, sizeof(ret->reason), "%.*s; its condition `%s` holds here (%s)", dlen, desc,
+			 best->match_src, ev);
 		return 0;
 	}
 	ret->profile = profile_find(set, "default");

@@ -215,20 +215,19 @@ static void wrapped(FILE *out, const char *indent, const char *text)
 	while (*p) {
 		size_t w = strcspn(p, " \n");
 
-		if (col > il && col + w > 78) {
+		if (col > il && col + 1 + w > 78) {
 			fputc('\n', out);
 			fputs(indent, out);
 			col = il;
+		} else if (col > il) {
+			fputc(' ', out);
+			col++;
 		}
 		fprintf(out, "%.*s", (int) w, p);
 		col += w;
 		p += w;
 		while (*p == ' ' || *p == '\n')
 			p++;
-		if (*p && col > il) {
-			fputc(' ', out);
-			col++;
-		}
 	}
 	fputc('\n', out);
 }
