@@ -165,8 +165,9 @@ static int run_apply(const struct planned *p, bool json, bool yes)
 	free(keys);
 	if (r < 0) {
 		log_errx(0, "apply %s failed: %s; %s", pl->profile, err.what,
-			 err.restored ? "the machine is as it was (entry marked rolled-back)"
-				      : "the machine may be partly changed: run tcptune rollback, see tcptune history");
+			 !err.restored ? "the machine may be partly changed: run tcptune rollback, see tcptune history"
+			 : err.id[0] ? "the machine is as it was (entry marked rolled-back)"
+				     : "the machine is as it was (nothing was recorded)");
 		if (json)
 			print_json(json_pack("{s:b, s:s, s:s, s:s, s:b}", "changed", 0, "entry", err.id,
 					     "status", "failed", "error", err.what, "restored", err.restored));

@@ -30,10 +30,11 @@ static int print_json(const struct txn_entry *v, size_t n)
 							      "old", v[i].keys[k].had_old ?
 							      json_string_safe(v[i].keys[k].old_value) : json_null(),
 							      "new", v[i].keys[k].new_value));
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "id", v[i].id,
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "id", v[i].id,
 						     "time", v[i].time, "user", v[i].user, "action", v[i].action,
 						     "profile", v[i].profile, "status", v[i].status, "keys", keys,
-						     "target", v[i].target[0] ? json_string(v[i].target) : json_null()));
+						     "target", v[i].target[0] ? json_string(v[i].target) : json_null(),
+						     "error", v[i].error[0] ? json_string_safe(v[i].error) : json_null()));
 	}
 	r = json_dumpf(arr, stdout, JSON_INDENT(2));
 	fputc('\n', stdout);

@@ -32,8 +32,8 @@ int guard_privileges(const char *verb)
 	/* Per-netns sysctls need CAP_NET_ADMIN over the netns (or euid 0,
 	 * KERNEL-FACTS §6); we ask for the capability, never the uid alone. */
 	if (!caps_have(CAP_NET_ADMIN))
-		return log_errx(-EPERM, "%s needs CAP_NET_ADMIN, which this process does not have "
-				"(run it as root)", verb);
+		return log_errx(-EPERM, "%s needs CAP_NET_ADMIN, which this process does not have (%s)", verb,
+				geteuid() == 0 ? "root, but with capabilities dropped" : "run it as root");
 	r = writable_dir(guard_paths.sysctl_dir);
 	if (r < 0)
 		return log_err(r, "%s needs to write '%s'", verb, guard_paths.sysctl_dir);

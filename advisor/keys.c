@@ -79,7 +79,7 @@ const struct key_def key_table[] = {
 	{
 		.name = "net.ipv4.tcp_tw_recycle", .type = KEY_INT, .unit = "enum",
 		.kmin = 0, .kmax = 1, .amin = 0, .amax = 0,
-		.arange_why = "tcptune never writes it",
+		.arange_why = "it broke clients behind NAT",
 		.per_netns = false, .removed = "4.12", .writable = false,
 		.explain = "Removed in Linux 4.12 (commit 4396e46187ca); a line setting it in sysctl.d only "
 			"produces an error at boot. On older kernels it shortened TIME_WAIT to 3.5*RTO and "

@@ -10,7 +10,7 @@
 # Once the cause is removed, the same apply must succeed (nothing was left
 # pending or locked).
 #
-#   enospc       /etc/sysctl.d full (4 KiB tmpfs), no managed file before
+#   enospc       /etc/sysctl.d full (8 KiB tmpfs), no managed file before
 #   enospc-file  the same with a managed file already there
 #   rofs         /etc/sysctl.d bind-mounted read-only, managed file there
 #   einval       the kernel refuses ip_local_port_range (EINVAL) after the
@@ -18,13 +18,16 @@
 #   einval-file  the same with a managed file already there
 #   roproc       /proc/sys bind-mounted read-only in the namespace (EROFS at
 #                the first runtime write, after the managed file was written)
+#   store-enospc the store is a full 4 KiB tmpfs: the record step (§8.2) fails;
+#                nothing may change, and what stderr says about the entry must
+#                match the store
 #
 # Without arguments the script runs every case, each as its own
 # `bash THIS-SCRIPT` under TT_CASE=<case> (which enters new namespaces), and
 # prints a summary line.
 . "$(dirname "$0")/lib.sh"
 
-CASES="enospc enospc-file rofs einval einval-file roproc"
+CASES="enospc enospc-file rofs einval einval-file roproc store-enospc"
 
 if [ -z "${TT_CASE:-}" ]; then
 	need_root
@@ -32,11 +35,11 @@ if [ -z "${TT_CASE:-}" ]; then
 	[ -x "$TT_ROOT/build/tcptune" ] || fail "build first: make build/tcptune"
 	pass=0 failed="" skipped=""
 	for c in ${1:-$CASES}; do
-		run_bounded 40 env TT_CASE="$c" bash "$TT_SCRIPT"
+		run_bounded 25 env TT_CASE="$c" bash "$TT_SCRIPT"
 		case $? in
 		0) pass=$((pass + 1)) ;;
 		77) skipped="$skipped $c" ;;
-		124 | 137) echo "  $c: timed out after 40 s" >&2; failed="$failed $c" ;;
+		124 | 137) echo "  $c: timed out after 25 s" >&2; failed="$failed $c" ;;
 		*) failed="$failed $c" ;;
 		esac
 	done
@@ -98,8 +101,9 @@ profile=reverse-proxy
 want_key=""		# the key whose write fails, if a runtime write fails
 case $TT_CASE in
 enospc | enospc-file)
-	mount -t tmpfs -o size=4k,nr_inodes=64,mode=0755 tcptune-full "$SD" ||
-		fail "cannot mount a 4 KiB tmpfs on $SD"
+	# Two pages: room for the managed file and the new one once the filler goes.
+	mount -t tmpfs -o size=8k,nr_inodes=64,mode=0755 tcptune-full "$SD" ||
+		fail "cannot mount an 8 KiB tmpfs on $SD"
 	[ "$TT_CASE" = enospc-file ] && printf '%s' "$PRIOR_FILE" > "$MANAGED"
 	# Fill the rest; dd stops at ENOSPC.
 	dd if=/dev/zero of="$SD/00-filler.conf" bs=1k count=64 2>/dev/null
@@ -124,6 +128,12 @@ einval | einval-file)
 		skip "cannot set net.ipv4.ip_unprivileged_port_start in the namespace"
 	want_key=net.ipv4.ip_local_port_range
 	cause="the kernel refuses $want_key = 10240 65535 (EINVAL)"
+	;;
+store-enospc)
+	# One page: the lock (empty) fits, prior.conf fills it, planned.conf cannot.
+	mount -t tmpfs -o size=4k,nr_inodes=64,mode=0700 tcptune-store "$STORE" ||
+		fail "cannot mount a 4 KiB tmpfs on $STORE"
+	cause="the store cannot hold the new entry (ENOSPC)"
 	;;
 roproc)
 	mount --bind /proc/sys /proc/sys && mount -o remount,ro,bind /proc/sys ||
@@ -150,7 +160,11 @@ sd_before=$(snap_dir "$SD")
 st_before=$(store_entries)
 [ -z "$st_before" ] || fail "the store is not empty before the case: $st_before"
 
-out=$(run_bounded 20 "$BIN" apply "$profile" --yes 2>/tmp/err); rc=$?
+# Under strace when there is one, to see which runtime writes really happened.
+tracer=()
+command -v strace >/dev/null 2>&1 && strace -qq -o /dev/null true 2>/dev/null &&
+	tracer=(strace -f -qq -e trace=openat -o /tmp/trace)
+run_bounded 20 "${tracer[@]}" "$BIN" apply "$profile" --yes >/tmp/out 2>/tmp/err; rc=$?
 err=$(cat /tmp/err)
 [ "$rc" != 0 ] || fail "apply $profile succeeded although $cause; stderr: $err"
 [ "$rc" != 124 ] && [ "$rc" -lt 128 ] || fail "apply $profile was killed or timed out (exit $rc)"
@@ -186,6 +200,23 @@ einval*)
 	echo "$err" | grep -q "Invalid argument" || fail "error does not say 'Invalid argument': $err"
 	[ "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" = 20000 ] ||
 		fail "net.ipv4.ip_unprivileged_port_start was changed"
+	# The keys before the refused one were written, then written back: each
+	# changed key but the refused one is opened for writing twice.
+	if [ ${#tracer[@]} -gt 0 ]; then
+		restored=0
+		for k in $changes; do
+			[ "$k" = "$want_key" ] && continue
+			n=$(grep -c "\"/proc/sys/$(echo "$k" | tr . /)\", O_WRONLY" /tmp/trace)
+			[ "$n" = 2 ] || [ "$n" = 0 ] || fail "$k was opened for writing $n times (want 2: write, restore)"
+			[ "$n" = 2 ] && restored=$((restored + 1))
+		done
+		[ "$restored" -gt 0 ] || fail "no key was written before $want_key was refused; the case tests no restore"
+		cause="$cause; $restored keys written before it and restored (strace)"
+	fi
+	;;
+store-enospc)
+	echo "$err" | grep -q "No space left on device" || fail "error does not say 'No space left on device': $err"
+	echo "$err" | grep -q "record\|$STORE" || fail "error does not say the store could not be written: $err"
 	;;
 roproc)
 	echo "$err" | grep -Eq 'net[./]ipv4[./]tcp_fin_timeout' || fail "error does not name $want_key: $err"
@@ -196,8 +227,16 @@ esac
 # The store: one entry, rolled back, saying why; or (a refusal in preflight) none.
 entries=$(store_entries)
 if [ -z "$entries" ]; then
-	[ "$TT_CASE" = rofs ] || fail "no store entry was recorded (the failure happened after the record step)"
-	outcome="refused in preflight, no store entry"
+	case $TT_CASE in
+	rofs) outcome="refused in preflight, no store entry" ;;
+	store-enospc)
+		# No entry is fine (nothing changed); saying there is one is not.
+		echo "$err" | grep -q "entry marked rolled-back" &&
+			fail "stderr says 'entry marked rolled-back' but the store holds no entry: $err"
+		outcome="record failed, no store entry"
+		;;
+	*) fail "no store entry was recorded (the failure happened after the record step)" ;;
+	esac
 else
 	[ "$(echo "$entries" | wc -l)" = 1 ] || fail "more than one store entry: $entries"
 	hist=$("$BIN" history --format json) || fail "history --format json failed"
@@ -216,6 +255,7 @@ case $TT_CASE in
 enospc*) rm -f "$SD/00-filler.conf" ;;
 rofs) umount "$SD" || fail "cannot undo the read-only bind mount" ;;
 einval*) echo 1024 > /proc/sys/net/ipv4/ip_unprivileged_port_start ;;
+store-enospc) umount "$STORE" || fail "cannot unmount the small store" ;;
 roproc) umount /proc/sys || fail "cannot undo the read-only bind mount of /proc/sys" ;;
 esac
 again=$(run_bounded 20 "$BIN" apply "$profile" --yes 2>&1) || fail "apply after removing the cause failed: $again"

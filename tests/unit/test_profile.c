@@ -187,7 +187,7 @@ static void test_bad(void **state)
 		  "t.yaml", 4, 33, "net.ipv4.ip_local_port_range = 1023 65535 is outside 1024..65535: below 1024" },
 		{ "tcp_tw_recycle", { { "t.yaml", HEAD("t") ONE("net.ipv4.tcp_tw_recycle", "0") } },
 		  "t.yaml", 4, 3,
-		  "net.ipv4.tcp_tw_recycle is never set by tcptune: tcptune never writes it; "
+		  "net.ipv4.tcp_tw_recycle is never set by tcptune: it broke clients behind NAT; "
 		  "it was removed in Linux 4.12" },
 		{ "read-only key", { { "t.yaml", HEAD("t") ONE("net.ipv4.ip_unprivileged_port_start", "1024") } },
 		  "t.yaml", 4, 3, "net.ipv4.ip_unprivileged_port_start is never set by tcptune" },
