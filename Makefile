@@ -27,6 +27,7 @@ LDWRAP_test_txn := -Wl,--wrap=fsync,--wrap=rename,--wrap=renameat,--wrap=write,-
 LDWRAP_test_rollback := -Wl,--wrap=fsync,--wrap=rename,--wrap=renameat,--wrap=write,--wrap=openat
 LDWRAP_test_recover := -Wl,--wrap=fsync,--wrap=rename,--wrap=renameat,--wrap=write,--wrap=openat
 LDWRAP_test_history := -Wl,--wrap=fsync,--wrap=rename,--wrap=renameat,--wrap=write,--wrap=openat
+LDWRAP_test_sysctl_write := -Wl,--wrap=open,--wrap=write
 
 ADVISOR_SRC := $(filter-out advisor/main.c,$(wildcard advisor/*.c))
 BACKUP_SRC  := $(wildcard backup/*.c)

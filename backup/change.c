@@ -142,7 +142,8 @@ static void now_rfc3339(char buf[32])
  * profile and user names stay in the manifest, where no parser executes them. */
 static char *render_conf(const struct txn_entry *e, bool prior)
 {
-	size_t cap = 256 + e->n_keys * (64 + 64 + 16), used;
+	/* Room for the header and, per key, the longest name and value. */
+	size_t cap = 256 + e->n_keys * (64 + 64 + 16), used = 0;
 	char *buf = malloc(cap);
 	int n;
 
@@ -153,16 +154,19 @@ static char *render_conf(const struct txn_entry *e, bool prior)
 			     "# Restore by hand with: sysctl -p " STORE_PRIOR_CONF "\n"
 		           : "# tcptune %s (%s, %s): the values it sets.\n",
 		     e->id, e->action, e->time);
-	used = (size_t) n;
-	for (size_t i = 0; i < e->n_keys; i++) {
+	for (size_t i = 0; i < e->n_keys && n >= 0 && (size_t) n < cap - used; i++) {
 		const struct txn_entry_key *k = &e->keys[i];
 		const char *name = key_table[k->key].name;
 
+		used += (size_t) n;
 		if (prior && !k->had_old)
 			n = snprintf(buf + used, cap - used, "# %s did not exist\n", name);
 		else
 			n = snprintf(buf + used, cap - used, "%s = %s\n", name, prior ? k->old_value : k->new_value);
-		used += (size_t) n;
+	}
+	if (n < 0 || (size_t) n >= cap - used) {
+		free(buf);	/* cannot happen with the room above */
+		return NULL;
 	}
 	return buf;
 }
@@ -339,7 +343,9 @@ static void undo(int storefd, int sysfd, const struct txn_paths *p, const char *
 	if (target_marked && store_set_status(storefd, c->entry.target, ST_APPLIED, NULL) < 0)
 		say_more(err, "; entry %s may still say undone", c->entry.target);
 
-	snprintf(c->entry.status, sizeof(c->entry.status), ST_ROLLED_BACK);
+	/* Restored: the entry is finished.  Not restored: it stays pending, so
+	 * recovery (the next apply, rollback or check) tries again. */
+	snprintf(c->entry.status, sizeof(c->entry.status), "%s", err->restored ? ST_ROLLED_BACK : ST_PENDING);
 	snprintf(c->entry.error, sizeof(c->entry.error), "%s", err->what);
 	for (char *s = c->entry.error; *s; s++)
 		if ((unsigned char) *s < 0x20 || (unsigned char) *s > 0x7e)
@@ -347,6 +353,8 @@ static void undo(int storefd, int sysfd, const struct txn_paths *p, const char *
 	r = store_save(storefd, &c->entry, c->uid);
 	if (r < 0)
 		say_more(err, " (entry %s left pending: %s)", c->entry.id, strerror(-r));
+	else if (!err->restored)
+		say_more(err, " (entry %s stays pending for recovery)", c->entry.id);
 }
 
 int change_run(int storefd, int sysfd, const struct txn_paths *p, struct change *c, struct txn_error *err)

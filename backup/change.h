@@ -41,7 +41,9 @@ int change_record(int storefd, struct change *c, const char *status, struct txn_
  * value differs (read back), then commit: a rollback's target is marked
  * "undone", the entry "applied".  On any failure after recording, the keys
  * written so far (last first) and the managed file are restored, the target
- * is "applied" again, and the entry is marked "rolled-back" with the error.
+ * is "applied" again, and the entry is marked "rolled-back" with the error --
+ * or, when restoring failed too, left "pending" (with the error) for
+ * txn_recover() to finish.
  * Returns 0 or the first error; err says what failed, whether the machine is
  * as it was (restored) and the entry's id. */
 int change_run(int storefd, int sysfd, const struct txn_paths *p, struct change *c, struct txn_error *err);

@@ -40,6 +40,11 @@ bool manifest_id_valid(const char *s)
 	return n > 0 && n <= ID_DIGITS_MAX && strspn(s, "0123456789") == n;
 }
 
+bool manifest_status_valid(const char *s)
+{
+	return in_list(s, statuses, sizeof(statuses) / sizeof(statuses[0]));
+}
+
 /* ---- encoding ------------------------------------------------------------ */
 
 static int set_new(json_t *obj, const char *name, json_t *v)
@@ -287,7 +292,7 @@ static int decode_root(json_t *root, const char *want_id, struct txn_entry *e, u
 		return bad(why, why_len, "\"id\" '%s' does not name this entry", e->id);
 	if (!in_list(e->action, actions, sizeof(actions) / sizeof(actions[0])))
 		return bad(why, why_len, "\"action\": unknown action '%s'", e->action);
-	if (!in_list(e->status, statuses, sizeof(statuses) / sizeof(statuses[0])))
+	if (!manifest_status_valid(e->status))
 		return bad(why, why_len, "\"status\": unknown status '%s'", e->status);
 	if (strcmp(e->action, "rollback") == 0 ? !manifest_id_valid(e->target) : e->target[0] != '\0')
 		return bad(why, why_len, "\"target\" '%s' does not fit action '%s'", e->target, e->action);

@@ -27,6 +27,9 @@
 /* Is s an entry id: 1 to 8 decimal digits?  Only such names are entries. */
 bool manifest_id_valid(const char *s);
 
+/* Is s a status a manifest may hold (not "corrupt")? */
+bool manifest_status_valid(const char *s);
+
 /* Encode e (and uid) as the manifest's JSON text, newline-terminated.
  * *ret_text is malloc'd, the caller frees it.  -EINVAL when a field cannot be
  * encoded (a key index outside the table, a string that is not UTF-8),

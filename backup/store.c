@@ -358,10 +358,12 @@ int store_set_status(int storefd, const char *id, const char *status, const char
 	uid_t uid;
 	int r;
 
+	if (!manifest_status_valid(status))
+		return -EINVAL;
 	r = store_load(storefd, id, &e, &uid, why, sizeof(why));
 	if (r < 0)
 		return r;
-	if (strlen(status) >= sizeof(e.status) || (error && strlen(error) >= sizeof(e.error))) {
+	if (error && strlen(error) >= sizeof(e.error)) {
 		r = -EINVAL;
 		goto out;
 	}

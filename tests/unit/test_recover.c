@@ -50,6 +50,7 @@ static char kernel_clamp_from[32];	/* ... this value ... */
 static char kernel_clamp_to[32];	/* ... into this one */
 #define MAX_PROC_WRITES 64
 static unsigned proc_write_calls[MAX_PROC_WRITES];	/* w_write call numbers that went to /proc/sys */
+static char proc_write_keys[MAX_PROC_WRITES][PATH_MAX];	/* and the key each wrote */
 static size_t n_proc_writes;
 
 static void wraps_reset(void)
@@ -177,8 +178,10 @@ ssize_t __wrap_write(int fd, const void *buf, size_t len)
 	char rel[PATH_MAX];
 	bool proc = fd_in_fake_proc(fd, rel, sizeof(rel));
 
-	if (proc && n_proc_writes < MAX_PROC_WRITES)
+	if (proc && n_proc_writes < MAX_PROC_WRITES) {
+		snprintf(proc_write_keys[n_proc_writes], sizeof(proc_write_keys[0]), "%s", rel);
 		proc_write_calls[n_proc_writes++] = w_write.calls + 1;
+	}
 	if (wrap_hit(&w_write))
 		return -1;
 	return proc ? fake_kernel_write(fd, rel, buf, len) : __real_write(fd, buf, len);
@@ -620,6 +623,15 @@ static void test_recover_keys(void **state)
 	assert_int_equal(n_proc_writes, 1);
 	assert_string_equal(proc_value(f, "net/core/somaxconn"), "1024\n");
 	assert_string_equal(proc_value(f, "net/ipv4/tcp_keepalive_time"), "7200\n");
+
+	/* Last first: the reverse of the order they were written in. */
+	write_file(fx_path(f, f->proc, "net/ipv4/tcp_fin_timeout"), "30\n", 0644);
+	write_file(fx_path(f, f->proc, "net/core/somaxconn"), "8192\n", 0644);
+	n_proc_writes = 0;
+	assert_int_equal(recover_keys(f->proc, keys, 3, what, sizeof(what)), 0);
+	assert_int_equal(n_proc_writes, 2);
+	assert_string_equal(proc_write_keys[0], "net/core/somaxconn");
+	assert_string_equal(proc_write_keys[1], "net/ipv4/tcp_fin_timeout");
 
 	/* A failure does not stop the others; the first is reported. */
 	snprintf(keys[0].old_value, sizeof(keys[0].old_value), "50");

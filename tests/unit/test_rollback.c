@@ -586,6 +586,11 @@ static void test_not_applied(void **state)
 		assert_as_before(f, &before);
 	}
 	assert_string_equal(status_of(f, "0003"), "");
+
+	/* A corrupt entry is never used as a plan. */
+	assert_int_equal(mkdir(fx_path(f, f->store, "0005"), 0700), 0);
+	assert_int_equal(txn_rollback(&f->paths, "5", true, "bob", 0, id, &err), -EBADMSG);
+	assert_non_null(strstr(err.what, "transaction 0005 is corrupt: manifest.json missing"));
 }
 
 /* Going back to 0001's prior file would throw away 0002's file. */

@@ -45,6 +45,8 @@ static struct wrap w_fsync, w_rename, w_renameat, w_write, w_create;	/* w_create
 
 static char fake_proc[PATH_MAX];	/* "<tmp>/proc/sys/": writes below it act like procfs */
 static char kernel_einval[128];		/* key path the fake kernel refuses with EINVAL */
+static char refuse_key[128];		/* key path where the fake kernel refuses ... */
+static char refuse_value[32];		/* ... only this value (EINVAL) */
 static char kernel_clamp[128];		/* key path where the fake kernel turns ... */
 static char kernel_clamp_from[32];	/* ... this value ... */
 static char kernel_clamp_to[32];	/* ... into this one */
@@ -52,12 +54,42 @@ static char kernel_clamp_to[32];	/* ... into this one */
 static unsigned proc_write_calls[MAX_PROC_WRITES];	/* w_write call numbers that went to /proc/sys */
 static size_t n_proc_writes;
 
+/* What happened, in order: "fsync <path>", "rename <new name>",
+ * "sysctl <key path>", so a test can check what was durable before what. */
+#define MAX_EVENTS 128
+static char events[MAX_EVENTS][PATH_MAX + 16];
+static size_t n_events;
+
+__attribute__((format(printf, 1, 2)))
+static void event(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (n_events == MAX_EVENTS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(events[n_events++], sizeof(events[0]), fmt, ap);
+	va_end(ap);
+}
+
+static void fd_path(int fd, char *buf, size_t len)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, buf, len - 1);
+	buf[n < 0 ? 0 : n] = '\0';
+}
+
 static void wraps_reset(void)
 {
+	n_events = 0;
 	struct wrap *all[] = { &w_fsync, &w_rename, &w_renameat, &w_write, &w_create };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		memset(all[i], 0, sizeof(*all[i]));
+	refuse_key[0] = refuse_value[0] = '\0';
 	kernel_einval[0] = kernel_clamp[0] = kernel_clamp_from[0] = kernel_clamp_to[0] = '\0';
 	n_proc_writes = 0;
 }
@@ -92,6 +124,10 @@ int __wrap_openat(int dirfd, const char *path, int flags, ...);
 
 int __wrap_fsync(int fd)
 {
+	char path[PATH_MAX];
+
+	fd_path(fd, path, sizeof(path));
+	event("fsync %s", path);
 	return wrap_hit(&w_fsync) ? -1 : __real_fsync(fd);
 }
 
@@ -102,6 +138,7 @@ int __wrap_rename(const char *a, const char *b)
 
 int __wrap_renameat(int da, const char *a, int db, const char *b)
 {
+	event("rename %s", b);
 	return wrap_hit(&w_renameat) ? -1 : __real_renameat(da, a, db, b);
 }
 
@@ -159,6 +196,11 @@ static ssize_t fake_kernel_write(int fd, const char *rel, const void *buf, size_
 	}
 	memcpy(text, buf, len);
 	text[len] = '\0';
+	if (strcmp(rel, refuse_key) == 0 && strncmp(text, refuse_value, strlen(refuse_value)) == 0 &&
+	    text[strlen(refuse_value)] == '\n') {
+		errno = EINVAL;
+		return -1;
+	}
 	if (strcmp(rel, kernel_clamp) == 0 && strncmp(text, kernel_clamp_from, strlen(kernel_clamp_from)) == 0 &&
 	    text[strlen(kernel_clamp_from)] == '\n')
 		snprintf(text, sizeof(text), "%s\n", kernel_clamp_to);
@@ -177,6 +219,8 @@ ssize_t __wrap_write(int fd, const void *buf, size_t len)
 
 	if (proc && n_proc_writes < MAX_PROC_WRITES)
 		proc_write_calls[n_proc_writes++] = w_write.calls + 1;
+	if (proc)
+		event("sysctl %s", rel);
 	if (wrap_hit(&w_write))
 		return -1;
 	return proc ? fake_kernel_write(fd, rel, buf, len) : __real_write(fd, buf, len);
@@ -516,6 +560,57 @@ static void test_apply_twice_unchanged(void **state)
 	assert_string_equal(v[1].status, "unchanged");
 	txn_entries_free(v, n);
 	assert_no_temp(f);
+}
+
+static long event_index(const char *prefix)
+{
+	for (size_t i = 0; i < n_events; i++)
+		if (strncmp(events[i], prefix, strlen(prefix)) == 0)
+			return (long) i;
+	return -1;
+}
+
+/* SPEC §8 step 2 and STYLE §4: every backup file, the manifest, the entry
+ * directory and the store directory are fsynced before the managed file or
+ * any sysctl changes; the manifest (which makes the entry "pending") comes
+ * after the backups it points to. */
+static void test_record_durable_first(void **state)
+{
+	static const char *const files[] = { ".prior.conf.tmp-", ".prior-file.tmp-", ".planned.conf.tmp-",
+					     ".manifest.json.tmp-" };
+	struct fx *f = *state;
+	struct txn_error err;
+	char id[16], want[PATH_MAX * 2];
+	long first_change, i;
+	bool changed;
+
+	assert_int_equal(txn_apply(&f->paths, &f->req, &changed, id, &err), 0);
+	for (size_t e = 0; e < n_events; e++)
+		print_message("%s\n", events[e]);
+	first_change = event_index("rename 99-tcptune.conf");
+	assert_true(first_change > 0);
+	assert_true(event_index("sysctl ") > first_change);
+
+	for (size_t k = 0; k < 4; k++) {
+		snprintf(want, sizeof(want), "fsync %s/0001/%s", f->store, files[k]);
+		i = event_index(want);
+		if (i < 0 || i > first_change)
+			fail_msg("%s not fsynced before the managed file changed", files[k]);
+	}
+	snprintf(want, sizeof(want), "fsync %s/0001", f->store);
+	for (i = 0; i < first_change; i++)
+		if (strcmp(events[i], want) == 0)
+			break;
+	if (i == first_change)
+		fail_msg("the entry directory was not fsynced before the managed file changed");
+	snprintf(want, sizeof(want), "fsync %s", f->store);
+	for (i = 0; i < first_change; i++)
+		if (strcmp(events[i], want) == 0)
+			break;
+	if (i == first_change)
+		fail_msg("the store directory was not fsynced before the managed file changed");
+	assert_true(event_index("rename prior-file") < event_index("rename manifest.json"));
+	assert_true(event_index("rename prior.conf") < event_index("rename manifest.json"));
 }
 
 /* Only the keys that differ are written; the file alone can be the change. */
@@ -861,11 +956,57 @@ static void test_restore_fails_then_recover(void **state)
 	assert_no_temp(f);
 }
 
+/* The kernel takes the new value but refuses the old one back: the entry
+ * must stay pending (not "rolled-back"), so recovery finishes the restore
+ * once the kernel takes it again. */
+static void test_restore_refused_stays_pending(void **state)
+{
+	struct fx *f = *state;
+	struct txn_error err;
+	struct txn_entry *v;
+	struct snap before;
+	char id[16];
+	bool changed;
+	size_t n;
+
+	take_snap(f, &before);
+	wraps_reset();
+	snprintf(kernel_einval, sizeof(kernel_einval), "net/ipv4/ip_local_port_range");
+	snprintf(refuse_key, sizeof(refuse_key), "net/ipv4/tcp_fin_timeout");
+	snprintf(refuse_value, sizeof(refuse_value), "60");
+	assert_int_equal(txn_apply(&f->paths, &f->req, &changed, id, &err), -EINVAL);
+	print_message("%s\n", err.what);
+	assert_false(err.restored);
+	assert_non_null(strstr(err.what, "cannot restore net.ipv4.tcp_fin_timeout to 60: Invalid argument"));
+	assert_non_null(strstr(err.what, "entry 0001 stays pending for recovery"));
+	assert_string_equal(proc_value(f, "net/ipv4/tcp_fin_timeout"), "30\n");
+	assert_string_equal(proc_value(f, "net/ipv4/tcp_keepalive_time"), "7200\n");	/* the others are back */
+	n = history(f, &v);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].status, "pending");
+	assert_int_equal(strncmp(v[0].error, err.what, strlen(v[0].error)), 0);	/* all but "(stays pending...)" */
+	assert_non_null(strstr(v[0].error, "cannot restore net.ipv4.tcp_fin_timeout"));
+	txn_entries_free(v, n);
+
+	/* Still refused: recovery fails and says so; the entry stays pending. */
+	assert_int_equal(txn_recover(&f->paths, &err), -EINVAL);
+	assert_false(err.restored);
+	assert_string_equal(err.id, "0001");
+	wraps_reset();
+	assert_int_equal(txn_recover(&f->paths, &err), 1);
+	assert_as_before(f, &before);
+	n = history(f, &v);
+	assert_string_equal(v[0].status, "recovered");
+	txn_entries_free(v, n);
+	assert_no_temp(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_apply_commits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_twice_unchanged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_durable_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_file_only_and_absent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_managed_not_a_file, setup, teardown),
@@ -873,6 +1014,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_each_step_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kernel_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_fails_then_recover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_refused_stays_pending, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
