@@ -111,6 +111,9 @@ $(B)/unit/%: tests/unit/%.c $(SAN_OBJ) | $(DEPS_STAMP)
 	@$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -O1 -DTCPTUNE_TEST -DFIXTURES='"$(CURDIR)/tests/fixtures"' \
 	  -o $@ $< $(SAN_OBJ) $(PKG_LIBS) $(CMOCKA_LIBS) $(LDWRAP_$*)
 
+# Shared fixtures of the transaction tests.
+$(addprefix $(B)/unit/test_,txn rollback recover history store change fsutil): tests/unit/txn_testlib.h
+
 $(B)/tools/%: tests/tools/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  TOOL    $@"

@@ -2,21 +2,7 @@
  * canonical values, path checks, what the managed file may be, and the
  * entry change_record() leaves (the full transaction, with every step failing
  * in turn, is test_txn.c's and test_rollback.c's). */
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <limits.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <cmocka.h>
+#include "txn_testlib.h"
 
 #include "change.h"
 #include "keys.h"
@@ -31,25 +17,14 @@ struct fx {
 	struct txn_paths paths;
 };
 
-static void write_file(const char *path, const char *content)
-{
-	FILE *fp = fopen(path, "we");
-
-	assert_non_null(fp);
-	assert_int_equal(fwrite(content, 1, strlen(content), fp), strlen(content));
-	assert_int_equal(fclose(fp), 0);
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	const char *tmpdir = getenv("TMPDIR");
 
-	if (!f)
+	if (!f || make_tmpdir(f->dir, sizeof(f->dir)) < 0) {
+		free(f);
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "%s/test_change.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-	if (!mkdtemp(f->dir))
-		return -1;
+	}
 	snprintf(f->sysctl_dir, sizeof(f->sysctl_dir), "%s/sysctl.d", f->dir);
 	snprintf(f->managed, sizeof(f->managed), "%s/99-tcptune.conf", f->sysctl_dir);
 	snprintf(f->store, sizeof(f->store), "%s/store", f->dir);
@@ -63,18 +38,10 @@ static int setup(void **state)
 	return 0;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void) st;
-	(void) flag;
-	(void) ftw;
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	int r = nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	int r = rm_tree(f->dir);
 
 	free(f);
 	return r;
@@ -152,7 +119,7 @@ static void test_read_managed(void **state)
 	assert_null(buf);
 	assert_int_equal(len, 0);
 
-	write_file(f->managed, "a = 1\n");
+	write_text(f->managed, "a = 1\n");
 	assert_int_equal(change_read_managed(sysfd, &f->paths, f->managed, &buf, &len, &existed, &err), 0);
 	assert_true(existed);
 	assert_string_equal(buf, "a = 1\n");
@@ -160,7 +127,7 @@ static void test_read_managed(void **state)
 	assert_int_equal(unlink(f->managed), 0);
 
 	snprintf(victim, sizeof(victim), "%s/victim", f->dir);
-	write_file(victim, "x\n");
+	write_text(victim, "x\n");
 	assert_int_equal(symlink(victim, f->managed), 0);
 	assert_int_equal(change_read_managed(sysfd, &f->paths, f->managed, &buf, &len, &existed, &err), -ELOOP);
 	assert_non_null(strstr(err.what, "is a symlink"));

@@ -1,127 +1,19 @@
 /* atomic_write() and its helpers.  Link-time wrapping (LDWRAP_test_fsutil in
  * the Makefile) routes openat, write, fchmod, fsync and renameat through the
- * wrappers below, which pass each call on unless a test armed them to fail
+ * wrappers of txn_testlib.h, which pass each call on unless a test armed them to fail
  * from the Nth call; after every failure the old file must be byte-identical
  * (the same inode even) and no temporary file may be left. */
 #include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <limits.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <cmocka.h>
+
+/* = LDWRAP_test_fsutil: fsync, renameat, write, fchmod, openat */
+#define TXN_TESTLIB_WRAP_FSYNC
+#define TXN_TESTLIB_WRAP_RENAMEAT
+#define TXN_TESTLIB_WRAP_WRITE
+#define TXN_TESTLIB_WRAP_FCHMOD
+#define TXN_TESTLIB_WRAP_OPENAT
+#include "txn_testlib.h"
 
 #include "fsutil.h"
-
-/* ---- the wrappers -------------------------------------------------------- */
-
-struct wrap {
-	unsigned calls;		/* since the last wraps_reset() */
-	unsigned fail_from;	/* 1-based call number; 0: never fail */
-	unsigned fail_n;	/* consecutive calls that fail */
-	int err;
-	unsigned short_at;	/* write only: this call writes at most short_len bytes */
-	size_t short_len;
-};
-
-static struct wrap w_openat, w_write, w_fchmod, w_fsync, w_renameat;
-
-/* What the last O_CREAT openat() asked for. */
-static char created_name[NAME_MAX + 1];
-static int created_flags;
-static mode_t created_mode;
-
-static void wraps_reset(void)
-{
-	struct wrap *all[] = { &w_openat, &w_write, &w_fchmod, &w_fsync, &w_renameat };
-
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		memset(all[i], 0, sizeof(*all[i]));
-	created_name[0] = '\0';
-	created_flags = 0;
-	created_mode = 0;
-}
-
-static void wrap_fail(struct wrap *w, unsigned from, unsigned n, int err)
-{
-	w->fail_from = from;
-	w->fail_n = n;
-	w->err = err;
-}
-
-/* Count the call; true (errno set) when it is one that must fail. */
-static bool wrap_hit(struct wrap *w)
-{
-	w->calls++;
-	if (w->fail_from && w->calls >= w->fail_from && w->calls < w->fail_from + w->fail_n) {
-		errno = w->err;
-		return true;
-	}
-	return false;
-}
-
-int __real_openat(int dirfd, const char *path, int flags, ...);
-int __wrap_openat(int dirfd, const char *path, int flags, ...);
-ssize_t __real_write(int fd, const void *buf, size_t len);
-ssize_t __wrap_write(int fd, const void *buf, size_t len);
-int __real_fchmod(int fd, mode_t mode);
-int __wrap_fchmod(int fd, mode_t mode);
-int __real_fsync(int fd);
-int __wrap_fsync(int fd);
-int __real_renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
-int __wrap_renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
-
-int __wrap_openat(int dirfd, const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-
-	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {
-		va_list ap;
-
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-		snprintf(created_name, sizeof(created_name), "%s", path);
-		created_flags = flags;
-		created_mode = mode;
-	}
-	if (wrap_hit(&w_openat))
-		return -1;
-	return __real_openat(dirfd, path, flags, mode);
-}
-
-ssize_t __wrap_write(int fd, const void *buf, size_t len)
-{
-	if (wrap_hit(&w_write))
-		return -1;
-	if (w_write.short_at == w_write.calls && len > w_write.short_len)
-		len = w_write.short_len;
-	return __real_write(fd, buf, len);
-}
-
-int __wrap_fchmod(int fd, mode_t mode)
-{
-	return wrap_hit(&w_fchmod) ? -1 : __real_fchmod(fd, mode);
-}
-
-int __wrap_fsync(int fd)
-{
-	return wrap_hit(&w_fsync) ? -1 : __real_fsync(fd);
-}
-
-int __wrap_renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath)
-{
-	return wrap_hit(&w_renameat) ? -1 : __real_renameat(olddirfd, oldpath, newdirfd, newpath);
-}
 
 /* ---- fixture: a temporary directory holding "target" --------------------- */
 
@@ -137,16 +29,6 @@ struct env {
 	ino_t old_ino;
 };
 
-static void write_plain(const char *path, const void *buf, size_t len, mode_t mode)
-{
-	FILE *f = fopen(path, "we");
-
-	assert_non_null(f);
-	assert_int_equal(fwrite(buf, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(chmod(path, mode), 0);
-}
-
 static const char *env_path(const struct env *e, const char *name)
 {
 	static char buf[PATH_MAX + NAME_MAX + 2];
@@ -158,13 +40,9 @@ static const char *env_path(const struct env *e, const char *name)
 static int setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	const char *tmpdir = getenv("TMPDIR");
 	struct stat st;
 
-	if (!e)
-		return -1;
-	snprintf(e->dir, sizeof(e->dir), "%s/test_fsutil.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-	if (!mkdtemp(e->dir)) {
+	if (!e || make_tmpdir(e->dir, sizeof(e->dir)) < 0) {
 		free(e);
 		return -1;
 	}
@@ -185,14 +63,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void) st;
-	(void) flag;
-	(void) ftw;
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
 	struct env *e = *state;
@@ -200,7 +70,7 @@ static int teardown(void **state)
 
 	wraps_reset();
 	close(e->dirfd);
-	r = nftw(e->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	r = rm_tree(e->dir);
 	free(e);
 	return r;
 }

@@ -1,21 +1,7 @@
 /* The store on disk, in a temporary directory: who may own it, which names
  * are entries, ids, entry creation and removal, capped no-follow reads, and
  * manifests through store_load()/store_save()/store_set_status(). */
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <limits.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <cmocka.h>
+#include "txn_testlib.h"
 
 #include "keys.h"
 #include "manifest.h"
@@ -36,42 +22,23 @@ static const char *at(const struct fx *f, const char *rel)
 	return buf[which];
 }
 
-static void write_file(const char *path, const char *content)
-{
-	FILE *fp = fopen(path, "we");
-
-	assert_non_null(fp);
-	assert_int_equal(fwrite(content, 1, strlen(content), fp), strlen(content));
-	assert_int_equal(fclose(fp), 0);
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	const char *tmpdir = getenv("TMPDIR");
 
-	if (!f)
+	if (!f || make_tmpdir(f->dir, sizeof(f->dir)) < 0) {
+		free(f);
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "%s/test_store.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-	if (!mkdtemp(f->dir))
-		return -1;
+	}
 	snprintf(f->store, sizeof(f->store), "%s/store", f->dir);
 	*state = f;
 	return 0;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void) st;
-	(void) flag;
-	(void) ftw;
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	int r = nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	int r = rm_tree(f->dir);
 
 	free(f);
 	return r;
@@ -180,7 +147,7 @@ static void test_entry_remove(void **state)
 		char victim[700];
 
 		snprintf(victim, sizeof(victim), "%s/victim", f->dir);
-		write_file(victim, "keep me\n");
+		write_text(victim, "keep me\n");
 		assert_int_equal(symlinkat(victim, fd, "c"), 0);	/* removed as a link, never followed */
 		close(fd);
 		assert_int_equal(store_entry_remove(storefd, id), 0);
@@ -196,7 +163,7 @@ static void test_entry_remove(void **state)
 	assert_int_equal(access(at(f, "0001/sub"), F_OK), 0);
 
 	/* A file squatting on an id goes. */
-	write_file(at(f, "0005"), "x");
+	write_text(at(f, "0005"), "x");
 	assert_int_equal(store_entry_remove(storefd, "0005"), 0);
 	assert_int_equal(access(at(f, "0005"), F_OK), -1);
 	assert_int_equal(store_entry_remove(storefd, "0042"), -ENOENT);
