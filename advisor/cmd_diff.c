@@ -105,14 +105,12 @@ static void print_json(json_t *o)
 	json_decref(o);
 }
 
-int cmd_diff(const struct cli_args *a)
+/* diff, and apply --dry-run: the plan and nothing else. */
+static int show_plan(const struct cli_args *a, bool json)
 {
 	struct planned p;
-	bool json;
 	int code = EXIT_OK;
 
-	if (format_opt(a, &json) < 0)
-		return EXIT_UNKNOWN;
 	if (make_plan(a, a->pos[0], &p) < 0)
 		code = EXIT_UNKNOWN;
 	else if (json)
@@ -121,6 +119,15 @@ int cmd_diff(const struct cli_args *a)
 		report_plan_text(&p.plan, &p.s, stdout);
 	planned_release(&p);
 	return code;
+}
+
+int cmd_diff(const struct cli_args *a)
+{
+	bool json;
+
+	if (format_opt(a, &json) < 0)
+		return EXIT_UNKNOWN;
+	return show_plan(a, json);
 }
 
 static const char *login_name(void)
@@ -202,16 +209,8 @@ int cmd_apply(const struct cli_args *a)
 		else if (a->opts[i].id == OPT_YES)
 			yes = true;
 	}
-	if (dry) {
-		if (make_plan(a, a->pos[0], &p) < 0)
-			code = EXIT_UNKNOWN;
-		else if (json)
-			print_json(report_plan_json(&p.plan));
-		else
-			report_plan_text(&p.plan, &p.s, stdout);
-		planned_release(&p);
-		return code;
-	}
+	if (dry)
+		return show_plan(a, json);
 	if (strcmp(a->g->root, "/") != 0)
 		return log_errx(EXIT_UNKNOWN, "apply changes the live system; --root is only for audits and diff");
 	if (guard_privileges("apply") < 0)

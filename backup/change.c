@@ -22,17 +22,18 @@
 #include "store.h"
 #include "sysctl_write.h"
 
-__attribute__((format(printf, 2, 3)))
-static void say(struct txn_error *err, const char *fmt, ...)
+
+/* Append to err->what as far as it fits. */
+/* Messages are cut to fit, never an error of their own. */
+void change_say(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(err->what, sizeof(err->what), fmt, ap);
+	vsnprintf(buf, len, fmt, ap);
 	va_end(ap);
 }
 
-/* Append to err->what as far as it fits. */
 __attribute__((format(printf, 2, 3)))
 static void say_more(struct txn_error *err, const char *fmt, ...)
 {
@@ -67,17 +68,17 @@ int change_check_paths(const struct txn_paths *p, char managed_path[256], struct
 	int n;
 
 	if (!p || !p->store || !p->sysctl_dir || !p->managed_name || !p->proc_sys) {
-		say(err, "incomplete paths for the transaction");
+		change_say(err->what, sizeof(err->what), "incomplete paths for the transaction");
 		return -EINVAL;
 	}
 	name = p->managed_name;
 	if (!name[0] || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
-		say(err, "'%s' is not a file name", name);
+		change_say(err->what, sizeof(err->what), "'%s' is not a file name", name);
 		return -EINVAL;
 	}
 	n = snprintf(managed_path, 256, "%s/%s", p->sysctl_dir, name);
 	if (n < 0 || n >= 256) {
-		say(err, "the managed file's path is too long");
+		change_say(err->what, sizeof(err->what), "the managed file's path is too long");
 		return -ENAMETOOLONG;
 	}
 	return 0;
@@ -111,13 +112,13 @@ int change_read_managed(int sysfd, const struct txn_paths *p, const char *path, 
 		return 0;
 	}
 	if (r == -ELOOP)
-		say(err, "%s is a symlink; tcptune never follows one there", path);
+		change_say(err->what, sizeof(err->what), "%s is a symlink; tcptune never follows one there", path);
 	else if (r == -EISDIR || r == -EINVAL)
-		say(err, "%s is not a regular file", path);
+		change_say(err->what, sizeof(err->what), "%s is not a regular file", path);
 	else if (r == -EFBIG)
-		say(err, "%s is larger than %d bytes", path, STORE_FILE_MAX);
+		change_say(err->what, sizeof(err->what), "%s is larger than %d bytes", path, STORE_FILE_MAX);
 	else if (r < 0)
-		say(err, "cannot read %s: %s", path, strerror(-r));
+		change_say(err->what, sizeof(err->what), "cannot read %s: %s", path, strerror(-r));
 	if (r < 0)
 		return r;
 	*ret_buf = buf;
@@ -225,7 +226,7 @@ int change_record(int storefd, struct change *c, const char *status, struct txn_
 
 	entryfd = store_entry_create(storefd, id);
 	if (entryfd < 0) {
-		say(err, "cannot create an entry in the store: %s", strerror(-entryfd));
+		change_say(err->what, sizeof(err->what), "cannot create an entry in the store: %s", strerror(-entryfd));
 		err->restored = true;
 		return entryfd;
 	}
@@ -247,7 +248,7 @@ int change_record(int storefd, struct change *c, const char *status, struct txn_
 
 	/* Nothing has changed yet: take the half-made entry away again, so no
 	 * pending entry is left for recovery to trip over. */
-	say(err, "cannot record transaction %s (%s): %s", id, failed, strerror(-r));
+	change_say(err->what, sizeof(err->what), "cannot record transaction %s (%s): %s", id, failed, strerror(-r));
 	err->restored = true;
 	rm = store_entry_remove(storefd, id);
 	if (rm < 0) {
@@ -290,12 +291,12 @@ static int runtime(const struct txn_paths *p, const struct change *c, size_t *re
 		*ret_done = i + 1;
 		r = sysctl_write(p->proc_sys, k->key, k->new_value, back, sizeof(back));
 		if (r == -ERANGE) {
-			say(err, "cannot set %s to %s: the kernel reads back %s", key_table[k->key].name, k->new_value,
+			change_say(err->what, sizeof(err->what), "cannot set %s to %s: the kernel reads back %s", key_table[k->key].name, k->new_value,
 			    back);
 		} else if (r < 0) {
 			if (key_proc_path(&key_table[k->key], rel, sizeof(rel)) < 0)
 				snprintf(rel, sizeof(rel), "%s", key_table[k->key].name);
-			say(err, "cannot write %s/%s: %s", p->proc_sys, rel, strerror(-r));
+			change_say(err->what, sizeof(err->what), "cannot write %s/%s: %s", p->proc_sys, rel, strerror(-r));
 		}
 		if (r < 0)
 			return r;
@@ -313,14 +314,14 @@ static int commit(int storefd, struct change *c, bool *ret_target_marked, struct
 		*ret_target_marked = true;
 		r = store_set_status(storefd, c->entry.target, ST_UNDONE, NULL);
 		if (r < 0) {
-			say(err, "cannot mark entry %s undone: %s", c->entry.target, strerror(-r));
+			change_say(err->what, sizeof(err->what), "cannot mark entry %s undone: %s", c->entry.target, strerror(-r));
 			return r;
 		}
 	}
 	snprintf(c->entry.status, sizeof(c->entry.status), ST_APPLIED);
 	r = store_save(storefd, &c->entry, c->uid);
 	if (r < 0)
-		say(err, "cannot mark entry %s applied: %s", c->entry.id, strerror(-r));
+		change_say(err->what, sizeof(err->what), "cannot mark entry %s applied: %s", c->entry.id, strerror(-r));
 	return r;
 }
 
@@ -373,7 +374,7 @@ int change_run(int storefd, int sysfd, const struct txn_paths *p, struct change 
 
 	r = persist(sysfd, p, c);
 	if (r < 0) {
-		say(err, "cannot write %s: %s", managed_path, strerror(-r));
+		change_say(err->what, sizeof(err->what), "cannot write %s: %s", managed_path, strerror(-r));
 		goto fail;
 	}
 	r = runtime(p, c, &keys_done, err);

@@ -63,4 +63,7 @@ int change_read_managed(int sysfd, const struct txn_paths *p, const char *path, 
  * they end up in files a human or `sysctl -p` reads). */
 bool change_has_control(const char *s);
 
+/* vsnprintf into buf (err->what and friends); a long message is cut. */
+void change_say(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

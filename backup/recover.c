@@ -20,16 +20,6 @@
 #include "store.h"
 #include "sysctl_write.h"
 
-/* Messages are cut to fit, never an error of their own. */
-__attribute__((format(printf, 3, 4)))
-static void say(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
 
 int recover_keys(const char *proc_sys, const struct txn_entry_key *keys, size_t n, char *what, size_t what_len)
 {
@@ -50,10 +40,10 @@ int recover_keys(const char *proc_sys, const struct txn_entry_key *keys, size_t 
 			continue;
 		first = r;
 		if (r == -ERANGE)
-			say(what, what_len, "cannot restore %s to %s: the kernel reads back %s", key_table[k->key].name,
+			change_say(what, what_len, "cannot restore %s to %s: the kernel reads back %s", key_table[k->key].name,
 				 k->old_value, back);
 		else
-			say(what, what_len, "cannot restore %s to %s: %s", key_table[k->key].name, k->old_value,
+			change_say(what, what_len, "cannot restore %s to %s: %s", key_table[k->key].name, k->old_value,
 				 strerror(-r));
 	}
 	return first;
@@ -85,7 +75,7 @@ int recover_file(int sysfd, const char *name, const char *path, bool existed, co
 			r = -errno;
 	}
 	if (r < 0)
-		say(what, what_len, "cannot restore %s: %s", path, strerror(-r));
+		change_say(what, what_len, "cannot restore %s: %s", path, strerror(-r));
 	return r;
 }
 
@@ -103,13 +93,13 @@ static int reinstate_target(int storefd, const struct txn_entry *e, struct txn_e
 	if (r == -EBADMSG || r == -ENOENT)
 		return 0;	/* pruned or unreadable: nothing to correct */
 	if (r < 0) {
-		say(err->what, sizeof(err->what), "cannot read entry %s: %s", e->target, why);
+		change_say(err->what, sizeof(err->what), "cannot read entry %s: %s", e->target, why);
 		return r;
 	}
 	if (strcmp(t.status, ST_UNDONE) == 0) {
 		r = store_set_status(storefd, t.id, ST_APPLIED, NULL);
 		if (r < 0)
-			say(err->what, sizeof(err->what), "cannot mark entry %s applied again: %s", t.id,
+			change_say(err->what, sizeof(err->what), "cannot mark entry %s applied again: %s", t.id,
 				 strerror(-r));
 	}
 	manifest_entry_release(&t);
@@ -128,7 +118,7 @@ static int recover_entry(int storefd, int *sysfd, const struct txn_paths *p, con
 	/* The file to restore is the one we manage now, never a path read from
 	 * the store; an entry about another file is for another configuration. */
 	if (strcmp(e->file_path, managed_path) != 0) {
-		say(err->what, sizeof(err->what), "pending entry %s manages %s, not %s", e->id, e->file_path,
+		change_say(err->what, sizeof(err->what), "pending entry %s manages %s, not %s", e->id, e->file_path,
 			 managed_path);
 		return -EINVAL;
 	}
@@ -138,7 +128,7 @@ static int recover_entry(int storefd, int *sysfd, const struct txn_paths *p, con
 		if (fd >= 0)
 			close(fd);
 		if (r < 0) {
-			say(err->what, sizeof(err->what), "cannot read the backup of %s in entry %s: %s",
+			change_say(err->what, sizeof(err->what), "cannot read the backup of %s in entry %s: %s",
 				 managed_path, e->id, strerror(-r));
 			return r == -ENOENT ? -EBADMSG : r;
 		}
@@ -147,7 +137,7 @@ static int recover_entry(int storefd, int *sysfd, const struct txn_paths *p, con
 		*sysfd = open_dir_nofollow(p->sysctl_dir);
 		if (*sysfd < 0) {
 			r = *sysfd;
-			say(err->what, sizeof(err->what), "cannot open %s: %s", p->sysctl_dir, strerror(-r));
+			change_say(err->what, sizeof(err->what), "cannot open %s: %s", p->sysctl_dir, strerror(-r));
 			free(prior);
 			return r;
 		}
@@ -157,7 +147,7 @@ static int recover_entry(int storefd, int *sysfd, const struct txn_paths *p, con
 			  sizeof(what_f));
 	free(prior);
 	if (rk < 0 || rf < 0) {
-		say(err->what, sizeof(err->what), "%s", rk < 0 ? what_k : what_f);
+		change_say(err->what, sizeof(err->what), "%s", rk < 0 ? what_k : what_f);
 		return rk < 0 ? rk : rf;
 	}
 	err->restored = true;
@@ -166,7 +156,7 @@ static int recover_entry(int storefd, int *sysfd, const struct txn_paths *p, con
 		return r;
 	r = store_set_status(storefd, e->id, ST_RECOVERED, NULL);
 	if (r < 0)
-		say(err->what, sizeof(err->what), "cannot mark entry %s recovered: %s", e->id, strerror(-r));
+		change_say(err->what, sizeof(err->what), "cannot mark entry %s recovered: %s", e->id, strerror(-r));
 	return r;
 }
 
@@ -188,12 +178,12 @@ int txn_recover(const struct txn_paths *p, struct txn_error *err)
 	if (storefd == -ENOENT)
 		return 0;	/* no store: nothing ever ran */
 	if (storefd < 0) {
-		say(err->what, sizeof(err->what), "cannot open the store %s: %s", p->store, strerror(-storefd));
+		change_say(err->what, sizeof(err->what), "cannot open the store %s: %s", p->store, strerror(-storefd));
 		return storefd;
 	}
 	r = history_load(storefd, &v, &n);
 	if (r < 0) {
-		say(err->what, sizeof(err->what), "cannot list the store %s: %s", p->store, strerror(-r));
+		change_say(err->what, sizeof(err->what), "cannot list the store %s: %s", p->store, strerror(-r));
 		goto out;
 	}
 	/* Oldest first: each restores the state the next one started from. */

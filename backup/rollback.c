@@ -19,15 +19,6 @@
 #include "store.h"
 #include "sysctl_write.h"
 
-__attribute__((format(printf, 3, 4)))
-static void say(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
 
 int rollback_find_target(const struct txn_entry *v, size_t n, const char *id, bool force, size_t *ret_index,
 			 char *why, size_t why_len)
@@ -38,7 +29,7 @@ int rollback_find_target(const struct txn_entry *v, size_t n, const char *id, bo
 		unsigned long want;
 
 		if (!manifest_id_valid(id)) {
-			say(why, why_len, "'%s' is not a transaction id", id);
+			change_say(why, why_len, "'%s' is not a transaction id", id);
 			return -EINVAL;
 		}
 		want = strtoul(id, NULL, 10);
@@ -46,7 +37,7 @@ int rollback_find_target(const struct txn_entry *v, size_t n, const char *id, bo
 			if (strtoul(v[i].id, NULL, 10) == want)
 				break;
 		if (i == n) {
-			say(why, why_len, "no transaction %s in the store", id);
+			change_say(why, why_len, "no transaction %s in the store", id);
 			return -ENOENT;
 		}
 	} else {
@@ -54,20 +45,20 @@ int rollback_find_target(const struct txn_entry *v, size_t n, const char *id, bo
 			if (strcmp(v[i].action, "apply") == 0 && strcmp(v[i].status, ST_APPLIED) == 0)
 				break;
 		if (i == (size_t) -1) {
-			say(why, why_len, "no applied transaction to roll back");
+			change_say(why, why_len, "no applied transaction to roll back");
 			return -ENOENT;
 		}
 	}
 	if (strcmp(v[i].status, ST_CORRUPT) == 0) {
-		say(why, why_len, "transaction %s is corrupt: %s", v[i].id, v[i].error);
+		change_say(why, why_len, "transaction %s is corrupt: %s", v[i].id, v[i].error);
 		return -EBADMSG;
 	}
 	if (strcmp(v[i].action, "apply") != 0) {
-		say(why, why_len, "transaction %s is a rollback itself; apply the profile again instead", v[i].id);
+		change_say(why, why_len, "transaction %s is a rollback itself; apply the profile again instead", v[i].id);
 		return -EINVAL;
 	}
 	if (strcmp(v[i].status, ST_APPLIED) != 0) {
-		say(why, why_len, "transaction %s is %s, not applied: nothing to roll back", v[i].id, v[i].status);
+		change_say(why, why_len, "transaction %s is %s, not applied: nothing to roll back", v[i].id, v[i].status);
 		return -EINVAL;
 	}
 	/* Our keys are checked one by one below; the managed file is not, and
@@ -75,7 +66,7 @@ int rollback_find_target(const struct txn_entry *v, size_t n, const char *id, bo
 	 * apply wrote there. */
 	for (size_t j = i + 1; j < n && !force; j++)
 		if (strcmp(v[j].action, "apply") == 0 && strcmp(v[j].status, ST_APPLIED) == 0) {
-			say(why, why_len, "transaction %s was applied after %s and is still in effect; roll it back "
+			change_say(why, why_len, "transaction %s was applied after %s and is still in effect; roll it back "
 			    "first (or use --force)", v[j].id, v[i].id);
 			return -EEXIST;
 		}
@@ -102,12 +93,12 @@ static int plan_keys(const struct txn_paths *p, const struct txn_entry *t, bool 
 			continue;
 		r = sysctl_read(p->proc_sys, tk->key, now, sizeof(now));
 		if (r < 0) {
-			say(err->what, sizeof(err->what), r == -ENOENT ? "%s does not exist here any more"
+			change_say(err->what, sizeof(err->what), r == -ENOENT ? "%s does not exist here any more"
 				: "cannot read %s: %s", name, strerror(-r));
 			return r;
 		}
 		if (!force && !sysctl_value_equal(tk->key, now, tk->new_value)) {
-			say(err->what, sizeof(err->what),
+			change_say(err->what, sizeof(err->what),
 			    "%s is %s now, tcptune set %s (changed outside tcptune; use --force)", name, now,
 			    tk->new_value);
 			return -EEXIST;
@@ -115,7 +106,7 @@ static int plan_keys(const struct txn_paths *p, const struct txn_entry *t, bool 
 		k->key = tk->key;
 		k->had_old = true;
 		if (change_canonical_value(k->key, now, k->old_value) < 0) {
-			say(err->what, sizeof(err->what), "cannot parse the current value of %s", name);
+			change_say(err->what, sizeof(err->what), "cannot parse the current value of %s", name);
 			return -EINVAL;
 		}
 		(void) change_canonical_value(k->key, tk->old_value, k->new_value);	/* decoded: parses */
@@ -138,7 +129,7 @@ static int read_target_file(int storefd, const struct txn_entry *t, char **ret_b
 	if (fd >= 0)
 		close(fd);
 	if (r < 0) {
-		say(err->what, sizeof(err->what), "cannot read the backup of %s in entry %s: %s", t->file_path,
+		change_say(err->what, sizeof(err->what), "cannot read the backup of %s in entry %s: %s", t->file_path,
 		    t->id, strerror(-r));
 		return r == -ENOENT ? -EBADMSG : r;
 	}
@@ -168,25 +159,25 @@ int txn_rollback(const struct txn_paths *p, const char *id, bool force, const ch
 	if (!user)
 		user = "";
 	if (strlen(user) >= sizeof(c.entry.user) || change_has_control(user)) {
-		say(err->what, sizeof(err->what), "user name too long or with control characters");
+		change_say(err->what, sizeof(err->what), "user name too long or with control characters");
 		return -EINVAL;
 	}
 
 	storefd = store_open(p->store, false);
 	if (storefd < 0) {
 		r = storefd;
-		say(err->what, sizeof(err->what), r == -ENOENT ? "no transactions recorded in %s"
+		change_say(err->what, sizeof(err->what), r == -ENOENT ? "no transactions recorded in %s"
 			: "cannot open the store %s: %s", p->store, strerror(-r));
 		goto out;
 	}
 	r = history_load(storefd, &v, &n);
 	if (r < 0) {
-		say(err->what, sizeof(err->what), "cannot list the store %s: %s", p->store, strerror(-r));
+		change_say(err->what, sizeof(err->what), "cannot list the store %s: %s", p->store, strerror(-r));
 		goto out;
 	}
 	pending = history_first_pending(v, n);
 	if (pending >= 0) {
-		say(err->what, sizeof(err->what), "transaction %s is pending (cut off before it finished); "
+		change_say(err->what, sizeof(err->what), "transaction %s is pending (cut off before it finished); "
 		    "recover it first", v[pending].id);
 		snprintf(err->id, sizeof(err->id), "%s", v[pending].id);
 		r = -EINPROGRESS;
@@ -199,7 +190,7 @@ int txn_rollback(const struct txn_paths *p, const char *id, bool force, const ch
 	snprintf(err->id, sizeof(err->id), "%s", t->id);
 	/* Restore to the file we manage now, never to a path from the store. */
 	if (strcmp(t->file_path, managed_path) != 0) {
-		say(err->what, sizeof(err->what), "transaction %s managed %s, not %s", t->id, t->file_path,
+		change_say(err->what, sizeof(err->what), "transaction %s managed %s, not %s", t->id, t->file_path,
 		    managed_path);
 		r = -EINVAL;
 		goto out;
@@ -222,7 +213,7 @@ int txn_rollback(const struct txn_paths *p, const char *id, bool force, const ch
 	sysfd = open_dir_nofollow(p->sysctl_dir);
 	if (sysfd < 0) {
 		r = sysfd;
-		say(err->what, sizeof(err->what), "cannot open %s: %s", p->sysctl_dir, strerror(-r));
+		change_say(err->what, sizeof(err->what), "cannot open %s: %s", p->sysctl_dir, strerror(-r));
 		goto out;
 	}
 	r = change_read_managed(sysfd, p, managed_path, &prior, &c.prior_file_len, &c.entry.file_existed, err);

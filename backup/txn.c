@@ -19,15 +19,6 @@
 #include "store.h"
 #include "sysctl_write.h"
 
-__attribute__((format(printf, 2, 3)))
-static void say(struct txn_error *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->what, sizeof(err->what), fmt, ap);
-	va_end(ap);
-}
 
 int txn_lock(const struct txn_paths *p, pid_t *ret_pid)
 {
@@ -51,11 +42,11 @@ void txn_unlock(int lockfd)
 static int check_name(const char *what, const char *s, struct txn_error *err)
 {
 	if (strlen(s) >= 64) {
-		say(err, "%s name too long (at most 63 bytes)", what);
+		change_say(err->what, sizeof(err->what), "%s name too long (at most 63 bytes)", what);
 		return -ENAMETOOLONG;
 	}
 	if (change_has_control(s)) {
-		say(err, "%s name contains control characters", what);
+		change_say(err->what, sizeof(err->what), "%s name contains control characters", what);
 		return -EINVAL;
 	}
 	return 0;
@@ -66,22 +57,22 @@ static int check_request(const struct txn_request *req, struct txn_error *err)
 	int r;
 
 	if (!req || (req->n_keys && !req->keys) || !req->file_content) {
-		say(err, "incomplete request");
+		change_say(err->what, sizeof(err->what), "incomplete request");
 		return -EINVAL;
 	}
 	if (req->action && strcmp(req->action, "apply") != 0) {
-		say(err, "'%s' is not an action txn_apply() performs", req->action);
+		change_say(err->what, sizeof(err->what), "'%s' is not an action txn_apply() performs", req->action);
 		return -EINVAL;
 	}
 	if ((r = check_name("profile", req->profile ? req->profile : "", err)) < 0 ||
 	    (r = check_name("user", req->user ? req->user : "", err)) < 0)
 		return r;
 	if (strlen(req->file_content) > STORE_FILE_MAX) {
-		say(err, "the managed file's content is larger than %d bytes", STORE_FILE_MAX);
+		change_say(err->what, sizeof(err->what), "the managed file's content is larger than %d bytes", STORE_FILE_MAX);
 		return -EFBIG;
 	}
 	if (req->n_keys > key_count) {
-		say(err, "%zu keys requested, the key table has %zu", req->n_keys, key_count);
+		change_say(err->what, sizeof(err->what), "%zu keys requested, the key table has %zu", req->n_keys, key_count);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < req->n_keys; i++) {
@@ -91,26 +82,26 @@ static int check_request(const struct txn_request *req, struct txn_error *err)
 
 		/* SPEC §9: the table decides, before any path exists. */
 		if (k->key >= key_count) {
-			say(err, "key #%zu is not in the key table", k->key);
+			change_say(err->what, sizeof(err->what), "key #%zu is not in the key table", k->key);
 			return -EINVAL;
 		}
 		d = &key_table[k->key];
 		if (!d->writable) {
-			say(err, "%s is not a key tcptune writes", d->name);
+			change_say(err->what, sizeof(err->what), "%s is not a key tcptune writes", d->name);
 			return -EPERM;
 		}
 		if (!memchr(k->new_value, '\0', sizeof(k->new_value)) || key_parse_value(d, k->new_value, v) < 0) {
-			say(err, "%s: not a valid value", d->name);
+			change_say(err->what, sizeof(err->what), "%s: not a valid value", d->name);
 			return -EINVAL;
 		}
 		if (!key_in_apply_range(d, v)) {
-			say(err, "%s = %s is outside what tcptune applies (%lld to %lld)", d->name, k->new_value,
+			change_say(err->what, sizeof(err->what), "%s = %s is outside what tcptune applies (%lld to %lld)", d->name, k->new_value,
 			     d->amin, d->amax);
 			return -ERANGE;
 		}
 		for (size_t j = 0; j < i; j++)
 			if (req->keys[j].key == k->key) {
-				say(err, "%s requested twice", d->name);
+				change_say(err->what, sizeof(err->what), "%s requested twice", d->name);
 				return -EINVAL;
 			}
 	}
@@ -136,16 +127,16 @@ static int plan_keys(const struct txn_paths *p, const struct txn_request *req, s
 		if (r == -ENOENT) {
 			/* The caller skips missing keys with a reason (SPEC §8);
 			 * one that vanished since then fails the request. */
-			say(err, "%s does not exist here", name);
+			change_say(err->what, sizeof(err->what), "%s does not exist here", name);
 			return r;
 		}
 		if (r < 0) {
-			say(err, "cannot read %s: %s", name, strerror(-r));
+			change_say(err->what, sizeof(err->what), "cannot read %s: %s", name, strerror(-r));
 			return r;
 		}
 		/* An old value we could not write back is no backup. */
 		if (change_canonical_value(k->key, now, k->old_value) < 0) {
-			say(err, "cannot parse the current value of %s", name);
+			change_say(err->what, sizeof(err->what), "cannot parse the current value of %s", name);
 			return -EINVAL;
 		}
 		k->had_old = true;
@@ -190,19 +181,19 @@ int txn_apply(const struct txn_paths *p, const struct txn_request *req, bool *re
 	storefd = store_open(p->store, true);
 	if (storefd < 0) {
 		r = storefd;
-		say(err, "cannot open the store %s: %s", p->store, strerror(-r));
+		change_say(err->what, sizeof(err->what), "cannot open the store %s: %s", p->store, strerror(-r));
 		goto out;
 	}
 	r = history_load(storefd, &v, &n);
 	if (r < 0) {
-		say(err, "cannot list the store %s: %s", p->store, strerror(-r));
+		change_say(err->what, sizeof(err->what), "cannot list the store %s: %s", p->store, strerror(-r));
 		goto out;
 	}
 	/* A pending entry means the machine may be half-changed: recording
 	 * "prior" values now would back up the wrong state. */
 	pending = history_first_pending(v, n);
 	if (pending >= 0) {
-		say(err, "transaction %s is pending (cut off before it finished); recover it first", v[pending].id);
+		change_say(err->what, sizeof(err->what), "transaction %s is pending (cut off before it finished); recover it first", v[pending].id);
 		snprintf(err->id, sizeof(err->id), "%s", v[pending].id);
 		r = -EINPROGRESS;
 		goto out;
@@ -222,7 +213,7 @@ int txn_apply(const struct txn_paths *p, const struct txn_request *req, bool *re
 	sysfd = open_dir_nofollow(p->sysctl_dir);
 	if (sysfd < 0) {
 		r = sysfd;
-		say(err, "cannot open %s: %s", p->sysctl_dir, strerror(-r));
+		change_say(err->what, sizeof(err->what), "cannot open %s: %s", p->sysctl_dir, strerror(-r));
 		goto out;
 	}
 	r = change_read_managed(sysfd, p, managed_path, &prior, &c.prior_file_len, &c.entry.file_existed, err);
