@@ -4,6 +4,7 @@
  * store.c's business. */
 #include "fsutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -194,4 +195,37 @@ int atomic_write_path(const char *path, const void *buf, size_t len, mode_t mode
 	r = atomic_write(dirfd, name, buf, len, mode);
 	close(dirfd);
 	return r;
+}
+
+int atomic_write_cleanup(int dirfd, const char *name)
+{
+	char prefix[NAME_MAX + 1];
+	struct dirent *e;
+	DIR *d;
+	int fd, removed = 0, r = 0;
+
+	if (snprintf(prefix, sizeof(prefix), ".%s" TEMP_TAG, name) >= (int) sizeof(prefix))
+		return -ENAMETOOLONG;
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		/* Only regular files we made; a directory there is not ours. */
+		if (unlinkat(dirfd, e->d_name, 0) == 0)
+			removed++;
+		else if (r == 0)
+			r = -errno;
+	}
+	closedir(d);
+	if (removed && fsync(dirfd) < 0 && r == 0)
+		r = -errno;
+	return r < 0 ? r : removed;
 }

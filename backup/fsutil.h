@@ -18,6 +18,11 @@ int open_dir_nofollow(const char *path);
  * no temporary file behind).  name must be a plain file name. */
 int atomic_write(int dirfd, const char *name, const void *buf, size_t len, mode_t mode);
 
+/* Remove the temporary files a crash inside atomic_write(dirfd, name, ...)
+ * can leave (".NAME.tmp-*", never anything else).  Returns how many were
+ * removed, or -errno. */
+int atomic_write_cleanup(int dirfd, const char *name);
+
 /* atomic_write() for a path: its directory is opened with open_dir_nofollow. */
 int atomic_write_path(const char *path, const void *buf, size_t len, mode_t mode);
 

@@ -195,6 +195,17 @@ int txn_recover(const struct txn_paths *p, struct txn_error *err)
 			goto out;
 		count++;
 	}
+	/* Debris a crash leaves that changed nothing: temp files beside the
+	 * managed file and in entries, entries cut off while recording.  Best
+	 * effort: none of it affects the machine. */
+	(void) store_clean(storefd);
+	{
+		int dfd = open_dir_nofollow(p->sysctl_dir);
+		if (dfd >= 0) {
+			(void) atomic_write_cleanup(dfd, p->managed_name);
+			close(dfd);
+		}
+	}
 	memset(err, 0, sizeof(*err));
 	r = count;
 out:

@@ -375,3 +375,36 @@ out:
 	manifest_entry_release(&e);
 	return r;
 }
+
+int store_clean(int storefd)
+{
+	static const char *const files[] = { STORE_MANIFEST, STORE_PRIOR_CONF, STORE_PRIOR_FILE, STORE_PLANNED_CONF };
+	unsigned long *ids = NULL;
+	size_t n = 0;
+	int r;
+
+	r = store_list(storefd, &ids, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		char id[16];
+		int fd;
+
+		store_id_format(ids[i], id);
+		fd = store_entry_open(storefd, id);
+		if (fd < 0)
+			continue;
+		if (faccessat(fd, STORE_MANIFEST, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
+			close(fd);
+			r = store_entry_remove(storefd, id);
+			continue;
+		}
+		for (size_t f = 0; f < sizeof(files) / sizeof(files[0]) && r >= 0; f++)
+			r = atomic_write_cleanup(fd, files[f]);
+		if (r > 0)
+			r = 0;
+		close(fd);
+	}
+	free(ids);
+	return r;
+}

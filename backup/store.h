@@ -56,6 +56,12 @@ int store_write(int dirfd, const char *name, const void *buf, size_t len);
  * *ret owns its keys (manifest_entry_release()). */
 int store_load(int storefd, const char *id, struct txn_entry *ret, uid_t *ret_uid, char *why, size_t why_len);
 
+/* Remove what a crash can leave in the store: temporary files of the entry
+ * files, and entry directories without a manifest (cut off while recording,
+ * before anything was changed: the manifest is written last).  Call with the
+ * lock held.  Returns 0 or -errno. */
+int store_clean(int storefd);
+
 /* Replace e->id's manifest with e (atomic, fsynced). */
 int store_save(int storefd, const struct txn_entry *e, uid_t uid);
 

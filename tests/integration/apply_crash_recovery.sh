@@ -1,0 +1,615 @@
+#!/bin/bash
+# apply_crash_recovery.sh: SIGKILL `tcptune apply` and `tcptune rollback` at
+# every step of their transaction (SPEC §8) and check that what is left is
+# always recoverable and never a silent mix of old and new.
+#
+# No test hook in the product: strace's fault injection delivers SIGKILL on
+# entry to the Nth call of one syscall (-e inject=S:signal=SIGKILL:when=N;
+# the call itself never runs).  strace counts calls per syscall, so a
+# reference run counts how often the transaction calls each of openat, write,
+# fsync, renameat, rename(at2), unlink(at), mkdir(at) and fdatasync, and every
+# single one of those calls becomes a kill point.  Each kill point runs in a
+# namespace of its own (this script re-invoked with --case under
+# unshare --net --mount), with tmpfs over /etc/sysctl.d and /var/lib (the
+# store /var/lib/tcptune is made 0700 on it: nothing is created on the host
+# even when /var/lib/tcptune is missing there), so every point starts from a
+# fresh netns's default sysctls, no managed file and an empty store.
+#
+# States compared (runtime value of every key of the profiles' files, and the
+# managed file's bytes): D = before anything (fresh netns, no file),
+# P = reverse-proxy applied, W = web-server applied, from clean reference runs.
+#
+# apply loop: apply reverse-proxy over D, killed at point N.  Then
+#   (a) a pending entry iff the kill came after the manifest was recorded,
+#       and exactly then `check --format json` has the finding
+#       pending-transaction and facts["txn.pending"] = 1; without a pending
+#       entry the state is D (or P if the entry was already committed);
+#   variant "apply":    (b) `apply reverse-proxy --yes` succeeds, says
+#       "restored the state before 1 unfinished transaction first" iff there
+#       was a pending entry, and leaves P (file byte-identical to the clean
+#       run's, mode 0644);
+#   variant "rollback": `rollback --yes` first also restores the prior state
+#       (same line), leaving D; then the apply as above;
+#   (c) history: the crashed entry "recovered" (if it was pending), the last
+#       one applied (or unchanged when the crashed one had committed), no
+#       entry pending or corrupt;
+#   (d) no temp file (".*.tmp-*") in /etc/sysctl.d or anywhere in the store.
+# rollback loop: apply web-server cleanly (W), kill `rollback --yes` at N.
+#   Right after the kill, without a pending entry the state is exactly W (the
+#   apply still "applied") or exactly D (the rollback "applied", the apply
+#   "undone"), never a mix; a pending rollback entry is flagged by check.
+#   Then either `rollback --yes` again (leaves D) or `apply web-server --yes`
+#   (leaves W, "unchanged" unless the rollback had committed), each with the
+#   recovery line iff pending, history statuses as expected, and (d).
+#
+# Kill points run two at a time.  Prints how many were exercised.  Exit 0
+# pass, 1 fail, 77 skip.  TCPTUNE=/path overrides build/tcptune.
+
+. "$(dirname "$0")/lib.sh"
+need_root
+need_cmds jq strace timeout mountpoint stat sha256sum awk find
+
+TCPTUNE=${TCPTUNE:-$TT_ROOT/build/tcptune}
+MANAGED=/etc/sysctl.d/99-tcptune.conf
+STORE=/var/lib/tcptune
+REF=/tmp/ref			# the outer namespace's private /tmp
+RES=/tmp/res
+RECOVERY_LINE="restored the state before 1 unfinished transaction first"
+# The syscalls a kill point may sit on ("?": not every architecture has it).
+SYSCALLS="openat write fsync fdatasync renameat ?renameat2 ?rename unlinkat ?unlink mkdirat ?mkdir"
+CASE_LIMIT=40			# seconds for one kill point
+BUDGET=230			# seconds for all of them (run-integration allows 300)
+
+# ============================================================================
+# Inside one kill point's namespace
+# ============================================================================
+
+# The namespace of one case: new netns and mount ns, tmpfs over the managed
+# directory and over /var/lib.  Refuses to go on unless both are fresh tmpfs.
+case_setup() {
+	local d
+	enter_netns --tmpfs /etc/sysctl.d --tmpfs /var/lib --
+	for d in /etc/sysctl.d /var/lib; do
+		mountpoint -q "$d" && [ "$(stat -f -c %T "$d")" = tmpfs ] ||
+			fail "$d is not a tmpfs mount in this namespace; refusing to run tcptune"
+		[ -z "$(ls -A "$d")" ] || fail "$d is not empty: not the fresh tmpfs expected"
+	done
+	mkdir -m 0700 "$STORE" || fail "cannot create $STORE on the tmpfs"
+	# Scratch files of this case: /tmp is shared with the cases running beside.
+	CW=$(mktemp -d /tmp/case.XXXXXX) || fail "mktemp -d failed"
+	[ -x "$TCPTUNE" ] || fail "missing $TCPTUNE (make build/tcptune)"
+}
+
+# The keys the state covers: every key either profile's managed file sets.
+state_keys() {
+	KEYS=$(awk -F' = ' '/^[a-z]/ { print $1 }' "$REF/P.conf" "$REF/W.conf" | sort -u)
+	[ -n "$KEYS" ] || fail "no keys in the reference files"
+}
+
+# state: runtime value of each key, then the managed file (hash or absent).
+state() {
+	local k p
+	for k in $KEYS; do
+		p=/proc/sys/${k//.//}
+		if [ -e "$p" ]; then
+			printf '%s = %s\n' "$k" "$(tr -s '\t ' '  ' <"$p")"
+		else
+			printf '%s absent\n' "$k"
+		fi
+	done
+	if [ -e "$MANAGED" ] || [ -L "$MANAGED" ]; then
+		printf 'file %s %s\n' "$(stat -c %a "$MANAGED")" "$(sha256sum <"$MANAGED" | cut -c1-64)"
+	else
+		printf 'file absent\n'
+	fi
+}
+
+# state_name: D, P, W or "mix" for the current state.
+state_name() {
+	local s n
+	s=$(state)
+	for n in D P W; do
+		[ "$s" = "$(cat "$REF/$n.state")" ] && { echo "$n"; return; }
+	done
+	echo mix
+}
+
+# state_diff NAME: the lines where the current state differs from NAME's.
+state_diff() {
+	diff <(cat "$REF/$1.state") <(state) | grep '^[<>]' | tr '\n' ';'
+}
+
+# expect_state NAME WHEN
+expect_state() {
+	local got
+	got=$(state_name)
+	[ "$got" = "$1" ] || fail "$LABEL: $2: state is $got, expected $1 (<$1 >now: $(state_diff "$1"))"
+}
+
+# run_tt OUT ERR ARGS...: tcptune with stdout/stderr in files, status in RC.
+# The wrapper shell keeps bash's "Killed" notice out of our stderr.
+run_tt() {
+	local out=$1 err=$2
+	shift 2
+	O=$out E=$err bash -c 'timeout -k 5 20 "$@" >"$O" 2>"$E"; exit $?' tt "$TCPTUNE" "$@" 2>/dev/null
+	RC=$?
+}
+
+# crash SYSCALL N ARGS...: run tcptune ARGS under strace, SIGKILLed on entry
+# to the Nth SYSCALL.  Fails unless it died of it.
+crash() {
+	local sc=$1 n=$2
+	shift 2
+	O="$CW/crash.out" E="$CW/crash.err" bash -c 'timeout -k 5 20 "$@" >"$O" 2>"$E"; exit $?' crash \
+		strace -f -qq -o /dev/null -e trace="$sc" -e inject="$sc:signal=SIGKILL:when=$n" \
+		"$TCPTUNE" "$@" 2>/dev/null
+	RC=$?
+	[ "$RC" = 137 ] ||
+		fail "$LABEL: tcptune $* was not killed at $sc call #$n (exit $RC; fewer calls than the reference run?): $(head -c 500 "$CW/crash.err")"
+}
+
+# history_lines: ID ACTION STATUS TARGET PROFILE ERROR per entry, oldest first,
+# separated by $US (not a tab: read would merge empty fields); "-" for none.
+US=$'\037'
+history_lines() {
+	run_tt "$CW/h.json" "$CW/h.err" history --format json
+	[ "$RC" = 0 ] || fail "$LABEL: tcptune history exited $RC: $(head -c 500 "$CW/h.err")"
+	jq -r '.[] | [.id, .action, .status, .target, .profile, .error]
+		   | map(if . == null or . == "" then "-" else tostring end) | join("\u001f")' \
+		"$CW/h.json" || fail "$LABEL: history --format json is not the expected JSON: $(head -c 300 "$CW/h.json")"
+}
+
+# history_summary: "action:status action:status ...", oldest first.
+history_summary() {
+	history_lines | awk -F"$US" '{ printf "%s%s:%s", (NR > 1 ? " " : ""), $2, $3 }'
+}
+
+# classify: what the crash left, from the history and the store.
+#   none      no entry at all (killed before mkdirat)
+#   half      an entry directory without manifest (killed while recording)
+#   pending   an entry still pending (killed after recording)
+#   committed no pending entry, the transaction's own entry committed
+# Sets CLASS and CRASHED (the crashed transaction's entry id, if any).
+classify() {
+	local action=$1 lines id act st rest
+	lines=$(history_lines)
+	CLASS=none CRASHED=
+	while IFS=$US read -r id act st rest; do
+		[ -n "$id" ] || continue
+		case $st in
+		corrupt)
+			case $rest in
+			*"recording was cut off before any change"*) CLASS=half CRASHED=$id ;;
+			*) fail "$LABEL: after the kill, entry $id is corrupt: $rest" ;;
+			esac
+			;;
+		pending)
+			[ "$act" = "$action" ] || fail "$LABEL: entry $id pending is a $act, not a $action"
+			CLASS=pending CRASHED=$id ;;
+		esac
+	done <<<"$lines"
+	if [ "$CLASS" = none ] && [ "$(echo "$lines" | awk -F"$US" -v a="$action" '$2 == a && $3 == "applied"' | wc -l)" = 1 ]; then
+		CLASS=committed
+		CRASHED=$(echo "$lines" | awk -F"$US" -v a="$action" '$2 == a && $3 == "applied" { print $1 }')
+	fi
+}
+
+# check_finding WANT: `tcptune check` flags pending-transaction iff WANT=1.
+check_finding() {
+	local got
+	run_tt "$CW/check.json" "$CW/check.err" check --format json
+	[ "$RC" -le 2 ] || fail "$LABEL: tcptune check exited $RC: $(head -c 500 "$CW/check.err")"
+	got=$(jq -r '[([.findings[]? | select(.id == "pending-transaction")] | length),
+		       (.facts["txn.pending"] // "null")] | map(tostring) | join(" ")' "$CW/check.json") ||
+		fail "$LABEL: check --format json is not JSON: $(head -c 300 "$CW/check.json")"
+	[ "$got" = "$1 $1" ] ||
+		fail "$LABEL: ($CLASS) check: pending-transaction findings and txn.pending are '$got', expected '$1 $1'"
+}
+
+# no_debris: no temp file left anywhere we write, no entry pending or corrupt.
+no_debris() {
+	local tmp
+	tmp=$(find /etc/sysctl.d "$STORE" -name '.*.tmp-*' 2>/dev/null | tr '\n' ' ')
+	[ -z "$tmp" ] || fail "$LABEL: ($CLASS) stray temp files left after recovery: $tmp"
+	history_lines | awk -F"$US" '$3 == "pending" || $3 == "corrupt"' >"$CW/bad"
+	[ ! -s "$CW/bad" ] || fail "$LABEL: ($CLASS) entries left pending or corrupt after recovery: $(tr '\037\n' ' ;' <"$CW/bad")"
+}
+
+# recovery_said WANT CMD: the recovery line on stderr iff WANT=1.
+recovery_said() {
+	if [ "$1" = 1 ]; then
+		grep -qF "$RECOVERY_LINE" "$CW/next.err" ||
+			fail "$LABEL: ($CLASS) $2 did not say '$RECOVERY_LINE': $(head -c 500 "$CW/next.err")"
+	else
+		! grep -q 'restored the state before' "$CW/next.err" ||
+			fail "$LABEL: ($CLASS) $2 reported a recovery with no pending entry: $(head -c 500 "$CW/next.err")"
+	fi
+}
+
+# --case apply SYSCALL N VARIANT
+case_apply() {
+	local sc=$1 n=$2 variant=$3 pend=0 want name
+	LABEL="apply killed at $sc #$n, then $variant"
+	case_setup
+	state_keys
+	expect_state D "fresh namespace"
+	crash "$sc" "$n" apply reverse-proxy --yes
+	classify apply
+	echo "CLASS $CLASS"
+	[ "$CLASS" = pending ] && pend=1
+
+	# (a) what the crash left
+	check_finding "$pend"
+	case $CLASS in
+	none | half) expect_state D "after the kill, with no entry recorded" ;;
+	committed) expect_state P "after the kill, with the entry already applied" ;;
+	esac
+
+	if [ "$variant" = rollback ]; then
+		run_tt "$CW/next.out" "$CW/next.err" rollback --yes
+		recovery_said "$pend" "rollback --yes"
+		if [ "$CLASS" = committed ]; then
+			[ "$RC" = 0 ] || fail "$LABEL: rollback of the committed apply exited $RC: $(head -c 500 "$CW/next.err")"
+		else
+			[ "$RC" != 0 ] && grep -q 'no applied transaction to undo' "$CW/next.err" ||
+				fail "$LABEL: ($CLASS) rollback with nothing applied: exit $RC, stderr: $(head -c 500 "$CW/next.err")"
+		fi
+		expect_state D "after rollback --yes (recovery first)"
+		check_finding 0
+	fi
+
+	# (b) the next apply
+	run_tt "$CW/next.out" "$CW/next.err" apply reverse-proxy --yes
+	[ "$RC" = 0 ] || fail "$LABEL: ($CLASS) the next apply exited $RC: $(head -c 500 "$CW/next.err")"
+	[ "$variant" = rollback ] && pend=0	# the rollback recovered it
+	recovery_said "$pend" "the next apply"
+	expect_state P "after the next apply"
+	cmp -s "$MANAGED" "$REF/P.conf" || fail "$LABEL: $MANAGED differs from the clean run's"
+	[ "$(stat -c %a "$MANAGED")" = 644 ] || fail "$LABEL: $MANAGED has mode $(stat -c %a "$MANAGED"), not 644"
+
+	# (d) first: it names what is left behind
+	no_debris
+	# (c) history
+	case $CLASS/$variant in
+	none/* | half/*) want="apply:applied" ;;
+	pending/*) want="apply:recovered apply:applied" ;;
+	committed/apply) want="apply:applied apply:unchanged" ;;
+	committed/rollback) want="apply:undone rollback:applied apply:applied" ;;
+	esac
+	name=$(history_summary)
+	[ "$name" = "$want" ] || fail "$LABEL: ($CLASS) history is '$name', expected '$want'"
+	if [ "$CLASS" = pending ]; then
+		history_lines | awk -F"$US" -v id="$CRASHED" '$1 == id && $3 == "recovered"' | grep -q . ||
+			fail "$LABEL: crashed entry $CRASHED is not 'recovered'"
+	fi
+	check_finding 0
+	echo "OK apply $sc $n $variant $CLASS"
+}
+
+# --case rollback SYSCALL N FOLLOWUP
+case_rollback() {
+	local sc=$1 n=$2 next=$3 pend=0 want name
+	LABEL="rollback killed at $sc #$n, then $next"
+	case_setup
+	state_keys
+	expect_state D "fresh namespace"
+	run_tt "$CW/next.out" "$CW/next.err" apply web-server --yes
+	[ "$RC" = 0 ] || fail "$LABEL: the clean apply of web-server exited $RC: $(head -c 500 "$CW/next.err")"
+	expect_state W "after the clean apply of web-server"
+	crash "$sc" "$n" rollback --yes
+	classify rollback
+	echo "CLASS $CLASS"
+	[ "$CLASS" = pending ] && pend=1
+
+	# Right after the kill: consistent, or flagged.
+	check_finding "$pend"
+	name=$(history_summary)
+	case $CLASS in
+	none | half)
+		expect_state W "after the kill, with no rollback entry recorded (history: $name)"
+		[ "${name%% *}" = apply:applied ] || fail "$LABEL: ($CLASS) history '$name' after the kill" ;;
+	committed)
+		expect_state D "after the kill, with the rollback committed"
+		[ "$name" = "apply:undone rollback:applied" ] || fail "$LABEL: ($CLASS) history '$name' after the kill" ;;
+	esac
+
+	if [ "$next" = rollback ]; then
+		run_tt "$CW/next.out" "$CW/next.err" rollback --yes
+		recovery_said "$pend" "rollback --yes"
+		if [ "$CLASS" = committed ]; then
+			[ "$RC" != 0 ] && grep -q 'no applied transaction to undo' "$CW/next.err" ||
+				fail "$LABEL: second rollback after a committed one: exit $RC, stderr: $(head -c 500 "$CW/next.err")"
+		else
+			[ "$RC" = 0 ] || fail "$LABEL: ($CLASS) rollback --yes exited $RC: $(head -c 500 "$CW/next.err")"
+		fi
+		expect_state D "after rollback --yes"
+		case $CLASS in
+		none | half | committed) want="apply:undone rollback:applied" ;;
+		pending) want="apply:undone rollback:recovered rollback:applied" ;;
+		esac
+	else
+		run_tt "$CW/next.out" "$CW/next.err" apply web-server --yes
+		[ "$RC" = 0 ] || fail "$LABEL: ($CLASS) apply web-server exited $RC: $(head -c 500 "$CW/next.err")"
+		recovery_said "$pend" "apply web-server --yes"
+		expect_state W "after apply web-server --yes"
+		cmp -s "$MANAGED" "$REF/W.conf" || fail "$LABEL: $MANAGED differs from the clean run's"
+		# "unchanged" proves recovery left exactly W: apply found nothing to do.
+		case $CLASS in
+		none | half) want="apply:applied apply:unchanged" ;;
+		pending) want="apply:applied rollback:recovered apply:unchanged" ;;
+		committed) want="apply:undone rollback:applied apply:applied" ;;
+		esac
+	fi
+	no_debris
+	name=$(history_summary)
+	[ "$name" = "$want" ] || fail "$LABEL: ($CLASS) history is '$name', expected '$want'"
+	check_finding 0
+	echo "OK rollback $sc $n $next $CLASS"
+}
+
+# --case ref: clean runs, the states D, P, W and the syscall counts.
+case_ref() {
+	local set
+	LABEL="reference run"
+	case_setup
+	set=$(echo "$SYSCALLS" | tr ' ' ',')
+	# The key list needs both files: first the applies, then the states.
+	strace -f -qq -o "$REF/apply.trace" -e trace="$set" "$TCPTUNE" apply reverse-proxy --yes >"$CW/o" 2>"$CW/e" ||
+		fail "clean apply of reverse-proxy under strace failed: $(head -c 500 "$CW/e")"
+	cp "$MANAGED" "$REF/P.conf" || fail "no $MANAGED after the clean apply"
+	run_tt "$CW/o" "$CW/e" rollback --yes
+	[ "$RC" = 0 ] || fail "clean rollback failed: $(head -c 500 "$CW/e")"
+	[ ! -e "$MANAGED" ] || fail "clean rollback left $MANAGED"
+	run_tt "$CW/o" "$CW/e" apply web-server --yes
+	[ "$RC" = 0 ] || fail "clean apply of web-server failed: $(head -c 500 "$CW/e")"
+	cp "$MANAGED" "$REF/W.conf" || fail "no $MANAGED after the clean apply"
+	state_keys
+	state >"$REF/W.state"
+	run_tt "$CW/o" "$CW/e" rollback --yes
+	[ "$RC" = 0 ] || fail "clean rollback failed: $(head -c 500 "$CW/e")"
+	state >"$REF/D.state"
+	run_tt "$CW/o" "$CW/e" apply reverse-proxy --yes
+	[ "$RC" = 0 ] || fail "clean apply of reverse-proxy failed: $(head -c 500 "$CW/e")"
+	state >"$REF/P.state"
+	grep -q '^file absent' "$REF/D.state" || fail "D state has a managed file"
+	! cmp -s "$REF/D.state" "$REF/P.state" && ! cmp -s "$REF/D.state" "$REF/W.state" &&
+		! cmp -s "$REF/P.state" "$REF/W.state" || fail "the reference states are not distinct"
+	echo "OK ref"
+}
+
+# --case refrb: the syscalls of a clean rollback of web-server, in the same
+# store state as the kill points (one applied entry).
+case_refrb() {
+	local set
+	LABEL="reference rollback"
+	case_setup
+	set=$(echo "$SYSCALLS" | tr ' ' ',')
+	run_tt "$CW/o" "$CW/e" apply web-server --yes
+	[ "$RC" = 0 ] || fail "clean apply of web-server failed: $(head -c 500 "$CW/e")"
+	strace -f -qq -o "$REF/rollback.trace" -e trace="$set" "$TCPTUNE" rollback --yes >"$CW/o" 2>"$CW/e" ||
+		fail "clean rollback under strace failed: $(head -c 500 "$CW/e")"
+	echo "OK refrb"
+}
+
+# --case recover K SYSCALL N: apply killed at openat #K (mid-way through the
+# runtime writes: a mix, pending), then the next apply, whose first act is
+# recovery, killed at SYSCALL #N; then a third apply must sort it all out.
+case_recover() {
+	local k=$1 sc=$2 n=$3 pend want name lines
+	LABEL="apply killed at openat #$k, the next apply killed at $sc #$n"
+	case_setup
+	state_keys
+	crash openat "$k" apply reverse-proxy --yes
+	classify apply
+	[ "$CLASS" = pending ] || fail "$LABEL: the first kill left '$CLASS', not a pending entry"
+	crash "$sc" "$n" apply reverse-proxy --yes
+	lines=$(history_lines)
+	pend=$(echo "$lines" | awk -F"$US" '$3 == "pending"' | wc -l)
+	check_finding "$pend"
+	# Classes: "during": recovery cut off (the first still pending, no
+	# second entry); else what the second transaction left.
+	if echo "$lines" | awk -F"$US" 'NR == 1 && $3 == "pending"' | grep -q .; then
+		CLASS=during
+		[ "$(echo "$lines" | wc -l)" = 1 ] || fail "$LABEL: an entry next to the unrecovered one: $(echo "$lines" | tr '\037\n' ' ;')"
+	else
+		echo "$lines" | awk -F"$US" 'NR == 1 && $3 == "recovered"' | grep -q . ||
+			fail "$LABEL: the first entry is neither pending nor recovered: $(echo "$lines" | tr '\037\n' ' ;')"
+		lines=$(echo "$lines" | tail -n +2)
+		case $lines in
+		'') CLASS=none ;;
+		*"recording was cut off before any change"*) CLASS=half ;;
+		*"${US}pending$US"*) CLASS=pending ;;
+		*"${US}applied$US"*) CLASS=committed ;;
+		*) fail "$LABEL: the second entry is $(echo "$lines" | tr '\037\n' ' ;')" ;;
+		esac
+	fi
+	echo "CLASS $CLASS"
+	case $CLASS in
+	none | half) expect_state D "after the recovery completed and the second apply was cut off before its entry" ;;
+	committed) expect_state P "after the second apply committed" ;;
+	esac
+
+	run_tt "$CW/next.out" "$CW/next.err" apply reverse-proxy --yes
+	[ "$RC" = 0 ] || fail "$LABEL: ($CLASS) the third apply exited $RC: $(head -c 500 "$CW/next.err")"
+	recovery_said "$pend" "the third apply"
+	expect_state P "after the third apply"
+	cmp -s "$MANAGED" "$REF/P.conf" || fail "$LABEL: $MANAGED differs from the clean run's"
+	no_debris
+	case $CLASS in
+	during | none | half) want="apply:recovered apply:applied" ;;
+	pending) want="apply:recovered apply:recovered apply:applied" ;;
+	committed) want="apply:recovered apply:applied apply:unchanged" ;;
+	esac
+	name=$(history_summary)
+	[ "$name" = "$want" ] || fail "$LABEL: ($CLASS) history is '$name', expected '$want'"
+	check_finding 0
+	echo "OK recover $sc $n - $CLASS"
+}
+
+# --case refrec K: the syscalls of the apply that recovers from a kill at openat #K.
+case_refrec() {
+	local set
+	LABEL="reference recovery"
+	case_setup
+	set=$(echo "$SYSCALLS" | tr ' ' ',')
+	crash openat "$1" apply reverse-proxy --yes
+	[ "$(state_name)" = mix ] || fail "the kill at openat #$1 did not leave a mix of D and P: $(state_name)"
+	strace -f -qq -o "$REF/recover.trace" -e trace="$set" "$TCPTUNE" apply reverse-proxy --yes >"$CW/o" 2>"$CW/e" ||
+		fail "the recovering apply under strace failed: $(head -c 500 "$CW/e")"
+	grep -qF "$RECOVERY_LINE" "$CW/e" || fail "the recovering apply did not recover: $(head -c 500 "$CW/e")"
+	echo "OK refrec"
+}
+
+if [ "${1:-}" = --case ]; then
+	shift
+	kind=$1
+	shift
+	case $kind in
+	ref) case_ref ;;
+	refrb) case_refrb ;;
+	apply) case_apply "$@" ;;
+	rollback) case_rollback "$@" ;;
+	refrec) case_refrec "$@" ;;
+	recover) case_recover "$@" ;;
+	*) fail "unknown case '$kind'" ;;
+	esac
+	exit 0
+fi
+
+# ============================================================================
+# Outside: the reference, then every kill point
+# ============================================================================
+enter_netns --tmpfs /tmp -- "$@"
+[ -x "$TCPTUNE" ] || fail "missing $TCPTUNE (make build/tcptune)"
+mkdir -p "$REF" "$RES" || fail "cannot create $REF"
+# One binary for the whole run, even if the tree is rebuilt meanwhile.
+cp "$TCPTUNE" /tmp/tcptune || fail "cannot copy $TCPTUNE"
+export TCPTUNE=/tmp/tcptune
+START=$(date +%s)
+
+# run_case NAME ARGS...: one case in new namespaces; its status in RC.
+run_case() {
+	local name=$1
+	shift
+	timeout -k 5 "$CASE_LIMIT" unshare --net --mount --propagation private -- \
+		bash "$TT_SCRIPT" --case "$@" >"$RES/$name.out" 2>"$RES/$name.err" </dev/null
+	RC=$?
+}
+
+run_case ref ref
+[ "$RC" = 0 ] || fail "reference run failed (exit $RC): $(cat "$RES/ref.err")"
+run_case refrb refrb
+[ "$RC" = 0 ] || fail "reference rollback failed (exit $RC): $(cat "$RES/refrb.err")"
+
+# points TRACE: "SYSCALL N" for every call in the trace of a clean run.
+points() {
+	awk '{ if (match($2, /^[a-z0-9_]+\(/)) n[substr($2, 1, RLENGTH - 1)]++ }
+	     END { for (s in n) for (i = 1; i <= n[s]; i++) print s, i }' "$1" | sort -k1,1 -k2,2n
+}
+points "$REF/apply.trace" >"$REF/apply.points"
+points "$REF/rollback.trace" >"$REF/rollback.points"
+n_apply=$(wc -l <"$REF/apply.points")
+n_rb=$(wc -l <"$REF/rollback.points")
+[ "$n_apply" -ge 20 ] && [ "$n_rb" -ge 10 ] ||
+	fail "too few kill points ($n_apply for apply, $n_rb for rollback): is strace tracing?"
+grep -q '^renameat ' "$REF/apply.points" && grep -q '^fsync ' "$REF/apply.points" ||
+	fail "the clean apply made no renameat/fsync: not the transaction expected"
+
+# The recovery loop starts from an apply killed when it opens its third key
+# in /proc/sys for writing: file written, two keys changed, the rest not.
+K_MIX=$(awk '$2 ~ /^openat\(/ { n++; if ($0 ~ /"\/proc\/sys\// && $0 ~ /O_WRONLY/ && ++w == 3) { print n; exit } }' \
+	"$REF/apply.trace")
+[ -n "$K_MIX" ] || fail "cannot find the third /proc/sys write in the clean apply's trace"
+run_case refrec refrec "$K_MIX"
+[ "$RC" = 0 ] || fail "reference recovery failed (exit $RC): $(cat "$RES/refrec.err")"
+points "$REF/recover.trace" >"$REF/recover.points"
+n_rec=$(wc -l <"$REF/recover.points")
+
+# The job list: every apply point with both follow-ups, every rollback point
+# with one follow-up, alternating (each follow-up still sees every kind of
+# point: apply, rollback, apply... over consecutive calls).
+{
+	while read -r sc n; do
+		echo "apply $sc $n apply"
+		echo "apply $sc $n rollback"
+	done <"$REF/apply.points"
+	i=0
+	while read -r sc n; do
+		if [ $((i % 2)) = 0 ]; then echo "rollback $sc $n rollback"; else echo "rollback $sc $n apply"; fi
+		i=$((i + 1))
+	done <"$REF/rollback.points"
+	while read -r sc n; do
+		echo "recover $K_MIX $sc $n"
+	done <"$REF/recover.points"
+} >"$REF/jobs"
+n_jobs=$(wc -l <"$REF/jobs")
+
+# worker K NWORKERS: every NWORKERS-th job from K; stops at the time budget.
+worker() {
+	local k=$1 w=$2 i=0 kind sc n v name
+	while read -r kind sc n v; do
+		i=$((i + 1))
+		[ $(((i - 1) % w)) = "$k" ] || continue
+		name="$kind.$sc.$n.$v"
+		if [ $(($(date +%s) - START)) -ge "$BUDGET" ]; then
+			echo "not run: over the ${BUDGET}s budget" >"$RES/$name.err"
+			echo 125 >"$RES/$name.rc"
+			continue
+		fi
+		run_case "$name" "$kind" "$sc" "$n" "$v"
+		echo "$RC" >"$RES/$name.rc"
+	done <"$REF/jobs"
+}
+
+WORKERS=2
+pids=""
+for k in $(seq 0 $((WORKERS - 1))); do
+	start_bg worker "$k" "$WORKERS"
+	pids="$pids $TT_LAST_PID"
+done
+for p in $pids; do
+	wait "$p"
+	TT_PIDS=$(echo " $TT_PIDS " | sed "s/ $p / /")
+done
+
+# ---- summary ----------------------------------------------------------------
+failed=0 notrun=0
+declare -A ok=([apply]=0 [rollback]=0 [recover]=0)
+declare -A classes
+while read -r kind sc n v; do
+	name="$kind.$sc.$n.$v"
+	rc=$(cat "$RES/$name.rc" 2>/dev/null || echo missing)
+	c=$(awk '/^CLASS / { print $2 }' "$RES/$name.out" 2>/dev/null)
+	[ -n "$c" ] && classes[$kind.$c]=$((${classes[$kind.$c]:-0} + 1))
+	if [ "$rc" = 0 ] && grep -q '^OK ' "$RES/$name.out"; then
+		ok[$kind]=$((${ok[$kind]:-0} + 1))
+	elif [ "$rc" = 125 ]; then
+		notrun=$((notrun + 1))
+	else
+		failed=$((failed + 1))
+		# The reason without the kill point, so equal failures group.
+		why=$(grep -v 'Killed' "$RES/$name.err" | tail -n 1 | sed -E \
+			-e 's/^FAIL: [^:]*: //' -e 's/^(apply|rollback) killed at [a-z0-9]+ #[0-9]+, (then [a-z]+|the next apply killed at [a-z0-9]+ #[0-9]+): //' \
+			-e 's/tmp-[0-9a-f]{16}/tmp-*/g' -e 's/[0-9a-f]{64}/HASH/g')
+		printf '%s\t%s\n' "${why:-exit $rc, no message}" "$name" >>"$RES/failures"
+	fi
+done <"$REF/jobs"
+if [ -s "$RES/failures" ]; then
+	echo "failed kill points, grouped by reason (count: first points; reason):" >&2
+	sort -t "$(printf '\t')" -k1,1 -s "$RES/failures" | awk -F'\t' '
+		$1 != r { if (NR > 1) out(); r = $1; n = 0; ex = "" }
+		{ n++; if (n <= 4) ex = ex (n > 1 ? " " : "") $2 }
+		function out() { printf "  %d: %s%s; %s\n", n, ex, (n > 4 ? " ..." : ""), r }
+		END { out() }' >&2
+fi
+secs=$(($(date +%s) - START))
+cls=""
+for c in $(printf '%s\n' "${!classes[@]}" | sort); do cls="$cls $c=${classes[$c]}"; done
+echo "apply_crash_recovery: kill points: $n_apply in apply (each with 2 follow-ups), $n_rb in rollback," \
+	"$n_rec in the apply that recovers (after apply killed at openat #$K_MIX); $n_jobs cases in ${secs}s:" \
+	"passed ${ok[apply]} apply, ${ok[rollback]} rollback, ${ok[recover]} recovery cases; $failed failed, $notrun not run"
+echo "  what the kill left (none: before the entry; half: entry without manifest; pending; committed;" \
+	"during: recovery cut off):$cls"
+[ "$notrun" = 0 ] || fail "$notrun kill points not run within ${BUDGET}s"
+[ "$failed" = 0 ] || fail "$failed kill points failed (listed above)"
+exit 0
