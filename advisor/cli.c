@@ -32,8 +32,17 @@ static const struct verb verbs[] = {
 	{ "apply",   cmd_apply,   1, 1, cmd_apply_opts,   "PROFILE",     "apply a profile now and at boot, as one transaction" },
 	{ "rollback", cmd_rollback, 0, 1, cmd_rollback_opts, "[ID]",     "undo the last (or the given) applied transaction" },
 	{ "history", cmd_history, 0, 0, cmd_history_opts, "",            "the transactions in the backup store" },
+	/* For shell completion; not in --help. */
+	{ "list",    cmd_list,    1, 1, cmd_list_opts,    "WHAT",        NULL },
 };
 static const size_t n_verbs = sizeof(verbs) / sizeof(verbs[0]);
+
+void cli_print_verbs(void)
+{
+	for (size_t i = 0; i < n_verbs; i++)
+		if (verbs[i].help)
+			printf("%s\n", verbs[i].name);
+}
 
 static void usage(FILE *f)
 {
@@ -41,6 +50,9 @@ static void usage(FILE *f)
 		"TCP tuning advisor: audits TCP sysctls, socket states and boot configuration.\n\ncommands:\n");
 	for (size_t i = 0; i < n_verbs; i++) {
 		char head[64];
+
+		if (!verbs[i].help)
+			continue;
 		snprintf(head, sizeof(head), "%s %s", verbs[i].name, verbs[i].args_help);
 		fprintf(f, "  %-22s %s\n", head, verbs[i].help);
 		for (const struct cli_opt *o = verbs[i].opts; o && o->name; o++)
@@ -52,6 +64,20 @@ static void usage(FILE *f)
 		fprintf(f, "  --%-8s%-12s %s\n", o->name, o->has_arg ? " ARG" : "", o->help);
 	fprintf(f, "  -h, -q, -v are short for --help, --quiet, --verbose\n"
 		"\ncheck exits 0 ok, 1 warning, 2 critical, 3 could not check.\n");
+}
+
+/* `tcptune VERB --help`: that verb's arguments and options. */
+static void verb_usage(const struct verb *v, FILE *f)
+{
+	fprintf(f, "usage: tcptune [options] %s%s%s\n\n%s\n", v->name, v->args_help[0] ? " " : "", v->args_help,
+		v->help ? v->help : "");
+	if (v->opts && v->opts[0].name) {
+		fprintf(f, "\n%s options:\n", v->name);
+		for (const struct cli_opt *o = v->opts; o->name; o++)
+			if (o->help)
+				fprintf(f, "  --%-16s%-6s %s\n", o->name, o->has_arg ? " ARG" : "", o->help);
+	}
+	fprintf(f, "\nGlobal options (tcptune --help): --root DIR, --data DIR, --color WHEN, -q, -v\n");
 }
 
 /* Levenshtein distance, for "did you mean". */
@@ -184,6 +210,10 @@ int cli_run(int argc, char **argv)
 		}
 	}
 	log_set_level((enum log_level) g.verbosity);
+	if (help && v) {
+		verb_usage(v, stdout);
+		return EXIT_OK;
+	}
 	if (help || !v) {
 		usage(help ? stdout : stderr);
 		return help ? EXIT_OK : EXIT_UNKNOWN;

@@ -39,4 +39,10 @@ extern const struct cli_opt cmd_show_opts[];
 int cmd_recommend(const struct cli_args *a);
 extern const struct cli_opt cmd_recommend_opts[];
 
+int cmd_list(const struct cli_args *a);
+extern const struct cli_opt cmd_list_opts[];
+
+/* The verbs' names, for `tcptune list verbs`. */
+void cli_print_verbs(void);
+
 #endif
