@@ -2,19 +2,26 @@
  * before or after the verb; a verb's own options only after it. */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
+#include "keys.h"
 #include "log.h"
+#include "netns.h"
+#include "snapshot.h"
 
-enum { G_HELP = 1000, G_VERSION, G_ROOT, G_DATA, G_COLOR, G_QUIET, G_VERBOSE };
+enum { G_HELP = 1000, G_VERSION, G_ROOT, G_DATA, G_COLOR, G_QUIET, G_VERBOSE, G_NETNS };
 
 static const struct cli_opt global_opts[] = {
 	{ "help",    false, G_HELP,    "show this help" },
 	{ "version", false, G_VERSION, "print the version" },
 	{ "root",    true,  G_ROOT,    "read every file under DIR instead of / (offline audit)" },
 	{ "data",    true,  G_DATA,    "look for rules/ and profiles/ in DIR first" },
+	{ "netns",   true,  G_NETNS,   "audit network namespace NAME (ip netns) or PATH (/proc/PID/ns/net)" },
 	{ "color",   true,  G_COLOR,   "auto|always|never (NO_COLOR is honoured)" },
 	{ "quiet",   false, G_QUIET,   "only errors" },
 	{ "verbose", false, G_VERBOSE, "explain what is read" },
@@ -22,18 +29,18 @@ static const struct cli_opt global_opts[] = {
 };
 
 static const struct verb verbs[] = {
-	/* name       handler       min max options        args         help */
-	{ "check",   cmd_check,   0, 0, cmd_check_opts,   "",            "audit sysctls, sockets and boot configuration" },
-	{ "explain", cmd_explain, 1, 1, cmd_explain_opts, "KEY|RULE",    "what a sysctl or a rule means, with current values" },
-	{ "profiles", cmd_profiles, 0, 0, cmd_profiles_opts, "",         "list the profiles" },
-	{ "show",    cmd_show,    1, 1, cmd_show_opts,    "PROFILE",     "a profile fully resolved, with reasons" },
-	{ "recommend", cmd_recommend, 0, 0, cmd_recommend_opts, "",      "the profile that fits this machine, and why" },
-	{ "diff",    cmd_diff,    1, 1, cmd_diff_opts,    "PROFILE",     "what applying a profile would change, now and at boot" },
-	{ "apply",   cmd_apply,   1, 1, cmd_apply_opts,   "PROFILE",     "apply a profile now and at boot, as one transaction" },
-	{ "rollback", cmd_rollback, 0, 1, cmd_rollback_opts, "[ID]",     "undo the last (or the given) applied transaction" },
-	{ "history", cmd_history, 0, 0, cmd_history_opts, "",            "the transactions in the backup store" },
+	/* name       handler       min max options        args         help                netns */
+	{ "check",   cmd_check,   0, 0, cmd_check_opts,   "",            "audit sysctls, sockets and boot configuration", true },
+	{ "explain", cmd_explain, 1, 1, cmd_explain_opts, "KEY|RULE",    "what a sysctl or a rule means, with current values", true },
+	{ "profiles", cmd_profiles, 0, 0, cmd_profiles_opts, "",         "list the profiles", false },
+	{ "show",    cmd_show,    1, 1, cmd_show_opts,    "PROFILE",     "a profile fully resolved, with reasons", false },
+	{ "recommend", cmd_recommend, 0, 0, cmd_recommend_opts, "",      "the profile that fits this machine, and why", true },
+	{ "diff",    cmd_diff,    1, 1, cmd_diff_opts,    "PROFILE",     "what applying a profile would change, now and at boot", true },
+	{ "apply",   cmd_apply,   1, 1, cmd_apply_opts,   "PROFILE",     "apply a profile now and at boot, as one transaction", false },
+	{ "rollback", cmd_rollback, 0, 1, cmd_rollback_opts, "[ID]",     "undo the last (or the given) applied transaction", false },
+	{ "history", cmd_history, 0, 0, cmd_history_opts, "",            "the transactions in the backup store", false },
 	/* For shell completion; not in --help. */
-	{ "list",    cmd_list,    1, 1, cmd_list_opts,    "WHAT",        NULL },
+	{ "list",    cmd_list,    1, 1, cmd_list_opts,    "WHAT",        NULL, false },
 };
 static const size_t n_verbs = sizeof(verbs) / sizeof(verbs[0]);
 
@@ -193,6 +200,7 @@ int cli_run(int argc, char **argv)
 		case G_VERSION: printf("tcptune %s\n", TCPTUNE_VERSION); return EXIT_OK;
 		case G_ROOT:    g.root = value; break;
 		case G_DATA:    g.data = value; break;
+		case G_NETNS:   g.netns = value; break;
 		case G_COLOR:
 			if (strcmp(value, "auto") && strcmp(value, "always") && strcmp(value, "never"))
 				return log_errx(EXIT_UNKNOWN, "invalid --color '%s': use auto, always or never",
@@ -210,6 +218,18 @@ int cli_run(int argc, char **argv)
 		}
 	}
 	log_set_level((enum log_level) g.verbosity);
+	/* https://no-color.org: NO_COLOR set and non-empty turns colour off
+	 * unless asked for explicitly. */
+	if (g.color && strcmp(g.color, "always") == 0)
+		g.use_color = true;
+	else if (!g.color || strcmp(g.color, "auto") == 0)
+		g.use_color = isatty(STDOUT_FILENO) && !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
+	if (g.netns && v && !v->netns_ok)
+		return log_errx(EXIT_UNKNOWN, "'%s' works on this network namespace only; run it inside the other one "
+				"(e.g. ip netns exec NAME tcptune %s)", v->name, v->name), EXIT_UNKNOWN;
+	if (g.netns && strcmp(g.root, "/") != 0)
+		return log_errx(EXIT_UNKNOWN, "--netns and --root do not go together: --root audits files, "
+				"--netns a live namespace"), EXIT_UNKNOWN;
 	if (help && v) {
 		verb_usage(v, stdout);
 		return EXIT_OK;
@@ -221,5 +241,20 @@ int cli_run(int argc, char **argv)
 	if (a.n_pos < v->min_args || a.n_pos > v->max_args)
 		return log_errx(EXIT_UNKNOWN, "'%s' takes %s%s", v->name,
 				v->max_args ? "the argument " : "no arguments", v->args_help), EXIT_UNKNOWN;
+	if (g.netns) {
+		static struct snap_sysctl host[64];
+		static char path[4096];
+		int r;
+
+		/* Host-wide keys are absent inside a child namespace: read them here. */
+		if (key_count > sizeof(host) / sizeof(host[0]))
+			return log_errx(EXIT_UNKNOWN, "key table larger than expected"), EXIT_UNKNOWN;
+		netns_read_host_keys(host);
+		r = netns_enter(g.netns, path, sizeof(path));
+		if (r < 0)
+			return log_err(r, "cannot enter network namespace '%s'%s", g.netns,
+				       r == -EPERM ? " (needs CAP_SYS_ADMIN)" : ""), EXIT_UNKNOWN;
+		snapshot_set_netns(path, host);
+	}
 	return v->handler(&a);
 }

@@ -27,6 +27,8 @@ struct cli_globals {
 	const char *root;	/* --root, default "/" */
 	const char *data;	/* --data */
 	const char *color;	/* --color */
+	const char *netns;	/* --netns NAME|PATH */
+	bool use_color;		/* decided from --color, NO_COLOR and the terminal */
 	int verbosity;		/* -q 0, default 1, -v 2 */
 };
 
@@ -46,6 +48,7 @@ struct verb {
 	const struct cli_opt *opts;	/* terminated by a NULL name */
 	const char *args_help;
 	const char *help;
+	bool netns_ok;			/* may run with --netns */
 };
 
 /* Parse argv and run the verb.  Returns the process exit code. */

@@ -270,6 +270,7 @@ int cmd_check(const struct cli_args *a)
 		struct report_ctx ctx = {
 			.s = &s, .rules = &rules, .findings = &findings, .rec = &rec, .started = started,
 			.duration = clock_s(CLOCK_MONOTONIC) - t0, .status = code,
+			.color = a->g->use_color && !o.output,
 		};
 		if (write_report(&o, &ctx) < 0)
 			code = EXIT_UNKNOWN;

@@ -18,6 +18,7 @@ struct report_ctx {
 	double started;				/* Unix time the check started, seconds */
 	double duration;			/* seconds */
 	int status;				/* the exit code: 0 ok, 1 warning, 2 critical, 3 unknown */
+	bool color;				/* text: ANSI colours (--color, NO_COLOR, a terminal) */
 };
 
 struct report_format {

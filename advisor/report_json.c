@@ -262,6 +262,12 @@ static json_t *netns_json(const struct snapshot *s)
 
 	if (!s->live)
 		return json_null();
+	if (s->netns) {
+		char buf[4200];
+		n = readlink("/proc/self/ns/net", link, sizeof(link) - 1);
+		snprintf(buf, sizeof(buf), "%s (%s)", s->netns, n > 0 ? (link[n] = '\0', link) : "?");
+		return json_string_safe(buf);
+	}
 	n = readlink("/proc/self/ns/net", link, sizeof(link) - 1);
 	if (n < 0)
 		return json_null();

@@ -232,6 +232,19 @@ static void wrapped(FILE *out, const char *indent, const char *text)
 	fputc('\n', out);
 }
 
+/* ANSI colour for a severity (or the status): none, yellow, red. */
+static const char *color_on(const struct report_ctx *ctx, int sev)
+{
+	static const char *const codes[] = { "\033[36m", "\033[33m", "\033[1;31m" };
+
+	return ctx->color && sev >= 0 && sev <= 2 ? codes[sev] : "";
+}
+
+static const char *color_off(const struct report_ctx *ctx)
+{
+	return ctx->color ? "\033[0m" : "";
+}
+
 static void findings_section(const struct report_ctx *ctx, FILE *out)
 {
 	static const char *const labels[] = { "INFO", "WARNING", "CRITICAL" };
@@ -251,7 +264,8 @@ static void findings_section(const struct report_ctx *ctx, FILE *out)
 				continue;
 			if (shown++ == 0)
 				fprintf(out, "Findings\n");
-			fprintf(out, "\n  [%s] %s  (%s)\n", labels[sev], esc(x->title), x->rule->id);
+			fprintf(out, "\n  %s[%s]%s %s  (%s)\n", color_on(ctx, sev), labels[sev], color_off(ctx),
+				esc(x->title), x->rule->id);
 			wrapped(out, "    ", x->rule->explain);
 			fprintf(out, "    Fix:\n");
 			wrapped(out, "      ", x->rule->fix);
@@ -274,14 +288,16 @@ static void findings_section(const struct report_ctx *ctx, FILE *out)
 	if (ctx->rec && ctx->rec->profile)
 		fprintf(out, "\nRecommended profile: %s\n  %s\n  (tcptune diff %s shows what it would change)\n",
 			ctx->rec->profile->name, esc(ctx->rec->reason), ctx->rec->profile->name);
-	fprintf(out, "\nStatus: %s\n", report_status_name(ctx->status));
+	fprintf(out, "\nStatus: %s%s%s\n", ctx->status == 0 ? (ctx->color ? "\033[32m" : "")
+		: color_on(ctx, ctx->status == 3 ? 1 : ctx->status), report_status_name(ctx->status), color_off(ctx));
 }
 
 int report_text(const struct report_ctx *ctx, FILE *out)
 {
 	const struct snapshot *s = ctx->s;
-	fprintf(out, "tcptune %s: kernel %s, root %s\n\n", TCPTUNE_VERSION,
-		s->kernel_release[0] ? esc(s->kernel_release) : "unknown", esc(s->root));
+	fprintf(out, "tcptune %s: kernel %s, root %s%s%s\n\n", TCPTUNE_VERSION,
+		s->kernel_release[0] ? esc(s->kernel_release) : "unknown", esc(s->root),
+		s->netns ? ", network namespace " : "", s->netns ? esc(s->netns) : "");
 	census_section(s, out);
 	timewait_section(s, out);
 	closewait_section(s, out);

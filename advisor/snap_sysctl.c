@@ -21,6 +21,16 @@ int snap_sysctl_read(struct snapshot *s)
 		char *val;
 		int r;
 
+		/* Auditing another namespace: host-wide keys come from the host. */
+		if (s->host_keys && !k->per_netns) {
+			*v = s->host_keys[i];
+			if (v->present) {
+				readable++;
+				if (k->type == KEY_INT)
+					snap_set_int(s, fact_id_sysctl(i), v->v[0]);
+			}
+			continue;
+		}
 		if (key_proc_path(k, path + 9, sizeof(path) - 9) < 0)
 			continue;
 		r = rootfs_read_small(s->rootfd, path, buf, sizeof(buf));

@@ -49,12 +49,18 @@ struct snapshot {
 	bool boot_ok;
 
 	const char *sockets_source;	/* "netlink", "proc" or NULL when unavailable */
+	const char *netns;		/* --netns: the namespace audited (its path), else NULL */
+	const struct snap_sysctl *host_keys;	/* --netns: host-wide keys read from the host */
 	bool sockets_approximate;	/* NLM_F_DUMP_INTR seen */
 	FILE *sockdiag_record;		/* debug: record raw dumps here (fixtures) */
 
 	struct snap_note *notes;
 	size_t n_notes;
 };
+
+/* --netns: every snapshot taken from now on reports this namespace (path)
+ * and takes host-wide keys from host[] (read before entering it). */
+void snapshot_set_netns(const char *path, const struct snap_sysctl *host);
 
 /* Open root and allocate.  Returns 0, or a negative errno when root cannot be
  * opened (the caller reports it and exits 3). */

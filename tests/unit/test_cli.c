@@ -33,6 +33,9 @@ static void test_usage_errors(void **state)
 	assert_int_equal(RUN("tcptune", "--color", "pink", "check"), EXIT_UNKNOWN);
 	assert_int_equal(RUN("tcptune", "--root", "/nonexistent/tcptune", "check"), EXIT_UNKNOWN);
 	assert_int_equal(RUN("tcptune", "--format", "json", "check"), EXIT_UNKNOWN);	/* verb option before the verb */
+	assert_int_equal(RUN("tcptune", "--netns", "x", "apply", "web-server"), EXIT_UNKNOWN);	/* live namespace only */
+	assert_int_equal(RUN("tcptune", "--netns", "x", "--root", "/tmp", "check"), EXIT_UNKNOWN);
+	assert_int_equal(RUN("tcptune", "--netns", "/nonexistent/ns", "check"), EXIT_UNKNOWN);
 }
 
 static void test_help_and_version(void **state)
