@@ -140,7 +140,7 @@ static const struct cli_opt *match_opt(const struct cli_opt *table, const char *
 
 int cli_run(int argc, char **argv)
 {
-	static struct cli_globals g = { .root = "/", .verbosity = 1 };
+	struct cli_globals g = { .root = "/", .verbosity = 1 };
 	struct cli_args a = { .g = &g };
 	const struct verb *v = NULL;
 	bool help = false, only_pos = false;
