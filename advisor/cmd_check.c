@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "datadir.h"
@@ -103,6 +104,11 @@ static int take_snapshots(const struct cli_args *a, const struct check_opts *o, 
 	sampler_init(&sm);
 	for (long long i = 0; i < o->samples; i++) {
 		struct snapshot s;
+
+		/* Sampling takes a while: show progress on a terminal only. */
+		if (o->samples > 1 && isatty(STDERR_FILENO) && log_get_level() > LOG_QUIET)
+			fprintf(stderr, "\rtcptune: sample %lld of %lld%s", i + 1, o->samples,
+				i + 1 == o->samples ? "\n" : "");
 
 		if (i > 0) {
 			struct timespec ts = { .tv_sec = (time_t) o->interval };
