@@ -105,10 +105,9 @@ static int take_snapshots(const struct cli_args *a, const struct check_opts *o, 
 	for (long long i = 0; i < o->samples; i++) {
 		struct snapshot s;
 
-		/* Sampling takes a while: show progress on a terminal only. */
-		if (o->samples > 1 && isatty(STDERR_FILENO) && log_get_level() > LOG_QUIET)
-			fprintf(stderr, "\rtcptune: sample %lld of %lld%s", i + 1, o->samples,
-				i + 1 == o->samples ? "\n" : "");
+		/* Sampling takes a while: show progress on a terminal. */
+		if (o->samples > 1)
+			log_progress(i + 1 == o->samples, "sample %lld of %lld", i + 1, o->samples);
 
 		if (i > 0) {
 			struct timespec ts = { .tv_sec = (time_t) o->interval };

@@ -60,8 +60,7 @@ int guard_lock(const char *verb, int *ret_lockfd)
 		return log_errx(r, "%s: an unfinished transaction could not be restored: %s", verb, err.what);
 	}
 	if (r > 0)
-		fprintf(stderr, "tcptune: restored the state before %d unfinished transaction%s first\n", r,
-			r == 1 ? "" : "s");
+		log_info("restored the state before %d unfinished transaction%s first", r, r == 1 ? "" : "s");
 	*ret_lockfd = fd;
 	return 0;
 }

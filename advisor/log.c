@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static enum log_level level = LOG_NORMAL;
 
@@ -50,6 +51,31 @@ int log_diag(int r, const struct diag *d)
 	if (d->line)
 		return log_errx(r, "%s:%u:%u: %s", d->file, d->line, d->col, d->msg);
 	return log_errx(r, "%s: %s", d->file, d->msg);
+}
+
+void log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level < LOG_NORMAL)
+		return;
+	va_start(ap, fmt);
+	vlog(0, fmt, ap);
+	va_end(ap);
+}
+
+void log_progress(bool done, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level < LOG_NORMAL || !isatty(STDERR_FILENO))
+		return;
+	fputs("\rtcptune: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (done)
+		fputc('\n', stderr);
 }
 
 void log_debug(const char *fmt, ...)

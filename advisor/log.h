@@ -4,6 +4,7 @@
 #define TCPTUNE_ADVISOR_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 #include "diag.h"
 
@@ -22,6 +23,13 @@ int log_errx(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print a parse error as "tcptune: file:line:col: msg" ("file: msg" when the
  * position is unknown) and return r. */
 int log_diag(int r, const struct diag *d);
+
+/* "tcptune: <fmt>" for information the user should see (not with -q). */
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A progress line on a terminal: rewritten in place, ended by done.  Does
+ * nothing when stderr is not a terminal or with -q. */
+void log_progress(bool done, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Verbose-only diagnostics, prefixed "tcptune: ". */
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
