@@ -7,7 +7,7 @@ CC      ?= cc
 VERSION := 0.1.0
 
 DEB_PACKAGES := libyaml-dev libcap-dev libcmocka-dev libmnl-dev libjansson-dev \
-                pkg-config iproute2 util-linux jq curl strace prometheus-node-exporter
+                pkg-config iproute2 util-linux jq curl strace prometheus-node-exporter scdoc man-db
 PKGS := yaml-0.1 libcap libmnl jansson
 
 B := build
@@ -42,7 +42,7 @@ TOOL_SRC    := $(wildcard tests/tools/*.c)
 TOOL_BIN    := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 DEPS_STAMP  := $(B)/.deps-ok
 
-.PHONY: all deps run test unit integration install clean FORCE
+.PHONY: all deps run test unit integration install man clean FORCE
 # Keep the sanitizer objects: they are shared by every unit-test binary.
 .SECONDARY:
 all: $(B)/tcptune
@@ -50,7 +50,7 @@ all: $(B)/tcptune
 # Install the Debian packages the build and tests need, only those missing.
 # As root this runs apt-get; otherwise it prints the exact command and fails.
 deps: $(DEPS_STAMP)
-$(DEPS_STAMP):
+$(DEPS_STAMP): Makefile
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
@@ -132,11 +132,21 @@ integration: $(B)/tcptune $(B)/tcptune-asan $(TOOL_BIN)
 test: $(B)/tcptune $(B)/tcptune-asan $(UNIT_BIN) $(TOOL_BIN)
 	@tests/run-all $(UNIT_BIN)
 
-install: $(B)/tcptune
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/tcptune/rules $(DESTDIR)$(PREFIX)/share/tcptune/profiles
+# The man page, from scdoc (a Debian package that `deps` installs).
+man: $(B)/tcptune.8
+$(B)/tcptune.8: docs/tcptune.8.scd | $(DEPS_STAMP)
+	@command -v scdoc >/dev/null || { echo "tcptune: scdoc is missing; run: apt-get install -y scdoc" >&2; exit 1; }
+	@echo "  SCDOC   $@"
+	@scdoc < $< > $@.tmp && mv $@.tmp $@
+
+install: $(B)/tcptune $(B)/tcptune.8
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/tcptune/rules $(DESTDIR)$(PREFIX)/share/tcptune/profiles \
+	  $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0755 $(B)/tcptune $(DESTDIR)$(PREFIX)/sbin/tcptune
 	for f in rules/*.yaml profiles/*.yaml; do [ -e "$$f" ] || continue; \
 	  install -m 0644 "$$f" $(DESTDIR)$(PREFIX)/share/tcptune/$$f; done
+	install -m 0644 $(B)/tcptune.8 $(DESTDIR)$(PREFIX)/share/man/man8/tcptune.8
+	install -m 0644 contrib/bash-completion/tcptune $(DESTDIR)$(PREFIX)/share/bash-completion/completions/tcptune
 
 clean:
 	rm -rf $(B)
