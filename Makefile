@@ -7,7 +7,7 @@ CC      ?= cc
 VERSION := 0.1.0
 
 DEB_PACKAGES := libyaml-dev libcap-dev libcmocka-dev libmnl-dev libjansson-dev \
-                pkg-config iproute2 util-linux jq curl strace prometheus-node-exporter scdoc man-db
+                pkg-config iproute2 util-linux jq curl strace prometheus-node-exporter scdoc man-db ansible-core
 PKGS := yaml-0.1 libcap libmnl jansson
 
 B := build
@@ -57,9 +57,9 @@ $(DEPS_STAMP): Makefile
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null || \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null || \
 	    { DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && \
-	      DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; } || exit 1; \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null; } || exit 1; \
 	  else \
 	    echo "tcptune: missing packages; run: sudo apt-get install -y$$missing" >&2; exit 1; \
 	  fi; \
