@@ -126,6 +126,11 @@ static int take_snapshots(const struct cli_args *a, const struct check_opts *o, 
 		*last = s;
 		if (r == -ENOMEM)
 			break;
+		/* One snapshot has no rates: skip the per-process bookkeeping. */
+		if (o->samples == 1) {
+			snap_set_int(last, F_SAMPLES, 1);
+			continue;
+		}
 		if (sampler_add(&sm, last, clock_s(CLOCK_MONOTONIC)) < 0) {
 			r = log_err(-ENOMEM, "sampling");
 			break;
