@@ -113,6 +113,7 @@ $(B)/unit/%: tests/unit/%.c $(SAN_OBJ) | $(DEPS_STAMP)
 
 # Shared fixtures of the transaction tests.
 $(addprefix $(B)/unit/test_,txn rollback recover history store change fsutil): tests/unit/txn_testlib.h
+$(addprefix $(B)/unit/test_snap_,reappliers sysctld): tests/unit/sysctld_testlib.h
 
 $(B)/tools/%: tests/tools/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "history.h"
 #include "keys.h"
 #include "manifest.h"
 #include "recover.h"
@@ -386,5 +387,53 @@ int change_run(int storefd, int sysfd, const struct txn_paths *p, struct change 
 	return 0;
 fail:
 	undo(storefd, sysfd, p, managed_path, c, keys_done, target_marked, err);
+	return r;
+}
+
+/* ---- finish a planned change ------------------------------------------ */
+
+static bool nothing_to_do(const struct change *c)
+{
+	for (size_t i = 0; i < c->entry.n_keys; i++)
+		if (!sysctl_value_equal(c->entry.keys[i].key, c->entry.keys[i].old_value, c->entry.keys[i].new_value))
+			return false;
+	return c->entry.file_existed && c->prior_file_len == c->new_file_len &&
+	       memcmp(c->prior_file, c->new_file, c->new_file_len) == 0;
+}
+
+int change_finish(int storefd, const struct txn_paths *p, const char *managed_path, struct change *c,
+		  bool skip_unchanged, bool *ret_changed, char ret_id[16], struct txn_error *err)
+{
+	char *prior = NULL;
+	bool changed = false;
+	int sysfd, r;
+
+	sysfd = open_dir_nofollow(p->sysctl_dir);
+	if (sysfd < 0) {
+		change_say(err->what, sizeof(err->what), "cannot open %s: %s", p->sysctl_dir, strerror(-sysfd));
+		return sysfd;
+	}
+	r = change_read_managed(sysfd, p, managed_path, &prior, &c->prior_file_len, &c->entry.file_existed, err);
+	if (r < 0)
+		goto out;
+	c->prior_file = prior;
+
+	if (skip_unchanged && nothing_to_do(c)) {
+		r = change_record(storefd, c, ST_UNCHANGED, err);
+	} else {
+		changed = true;
+		r = change_run(storefd, sysfd, p, c, err);
+	}
+	if (r < 0)
+		goto out;
+	/* Committed: a failure to prune is no failure of the transaction. */
+	(void) history_prune(storefd, TXN_KEEP);
+	if (ret_changed)
+		*ret_changed = changed;
+	memcpy(ret_id, c->entry.id, sizeof(c->entry.id));
+out:
+	c->prior_file = NULL;
+	free(prior);
+	close(sysfd);
 	return r;
 }

@@ -48,6 +48,21 @@ int change_record(int storefd, struct change *c, const char *status, struct txn_
  * as it was (restored) and the entry's id. */
 int change_run(int storefd, int sysfd, const struct txn_paths *p, struct change *c, struct txn_error *err);
 
+/* The common end of txn_apply() and txn_rollback(), once c is planned (all
+ * of c->entry but the file_existed, id, time and status; c->uid, c->new_file
+ * and its length) and storefd is open: open p->sysctl_dir (never through a
+ * symlink), read the managed file managed_path into c->prior_file and
+ * c->entry.file_existed, then change_run() -- or, when skip_unchanged and
+ * neither a key nor the file would change, only change_record() c as
+ * "unchanged".  On success the store is pruned to TXN_KEEP entries (a failure
+ * there is ignored: the change is committed), *ret_changed (unless NULL) says
+ * whether change_run() ran and ret_id holds the new entry's id; on failure
+ * neither is touched.  The copy of the managed file is freed and
+ * c->prior_file reset to NULL before returning; c->entry stays the caller's
+ * to release.  Returns 0 or the first error, err filled as by change_run(). */
+int change_finish(int storefd, const struct txn_paths *p, const char *managed_path, struct change *c,
+		  bool skip_unchanged, bool *ret_changed, char ret_id[16], struct txn_error *err);
+
 /* Replace every byte of err->what that is not printable ASCII with '?': it
  * reaches a terminal and a JSON string. */
 void change_error_sanitize(struct txn_error *err);

@@ -139,14 +139,14 @@ static int read_target_file(int storefd, const struct txn_entry *t, char **ret_b
 int txn_rollback(const struct txn_paths *p, const char *id, bool force, const char *user, uid_t uid,
 		 char ret_id[16], struct txn_error *err)
 {
-	char managed_path[256], *target_file = NULL, *prior = NULL;
+	char managed_path[256], *target_file = NULL;
 	struct txn_entry *v = NULL;
 	const struct txn_entry *t;
 	struct txn_error dummy;
 	struct change c;
 	size_t n = 0, ti;
 	long pending;
-	int storefd = -1, sysfd = -1, r;
+	int storefd = -1, r;
 
 	if (!err)
 		err = &dummy;
@@ -210,29 +210,11 @@ int txn_rollback(const struct txn_paths *p, const char *id, bool force, const ch
 		goto out;
 	c.new_file = t->file_existed ? target_file : NULL;	/* NULL: it created the file, remove it */
 
-	sysfd = open_dir_nofollow(p->sysctl_dir);
-	if (sysfd < 0) {
-		r = sysfd;
-		change_say(err->what, sizeof(err->what), "cannot open %s: %s", p->sysctl_dir, strerror(-r));
-		goto out;
-	}
-	r = change_read_managed(sysfd, p, managed_path, &prior, &c.prior_file_len, &c.entry.file_existed, err);
-	if (r < 0)
-		goto out;
-	c.prior_file = prior;
-
-	r = change_run(storefd, sysfd, p, &c, err);
-	if (r < 0)
-		goto out;
-	(void) history_prune(storefd, TXN_KEEP);
-	memcpy(ret_id, c.entry.id, sizeof(c.entry.id));
+	r = change_finish(storefd, p, managed_path, &c, false, NULL, ret_id, err);
 out:
 	manifest_entry_release(&c.entry);
 	free(target_file);
-	free(prior);
 	txn_entries_free(v, n);
-	if (sysfd >= 0)
-		close(sysfd);
 	if (storefd >= 0)
 		close(storefd);
 	change_error_sanitize(err);

@@ -87,15 +87,15 @@ static int cmp_ulong(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int store_list(int storefd, unsigned long **ret_ids, size_t *ret_n)
+/* A directory stream over a duplicate of dirfd (which stays open; closedir()
+ * the stream), rewound to the start: the duplicate shares the offset of
+ * earlier listings.  0 or -errno. */
+static int dir_stream(int dirfd, DIR **ret)
 {
-	unsigned long *ids = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
 	DIR *d;
-	int fd, r = 0;
+	int fd, r;
 
-	fd = fcntl(storefd, F_DUPFD_CLOEXEC, 0);
+	fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	d = fdopendir(fd);
@@ -104,7 +104,22 @@ int store_list(int storefd, unsigned long **ret_ids, size_t *ret_n)
 		close(fd);
 		return r;
 	}
-	rewinddir(d);	/* the duplicate shares the offset of earlier listings */
+	rewinddir(d);
+	*ret = d;
+	return 0;
+}
+
+int store_list(int storefd, unsigned long **ret_ids, size_t *ret_n)
+{
+	unsigned long *ids = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int r;
+
+	r = dir_stream(storefd, &d);
+	if (r < 0)
+		return r;
 	errno = 0;
 	while ((de = readdir(d))) {
 		char canon[16];
@@ -195,18 +210,11 @@ static int empty_dir(int dirfd)
 {
 	struct dirent *de;
 	DIR *d;
-	int fd, r = 0;
+	int r;
 
-	fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		r = -errno;
-		close(fd);
+	r = dir_stream(dirfd, &d);
+	if (r < 0)
 		return r;
-	}
-	rewinddir(d);
 	while ((de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;

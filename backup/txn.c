@@ -145,26 +145,16 @@ static int plan_keys(const struct txn_paths *p, const struct txn_request *req, s
 	return 0;
 }
 
-static bool nothing_to_do(const struct change *c)
-{
-	for (size_t i = 0; i < c->entry.n_keys; i++)
-		if (!sysctl_value_equal(c->entry.keys[i].key, c->entry.keys[i].old_value, c->entry.keys[i].new_value))
-			return false;
-	return c->entry.file_existed && c->prior_file_len == c->new_file_len &&
-	       memcmp(c->prior_file, c->new_file, c->new_file_len) == 0;
-}
-
 int txn_apply(const struct txn_paths *p, const struct txn_request *req, bool *ret_changed, char ret_id[16],
 	      struct txn_error *err)
 {
-	char managed_path[256], *prior = NULL;
+	char managed_path[256];
 	struct txn_entry *v = NULL;
 	struct txn_error dummy;
 	struct change c;
 	size_t n = 0;
 	long pending;
-	bool changed = false;
-	int storefd = -1, sysfd = -1, r;
+	int storefd = -1, r;
 
 	if (!err)
 		err = &dummy;
@@ -210,35 +200,10 @@ int txn_apply(const struct txn_paths *p, const struct txn_request *req, bool *re
 	if (r < 0)
 		goto out;
 
-	sysfd = open_dir_nofollow(p->sysctl_dir);
-	if (sysfd < 0) {
-		r = sysfd;
-		change_say(err->what, sizeof(err->what), "cannot open %s: %s", p->sysctl_dir, strerror(-r));
-		goto out;
-	}
-	r = change_read_managed(sysfd, p, managed_path, &prior, &c.prior_file_len, &c.entry.file_existed, err);
-	if (r < 0)
-		goto out;
-	c.prior_file = prior;
-
-	if (nothing_to_do(&c)) {
-		r = change_record(storefd, &c, ST_UNCHANGED, err);
-	} else {
-		changed = true;
-		r = change_run(storefd, sysfd, p, &c, err);
-	}
-	if (r < 0)
-		goto out;
-	/* Committed: a failure to prune is no failure of the transaction. */
-	(void) history_prune(storefd, TXN_KEEP);
-	*ret_changed = changed;
-	memcpy(ret_id, c.entry.id, sizeof(c.entry.id));
+	r = change_finish(storefd, p, managed_path, &c, true, ret_changed, ret_id, err);
 out:
 	manifest_entry_release(&c.entry);
-	free(prior);
 	txn_entries_free(v, n);
-	if (sysfd >= 0)
-		close(sysfd);
 	if (storefd >= 0)
 		close(storefd);
 	change_error_sanitize(err);

@@ -20,29 +20,13 @@ need_root
 need_cmds setpriv md5sum find jq
 enter_netns --tmpfs /etc/sysctl.d --tmpfs /var/lib --tmpfs /tmp -- "$@"
 
-BIN=$TT_ROOT/build/tcptune
-[ -x "$BIN" ] || fail "build first: make build/tcptune"
-SD=/etc/sysctl.d
-STORE=/var/lib/tcptune
-mkdir -m 0700 "$STORE" || fail "cannot create the store $STORE"
+need_store	# BIN, SD, STORE
 printf 'net.core.somaxconn = 1024\n' > "$SD/10-site.conf"
 # nobody must be able to reach the binary (a checkout under /root is not).
 setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$BIN" ||
 	skip "uid 65534 cannot execute $BIN (the checkout's directories are not world-searchable)"
 
-snap_runtime() {	# every TCP-related sysctl this netns has, key=value
-	local f
-	for f in /proc/sys/net/ipv4/tcp_* /proc/sys/net/ipv4/ip_local_port_range \
-		/proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/net/core/somaxconn \
-		/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_*; do
-		[ -r "$f" ] || continue
-		printf '%s=%s\n' "${f#/proc/sys/}" "$(tr -s '\t ' '  ' < "$f")"
-	done
-}
-snap_dir() {	# names, types, modes, owners, sizes and bytes under a directory
-	(cd "$1" && find . -mindepth 1 -printf '%P %y %m %U:%G %s %l\n' | sort &&
-		find . -mindepth 1 -type f -exec md5sum {} + | sort)
-}
+# snap_runtime and snap_dir: lib.sh.
 snap_all() {
 	echo "== runtime"; snap_runtime
 	echo "== $SD"; snap_dir "$SD"
@@ -115,7 +99,7 @@ start_sd=$(snap_dir "$SD")
 	fail "web-server changes nothing in this namespace; the test would prove nothing"
 
 refused apply web-server --yes
-[ -z "$(ls -A "$STORE" | grep -E '^[0-9]+$')" ] || fail "the store has an entry after the refused applies"
+[ -z "$(store_entries)" ] || fail "the store has an entry after the refused applies"
 
 # Something to roll back: root applies web-server.
 out=$("$BIN" apply web-server --yes 2>&1) || fail "root's apply web-server failed: $out"

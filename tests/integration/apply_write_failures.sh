@@ -73,25 +73,7 @@ net.ipv4.tcp_keepalive_time = 600
 '
 mkdir -m 0700 "$STORE" || fail "cannot create the store $STORE"
 
-# Every TCP-related sysctl this netns has, key=value (blanks collapsed).
-snap_runtime() {
-	local f
-	for f in /proc/sys/net/ipv4/tcp_* /proc/sys/net/ipv4/ip_local_port_range \
-		/proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/net/core/somaxconn \
-		/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_*; do
-		[ -r "$f" ] || continue
-		printf '%s=%s\n' "${f#/proc/sys/}" "$(tr -s '\t ' '  ' < "$f")"
-	done
-}
-# Names, types, modes, owners, sizes and bytes of everything under a directory.
-snap_dir() {
-	(cd "$1" && find . -mindepth 1 -printf '%P %y %m %U:%G %s %l\n' | sort &&
-		find . -mindepth 1 -type f -exec md5sum {} + | sort)
-}
-# The store's transaction entries (directories named by number).
-store_entries() {
-	ls -A "$STORE" | grep -E '^[0-9]+$'
-}
+# snap_runtime, snap_dir and store_entries: lib.sh.
 # runtime_of KEY
 runtime_of() {
 	tr -s '\t ' '  ' < "/proc/sys/$(echo "$1" | tr . /)"

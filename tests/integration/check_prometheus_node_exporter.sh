@@ -27,60 +27,7 @@ READY=$W/sockscen.ready
 [ -x "$TCPTUNE" ] || fail "missing $TCPTUNE (make)"
 mkdir -p "$TF" "$BAD" || fail "cannot create $TF and $BAD"
 
-# value FILE SERIES: the value of one series ("" when absent).  The textfile
-# collector gives every series of a family the union of its label names, so
-# tcptune_sysctl{key="..."} comes back as tcptune_sysctl{bound="",key="..."};
-# an empty label is no label to Prometheus, so compare without them.  Labels
-# come back sorted by name.
-value() {
-	awk -v s="$2" '!/^#/ {
-		gsub(/[a-z_]+="",?/, "", $1); sub(/,}$/, "}", $1); sub(/[{]}$/, "", $1)
-		if ($1 == s) { print $2; exit }
-	}' "$1"
-}
-
-# expect FILE SERIES WANT: the series is there and equals WANT as a number
-# (node_exporter prints floats its own way: 1.7e+09, 60).
-expect() {
-	local got
-	got=$(value "$1" "$2")
-	[ -n "$got" ] || fail "$2 missing from the scrape ($(basename "$1"))"
-	awk -v a="$got" -v b="$3" 'BEGIN { exit !(a + 0 == b + 0) }' ||
-		fail "$2 is '$got', expected $3"
-}
-
-# free_port: a TCP port nothing listens on in this namespace.
-free_port() {
-	local p
-	for p in $(seq 19100 19199); do
-		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return 0; }
-	done
-	fail "no free port in 19100..19199"
-}
-
-# start_exporter DIR: node_exporter with only the textfile collector on DIR;
-# waits (bounded) until it answers.  Sets EXPORTER (pid) and URL.
-start_exporter() {
-	local port i=0
-	port=$(free_port)
-	URL=http://127.0.0.1:$port/metrics
-	start_bg "$NODE_EXPORTER" --web.listen-address="127.0.0.1:$port" \
-		--collector.disable-defaults --collector.textfile \
-		--collector.textfile.directory="$1" >"$W/exporter.log" 2>&1
-	EXPORTER=$TT_LAST_PID
-	while ! curl -sf --max-time 2 -o /dev/null "$URL"; do
-		tt_is_child "$EXPORTER" ||
-			fail "node_exporter exited before answering: $(tail -n 5 "$W/exporter.log")"
-		i=$((i + 1))
-		[ "$i" -lt 100 ] || fail "node_exporter did not answer on $URL within 10 s"
-		sleep 0.1
-	done
-}
-
-# scrape FILE: one scrape of $URL into FILE.
-scrape() {
-	curl -sf --max-time 10 -o "$1" "$URL" || fail "cannot scrape $URL"
-}
+# prom_value, prom_expect, start_exporter and prom_scrape: lib.sh.
 
 # ---- a known population: sockscen's listeners and a few connections -------
 # Small: listeners on five IPv4 and two IPv6 ports, some TIME_WAIT (60 s,
@@ -133,18 +80,18 @@ done
 [ "$(stat -c %a "$PROM")" = 644 ] || fail "$PROM has mode $(stat -c %a "$PROM"), expected 644"
 
 # ---- the consumer ------------------------------------------------------------
-start_exporter "$TF"
-scrape "$W/scrape.txt"
-expect "$W/scrape.txt" node_textfile_scrape_error 0
-expect "$W/scrape.txt" tcptune_check_status "$RC"
-expect "$W/scrape.txt" 'tcptune_sockets{family="ipv4",state="listen"}' "$LISTEN4"
-expect "$W/scrape.txt" 'tcptune_sockets{family="ipv6",state="listen"}' "$LISTEN6"
-expect "$W/scrape.txt" 'tcptune_sysctl{key="net.ipv4.tcp_fin_timeout"}' "$FIN"
+start_exporter "$TF" 19100 19199
+prom_scrape "$W/scrape.txt"
+prom_expect "$W/scrape.txt" node_textfile_scrape_error 0
+prom_expect "$W/scrape.txt" tcptune_check_status "$RC"
+prom_expect "$W/scrape.txt" 'tcptune_sockets{family="ipv4",state="listen"}' "$LISTEN4"
+prom_expect "$W/scrape.txt" 'tcptune_sockets{family="ipv6",state="listen"}' "$LISTEN6"
+prom_expect "$W/scrape.txt" 'tcptune_sysctl{key="net.ipv4.tcp_fin_timeout"}' "$FIN"
 grep -q '^tcptune_info{' "$W/scrape.txt" || fail "tcptune_info missing from the scrape"
-expect "$W/scrape.txt" 'tcptune_finding{id="test-close-wait-seen",severity="warning"}' 1
-expect "$W/scrape.txt" 'tcptune_finding{id="test-never-fires",severity="critical"}' 0
-expect "$W/scrape.txt" tcptune_rule_errors 0
-WARNINGS=$(value "$W/scrape.txt" 'tcptune_findings{severity="warning"}')
+prom_expect "$W/scrape.txt" 'tcptune_finding{id="test-close-wait-seen",severity="warning"}' 1
+prom_expect "$W/scrape.txt" 'tcptune_finding{id="test-never-fires",severity="critical"}' 0
+prom_expect "$W/scrape.txt" tcptune_rule_errors 0
+WARNINGS=$(prom_value "$W/scrape.txt" 'tcptune_findings{severity="warning"}')
 [ "${WARNINGS:-0}" -ge 1 ] 2>/dev/null ||
 	fail "tcptune_findings{severity=\"warning\"} is '$WARNINGS', expected at least 1"
 stop_pid "$EXPORTER" 5
@@ -152,7 +99,7 @@ stop_pid "$EXPORTER" 5
 # ---- self-check: would this test notice a broken report? --------------------
 # Each variant is a mistake a report writer could make; node_exporter must
 # refuse the file (node_textfile_scrape_error 1) and serve none of it.
-start_exporter "$BAD"
+start_exporter "$BAD" 19100 19199
 n=0
 for variant in unescaped-quote family-twice no-value; do
 	case $variant in
@@ -165,8 +112,8 @@ for variant in unescaped-quote family-twice no-value; do
 	esac >"$BAD/.tcptune.prom.new" || fail "cannot write the $variant file"
 	cmp -s "$PROM" "$BAD/.tcptune.prom.new" && fail "self-check: the $variant file is not broken"
 	mv "$BAD/.tcptune.prom.new" "$BAD/tcptune.prom" || fail "cannot install the $variant file"
-	scrape "$W/scrape-bad.txt"
-	got=$(value "$W/scrape-bad.txt" node_textfile_scrape_error)
+	prom_scrape "$W/scrape-bad.txt"
+	got=$(prom_value "$W/scrape-bad.txt" node_textfile_scrape_error)
 	[ "$got" = 1 ] ||
 		fail "self-check: node_exporter took the $variant file (node_textfile_scrape_error '$got')"
 	! grep -q '^tcptune_' "$W/scrape-bad.txt" ||

@@ -16,24 +16,8 @@
 set -u
 export LC_ALL=C
 
-NAME=$(basename "$0")
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd) || exit 1
-ROOT=$(cd "$HERE/../.." && pwd) || exit 1
-TCPTUNE=${TCPTUNE:-$ROOT/build/tcptune}
-FX=$ROOT/tests/fixtures/roots/old-kernel
-
-fail() {
-	echo "FAIL: $NAME: $*" >&2
-	exit 1
-}
-skip() {
-	echo "SKIP: $NAME: $*" >&2
-	exit 77
-}
-
-command -v jq >/dev/null 2>&1 || skip "needs the 'jq' command"
-[ -x "$TCPTUNE" ] || fail "missing $TCPTUNE (make build/tcptune)"
-[ -d "$FX/proc" ] || fail "missing fixture tree $FX"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+need_fixture_root old-kernel
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/tcptune-oldkernel.XXXXXX") || fail "mktemp -d failed"
 trap 'rm -rf "$W"' EXIT

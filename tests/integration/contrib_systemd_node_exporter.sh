@@ -192,45 +192,18 @@ if [ -n "$FILTER" ] && command -v systemd-analyze >/dev/null 2>&1; then
 fi
 
 # ---- the consumer --------------------------------------------------------------
-value() {	# value FILE SERIES: as check_prometheus_node_exporter.sh (empty labels dropped)
-	awk -v s="$2" '!/^#/ {
-		gsub(/[a-z_]+="",?/, "", $1); sub(/,}$/, "}", $1); sub(/[{]}$/, "", $1)
-		if ($1 == s) { print $2; exit }
-	}' "$1"
-}
-expect() {	# expect FILE SERIES WANT: present and numerically equal
-	local got
-	got=$(value "$1" "$2")
-	[ -n "$got" ] || fail "$2 missing from the scrape"
-	awk -v a="$got" -v b="$3" 'BEGIN { exit !(a + 0 == b + 0) }' || fail "$2 is '$got', expected $3"
-}
-PORT=""
-for p in $(seq 19200 19299); do
-	ss -Htln "sport = :$p" | grep -q . || { PORT=$p; break; }
-done
-[ -n "$PORT" ] || fail "no free port in 19200..19299"
-URL=http://127.0.0.1:$PORT/metrics
-start_bg "$NODE_EXPORTER" --web.listen-address="127.0.0.1:$PORT" \
-	--collector.disable-defaults --collector.textfile \
-	--collector.textfile.directory="$TF" >"$W/exporter.log" 2>&1
-EXPORTER=$TT_LAST_PID
-i=0
-until curl -sf --max-time 2 -o "$W/scrape.txt" "$URL"; do
-	tt_is_child "$EXPORTER" || fail "node_exporter exited before answering: $(tail -n 5 "$W/exporter.log")"
-	i=$((i + 1))
-	[ "$i" -lt 100 ] || fail "node_exporter did not answer on $URL within 10 s"
-	sleep 0.1
-done
-expect "$W/scrape.txt" node_textfile_scrape_error 0
+start_exporter "$TF" 19200 19299	# prom_expect and friends: lib.sh
+prom_scrape "$W/scrape.txt"
+prom_expect "$W/scrape.txt" node_textfile_scrape_error 0
 grep -q "^node_textfile_mtime_seconds{file=\"\(.*/\)\?$(basename "$PROM")\"}" "$W/scrape.txt" ||
 	fail "node_exporter does not report reading $(basename "$PROM")"
-expect "$W/scrape.txt" tcptune_check_status "$RC"
-expect "$W/scrape.txt" 'tcptune_sysctl{key="net.ipv4.tcp_fin_timeout"}' "$FIN"
-expect "$W/scrape.txt" 'tcptune_sockets{family="ipv4",state="listen"}' "$LISTEN4"
-expect "$W/scrape.txt" 'tcptune_sockets{family="ipv6",state="listen"}' "$LISTEN6"
-expect "$W/scrape.txt" 'tcptune_sockets{family="ipv4",state="established"}' "$ESTAB4"
-expect "$W/scrape.txt" 'tcptune_finding{id="timestamps-disabled",severity="warning"}' 1
-expect "$W/scrape.txt" tcptune_rule_errors 0
+prom_expect "$W/scrape.txt" tcptune_check_status "$RC"
+prom_expect "$W/scrape.txt" 'tcptune_sysctl{key="net.ipv4.tcp_fin_timeout"}' "$FIN"
+prom_expect "$W/scrape.txt" 'tcptune_sockets{family="ipv4",state="listen"}' "$LISTEN4"
+prom_expect "$W/scrape.txt" 'tcptune_sockets{family="ipv6",state="listen"}' "$LISTEN6"
+prom_expect "$W/scrape.txt" 'tcptune_sockets{family="ipv4",state="established"}' "$ESTAB4"
+prom_expect "$W/scrape.txt" 'tcptune_finding{id="timestamps-disabled",severity="warning"}' 1
+prom_expect "$W/scrape.txt" tcptune_rule_errors 0
 grep -q '^tcptune_info{' "$W/scrape.txt" || fail "tcptune_info missing from the scrape"
 SAMPLES=$(grep -c '^tcptune_' "$W/scrape.txt")
 stop_pid "$EXPORTER" 5

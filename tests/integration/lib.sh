@@ -177,6 +177,117 @@ run_bounded() {
 	return $rc
 }
 
+# ---- shared by several scenarios -------------------------------------------
+
+# need_fixture_root FIXTURE: set up a scenario that only reads files
+# (`tcptune check --root`: no root, no namespace, so no enter_netns).  Sets
+# NAME (the script's name), TCPTUNE (build/tcptune unless TCPTUNE is already
+# set, e.g. to a sanitizer build) and FX (tests/fixtures/roots/FIXTURE); skips
+# without jq, fails without the binary or the fixture's proc tree.
+need_fixture_root() {
+	# shellcheck disable=SC2034	# NAME is for the caller
+	NAME=$(basename "$TT_SCRIPT")
+	TCPTUNE=${TCPTUNE:-$TT_ROOT/build/tcptune}
+	FX=$TT_ROOT/tests/fixtures/roots/$1
+	command -v jq >/dev/null 2>&1 || skip "needs the 'jq' command"
+	[ -x "$TCPTUNE" ] || fail "missing $TCPTUNE (make build/tcptune)"
+	[ -d "$FX/proc" ] || fail "missing fixture tree $FX"
+}
+
+# need_store: for a scenario that applies, inside enter_netns with a tmpfs
+# over /etc/sysctl.d and /var/lib.  Sets BIN (build/tcptune; fails unless
+# built), SD (/etc/sysctl.d) and STORE (/var/lib/tcptune, created 0700).
+need_store() {
+	BIN=$TT_ROOT/build/tcptune
+	[ -x "$BIN" ] || fail "build first: make build/tcptune"
+	SD=/etc/sysctl.d
+	STORE=/var/lib/tcptune
+	mkdir -m 0700 "$STORE" || fail "cannot create the store $STORE"
+}
+
+# snap_runtime: every TCP-related sysctl this netns has, key=value (blanks
+# collapsed), one a line.
+snap_runtime() {
+	local f
+	for f in /proc/sys/net/ipv4/tcp_* /proc/sys/net/ipv4/ip_local_port_range \
+		/proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/net/core/somaxconn \
+		/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_*; do
+		[ -r "$f" ] || continue
+		printf '%s=%s\n' "${f#/proc/sys/}" "$(tr -s '\t ' '  ' < "$f")"
+	done
+}
+
+# snap_dir DIR: names, types, modes, owners, sizes and bytes (md5) of
+# everything under DIR, sorted, so two snapshots compare with `=`.
+snap_dir() {
+	(cd "$1" && find . -mindepth 1 -printf '%P %y %m %U:%G %s %l\n' | sort &&
+		find . -mindepth 1 -type f -exec md5sum {} + | sort)
+}
+
+# store_entries: the transaction entries of the store $STORE (directories
+# named by number), one a line.
+store_entries() {
+	ls -A "$STORE" | grep -E '^[0-9]+$'
+}
+
+# prom_value FILE SERIES: the value of one series in a node_exporter scrape
+# ("" when absent).  The textfile collector gives every series of a family
+# the union of its label names, so tcptune_sysctl{key="..."} comes back as
+# tcptune_sysctl{bound="",key="..."}; an empty label is no label to
+# Prometheus, so compare without them.  Labels come back sorted by name.
+prom_value() {
+	awk -v s="$2" '!/^#/ {
+		gsub(/[a-z_]+="",?/, "", $1); sub(/,}$/, "}", $1); sub(/[{]}$/, "", $1)
+		if ($1 == s) { print $2; exit }
+	}' "$1"
+}
+
+# prom_expect FILE SERIES WANT: fail unless the series is there and equals
+# WANT as a number (node_exporter prints floats its own way: 1.7e+09, 60).
+prom_expect() {
+	local got
+	got=$(prom_value "$1" "$2")
+	[ -n "$got" ] || fail "$2 missing from the scrape ($(basename "$1"))"
+	awk -v a="$got" -v b="$3" 'BEGIN { exit !(a + 0 == b + 0) }' ||
+		fail "$2 is '$got', expected $3"
+}
+
+# free_port FIRST LAST: print a TCP port in FIRST..LAST that nothing listens
+# on in this namespace; fail when there is none.
+free_port() {
+	local p
+	for p in $(seq "$1" "$2"); do
+		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return 0; }
+	done
+	fail "no free port in $1..$2"
+}
+
+# start_exporter DIR FIRST LAST: start $NODE_EXPORTER (start_bg) on a free
+# loopback port in FIRST..LAST with only the textfile collector, on DIR,
+# logging to $W/exporter.log; wait (10 s at most) until it answers.  Sets
+# EXPORTER (its pid) and URL (its /metrics).
+start_exporter() {
+	local port i=0
+	port=$(free_port "$2" "$3") || exit 1	# free_port said why
+	URL=http://127.0.0.1:$port/metrics
+	start_bg "$NODE_EXPORTER" --web.listen-address="127.0.0.1:$port" \
+		--collector.disable-defaults --collector.textfile \
+		--collector.textfile.directory="$1" >"$W/exporter.log" 2>&1
+	EXPORTER=$TT_LAST_PID
+	while ! curl -sf --max-time 2 -o /dev/null "$URL"; do
+		tt_is_child "$EXPORTER" ||
+			fail "node_exporter exited before answering: $(tail -n 5 "$W/exporter.log")"
+		i=$((i + 1))
+		[ "$i" -lt 100 ] || fail "node_exporter did not answer on $URL within 10 s"
+		sleep 0.1
+	done
+}
+
+# prom_scrape FILE: one scrape of $URL (start_exporter) into FILE.
+prom_scrape() {
+	curl -sf --max-time 10 -o "$1" "$URL" || fail "cannot scrape $URL"
+}
+
 tt_cleanup() {
 	local pid
 	for pid in $TT_PIDS; do

@@ -16,31 +16,12 @@ need_root
 need_cmds md5sum find
 enter_netns --tmpfs /etc/sysctl.d --tmpfs /var/lib --tmpfs /tmp -- "$@"
 
-BIN=$TT_ROOT/build/tcptune
-[ -x "$BIN" ] || fail "build first: make build/tcptune"
-SD=/etc/sysctl.d
-STORE=/var/lib/tcptune
-mkdir -m 0700 "$STORE" || fail "cannot create the store $STORE"
+need_store	# BIN, SD, STORE
 printf '# written by hand before tcptune\nnet.ipv4.tcp_keepalive_time = 600\n' > "$SD/99-tcptune.conf"
 printf 'net.core.somaxconn = 1024\n' > "$SD/10-site.conf"
 umask 022
 
-snap_runtime() {	# every TCP-related sysctl this netns has, key=value
-	local f
-	for f in /proc/sys/net/ipv4/tcp_* /proc/sys/net/ipv4/ip_local_port_range \
-		/proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/net/core/somaxconn \
-		/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_*; do
-		[ -r "$f" ] || continue
-		printf '%s=%s\n' "${f#/proc/sys/}" "$(tr -s '\t ' '  ' < "$f")"
-	done
-}
-snap_dir() {	# names, types, modes, owners, sizes and bytes under a directory
-	(cd "$1" && find . -mindepth 1 -printf '%P %y %m %U:%G %s %l\n' | sort &&
-		find . -mindepth 1 -type f -exec md5sum {} + | sort)
-}
-store_entries() {	# transaction entries: directories named by number
-	ls -A "$STORE" | grep -E '^[0-9]+$'
-}
+# snap_runtime, snap_dir and store_entries: lib.sh.
 
 rt_before=$(snap_runtime)
 sd_before=$(snap_dir "$SD")

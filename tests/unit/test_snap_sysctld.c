@@ -20,6 +20,7 @@
 
 #include "keys.h"
 #include "snap_sysctld.h"
+#include "sysctld_testlib.h"
 
 #define KV(a, b, c) ((long) (a) * 65536 + (b) * 256 + (c))
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -125,28 +126,6 @@ static void check_files(const struct sysctld *d, const char *const *want, size_t
 			fail_msg("file %zu: '%s', want '%s'", i, got, want[i]);
 	}
 	assert_int_equal(d->n_files, n);
-}
-
-/* "file:line: text"; a wanted text ending in '*' is a prefix. */
-static void check_warnings(const struct sysctld *d, const char *const *want, size_t n)
-{
-	char got[4096];
-
-	for (size_t i = 0; i < d->n_warnings && i < n; i++) {
-		size_t len = strlen(want[i]);
-		bool prefix = len > 0 && want[i][len - 1] == '*';
-
-		snprintf(got, sizeof(got), "%s:%u: %s", d->warnings[i].file, d->warnings[i].line,
-			 d->warnings[i].text);
-		if (prefix ? strncmp(got, want[i], len - 1) != 0 : strcmp(got, want[i]) != 0)
-			fail_msg("warning %zu: '%s', want '%s'", i, got, want[i]);
-	}
-	if (d->n_warnings != n) {
-		for (size_t i = 0; i < d->n_warnings; i++)
-			print_message("  %s:%u: %s\n", d->warnings[i].file, d->warnings[i].line,
-				      d->warnings[i].text);
-		fail_msg("%zu warnings, want %zu", d->n_warnings, n);
-	}
 }
 
 /* "file:line key reason: detail". */
