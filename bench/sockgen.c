@@ -30,7 +30,7 @@
  *   --estab N    N established pairs (half over IPv4, half over IPv6)
  *   --listen N   N more idle listeners
  * TIME_WAIT is built last by --jobs workers, each pinned to one CPU (loopback
- * keeps a connection's segments in order only on one CPU; see sockscen's
+ * keeps a connection's segments in order only on one CPU; see socklib.h's
  * pin_cpu()) and owning its own listener ports.  Each TIME_WAIT client binds
  * its source port itself (SO_REUSEADDR), destination d's k-th connection from
  * port --sport-low + k, so no 4-tuple is ever used twice.  Left to connect(),
@@ -49,32 +49,12 @@
  * SIGINT or --timeout, kills its holders and exits.
  *
  * Exit codes: 0 done, 1 a step failed, 2 usage or host network namespace. */
-#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
-#include <poll.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
-#include <arpa/inet.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
-#include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/types.h>
 #include <sys/wait.h>
 
 #define PROG "sockgen"
@@ -84,19 +64,7 @@
 #define MAX_JOBS 64
 #define IO_TIMEOUT_MS 10000
 
-enum {
-	ST_ESTABLISHED = 1, ST_SYN_SENT, ST_SYN_RECV, ST_FIN_WAIT1, ST_FIN_WAIT2,
-	ST_TIME_WAIT, ST_CLOSE, ST_CLOSE_WAIT, ST_LAST_ACK, ST_LISTEN, ST_CLOSING,
-	ST_N
-};
-static const char *const state_names[ST_N] = {
-	[ST_ESTABLISHED] = "established", [ST_SYN_SENT] = "syn_sent",
-	[ST_SYN_RECV] = "syn_recv", [ST_FIN_WAIT1] = "fin_wait1",
-	[ST_FIN_WAIT2] = "fin_wait2", [ST_TIME_WAIT] = "time_wait",
-	[ST_CLOSE] = "close", [ST_CLOSE_WAIT] = "close_wait",
-	[ST_LAST_ACK] = "last_ack", [ST_LISTEN] = "listen",
-	[ST_CLOSING] = "closing",
-};
+#include "socklib.h"	/* tests/tools/socklib.h: bench/run passes -I tests/tools */
 
 enum kind { K_OUT, K_IN, K_6 };
 static const char *const kind_names[] = { "tw-out", "tw-in", "tw6" };
@@ -117,40 +85,8 @@ struct opts {
 	const char *holder_name, *ready;
 };
 
-static volatile sig_atomic_t got_signal;
 static pid_t *holder_pids;
 static long n_holders_started;
-
-__attribute__((format(printf, 1, 2)))
-static int fail(const char *fmt, ...)
-{
-	int e = errno;
-	va_list ap;
-
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	if (e)
-		fprintf(stderr, ": %s", strerror(e));
-	fputc('\n', stderr);
-	return -1;
-}
-
-#define FAIL(...) (errno = 0, fail(__VA_ARGS__))
-
-static void on_signal(int sig)
-{
-	got_signal = sig;
-}
-
-static long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static long long epoch_ms(void)
 {
@@ -158,41 +94,6 @@ static long long epoch_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The host netns is PID 1's (kthreadd's, PID 2, when PID 1's is unreadable:
- * kernel threads always live in the initial namespace). */
-static int check_private_netns(void)
-{
-	struct stat self, ref;
-
-	if (stat("/proc/self/ns/net", &self) < 0)
-		return fail("cannot stat /proc/self/ns/net");
-	if (stat("/proc/1/ns/net", &ref) < 0 && stat("/proc/2/ns/net", &ref) < 0)
-		return fail("cannot tell whether this is the host network namespace");
-	if (self.st_ino == ref.st_ino && self.st_dev == ref.st_dev)
-		return FAIL("refusing to run in the host network namespace; use: "
-			    "unshare --net --mount --propagation private ...");
-	return 0;
-}
-
-static int pin_cpu(int nth)
-{
-	cpu_set_t set;
-	int cpus[CPU_SETSIZE], n = 0;
-
-	if (sched_getaffinity(0, sizeof(set), &set) < 0)
-		return fail("sched_getaffinity");
-	for (int c = 0; c < CPU_SETSIZE; c++)
-		if (CPU_ISSET(c, &set))
-			cpus[n++] = c;
-	if (n == 0)
-		return FAIL("no CPU in the affinity mask");
-	CPU_ZERO(&set);
-	CPU_SET(cpus[nth % n], &set);
-	if (sched_setaffinity(0, sizeof(set), &set) < 0)
-		return fail("sched_setaffinity");
-	return 0;
 }
 
 static long online_cpus(void)
@@ -206,142 +107,34 @@ static long online_cpus(void)
 
 /* ---- sockets ------------------------------------------------------------ */
 
-static socklen_t make_addr(int family, long port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *) ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t) port);
-		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		return sizeof(*sin);
-	}
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) ss;
-
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_port = htons((uint16_t) port);
-	sin6->sin6_addr = in6addr_loopback;
-	return sizeof(*sin6);
-}
-
-static int listen_on(int family, long port, int backlog)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = make_addr(family, port, &ss);
-	int fd, one = 1;
-
-	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return fail("socket");
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)) {
-		fail("setsockopt");
-		close(fd);
-		return -1;
-	}
-	if (bind(fd, (struct sockaddr *) &ss, len) < 0 || listen(fd, backlog) < 0) {
-		fail("bind/listen %s port %ld", family == AF_INET ? "127.0.0.1" : "[::1]", port);
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* Connect to loopback:port; from loopback:sport when sport > 0 (bound with
  * SO_REUSEADDR: the port may hold our TIME_WAIT towards other destinations). */
 static int connect_from(int family, long sport, long port)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	int fd = tcp_socket(family), r;
 
 	if (fd < 0)
-		return fail("socket");
+		return fd;
 	/* Every client reuses: a later explicit bind() to its port must not
 	 * conflict with it (inet_csk_bind_conflict()). */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
-		fail("setsockopt SO_REUSEADDR");
-		close(fd);
-		return -1;
-	}
-	if (sport > 0) {
+	r = set_int_opt(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
+	if (r == 0 && sport > 0) {
 		len = make_addr(family, sport, &ss);
-		if (bind(fd, (struct sockaddr *) &ss, len) < 0) {
-			fail("bind to source port %ld", sport);
-			close(fd);
-			return -1;
-		}
+		if (bind(fd, (struct sockaddr *) &ss, len) < 0)
+			r = fail_errno("bind to source port %ld", sport);
 	}
-	len = make_addr(family, port, &ss);
-	while (connect(fd, (struct sockaddr *) &ss, len) < 0) {
-		if (errno == EINTR && !got_signal)
-			continue;
-		fail("connect to %s port %ld", family == AF_INET ? "127.0.0.1" : "[::1]", port);
+	if (r < 0) {
 		close(fd);
-		return -1;
+		return r;
 	}
-	return fd;
+	return connect_fd(fd, family, port);
 }
 
 static int connect_to(int family, long port)
 {
 	return connect_from(family, 0, port);
-}
-
-static int wait_fd(int fd, short events, const char *what)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	long deadline = mono_ms() + IO_TIMEOUT_MS;
-
-	for (;;) {
-		long left = deadline - mono_ms();
-		int n;
-
-		if (left <= 0)
-			return FAIL("%s: no progress in %d ms", what, IO_TIMEOUT_MS);
-		n = poll(&p, 1, (int) left);
-		if (n > 0)
-			return 0;
-		if (n < 0 && (errno != EINTR || got_signal))
-			return fail("poll (%s)", what);
-	}
-}
-
-static int accept_one(int lfd, const char *what)
-{
-	for (;;) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-
-		if (fd >= 0)
-			return fd;
-		if (errno != EAGAIN && errno != EINTR)
-			return fail("accept (%s)", what);
-		if (wait_fd(lfd, POLLIN, what) < 0)
-			return -1;
-	}
-}
-
-/* The first closer's FIN has normally been processed before close() returned
- * (loopback delivers in softirq on this CPU); wait for it otherwise, so the
- * second close never races into a simultaneous close (CLOSING). */
-static int wait_eof(int fd)
-{
-	char c;
-
-	for (int tries = 0; tries < 3; tries++) {
-		ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT);
-
-		if (n == 0)
-			return 0;
-		if (n > 0)
-			return FAIL("unexpected data instead of end of stream");
-		if (errno != EAGAIN && errno != EINTR)
-			return fail("recv");
-		if (wait_fd(fd, POLLIN, "peer FIN") < 0)
-			return -1;
-	}
-	return FAIL("no end of stream");
 }
 
 /* ---- TIME_WAIT workers -------------------------------------------------- */
@@ -354,21 +147,21 @@ static int build_tw(const struct task *t)
 		int c, s, first, second;
 
 		if (got_signal)
-			return FAIL("stopped by signal %d", (int) got_signal);
+			return fail("stopped by signal %d", (int) got_signal);
 		c = connect_from(t->family, t->sport_low + i, t->port);
 		if (c < 0)
 			return -1;
-		s = accept_one(t->lfd, "time-wait accept");
+		s = accept_one(t->lfd, SOCK_NONBLOCK, "time-wait accept");
 		if (s < 0)
 			return -1;
 		first = client_first ? c : s;
 		second = client_first ? s : c;
 		if (close(first) < 0)
-			return fail("close");
-		if (wait_eof(second) < 0)
+			return fail_errno("close");
+		if (wait_eof(second, "peer FIN") < 0)
 			return -1;
 		if (close(second) < 0)
-			return fail("close");
+			return fail_errno("close");
 	}
 	return 0;
 }
@@ -376,12 +169,7 @@ static int build_tw(const struct task *t)
 static void worker_main(int job, const struct task *tasks, size_t n_tasks, int max_lfd,
 			long limit_s)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
+	set_signals(on_signal, SIGTERM, SIGINT, SIGALRM, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	alarm((unsigned) limit_s);
 	/* Keep only the listeners (opened first, so the lowest fds). */
@@ -400,14 +188,14 @@ static void worker_main(int job, const struct task *tasks, size_t n_tasks, int m
 static int run_workers(const struct opts *o, const struct task *tasks, size_t n_tasks, int max_lfd)
 {
 	pid_t pids[MAX_JOBS];
-	long deadline = mono_ms() + o->build_limit_s * 1000 + 2000;
+	long deadline = now_ms() + o->build_limit_s * 1000 + 2000;
 	int r = 0;
 
 	fflush(NULL);
 	for (long j = 0; j < o->jobs; j++) {
 		pids[j] = fork();
 		if (pids[j] < 0) {
-			r = fail("fork");
+			r = fail_errno("fork");
 			for (long k = 0; k < j; k++)
 				kill(pids[k], SIGKILL);
 			for (long k = 0; k < j; k++)
@@ -429,16 +217,15 @@ static int run_workers(const struct opts *o, const struct task *tasks, size_t n_
 				status = -1;
 				break;
 			}
-			if (mono_ms() > deadline || got_signal == SIGTERM || got_signal == SIGINT) {
+			if (now_ms() > deadline || got_signal == SIGTERM || got_signal == SIGINT) {
 				kill(pids[j], SIGKILL);
 				waitpid(pids[j], &status, 0);
 				break;
 			}
-			struct timespec ts = { 0, 5 * 1000000L };
-			nanosleep(&ts, NULL);
+			sleep_ms(5);
 		}
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-			FAIL("TIME_WAIT worker %ld failed (status 0x%x)", j, status);
+			fail("TIME_WAIT worker %ld failed (status 0x%x)", j, status);
 			r = -1;
 		}
 	}
@@ -449,21 +236,20 @@ static int run_workers(const struct opts *o, const struct task *tasks, size_t n_
 
 static int wait_state(int fd, int state)
 {
-	long deadline = mono_ms() + IO_TIMEOUT_MS;
+	long deadline = now_ms() + IO_TIMEOUT_MS;
 
 	for (;;) {
 		struct tcp_info ti;
 		socklen_t len = sizeof(ti);
 
 		if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
-			return fail("getsockopt TCP_INFO");
+			return fail_errno("getsockopt TCP_INFO");
 		if (ti.tcpi_state == state)
 			return 0;
-		if (mono_ms() > deadline)
-			return FAIL("socket in TCP state %d, not %d, after %d ms", ti.tcpi_state, state,
+		if (now_ms() > deadline)
+			return fail("socket in TCP state %d, not %d, after %d ms", ti.tcpi_state, state,
 				    IO_TIMEOUT_MS);
-		struct timespec ts = { 0, 1000000L };
-		nanosleep(&ts, NULL);
+		sleep_ms(1);
 	}
 }
 
@@ -471,12 +257,8 @@ static int wait_state(int fd, int state)
  * parent's status pipe. */
 static void holder_main(const struct opts *o, long count, long port, pid_t parent, int status)
 {
-	struct sigaction sa = { .sa_handler = SIG_DFL };
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
+	if (become_holder(parent, o->holder_name, (unsigned) o->timeout_s + 10) < 0)
+		_exit(1);
 	/* Nothing of the parent's: only our own sockets appear in our fd table
 	 * (the status pipe, fd 3, is closed once we are done).  UNSHARE gives us
 	 * a table sized for fds 0..3: a fork keeps the parent's table size (ours
@@ -485,11 +267,6 @@ static void holder_main(const struct opts *o, long count, long port, pid_t paren
 	if (dup2(status, 3) < 0)
 		_exit(1);
 	if (close_range(4, ~0U, CLOSE_RANGE_UNSHARE) < 0)
-		_exit(1);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-		_exit(1);
-	alarm((unsigned) o->timeout_s + 10);
-	if (prctl(PR_SET_NAME, o->holder_name) < 0)
 		_exit(1);
 	for (long i = 0; i < count; i++)
 		if (connect_to(AF_INET, port) < 0)
@@ -515,11 +292,11 @@ static int make_close_wait(const struct opts *o, int lfd, long port)
 	acc = calloc((size_t) o->cw, sizeof(*acc));
 	if (!holder_pids || !acc) {
 		free(acc);
-		return fail("holders");
+		return fail_errno("holders");
 	}
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		free(acc);
-		return fail("pipe2");
+		return fail_errno("pipe2");
 	}
 	fflush(NULL);
 	for (long h = 0; h < o->holders && r == 0; h++) {
@@ -528,20 +305,20 @@ static int make_close_wait(const struct opts *o, int lfd, long port)
 		char c;
 
 		if (pid < 0) {
-			r = fail("fork (holder %ld)", h);
+			r = fail_errno("fork (holder %ld)", h);
 			break;
 		}
 		if (pid == 0)
 			holder_main(o, per, port, parent, p[1]);
 		holder_pids[n_holders_started++] = pid;
 		for (long i = 0; i < per && r == 0; i++)
-			if ((acc[n_acc++] = accept_one(lfd, "close-wait accept")) < 0)
+			if ((acc[n_acc++] = accept_one(lfd, SOCK_NONBLOCK, "close-wait accept")) < 0)
 				r = -1;
-		if (r == 0 && (wait_fd(p[0], POLLIN, "holder connected") < 0 || read(p[0], &c, 1) != 1))
-			r = FAIL("close-wait holder %ld (pid %ld) failed", h, (long) pid);
+		if (r == 0 && read_one(p[0], &c, "holder connected") != 1)
+			r = fail("close-wait holder %ld (pid %ld) failed", h, (long) pid);
 		for (long i = first; i < n_acc && r == 0; i++)
 			if (shutdown(acc[i], SHUT_WR) < 0)
-				r = fail("shutdown");
+				r = fail_errno("shutdown");
 	}
 	/* keep: our side stays open in FIN_WAIT2, not an orphan.  Otherwise
 	 * close each once it is in FIN_WAIT2 (the holders ACK our FIN late: a
@@ -553,7 +330,7 @@ static int make_close_wait(const struct opts *o, int lfd, long port)
 	for (long i = 0; i < n_acc && r == 0 && !o->cw_keep_peer; i++) {
 		r = wait_state(acc[i], TCP_FIN_WAIT2);
 		if (r == 0 && close(acc[i]) < 0)
-			r = fail("close");
+			r = fail_errno("close");
 	}
 	close(p[0]);
 	close(p[1]);
@@ -578,46 +355,66 @@ struct census {
 	long st[ST_N], st6[ST_N];
 };
 
-static int diag_count_family(int nl, int family, struct census *c)
+struct diag_req {
+	struct nlmsghdr nlh;
+	struct inet_diag_req_v2 req;
+};
+
+static int diag_socket(void)
 {
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 req;
-	} msg = {
+	int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+
+	return nl < 0 ? fail_errno("socket NETLINK_SOCK_DIAG") : nl;
+}
+
+/* Dump the TCP sockets of `family` in `states` (a bit mask) over nl, calling
+ * fn for each; fn < 0 stops the dump.  0 done, or <0. */
+static int diag_dump(int nl, int family, uint32_t states,
+		     int (*fn)(const struct inet_diag_msg *m, void *arg), void *arg)
+{
+	struct diag_req msg = {
 		.nlh = { .nlmsg_len = sizeof(msg), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
 			 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
 		.req = { .sdiag_family = (uint8_t) family, .sdiag_protocol = IPPROTO_TCP,
-			 .idiag_states = ~0U },
+			 .idiag_states = states },
 	};
 	static char buf[65536] __attribute__((aligned(8)));
 	struct sockaddr_nl nladdr = { .nl_family = AF_NETLINK };
 
 	if (sendto(nl, &msg, sizeof(msg), 0, (struct sockaddr *) &nladdr, sizeof(nladdr)) < 0)
-		return fail("sock_diag request");
+		return fail_errno("sock_diag request");
 	for (;;) {
 		ssize_t n = recv(nl, buf, sizeof(buf), 0);
-		int len = (int) n;
+		int len = (int) n, r;
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return fail("sock_diag recv");
+			return fail_errno("sock_diag recv");
 		}
 		for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
 			if (h->nlmsg_type == NLMSG_DONE)
 				return 0;
 			if (h->nlmsg_type == NLMSG_ERROR)
-				return FAIL("sock_diag error");
-			const struct inet_diag_msg *m = NLMSG_DATA(h);
-			int s = m->idiag_state == 12 ? ST_SYN_RECV : m->idiag_state;
-
-			if (s > 0 && s < ST_N) {
-				c->st[s]++;
-				if (family == AF_INET6)
-					c->st6[s]++;
-			}
+				return fail("sock_diag error");
+			r = fn(NLMSG_DATA(h), arg);
+			if (r < 0)
+				return r;
 		}
 	}
+}
+
+static int count_one(const struct inet_diag_msg *m, void *arg)
+{
+	struct census *c = arg;
+	int s = m->idiag_state == 12 ? ST_SYN_RECV : m->idiag_state;
+
+	if (s > 0 && s < ST_N) {
+		c->st[s]++;
+		if (m->idiag_family == AF_INET6)
+			c->st6[s]++;
+	}
+	return 0;
 }
 
 static int diag_count(struct census *c)
@@ -625,106 +422,82 @@ static int diag_count(struct census *c)
 	int nl, r;
 
 	memset(c, 0, sizeof(*c));
-	nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	nl = diag_socket();
 	if (nl < 0)
-		return fail("socket NETLINK_SOCK_DIAG");
-	r = diag_count_family(nl, AF_INET, c);
+		return nl;
+	r = diag_dump(nl, AF_INET, ~0U, count_one, c);
 	if (r == 0)
-		r = diag_count_family(nl, AF_INET6, c);
+		r = diag_dump(nl, AF_INET6, ~0U, count_one, c);
 	close(nl);
 	return r;
 }
 
+struct fw2_list {
+	long port;
+	struct inet_diag_sockid *ids;
+	size_t n, cap;
+};
+
+static int collect_fw2(const struct inet_diag_msg *m, void *arg)
+{
+	struct fw2_list *l = arg;
+
+	/* Minisockets only (timer 3): ending a full socket would send a RST
+	 * and take the holder's CLOSE_WAIT with it. */
+	if (ntohs(m->id.idiag_sport) != l->port || m->idiag_timer != 3)
+		return 0;
+	if (l->n == l->cap) {
+		struct inet_diag_sockid *ni;
+
+		l->cap = l->cap ? l->cap * 2 : 1024;
+		ni = realloc(l->ids, l->cap * sizeof(*l->ids));
+		if (!ni)
+			return fail_errno("destroy list");
+		l->ids = ni;
+	}
+	l->ids[l->n++] = m->id;
+	return 0;
+}
+
 /* End our orphaned FIN_WAIT2 minisockets on local port `port` with
  * SOCK_DESTROY (tcp_abort() on a timewait socket just unhashes it; nothing
- * is sent, the holders' CLOSE_WAIT stays).  Returns how many, or -1. */
+ * is sent, the holders' CLOSE_WAIT stays).  Returns how many, or <0. */
 static long destroy_fin_wait2(long port)
 {
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 req;
-	} msg = {
-		.nlh = { .nlmsg_len = sizeof(msg), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-			 .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
+	struct diag_req msg = {
+		.nlh = { .nlmsg_len = sizeof(msg), .nlmsg_type = SOCK_DESTROY,
+			 .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK },
 		.req = { .sdiag_family = AF_INET, .sdiag_protocol = IPPROTO_TCP,
-			 .idiag_states = 1u << ST_FIN_WAIT2 },
+			 .idiag_states = ~0U },
 	};
 	static char buf[65536] __attribute__((aligned(8)));
 	struct sockaddr_nl nladdr = { .nl_family = AF_NETLINK };
-	struct inet_diag_sockid *ids = NULL;
-	size_t n = 0, cap = 0;
+	struct nlmsghdr *h = (struct nlmsghdr *) buf;
+	struct fw2_list l = { .port = port };
 	long done = -1;
-	bool end = false;
-	int nl;
+	int nl = diag_socket();
 
-	nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	if (nl < 0)
-		return fail("socket NETLINK_SOCK_DIAG");
-	if (sendto(nl, &msg, sizeof(msg), 0, (struct sockaddr *) &nladdr, sizeof(nladdr)) < 0) {
-		fail("sock_diag request");
+		return nl;
+	if (diag_dump(nl, AF_INET, 1u << ST_FIN_WAIT2, collect_fw2, &l) < 0)
 		goto out;
-	}
-	while (!end) {
-		ssize_t got = recv(nl, buf, sizeof(buf), 0);
-		int len = (int) got;
-
-		if (got < 0) {
-			if (errno == EINTR)
-				continue;
-			fail("sock_diag recv");
-			goto out;
-		}
-		for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-			const struct inet_diag_msg *m = NLMSG_DATA(h);
-
-			if (h->nlmsg_type == NLMSG_DONE) {
-				end = true;
-				break;
-			}
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				FAIL("sock_diag error");
-				goto out;
-			}
-			/* Minisockets only (timer 3): ending a full socket would
-			 * send a RST and take the holder's CLOSE_WAIT with it. */
-			if (ntohs(m->id.idiag_sport) != port || m->idiag_timer != 3)
-				continue;
-			if (n == cap) {
-				struct inet_diag_sockid *ni;
-
-				cap = cap ? cap * 2 : 1024;
-				ni = realloc(ids, cap * sizeof(*ids));
-				if (!ni) {
-					fail("destroy list");
-					goto out;
-				}
-				ids = ni;
-			}
-			ids[n++] = m->id;
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct nlmsghdr *h = (struct nlmsghdr *) buf;
-
-		msg.nlh.nlmsg_type = SOCK_DESTROY;
-		msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	for (size_t i = 0; i < l.n; i++) {
 		msg.nlh.nlmsg_seq = (uint32_t) i + 2;
-		msg.req.idiag_states = ~0U;
-		msg.req.id = ids[i];
+		msg.req.id = l.ids[i];
 		if (sendto(nl, &msg, sizeof(msg), 0, (struct sockaddr *) &nladdr, sizeof(nladdr)) < 0 ||
 		    recv(nl, buf, sizeof(buf), 0) < (ssize_t) NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
-			fail("SOCK_DESTROY");
+			fail_errno("SOCK_DESTROY");
 			goto out;
 		}
 		if (h->nlmsg_type == NLMSG_ERROR && ((struct nlmsgerr *) NLMSG_DATA(h))->error != 0) {
 			errno = -((struct nlmsgerr *) NLMSG_DATA(h))->error;
-			fail("SOCK_DESTROY of our FIN_WAIT2 minisocket");
+			fail_errno("SOCK_DESTROY of our FIN_WAIT2 minisocket");
 			goto out;
 		}
 	}
-	done = (long) n;
+	done = (long) l.n;
 out:
-	free(ids);
+	free(l.ids);
 	close(nl);
 	return done;
 }
@@ -736,33 +509,31 @@ static int write_files(const struct opts *o, const struct census *got, const str
 		       long build_ms, long tw_ms)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
-	long total = 0;
+	long total;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s.holders", o->ready);
 	f = fopen(path, "we");
 	if (!f)
-		return fail("cannot create %s", path);
+		return fail_errno("cannot create '%s'", path);
 	for (long h = 0; h < n_holders_started; h++)
 		fprintf(f, "%ld %ld\n", (long) holder_pids[h], o->cw / o->holders + (h < o->cw % o->holders));
-	if (fclose(f) != 0)
-		return fail("cannot write %s", path);
+	if (close_file(f, path) < 0)
+		return -EIO;
 
 	snprintf(path, sizeof(path), "%s.dests", o->ready);
 	f = fopen(path, "we");
 	if (!f)
-		return fail("cannot create %s", path);
+		return fail_errno("cannot create '%s'", path);
 	for (size_t i = 0; i < n_tasks; i++)
 		fprintf(f, "%s%ld%s %s %ld\n", tasks[i].family == AF_INET ? "127.0.0.1:" : "[::1]:",
 			tasks[i].port, "", kind_names[tasks[i].kind], tasks[i].count);
-	if (fclose(f) != 0)
-		return fail("cannot write %s", path);
+	if (close_file(f, path) < 0)
+		return -EIO;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", o->ready) >= (int) sizeof(tmp))
-		return FAIL("ready file name too long");
-	f = fopen(tmp, "we");
+	f = ready_open(o->ready, tmp);
 	if (!f)
-		return fail("cannot create %s", tmp);
+		return -EIO;
 	fprintf(f, "pid=%ld\n", (long) getpid());
 	fprintf(f, "holders=%ld\n", n_holders_started);
 	fprintf(f, "holder_comm=%s\n", o->cw > 0 ? o->holder_name : "");
@@ -771,24 +542,12 @@ static int write_files(const struct opts *o, const struct census *got, const str
 	fprintf(f, "tw_destinations=%zu\n", n_tasks);
 	fprintf(f, "cw=%ld\ncw_peer=%s\nestab_pairs=%ld\nlisteners=%ld\n", o->cw,
 		o->cw_keep_peer ? "keep" : "destroy", o->estab, listeners);
-	for (int s = 1; s < ST_N; s++) {
-		fprintf(f, "expect_%s=%ld\n", state_names[s], got->st[s]);
-		total += got->st[s];
-	}
-	for (int s = 1; s < ST_N; s++)
-		fprintf(f, "expect_ipv6_%s=%ld\n", state_names[s], got->st6[s]);
+	total = write_expect(f, "", got->st);
+	write_expect(f, "ipv6_", got->st6);
 	fprintf(f, "expect_total=%ld\n", total);
 	fprintf(f, "tw_start_epoch_ms=%lld\ntw_end_epoch_ms=%lld\n", tw_start, tw_end);
 	fprintf(f, "tw_build_ms=%ld\nbuild_ms=%ld\njobs=%ld\n", tw_ms, build_ms, o->jobs);
-	if (fflush(f) != 0 || ferror(f)) {
-		fclose(f);
-		return fail("cannot write %s", tmp);
-	}
-	if (fclose(f) != 0)
-		return fail("cannot write %s", tmp);
-	if (rename(tmp, o->ready) < 0)
-		return fail("cannot rename %s", tmp);
-	return 0;
+	return ready_commit(f, tmp, o->ready);
 }
 
 /* ---- options --------------------------------------------------------------- */
@@ -817,21 +576,6 @@ static void usage(FILE *out)
 "The caller raises tcp_max_tw_buckets inside the namespace (and widens\n"
 "ip_local_port_range to cover --sport-low..65535 for the ports to count as\n"
 "ephemeral).\n");
-}
-
-static int parse_num(const char *name, const char *s, long min, long max, long *ret)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, PROG ": --%s: '%s' is not a number in %ld..%ld\n", name, s, min, max);
-		return -1;
-	}
-	*ret = v;
-	return 0;
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -898,18 +642,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		if (r < 0)
 			return -1;
 	}
-	if (optind < argc) {
-		fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
+	if (check_common_opts(argc, argv, o->ready, o->holder_name) < 0)
 		return -1;
-	}
-	if (!o->ready) {
-		fprintf(stderr, PROG ": --ready FILE is required\n");
-		return -1;
-	}
-	if (!o->holder_name[0] || strlen(o->holder_name) > 15) {
-		fprintf(stderr, PROG ": --holder-name must be 1..15 bytes\n");
-		return -1;
-	}
 	if (o->sport_low + o->per_dest - 1 > 65535) {
 		fprintf(stderr, PROG ": --sport-low %ld + --per-dest %ld exceeds port 65535\n",
 			o->sport_low, o->per_dest);
@@ -922,31 +656,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-static int raise_nofile(const struct opts *o, long listeners)
-{
-	rlim_t need = (rlim_t) (o->cw + 2 * o->estab + listeners + 64);
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return fail("getrlimit");
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur >= need)
-		return 0;
-	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
-		return FAIL("need %llu descriptors, hard limit is %llu: lower --cw/--estab",
-			    (unsigned long long) need, (unsigned long long) rl.rlim_max);
-	}
-	rl.rlim_cur = need;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return fail("setrlimit RLIMIT_NOFILE");
-	return 0;
-}
-
 /* ---- main -------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
 {
 	struct opts o;
-	struct sigaction sa = { .sa_handler = on_signal };	/* no SA_RESTART */
 	struct task *tasks = NULL;
 	size_t n_tasks = 0, cap_tasks;
 	long listeners = 0, port, t0, tw_ms = 0, load[MAX_JOBS] = { 0 };
@@ -959,14 +673,11 @@ int main(int argc, char **argv)
 		return r > 0 ? 0 : 2;
 	if (check_private_netns() < 0)
 		return 2;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
+	set_signals(on_signal, SIGTERM, SIGINT, SIGALRM, 0);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
 	alarm((unsigned) o.timeout_s);
-	t0 = mono_ms();
+	t0 = now_ms();
 
 	/* Destinations: ceil(count / per_dest) ports per kind, counts balanced. */
 	{
@@ -977,7 +688,7 @@ int main(int argc, char **argv)
 			cap_tasks += (size_t) ((counts[k] + o.per_dest - 1) / o.per_dest);
 		tasks = calloc(cap_tasks, sizeof(*tasks));
 		if (!tasks)
-			return fail("tasks"), 1;
+			return fail_errno("tasks"), 1;
 		port = o.port;
 		for (int k = 0; k < 3; k++) {
 			long nd = (counts[k] + o.per_dest - 1) / o.per_dest;
@@ -1006,35 +717,36 @@ int main(int argc, char **argv)
 
 	/* All listeners first: lowest fds, kept by us until exit. */
 	for (size_t i = 0; i < n_tasks && r == 0; i++) {
-		tasks[i].lfd = listen_on(tasks[i].family, tasks[i].port, 1024);
+		tasks[i].lfd = listen_on(tasks[i].family, tasks[i].port, 1024, 0);
 		r = tasks[i].lfd < 0 ? -1 : 0;
 		listeners++;
 		if (tasks[i].lfd > max_lfd)
 			max_lfd = tasks[i].lfd;
 	}
 	if (r == 0 && o.cw > 0) {
-		r = (cw_lfd = listen_on(AF_INET, port, 4096)) < 0 ? -1 : 0;
+		r = (cw_lfd = listen_on(AF_INET, port, 4096, 0)) < 0 ? -1 : 0;
 		listeners++;
 	}
 	port++;
 	if (r == 0 && o.estab > 0) {
-		r = (est_lfd4 = listen_on(AF_INET, port, 4096)) < 0 ? -1 : 0;
+		r = (est_lfd4 = listen_on(AF_INET, port, 4096, 0)) < 0 ? -1 : 0;
 		listeners++;
 		if (r == 0 && o.estab / 2 > 0) {
-			r = (est_lfd6 = listen_on(AF_INET6, port + 1, 4096)) < 0 ? -1 : 0;
+			r = (est_lfd6 = listen_on(AF_INET6, port + 1, 4096, 0)) < 0 ? -1 : 0;
 			listeners++;
 		}
 	}
 	port += 2;
 	for (long i = 0; i < o.listen && r == 0; i++) {
-		r = listen_on(i % 2 ? AF_INET6 : AF_INET, port + i, 16) < 0 ? -1 : 0;
+		r = listen_on(i % 2 ? AF_INET6 : AF_INET, port + i, 16, 0) < 0 ? -1 : 0;
 		listeners++;
 	}
 	if (r == 0 && port + o.listen > o.sport_low)
-		r = FAIL("listener ports %ld..%ld reach --sport-low %ld", o.port, port + o.listen,
+		r = fail("listener ports %ld..%ld reach --sport-low %ld", o.port, port + o.listen,
 			 o.sport_low);
 	if (r == 0)
-		r = raise_nofile(&o, listeners);
+		r = raise_nofile((rlim_t) (o.cw + 2 * o.estab + listeners + 64),
+				 "lower --cw/--estab");
 
 	/* Long-lived states first, TIME_WAIT (60 s) last. */
 	if (r == 0 && o.cw > 0)
@@ -1042,18 +754,17 @@ int main(int argc, char **argv)
 	/* A holder still inside connect() owns its socket: our FIN waits in its
 	 * backlog, and our side stays in FIN_WAIT1 a moment longer. */
 	if (r == 0 && o.cw > 0 && !o.cw_keep_peer) {
-		long total = 0, deadline = mono_ms() + IO_TIMEOUT_MS;
+		long total = 0, deadline = now_ms() + IO_TIMEOUT_MS;
 
 		while (r == 0 && total < o.cw) {
 			long n = destroy_fin_wait2(port - 3);
 
 			if (n < 0)
 				r = -1;
-			else if ((total += n) < o.cw && mono_ms() > deadline)
-				r = FAIL("ended %ld of our %ld FIN_WAIT2 minisockets", total, o.cw);
+			else if ((total += n) < o.cw && now_ms() > deadline)
+				r = fail("ended %ld of our %ld FIN_WAIT2 minisockets", total, o.cw);
 			else if (total < o.cw) {
-				struct timespec ts = { 0, 10 * 1000000L };
-				nanosleep(&ts, NULL);
+				sleep_ms(10);
 			}
 		}
 	}
@@ -1063,15 +774,15 @@ int main(int argc, char **argv)
 
 		r = c < 0 ? -1 : 0;
 		if (r == 0)
-			r = accept_one(v6 ? est_lfd6 : est_lfd4, "established accept") < 0 ? -1 : 0;
+			r = accept_one(v6 ? est_lfd6 : est_lfd4, SOCK_NONBLOCK, "established accept") < 0 ? -1 : 0;
 	}
 	if (r == 0 && n_tasks > 0) {
-		long t1 = mono_ms();
+		long t1 = now_ms();
 
 		tw_start = epoch_ms();
 		r = run_workers(&o, tasks, n_tasks, max_lfd);
 		tw_end = epoch_ms();
-		tw_ms = mono_ms() - t1;
+		tw_ms = now_ms() - t1;
 	}
 
 	/* Settle: exact expected counts, read back over sock_diag. */
@@ -1087,13 +798,13 @@ int main(int argc, char **argv)
 		want.st6[ST_LISTEN] += tasks[i].family == AF_INET6;
 	want.st6[ST_LISTEN] += (est_lfd6 >= 0) + o.listen / 2;
 	if (r == 0) {
-		long deadline = mono_ms() + o.settle_s * 1000;
+		long deadline = now_ms() + o.settle_s * 1000;
 
 		for (;;) {
 			r = diag_count(&got);
 			if (r < 0 || memcmp(&got, &want, sizeof(got)) == 0)
 				break;
-			if (mono_ms() > deadline || got_signal) {
+			if (now_ms() > deadline || got_signal) {
 				fprintf(stderr, PROG ": the population did not settle within %ld s:\n",
 					o.settle_s);
 				for (int s = 1; s < ST_N; s++)
@@ -1104,24 +815,19 @@ int main(int argc, char **argv)
 				r = -1;
 				break;
 			}
-			struct timespec ts = { 0, 50 * 1000000L };
-			nanosleep(&ts, NULL);
+			sleep_ms(50);
 		}
 	}
 	if (r == 0)
-		r = write_files(&o, &got, tasks, n_tasks, listeners, tw_start, tw_end, mono_ms() - t0,
+		r = write_files(&o, &got, tasks, n_tasks, listeners, tw_start, tw_end, now_ms() - t0,
 				tw_ms);
 	if (r == 0) {
 		fprintf(stderr, PROG ": ready in %ld ms (TIME_WAIT: %ld in %ld ms, %ld jobs, %zu "
-			"destinations); %ld CLOSE_WAIT in %ld holders\n", mono_ms() - t0,
+			"destinations); %ld CLOSE_WAIT in %ld holders\n", now_ms() - t0,
 			want.st[ST_TIME_WAIT], tw_ms, o.jobs, n_tasks, o.cw, n_holders_started);
-		sigset_t block, old;
+		sigset_t old;
 
-		sigemptyset(&block);
-		sigaddset(&block, SIGTERM);
-		sigaddset(&block, SIGINT);
-		sigaddset(&block, SIGALRM);
-		sigprocmask(SIG_BLOCK, &block, &old);
+		block_signals(&old, SIGTERM, SIGINT, SIGALRM, 0);
 		while (!got_signal)
 			sigsuspend(&old);
 		if (got_signal == SIGALRM)

@@ -20,39 +20,20 @@
  *   orphan-fw2 client close()s, the accepted socket (PORT4+6) stays open and
  *              unread: client is an orphan FIN_WAIT2 minisocket (lives
  *              tcp_fin_timeout), our server side CLOSE_WAIT
- * It runs pinned to one CPU (see pin_cpu()).  Before writing the ready file
- * it reads /proc/net/tcp{,6} until the state counts are exactly the expected
- * ones and stay so for 300 ms, or fails; TIME_WAIT sockets that vanish
- * meanwhile are rebuilt, at most 3 rounds.  The ready file is written to
+ * It runs pinned to one CPU (see pin_cpu() in socklib.h, which holds what it
+ * shares with bench/sockgen.c).  Before writing the ready file it reads
+ * /proc/net/tcp{,6} until the state counts are exactly the expected ones and
+ * stay so for 300 ms, or fails; TIME_WAIT sockets that vanish meanwhile are
+ * rebuilt, at most 3 rounds.  The ready file is written to
  * FILE.tmp and renamed, so a reader never sees half of it.  Then it waits for
  * SIGTERM/SIGINT (or --timeout), kills its child and exits 0.
  *
  * Exit codes: 0 done, 1 a step failed, 2 usage or not in a private netns. */
-#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
-#include <poll.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
-#include <arpa/inet.h>
 #include <linux/sockios.h>
-#include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/types.h>
 #include <sys/wait.h>
 
 #define PROG "sockscen"
@@ -61,307 +42,72 @@
 #define BUILD_LIMIT_S 60	/* the whole build, whatever the counts */
 #define FILL_LIMIT_BYTES (64L << 20)
 
+#include "socklib.h"
+
 /* Listener port offsets. */
 enum { P4_TW_OUT, P4_TW_OUT2, P4_TW_IN, P4_CW, P4_ESTAB, P4_FW1, P4_FW2, P4_N };
 enum { P6_TW, P6_ESTAB, P6_N };
 
-/* Kernel TCP state numbers (include/net/tcp_states.h). */
-enum {
-	ST_ESTABLISHED = 1, ST_SYN_SENT, ST_SYN_RECV, ST_FIN_WAIT1, ST_FIN_WAIT2,
-	ST_TIME_WAIT, ST_CLOSE, ST_CLOSE_WAIT, ST_LAST_ACK, ST_LISTEN, ST_CLOSING,
-	ST_MAX = 13
-};
-
-static const char *const state_names[ST_MAX + 1] = {
-	[ST_ESTABLISHED] = "established", [ST_SYN_SENT] = "syn_sent",
-	[ST_SYN_RECV] = "syn_recv", [ST_FIN_WAIT1] = "fin_wait1",
-	[ST_FIN_WAIT2] = "fin_wait2", [ST_TIME_WAIT] = "time_wait",
-	[ST_CLOSE] = "close", [ST_CLOSE_WAIT] = "close_wait",
-	[ST_LAST_ACK] = "last_ack", [ST_LISTEN] = "listen",
-	[ST_CLOSING] = "closing",
-};
+/* TIME_WAIT sockets by the scenario that made them. */
+enum { TWK_OUT, TWK_OUT2, TWK_IN, TWK_6, TWK_N };
+static const char *const twk_names[TWK_N] = { "tw-out", "tw-out2", "tw-in", "tw6" };
 
 struct opts {
 	long tw_out, tw_out2, tw_in, tw6;
 	long close_wait, close_wait_unread;
 	long estab, orphan_fw1, orphan_fw2;
-	const char *holder_name;
-	const char *ready;
-	long timeout_s;
-	long settle_s;
-	long port4, port6;
-	long chunk;
+	const char *holder_name, *ready;
+	long timeout_s, settle_s;
+	long port4, port6, chunk;
 };
 
-static volatile sig_atomic_t got_signal;
+/* Where each TIME_WAIT scenario connects, to build (and rebuild) it. */
+struct tw_src {
+	int family, lfd;
+	long port;
+	bool client_first;
+};
+
 static pid_t holder_pid = -1;
 
-__attribute__((format(printf, 1, 2)))
-static int fail_errno(const char *fmt, ...)
-{
-	int e = errno ? errno : EIO;
-	va_list ap;
-
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	if (e == EINTR && got_signal)
-		fprintf(stderr, ": interrupted by signal %d\n", (int) got_signal);
-	else
-		fprintf(stderr, ": %s\n", strerror(e));
-	return -e;
-}
-
-__attribute__((format(printf, 1, 2)))
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PROG ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return -EIO;
-}
-
-static void on_signal(int sig)
-{
-	got_signal = sig;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-/* ---- safety: never on the host ---------------------------------------- */
-
-/* The host netns is PID 1's.  Where PID 1's ns link is not readable (it may
- * hold capabilities we lack), kthreadd (PID 2) is used: kernel threads always
- * live in the initial network namespace. */
-static int check_private_netns(void)
-{
-	struct stat self, ref;
-	char comm[32] = "";
-	const char *ref_path = "/proc/1/ns/net";
-	FILE *f;
-
-	if (stat("/proc/self/ns/net", &self) < 0)
-		return fail_errno("cannot stat /proc/self/ns/net");
-	if (stat(ref_path, &ref) < 0) {
-		int e1 = errno;
-
-		f = fopen("/proc/2/comm", "re");
-		if (f) {
-			if (!fgets(comm, sizeof(comm), f))
-				comm[0] = '\0';
-			fclose(f);
-		}
-		comm[strcspn(comm, "\n")] = '\0';
-		if (strcmp(comm, "kthreadd") != 0 || stat("/proc/2/ns/net", &ref) < 0) {
-			errno = e1;
-			return fail_errno("cannot tell whether this is the host network "
-					  "namespace: /proc/1/ns/net");
-		}
-		ref_path = "/proc/2/ns/net";
-	}
-	if (self.st_ino == ref.st_ino && self.st_dev == ref.st_dev)
-		return fail("refusing to run in the host network namespace (same as %s); "
-			    "use: unshare --net --mount --propagation private ...", ref_path);
-	return 0;
-}
-
-/* Loopback queues each packet on the sending CPU's backlog.  When the sender
- * migrates between CPUs under load, segments of one connection can arrive out
- * of order: a stale ACK reaching a TIME_WAIT socket is answered with an ACK,
- * the closed peer's listener answers that with a RST, and the RST kills the
- * TIME_WAIT (tcp_rfc1337=0), seen as OutRsts and PAWSTimewait.  One CPU for
- * us and the holder (inherited) keeps each connection's segments in order. */
-static int pin_cpu(void)
-{
-	cpu_set_t set;
-	int cpu = sched_getcpu();
-
-	if (sched_getaffinity(0, sizeof(set), &set) < 0)
-		return fail_errno("sched_getaffinity");
-	if (cpu < 0 || !CPU_ISSET(cpu, &set))
-		for (cpu = 0; cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &set); cpu++)
-			;
-	if (cpu >= CPU_SETSIZE)
-		return fail("no CPU in the affinity mask");
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set) < 0)
-		return fail_errno("sched_setaffinity to CPU %d", cpu);
-	return 0;
-}
-
 /* ---- sockets ------------------------------------------------------------ */
-
-static socklen_t make_addr(int family, long port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *) ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t) port);
-		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		return sizeof(*sin);
-	}
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) ss;
-
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_port = htons((uint16_t) port);
-	sin6->sin6_addr = in6addr_loopback;
-	return sizeof(*sin6);
-}
-
-static const char *fam_name(int family)
-{
-	return family == AF_INET ? "127.0.0.1" : "::1";
-}
-
-static int set_int_opt(int fd, int level, int name, int val, const char *what)
-{
-	if (setsockopt(fd, level, name, &val, sizeof(val)) < 0)
-		return fail_errno("setsockopt %s", what);
-	return 0;
-}
-
-/* Listening socket on loopback; rcvbuf > 0 is inherited by accepted sockets. */
-static int listen_on(int family, long port, int backlog, int rcvbuf)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = make_addr(family, port, &ss);
-	int fd, r;
-
-	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return fail_errno("socket");
-	r = set_int_opt(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
-	if (r == 0 && family == AF_INET6)
-		r = set_int_opt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY");
-	if (r == 0 && rcvbuf > 0)
-		r = set_int_opt(fd, SOL_SOCKET, SO_RCVBUF, rcvbuf, "SO_RCVBUF");
-	if (r < 0)
-		goto err;
-	if (bind(fd, (struct sockaddr *) &ss, len) < 0) {
-		r = fail_errno("bind %s port %ld", fam_name(family), port);
-		goto err;
-	}
-	if (listen(fd, backlog) < 0) {
-		r = fail_errno("listen %s port %ld", fam_name(family), port);
-		goto err;
-	}
-	return fd;
-err:
-	close(fd);
-	return r;
-}
 
 /* Blocking connect to a loopback listener (bounded by SO_SNDTIMEO). */
 static int connect_to(int family, long port, int sndbuf)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = make_addr(family, port, &ss);
 	struct timeval tv = { IO_TIMEOUT_MS / 1000, 0 };
-	int fd, r;
+	int fd, r = 0;
 
-	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = tcp_socket(family);
 	if (fd < 0)
-		return fail_errno("socket");
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
+		return fd;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
 		r = fail_errno("setsockopt SO_SNDTIMEO");
-		goto err;
-	}
-	if (sndbuf > 0) {
+	if (r == 0 && sndbuf > 0)
 		r = set_int_opt(fd, SOL_SOCKET, SO_SNDBUF, sndbuf, "SO_SNDBUF");
-		if (r < 0)
-			goto err;
-	}
-	if (connect(fd, (struct sockaddr *) &ss, len) < 0) {
-		r = fail_errno("connect %s port %ld", fam_name(family), port);
-		goto err;
-	}
-	return fd;
-err:
-	close(fd);
-	return r;
-}
-
-/* Wait until fd has `events`; 0 ready, <0 error or timeout. */
-static int wait_fd(int fd, short events, int ms, const char *what)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	int n;
-
-	n = poll(&p, 1, ms);
-	if (n < 0)
-		return fail_errno("poll (%s)", what);
-	if (n == 0) {
-		errno = ETIMEDOUT;
-		return fail_errno("%s", what);
-	}
-	return 0;
-}
-
-static int accept_one(int lfd, const char *what)
-{
-	int fd, r;
-
-	r = wait_fd(lfd, POLLIN, IO_TIMEOUT_MS, what);
-	if (r < 0)
+	if (r < 0) {
+		close(fd);
 		return r;
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return fail_errno("accept (%s)", what);
-	return fd;
+	}
+	return connect_fd(fd, family, port);
 }
 
-/* Wait for the peer's FIN: read must return 0 with no data before it. */
-static int wait_eof(int fd, const char *what)
+/* One connection to [family]:port and its accepted end (*c, *s). */
+static int connect_pair(int family, int lfd, long port, int sndbuf, const char *what,
+			int *c, int *s)
 {
-	char c;
-	ssize_t n;
-	int r;
-
-	r = wait_fd(fd, POLLIN, IO_TIMEOUT_MS, what);
-	if (r < 0)
-		return r;
-	n = read(fd, &c, 1);
-	if (n < 0)
-		return fail_errno("read (%s)", what);
-	if (n > 0)
-		return fail("%s: unexpected data instead of end of stream", what);
-	return 0;
+	*c = connect_to(family, port, sndbuf);
+	if (*c < 0)
+		return *c;
+	*s = accept_one(lfd, 0, what);
+	return *s < 0 ? *s : 0;
 }
 
-static int close_checked(int fd, const char *what)
-{
-	if (close(fd) < 0)
-		return fail_errno("close (%s)", what);
-	return 0;
-}
-
-/* `count` connections to [family]:port, closed so that TIME_WAIT lands on the
- * client (client_first) or on the server.  The side that closes second waits
- * for the first one's FIN, so there is never a simultaneous close (CLOSING)
- * and the second closer ends in LAST_ACK, which the loopback ACK clears. */
-static int make_time_wait(int family, int lfd, long port, long count, long chunk,
-			  bool client_first)
+/* `count` connections to src, closed so that TIME_WAIT lands on the client
+ * (client_first) or on the server.  The side that closes second waits for
+ * the first one's FIN, so there is never a simultaneous close (CLOSING) and
+ * the second closer ends in LAST_ACK, which the loopback ACK clears. */
+static int make_time_wait(const struct tw_src *src, long count, long chunk)
 {
 	int *cl = NULL, *sv = NULL;
 	long done = 0, n, i;
@@ -379,18 +125,18 @@ static int make_time_wait(int family, int lfd, long port, long count, long chunk
 		for (i = 0; i < n; i++)
 			cl[i] = sv[i] = -1;
 		for (i = 0; i < n && r >= 0; i++) {
-			r = connect_to(family, port, 0);
+			r = connect_to(src->family, src->port, 0);
 			if (r >= 0)
 				cl[i] = r;
 		}
 		for (i = 0; i < n && r >= 0; i++) {
-			r = accept_one(lfd, "time-wait accept");
+			r = accept_one(src->lfd, 0, "time-wait accept");
 			if (r >= 0)
 				sv[i] = r;
 		}
 		if (r < 0)
 			goto out;
-		int *first = client_first ? cl : sv, *second = client_first ? sv : cl;
+		int *first = src->client_first ? cl : sv, *second = src->client_first ? sv : cl;
 
 		for (i = 0; i < n && r >= 0; i++) {
 			r = close_checked(first[i], "time-wait first close");
@@ -423,17 +169,13 @@ out:
 /* N connected pairs; both ends stay open for the life of the process. */
 static int make_estab(int family, int lfd, long port, long count)
 {
-	for (long i = 0; i < count; i++) {
-		int c = connect_to(family, port, 0);
+	int c, s, r = 0;
 
-		if (c < 0)
-			return c;
-		c = accept_one(lfd, "established accept");
-		if (c < 0)
-			return c;
-	}
-	return 0;
+	for (long i = 0; i < count && r == 0; i++)
+		r = connect_pair(family, lfd, port, 0, "established accept", &c, &s);
+	return r;
 }
+
 
 /* Send until EAGAIN; returns bytes sent or <0. */
 static long fill(int fd)
@@ -463,7 +205,7 @@ static long fill(int fd)
 static int make_orphan_fw1(int lfd, long port, long count)
 {
 	long start, last, n;
-	int *cl, r = 0, unsent;
+	int *cl, s, r = 0, unsent;
 
 	cl = calloc((size_t) count, sizeof(*cl));
 	if (!cl) {
@@ -471,9 +213,8 @@ static int make_orphan_fw1(int lfd, long port, long count)
 		return fail_errno("orphan-fw1 buffers");
 	}
 	for (long i = 0; i < count && r >= 0; i++) {
-		cl[i] = r = connect_to(AF_INET, port, 16384);
-		if (r >= 0)
-			r = accept_one(lfd, "orphan-fw1 accept");	/* stays open, unread */
+		/* The accepted end s stays open, unread. */
+		r = connect_pair(AF_INET, lfd, port, 16384, "orphan-fw1 accept", &cl[i], &s);
 		if (r >= 0)
 			r = (int) fill(cl[i]);
 	}
@@ -501,8 +242,7 @@ static int make_orphan_fw1(int lfd, long port, long count)
 			r = fail("orphan-fw1: no unsent data left; the FIN would not wait");
 	}
 	for (long i = 0; i < count && r >= 0; i++)
-		if (close(cl[i]) < 0)
-			r = fail_errno("close (orphan-fw1 client)");
+		r = close_checked(cl[i], "orphan-fw1 client");
 	free(cl);
 	return r < 0 ? r : 0;
 }
@@ -510,19 +250,14 @@ static int make_orphan_fw1(int lfd, long port, long count)
 /* Client close()s; the accepted socket stays open and unread. */
 static int make_orphan_fw2(int lfd, long port, long count)
 {
-	for (long i = 0; i < count; i++) {
-		int c, s;
+	int c, s, r = 0;
 
-		c = connect_to(AF_INET, port, 0);
-		if (c < 0)
-			return c;
-		s = accept_one(lfd, "orphan-fw2 accept");
-		if (s < 0)
-			return s;
-		if (close(c) < 0)
-			return fail_errno("close (orphan-fw2 client)");
+	for (long i = 0; i < count && r == 0; i++) {
+		r = connect_pair(AF_INET, lfd, port, 0, "orphan-fw2 accept", &c, &s);
+		if (r == 0)
+			r = close_checked(c, "orphan-fw2 client");
 	}
-	return 0;
+	return r;
 }
 
 /* ---- the CLOSE_WAIT holder child --------------------------------------- */
@@ -540,26 +275,16 @@ static int write_byte(int fd, char c)
 /* Runs in the child; never returns. */
 static void holder_main(const struct opts *o, pid_t parent, int status_fd)
 {
-	struct sigaction sa = { .sa_handler = SIG_DFL };
 	int lfd;
 
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
-	sigaction(SIGCHLD, &sa, NULL);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+	if (become_holder(parent, o->holder_name, (unsigned) o->timeout_s + 5) < 0)
 		_exit(1);
-	alarm((unsigned) o->timeout_s + 5);
-	if (prctl(PR_SET_NAME, o->holder_name) < 0) {
-		fail_errno("prctl PR_SET_NAME '%s'", o->holder_name);
-		_exit(1);
-	}
 	lfd = listen_on(AF_INET, o->port4 + P4_CW,
 			o->close_wait > 4096 ? 4096 : (int) o->close_wait + 1, 0);
 	if (lfd < 0 || write_byte(status_fd, 'L') < 0)
 		_exit(1);
 	for (long i = 0; i < o->close_wait; i++)
-		if (accept_one(lfd, "close-wait holder accept") < 0)
+		if (accept_one(lfd, 0, "close-wait holder accept") < 0)
 			_exit(1);
 	if (write_byte(status_fd, 'A') < 0)
 		_exit(1);
@@ -570,16 +295,11 @@ static void holder_main(const struct opts *o, pid_t parent, int status_fd)
 static int wait_status(int fd, char want, const char *what)
 {
 	char c = 0;
-	ssize_t n;
-	int r;
+	int r = read_one(fd, &c, what);
 
-	r = wait_fd(fd, POLLIN, IO_TIMEOUT_MS, what);
 	if (r < 0)
 		return r;
-	n = read(fd, &c, 1);
-	if (n < 0)
-		return fail_errno("read status pipe (%s)", what);
-	if (n == 0 || c != want)
+	if (r == 0 || c != want)
 		return fail("close-wait holder failed (%s)", what);
 	return 0;
 }
@@ -635,11 +355,8 @@ static int make_close_wait(const struct opts *o, int status_fd)
 	return r < 0 ? r : 0;
 }
 
-/* ---- verification via /proc/net/tcp{,6} -------------------------------- */
 
-/* TIME_WAIT sockets by the scenario that made them. */
-enum { TWK_OUT, TWK_OUT2, TWK_IN, TWK_6, TWK_N };
-static const char *const twk_names[TWK_N] = { "tw-out", "tw-out2", "tw-in", "tw6" };
+/* ---- verification via /proc/net/tcp{,6} -------------------------------- */
 
 struct census {
 	long states[ST_MAX + 1];	/* both families */
@@ -654,18 +371,22 @@ struct tw_keys {
 	char loc_in[48];	/* local address of incoming TIME_WAIT */
 };
 
-static void make_tw_keys(const struct opts *o, struct tw_keys *k)
+/* 127.0.0.1:port as /proc/net/tcp prints it. */
+static void key4(char *buf, size_t size, long port)
 {
 	struct in_addr lo4 = { htonl(INADDR_LOOPBACK) };
+
+	snprintf(buf, size, "%08X:%04X", (unsigned) lo4.s_addr, (unsigned) port);
+}
+
+static void make_tw_keys(const struct opts *o, struct tw_keys *k)
+{
 	uint32_t w[4];
 
 	memset(k, 0, sizeof(*k));
-	snprintf(k->rem[TWK_OUT], sizeof(k->rem[0]), "%08X:%04X",
-		 (unsigned) lo4.s_addr, (unsigned) (o->port4 + P4_TW_OUT));
-	snprintf(k->rem[TWK_OUT2], sizeof(k->rem[0]), "%08X:%04X",
-		 (unsigned) lo4.s_addr, (unsigned) (o->port4 + P4_TW_OUT2));
-	snprintf(k->loc_in, sizeof(k->loc_in), "%08X:%04X",
-		 (unsigned) lo4.s_addr, (unsigned) (o->port4 + P4_TW_IN));
+	key4(k->rem[TWK_OUT], sizeof(k->rem[0]), o->port4 + P4_TW_OUT);
+	key4(k->rem[TWK_OUT2], sizeof(k->rem[0]), o->port4 + P4_TW_OUT2);
+	key4(k->loc_in, sizeof(k->loc_in), o->port4 + P4_TW_IN);
 	memcpy(w, &in6addr_loopback, sizeof(w));
 	snprintf(k->rem[TWK_6], sizeof(k->rem[0]), "%08X%08X%08X%08X:%04X",
 		 (unsigned) w[0], (unsigned) w[1], (unsigned) w[2], (unsigned) w[3],
@@ -769,13 +490,6 @@ static void report_mismatch(const struct opts *o, const struct census *got,
 	dump_tcp_counters();
 }
 
-/* Where each TIME_WAIT scenario connects, to rebuild lost ones. */
-struct tw_src {
-	int family, lfd;
-	long port;
-	bool client_first;
-};
-
 /* True if the only difference is TIME_WAIT sockets missing from some scenarios. */
 static bool only_tw_missing(const struct census *got, const struct census *want)
 {
@@ -850,8 +564,7 @@ static int settle(const struct opts *o, const struct tw_src *src,
 					miss, twk_names[k]);
 				dump_tcp_counters();
 				rebuilt += miss;
-				r = make_time_wait(src[k].family, src[k].lfd, src[k].port, miss,
-						   o->chunk, src[k].client_first);
+				r = make_time_wait(&src[k], miss, o->chunk);
 			}
 			if (r < 0)
 				return r;
@@ -876,14 +589,11 @@ static int write_ready(const struct opts *o, const struct census *got, long list
 		       const char *listen_ports, long build_ms, long rebuilt)
 {
 	char tmp[PATH_MAX];
-	long total = 0;
-	FILE *f;
+	long total;
+	FILE *f = ready_open(o->ready, tmp);
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", o->ready) >= (int) sizeof(tmp))
-		return fail("ready file name too long");
-	f = fopen(tmp, "we");
 	if (!f)
-		return fail_errno("cannot create '%s'", tmp);
+		return -EIO;
 	fprintf(f, "pid=%ld\n", (long) getpid());
 	fprintf(f, "holder_pid=%ld\n", (long) holder_pid);
 	fprintf(f, "holder_comm=%s\n", o->close_wait > 0 ? o->holder_name : "");
@@ -903,25 +613,12 @@ static int write_ready(const struct opts *o, const struct census *got, long list
 	fprintf(f, "orphan_fw2=%ld\n", o->orphan_fw2);
 	fprintf(f, "listeners=%ld\n", listeners);
 	fprintf(f, "listen_ports=%s\n", listen_ports);
-	for (int st = 1; st <= ST_CLOSING; st++) {
-		fprintf(f, "expect_%s=%ld\n", state_names[st], got->states[st]);
-		total += got->states[st];
-	}
+	total = write_expect(f, "", got->states);
 	fprintf(f, "expect_ipv6_time_wait=%ld\n", got->states6[ST_TIME_WAIT]);
 	fprintf(f, "expect_total=%ld\n", total);
 	fprintf(f, "build_ms=%ld\n", build_ms);
 	fprintf(f, "tw_rebuilt=%ld\n", rebuilt);
-	if (fflush(f) != 0 || ferror(f)) {
-		int r = fail_errno("cannot write '%s'", tmp);
-
-		fclose(f);
-		return r;
-	}
-	if (fclose(f) != 0)
-		return fail_errno("cannot write '%s'", tmp);
-	if (rename(tmp, o->ready) < 0)
-		return fail_errno("cannot rename '%s' to '%s'", tmp, o->ready);
-	return 0;
+	return ready_commit(f, tmp, o->ready);
 }
 
 /* ---- options ------------------------------------------------------------- */
@@ -946,22 +643,6 @@ static void usage(FILE *out)
 "  --timeout SECS         exit by itself after SECS (120)\n"
 "Writes FILE (key=value) when the population is exact, then waits for SIGTERM.\n"
 "Each destination's count must stay well below ip_local_port_range.\n");
-}
-
-static int parse_count(const char *name, const char *s, long min, long max, long *ret)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, PROG ": --%s: '%s' is not a number in %ld..%ld\n",
-			name, s, min, max);
-		return -EINVAL;
-	}
-	*ret = v;
-	return 0;
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -999,65 +680,35 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		const char *n = c == '?' || c == 'H' ? "" : lo[idx].name;
 
 		switch (c) {
-		case 'a': r = parse_count(n, optarg, 0, MAX_COUNT, &o->tw_out); break;
-		case 'b': r = parse_count(n, optarg, 0, MAX_COUNT, &o->tw_out2); break;
-		case 'c': r = parse_count(n, optarg, 0, MAX_COUNT, &o->tw_in); break;
-		case 'd': r = parse_count(n, optarg, 0, MAX_COUNT, &o->tw6); break;
-		case 'e': r = parse_count(n, optarg, 0, MAX_COUNT, &o->close_wait); break;
-		case 'f': r = parse_count(n, optarg, 0, MAX_COUNT, &o->close_wait_unread); break;
+		case 'a': r = parse_num(n, optarg, 0, MAX_COUNT, &o->tw_out); break;
+		case 'b': r = parse_num(n, optarg, 0, MAX_COUNT, &o->tw_out2); break;
+		case 'c': r = parse_num(n, optarg, 0, MAX_COUNT, &o->tw_in); break;
+		case 'd': r = parse_num(n, optarg, 0, MAX_COUNT, &o->tw6); break;
+		case 'e': r = parse_num(n, optarg, 0, MAX_COUNT, &o->close_wait); break;
+		case 'f': r = parse_num(n, optarg, 0, MAX_COUNT, &o->close_wait_unread); break;
 		case 'g': o->holder_name = optarg; break;
-		case 'h': r = parse_count(n, optarg, 0, MAX_COUNT, &o->estab); break;
-		case 'i': r = parse_count(n, optarg, 0, MAX_COUNT, &o->orphan_fw1); break;
-		case 'j': r = parse_count(n, optarg, 0, MAX_COUNT, &o->orphan_fw2); break;
+		case 'h': r = parse_num(n, optarg, 0, MAX_COUNT, &o->estab); break;
+		case 'i': r = parse_num(n, optarg, 0, MAX_COUNT, &o->orphan_fw1); break;
+		case 'j': r = parse_num(n, optarg, 0, MAX_COUNT, &o->orphan_fw2); break;
 		case 'k': o->ready = optarg; break;
-		case 'l': r = parse_count(n, optarg, 1, 86400, &o->timeout_s); break;
-		case 'm': r = parse_count(n, optarg, 1, 600, &o->settle_s); break;
-		case 'n': r = parse_count(n, optarg, 1024, 65535 - P4_N, &o->port4); break;
-		case 'o': r = parse_count(n, optarg, 1024, 65535 - P6_N, &o->port6); break;
-		case 'p': r = parse_count(n, optarg, 1, 4096, &o->chunk); break;
+		case 'l': r = parse_num(n, optarg, 1, 86400, &o->timeout_s); break;
+		case 'm': r = parse_num(n, optarg, 1, 600, &o->settle_s); break;
+		case 'n': r = parse_num(n, optarg, 1024, 65535 - P4_N, &o->port4); break;
+		case 'o': r = parse_num(n, optarg, 1024, 65535 - P6_N, &o->port6); break;
+		case 'p': r = parse_num(n, optarg, 1, 4096, &o->chunk); break;
 		case 'H': usage(stdout); return 1;
 		default: usage(stderr); return -EINVAL;
 		}
 		if (r < 0)
 			return r;
 	}
-	if (optind < argc) {
-		fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
-		return -EINVAL;
-	}
-	if (!o->ready) {
-		fprintf(stderr, PROG ": --ready FILE is required\n");
-		return -EINVAL;
-	}
-	if (o->close_wait_unread > o->close_wait) {
+	r = check_common_opts(argc, argv, o->ready, o->holder_name);
+	if (r == 0 && o->close_wait_unread > o->close_wait) {
 		fprintf(stderr, PROG ": --close-wait-unread %ld exceeds --close-wait %ld\n",
 			o->close_wait_unread, o->close_wait);
-		return -EINVAL;
+		r = -EINVAL;
 	}
-	if (!o->holder_name[0] || strlen(o->holder_name) > 15 || strchr(o->holder_name, '\n')) {
-		fprintf(stderr, PROG ": --holder-name must be 1..15 bytes without newline\n");
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* Enough descriptors for what stays open plus one TIME_WAIT batch. */
-static int raise_nofile(const struct opts *o)
-{
-	rlim_t need = (rlim_t) (4 * o->estab + 2 * o->close_wait + 2 * o->orphan_fw1 +
-				o->orphan_fw2 + 2 * o->chunk + 64);
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return fail_errno("getrlimit RLIMIT_NOFILE");
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur >= need)
-		return 0;
-	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
-		rl.rlim_max = need;	/* needs CAP_SYS_RESOURCE */
-	rl.rlim_cur = need;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return fail_errno("cannot raise RLIMIT_NOFILE to %llu", (unsigned long long) need);
-	return 0;
+	return r;
 }
 
 /* ---- main ---------------------------------------------------------------- */
@@ -1089,15 +740,44 @@ static void stop_holder(void)
 	holder_pid = -1;
 }
 
+/* The listeners, for the ready file. */
+struct listeners {
+	long n;
+	char ports[256];	/* "127.0.0.1:P,[::1]:P,..." */
+};
+
+static void note_listener(struct listeners *l, int family, long port)
+{
+	size_t len = strlen(l->ports);
+
+	snprintf(l->ports + len, sizeof(l->ports) - len, "%s%s%s%s:%ld", len ? "," : "",
+		 family == AF_INET ? "" : "[", fam_name(family), family == AF_INET ? "" : "]",
+		 port);
+	l->n++;
+}
+
+/* Open and note the listener of a scenario with count > 0 (else *lfd = -1). */
+static int open_listener(struct listeners *l, int family, long port, long count, int backlog,
+			 int rcvbuf, int *lfd)
+{
+	*lfd = -1;
+	if (count == 0)
+		return 0;
+	*lfd = listen_on(family, port, backlog, rcvbuf);
+	if (*lfd < 0)
+		return *lfd;
+	note_listener(l, family, port);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
 	struct census want, got;
-	struct sigaction sa = { .sa_handler = on_signal };	/* no SA_RESTART */
-	sigset_t block, old;
+	struct listeners lst = { 0, "" };
+	sigset_t old;
 	int lfd4[P4_N], lfd6[P6_N], status_fd = -1;
-	char listen_ports[256] = "";
-	long listeners = 0, t0, build_ms, rebuilt = 0;
+	long t0, build_ms, left, rebuilt = 0;
 	int r;
 
 	r = parse_opts(argc, argv, &o);
@@ -1106,19 +786,17 @@ int main(int argc, char **argv)
 	if (check_private_netns() < 0)
 		return 2;
 
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0 ||
-	    sigaction(SIGALRM, &sa, NULL) < 0 || sigaction(SIGCHLD, &sa, NULL) < 0) {
-		fail_errno("sigaction");
+	if (set_signals(on_signal, SIGTERM, SIGINT, SIGALRM, SIGCHLD, 0) < 0)
 		return 1;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	alarm((unsigned) (o.timeout_s < BUILD_LIMIT_S ? o.timeout_s : BUILD_LIMIT_S));
 	t0 = now_ms();
 
-	r = raise_nofile(&o);
+	/* Enough descriptors for what stays open plus one TIME_WAIT batch. */
+	r = raise_nofile((rlim_t) (4 * o.estab + 2 * o.close_wait + 2 * o.orphan_fw1 +
+				   o.orphan_fw2 + 2 * o.chunk + 64), NULL);
 	if (r == 0)
-		r = pin_cpu();
+		r = pin_cpu(-1);
 	if (r == 0 && o.close_wait > 0)
 		r = start_holder(&o, &status_fd);
 	if (r < 0)
@@ -1133,43 +811,26 @@ int main(int argc, char **argv)
 	long counts6[P6_N] = { [P6_TW] = o.tw6, [P6_ESTAB] = o.estab };
 	int backlog = (int) (o.chunk > o.estab ? o.chunk : (o.estab > 4096 ? 4096 : o.estab)) + 1;
 
-	for (int k = 0; k < P4_N; k++) {
-		lfd4[k] = -1;
-		if (k == P4_CW && o.close_wait > 0) {
-			listeners++;
-			snprintf(listen_ports + strlen(listen_ports),
-				 sizeof(listen_ports) - strlen(listen_ports), "%s127.0.0.1:%ld",
-				 listen_ports[0] ? "," : "", o.port4 + k);
-			continue;
-		}
-		if (counts4[k] == 0)
-			continue;
-		lfd4[k] = listen_on(AF_INET, o.port4 + k, backlog, k == P4_FW1 ? 4096 : 0);
-		if (lfd4[k] < 0) {
-			r = lfd4[k];
-			goto out;
-		}
-		listeners++;
-		snprintf(listen_ports + strlen(listen_ports),
-			 sizeof(listen_ports) - strlen(listen_ports), "%s127.0.0.1:%ld",
-			 listen_ports[0] ? "," : "", o.port4 + k);
+	for (int k = 0; k < P4_N && r == 0; k++) {
+		if (k == P4_CW && o.close_wait > 0)
+			note_listener(&lst, AF_INET, o.port4 + k);	/* the holder's */
+		r = open_listener(&lst, AF_INET, o.port4 + k, counts4[k], backlog,
+				  k == P4_FW1 ? 4096 : 0, &lfd4[k]);
 	}
-	for (int k = 0; k < P6_N; k++) {
-		lfd6[k] = -1;
-		if (counts6[k] == 0)
-			continue;
-		lfd6[k] = listen_on(AF_INET6, o.port6 + k, backlog, 0);
-		if (lfd6[k] < 0) {
-			r = lfd6[k];
-			goto out;
-		}
-		listeners++;
-		snprintf(listen_ports + strlen(listen_ports),
-			 sizeof(listen_ports) - strlen(listen_ports), "%s[::1]:%ld",
-			 listen_ports[0] ? "," : "", o.port6 + k);
-	}
+	for (int k = 0; k < P6_N && r == 0; k++)
+		r = open_listener(&lst, AF_INET6, o.port6 + k, counts6[k], backlog, 0, &lfd6[k]);
+	if (r < 0)
+		goto out;
 
 	/* Long-lived states first, the 60 s ones (TIME_WAIT, orphan FIN_WAIT2) last. */
+	const struct tw_src src[TWK_N] = {
+		[TWK_OUT] = { AF_INET, lfd4[P4_TW_OUT], o.port4 + P4_TW_OUT, true },
+		[TWK_OUT2] = { AF_INET, lfd4[P4_TW_OUT2], o.port4 + P4_TW_OUT2, true },
+		[TWK_IN] = { AF_INET, lfd4[P4_TW_IN], o.port4 + P4_TW_IN, false },
+		[TWK_6] = { AF_INET6, lfd6[P6_TW], o.port6 + P6_TW, true },
+	};
+
+	expected_census(&o, lst.n, &want);
 	if (o.close_wait > 0)
 		r = make_close_wait(&o, status_fd);
 	if (r == 0 && o.estab > 0)
@@ -1178,35 +839,19 @@ int main(int argc, char **argv)
 		r = make_estab(AF_INET6, lfd6[P6_ESTAB], o.port6 + P6_ESTAB, o.estab);
 	if (r == 0 && o.orphan_fw1 > 0)
 		r = make_orphan_fw1(lfd4[P4_FW1], o.port4 + P4_FW1, o.orphan_fw1);
-	if (r == 0 && o.tw_out > 0)
-		r = make_time_wait(AF_INET, lfd4[P4_TW_OUT], o.port4 + P4_TW_OUT,
-				   o.tw_out, o.chunk, true);
-	if (r == 0 && o.tw_out2 > 0)
-		r = make_time_wait(AF_INET, lfd4[P4_TW_OUT2], o.port4 + P4_TW_OUT2,
-				   o.tw_out2, o.chunk, true);
-	if (r == 0 && o.tw_in > 0)
-		r = make_time_wait(AF_INET, lfd4[P4_TW_IN], o.port4 + P4_TW_IN,
-				   o.tw_in, o.chunk, false);
-	if (r == 0 && o.tw6 > 0)
-		r = make_time_wait(AF_INET6, lfd6[P6_TW], o.port6 + P6_TW,
-				   o.tw6, o.chunk, true);
+	for (int k = 0; k < TWK_N && r == 0; k++)
+		if (want.tw[k] > 0)
+			r = make_time_wait(&src[k], want.tw[k], o.chunk);
 	if (r == 0 && o.orphan_fw2 > 0)
 		r = make_orphan_fw2(lfd4[P4_FW2], o.port4 + P4_FW2, o.orphan_fw2);
 	if (r < 0)
 		goto out;
 
-	expected_census(&o, listeners, &want);
-	const struct tw_src src[TWK_N] = {
-		[TWK_OUT] = { AF_INET, lfd4[P4_TW_OUT], o.port4 + P4_TW_OUT, true },
-		[TWK_OUT2] = { AF_INET, lfd4[P4_TW_OUT2], o.port4 + P4_TW_OUT2, true },
-		[TWK_IN] = { AF_INET, lfd4[P4_TW_IN], o.port4 + P4_TW_IN, false },
-		[TWK_6] = { AF_INET6, lfd6[P6_TW], o.port6 + P6_TW, true },
-	};
 	r = settle(&o, src, &want, &got, &rebuilt);
 	if (r < 0)
 		goto out;
 	build_ms = now_ms() - t0;
-	r = write_ready(&o, &got, listeners, listen_ports, build_ms, rebuilt);
+	r = write_ready(&o, &got, lst.n, lst.ports, build_ms, rebuilt);
 	if (r < 0)
 		goto out;
 	fprintf(stderr, PROG ": ready in %ld ms: %ld TIME_WAIT (%ld to 127.0.0.1:%ld), "
@@ -1214,21 +859,11 @@ int main(int argc, char **argv)
 		got.tw[TWK_OUT], o.port4 + P4_TW_OUT, got.states[ST_CLOSE_WAIT], (long) holder_pid);
 
 	/* Wait for SIGTERM/SIGINT or the timeout; a dead holder is an error. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGALRM);
-	sigaddset(&block, SIGCHLD);
-	if (sigprocmask(SIG_BLOCK, &block, &old) < 0) {
-		r = fail_errno("sigprocmask");
+	r = block_signals(&old, SIGTERM, SIGINT, SIGALRM, SIGCHLD, 0);
+	if (r < 0)
 		goto out;
-	}
-	alarm(0);
-	{
-		long left = o.timeout_s - (now_ms() - t0) / 1000;
-
-		alarm((unsigned) (left > 1 ? left : 1));
-	}
+	left = o.timeout_s - (now_ms() - t0) / 1000;
+	alarm((unsigned) (left > 1 ? left : 1));	/* replaces the build limit */
 	for (;;) {
 		if (got_signal == SIGCHLD) {
 			int status;
