@@ -86,7 +86,7 @@ static int random_hex(char *buf, size_t n_hex)
 	return 0;
 }
 
-/* Create ".NAME.tmp-XXXXXXXXXXXXXXXX" in dirfd, mode 0600, never an existing
+/* Create ".NAME.tmp-" plus 16 random hex digits in dirfd, mode 0600, never an existing
  * file or a symlink.  Returns the fd (the name in tmp) or -errno. */
 static int open_temp_beside(int dirfd, const char *name, char *tmp, size_t tmp_len)
 {
