@@ -3,9 +3,18 @@
 #define TCPTUNE_ADVISOR_CAPS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/capability.h>
 
 /* Is cap in this process's effective set? */
 bool caps_have(cap_value_t cap);
+
+/* Keep only keep[0..n) of the capabilities this process has, in the
+ * permitted and effective sets; clear the inheritable and ambient sets, so
+ * nothing we start could regain the rest.  Returns 0 or -errno. */
+int caps_keep_only(const cap_value_t *keep, size_t n);
+
+/* The "CapEff:" line of /proc/self/status, for tests (--debug-print-capeff). */
+int caps_effective_hex(char *buf, size_t len);
 
 #endif

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "config.h"
 #include "datadir.h"
 #include "fsutil.h"
@@ -25,7 +26,7 @@
 #include "snapshot.h"
 #include "strutil.h"
 
-enum { OPT_FORMAT = 1, OPT_OUTPUT, OPT_IGNORE, OPT_SAMPLES, OPT_INTERVAL, OPT_CONFIG, OPT_RECORD };
+enum { OPT_FORMAT = 1, OPT_OUTPUT, OPT_IGNORE, OPT_SAMPLES, OPT_INTERVAL, OPT_CONFIG, OPT_RECORD, OPT_CAPEFF };
 
 const struct cli_opt cmd_check_opts[] = {
 	{ "format",   true, OPT_FORMAT,   "text|json|prometheus" },
@@ -35,6 +36,7 @@ const struct cli_opt cmd_check_opts[] = {
 	{ "interval", true, OPT_INTERVAL, "seconds between samples (default 1)" },
 	{ "config",   true, OPT_CONFIG,   "site settings file (default " CONFIG_PATH ")" },
 	{ "debug-record-sockdiag", true, OPT_RECORD, NULL },	/* writes unit-test fixtures */
+	{ "debug-print-capeff", false, OPT_CAPEFF, NULL },	/* tests: the capabilities kept */
 	{ NULL, false, 0, NULL },
 };
 
@@ -42,6 +44,7 @@ struct check_opts {
 	const struct report_format *fmt;
 	const char *output, *config, *record;
 	long long samples, interval;
+	bool print_capeff;
 };
 
 static double clock_s(clockid_t id)
@@ -87,6 +90,9 @@ static int parse_opts(const struct cli_args *a, struct check_opts *o, struct con
 			break;
 		case OPT_RECORD:
 			o->record = v;
+			break;
+		case OPT_CAPEFF:
+			o->print_capeff = true;
 			break;
 		}
 	}
@@ -198,6 +204,20 @@ int cmd_check(const struct cli_args *a)
 	if (parse_opts(a, &o, &cfg) < 0) {
 		code = EXIT_UNKNOWN;
 		goto out;
+	}
+	/* check only reads.  Of root's privileges it keeps what attributing
+	 * other users' sockets needs (KERNEL-FACTS §4), and for --output the
+	 * right to write into a directory root does not own (a textfile
+	 * directory owned by prometheus). */
+	{
+		static const cap_value_t keep[] = { CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE, CAP_DAC_OVERRIDE };
+		int r2 = caps_keep_only(keep, o.output ? 3 : 2);
+		char hex[32];
+
+		if (r2 < 0)
+			log_debug("cannot drop capabilities: %s", strerror(-r2));
+		if (o.print_capeff && caps_effective_hex(hex, sizeof(hex)) == 0)
+			log_info("CapEff %s", hex);
 	}
 	datadir_init(&dd, a->g->data);
 	r = rule_set_load(&rules, &dd, &d);

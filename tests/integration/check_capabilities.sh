@@ -1,0 +1,32 @@
+#!/bin/bash
+# Least privilege: run as root, check keeps only CAP_DAC_READ_SEARCH and
+# CAP_SYS_PTRACE (what attributing other users' sockets needs), plus
+# CAP_DAC_OVERRIDE with --output; unprivileged it has none.  Attribution still
+# works after the drop (the holder runs as another user).
+. "$(dirname "$0")/lib.sh"
+need_root
+need_cmds jq setpriv
+enter_netns --tmpfs /tmp -- "$@"
+BIN=$TT_ROOT/build/tcptune
+GEN=$TT_ROOT/build/tools/sockscen
+[ -x "$BIN" ] && [ -x "$GEN" ] || fail "build first"
+
+capeff() { "$@" 2>&1 >/dev/null | sed -n 's/^tcptune: CapEff //p'; }
+# CAP_DAC_OVERRIDE = 1, CAP_DAC_READ_SEARCH = 2, CAP_SYS_PTRACE = 19 (linux/capability.h)
+[ "$(capeff "$BIN" check --debug-print-capeff --format json)" = 0000000000080004 ] ||
+	fail "check as root keeps $(capeff "$BIN" check --debug-print-capeff --format json), want 0000000000080004"
+[ "$(capeff "$BIN" check --debug-print-capeff --format prometheus --output /tmp/t.prom)" = 0000000000080006 ] ||
+	fail "check --output keeps the wrong set"
+[ -s /tmp/t.prom ] || fail "--output wrote nothing"
+[ "$(capeff setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$BIN" check --debug-print-capeff \
+	--format json)" = 0000000000000000 ] || fail "unprivileged check has capabilities"
+
+start_bg "$GEN" --ready /tmp/ready --tw-out 10 --tw-out2 5 \
+	--tw-in 5 --tw6 5 --close-wait 30 --close-wait-unread 3 --estab 2 --timeout 60
+wait_for_file /tmp/ready 30 "$TT_LAST_PID" || fail "scenario did not start"
+pid=$(sed -n 's/^holder_pid=//p' /tmp/ready)
+json=$("$BIN" check --format json 2>/dev/null)
+[ "$(echo "$json" | jq '.closewait.unattributed')" = 0 ] || fail "sockets unattributed after the drop"
+echo "$json" | jq -e --argjson pid "$pid" '.closewait.processes[] | select(.pid == $pid and .count == 30)' >/dev/null ||
+	fail "holder $pid not attributed: $(echo "$json" | jq -c .closewait)"
+echo "ok: check keeps CapEff 80004 (80006 with --output), 0 unprivileged; CLOSE_WAIT still attributed after the drop"
