@@ -42,7 +42,7 @@ TOOL_SRC    := $(wildcard tests/tools/*.c)
 TOOL_BIN    := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 DEPS_STAMP  := $(B)/.deps-ok
 
-.PHONY: all deps run test unit integration install man clean FORCE
+.PHONY: all deps run test unit integration install man clean fuzz FORCE
 # Keep the sanitizer objects: they are shared by every unit-test binary.
 .SECONDARY:
 all: $(B)/tcptune
@@ -148,6 +148,47 @@ install: $(B)/tcptune $(B)/tcptune.8
 	  install -m 0644 "$$f" $(DESTDIR)$(PREFIX)/share/tcptune/$$f; done
 	install -m 0644 $(B)/tcptune.8 $(DESTDIR)$(PREFIX)/share/man/man8/tcptune.8
 	install -m 0644 contrib/bash-completion/tcptune $(DESTDIR)$(PREFIX)/share/bash-completion/completions/tcptune
+
+# libFuzzer targets, one per parser (tests/fuzz/fuzz_<name>.c; needs clang and
+# libclang-rt-dev).  Not part of `all` or `test`.  Each fuzzer runs
+# FUZZ_SECONDS over build/fuzz/corpus/<name>, a copy of its seeds in
+# tests/fuzz/corpus/<name> (never written to); crash inputs go to
+# build/fuzz/crashes/<name>/ and any failing fuzzer fails the target.
+FUZZ_SECONDS ?= 20
+FUZZ_TIMEOUT ?= 10
+FUZZ_CC      ?= clang
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN     := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
+FUZZ_CFLAGS  := -fsanitize=fuzzer-no-link,address,undefined -g -O1 -std=c11 -D_GNU_SOURCE \
+                -DTCPTUNE_VERSION='"fuzz"' -Iadvisor -Ibackup
+FUZZ_OBJ     := $(LIB_SRC:%.c=$(B)/fuzz/obj/%.o) $(B)/fuzz/obj/gen/builtin_data.o
+
+$(B)/fuzz/obj/gen/%.o: $(B)/gen/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(B)/fuzz/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  CC/FUZZ $<"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
+	@echo "  FUZZ-LD $@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -o $@ $< $(FUZZ_OBJ) $(PKG_LIBS)
+
+fuzz: $(FUZZ_BIN)
+	@fail=""; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(B)/fuzz/corpus/$$t $(B)/fuzz/crashes/$$t; \
+	  cp tests/fuzz/corpus/$$t/* $(B)/fuzz/corpus/$$t/ 2>/dev/null; \
+	  if $(B)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=$(FUZZ_TIMEOUT) \
+	       -artifact_prefix=$(B)/fuzz/crashes/$$t/ $(B)/fuzz/corpus/$$t > $(B)/fuzz/$$t.log 2>&1; then \
+	    echo "  FUZZ    $$t: $$(grep '^Done' $(B)/fuzz/$$t.log | tail -n 1)"; \
+	  else \
+	    echo "  FUZZ    $$t: FAILED (log $(B)/fuzz/$$t.log, inputs in $(B)/fuzz/crashes/$$t/)" >&2; \
+	    tail -n 40 $(B)/fuzz/$$t.log >&2; fail="$$fail $$t"; \
+	  fi; \
+	done; \
+	if [ -n "$$fail" ]; then echo "tcptune: fuzz failed:$$fail" >&2; exit 1; fi
 
 clean:
 	rm -rf $(B)

@@ -61,6 +61,11 @@ int sockdiag_decode(const void *buf, size_t len, int family, struct census *c,
 	while (mnl_nlmsg_ok(nlh, remaining)) {
 		int r;
 
+		/* mnl_nlmsg_ok() compares (int) nlmsg_len, so a length of 2^31
+		 * or more passes it as negative: check it ourselves (found by
+		 * tests/fuzz/fuzz_sockdiag.c). */
+		if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > (uint32_t) remaining)
+			return -EBADMSG;
 		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
 			st->interrupted = true;
 		switch (nlh->nlmsg_type) {

@@ -167,11 +167,12 @@ static void test_malformed(void **state)
 	static const struct {
 		const char *what;
 		int field;		/* 0 len too big, 1 len too small, 2 payload short, 3 family, 4 state 0,
-					   5 state 13, 6 unknown type, 7 error short */
+					   5 state 13, 6 unknown type, 7 error short, 8 len >= 2^31 */
 	} cases[] = {
 		{ "nlmsg_len beyond buffer", 0 }, { "nlmsg_len below header", 1 },
 		{ "payload shorter than inet_diag_msg", 2 }, { "wrong family", 3 },
 		{ "state 0", 4 }, { "state 13", 5 }, { "unknown type", 6 }, { "short NLMSG_ERROR", 7 },
+		{ "nlmsg_len of 2^31 or more (negative as int)", 8 },
 	};
 
 	(void) state;
@@ -193,6 +194,7 @@ static void test_malformed(void **state)
 		case 5: m->idiag_state = 13; break;
 		case 6: h->nlmsg_type = 99; break;
 		case 7: h->nlmsg_type = NLMSG_ERROR; h->nlmsg_len = NLMSG_LENGTH(2); b.len = NLMSG_ALIGN(h->nlmsg_len); break;
+		case 8: h->nlmsg_len = 0x80ff007c; break;
 		}
 		census_init(&c, 32768, 60999);
 		r = decode(&b, b.len, AF_INET, &c, &st);
