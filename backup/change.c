@@ -437,3 +437,31 @@ out:
 	close(sysfd);
 	return r;
 }
+
+int change_load_history(int storefd, const struct txn_paths *p, struct txn_entry **ret_v, size_t *ret_n,
+			struct txn_error *err)
+{
+	struct txn_entry *v = NULL;
+	size_t n = 0;
+	long pending;
+	int r;
+
+	r = history_load(storefd, &v, &n);
+	if (r < 0) {
+		change_say(err->what, sizeof(err->what), "cannot list the store %s: %s", p->store, strerror(-r));
+		return r;
+	}
+	/* A pending entry means the machine may be half-changed: recording
+	 * "prior" values now would back up the wrong state. */
+	pending = history_first_pending(v, n);
+	if (pending >= 0) {
+		change_say(err->what, sizeof(err->what),
+			   "transaction %s is pending (cut off before it finished); recover it first", v[pending].id);
+		snprintf(err->id, sizeof(err->id), "%s", v[pending].id);
+		txn_entries_free(v, n);
+		return -EINPROGRESS;
+	}
+	*ret_v = v;
+	*ret_n = n;
+	return 0;
+}

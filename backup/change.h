@@ -78,6 +78,12 @@ int change_read_managed(int sysfd, const struct txn_paths *p, const char *path, 
  * they end up in files a human or `sysctl -p` reads). */
 bool change_has_control(const char *s);
 
+/* Load the store's entries (oldest first) for a new transaction; refuse with
+ * -EINPROGRESS (err naming it) while an entry is pending.  On success the
+ * caller frees *ret_v with txn_entries_free(). */
+int change_load_history(int storefd, const struct txn_paths *p, struct txn_entry **ret_v, size_t *ret_n,
+			struct txn_error *err);
+
 /* vsnprintf into buf (err->what and friends); a long message is cut. */
 void change_say(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

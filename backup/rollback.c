@@ -145,7 +145,6 @@ int txn_rollback(const struct txn_paths *p, const char *id, bool force, const ch
 	struct txn_error dummy;
 	struct change c;
 	size_t n = 0, ti;
-	long pending;
 	int storefd = -1, r;
 
 	if (!err)
@@ -170,19 +169,9 @@ int txn_rollback(const struct txn_paths *p, const char *id, bool force, const ch
 			: "cannot open the store %s: %s", p->store, strerror(-r));
 		goto out;
 	}
-	r = history_load(storefd, &v, &n);
-	if (r < 0) {
-		change_say(err->what, sizeof(err->what), "cannot list the store %s: %s", p->store, strerror(-r));
+	r = change_load_history(storefd, p, &v, &n, err);
+	if (r < 0)
 		goto out;
-	}
-	pending = history_first_pending(v, n);
-	if (pending >= 0) {
-		change_say(err->what, sizeof(err->what), "transaction %s is pending (cut off before it finished); "
-		    "recover it first", v[pending].id);
-		snprintf(err->id, sizeof(err->id), "%s", v[pending].id);
-		r = -EINPROGRESS;
-		goto out;
-	}
 	r = rollback_find_target(v, n, id, force, &ti, err->what, sizeof(err->what));
 	if (r < 0)
 		goto out;

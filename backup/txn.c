@@ -153,7 +153,6 @@ int txn_apply(const struct txn_paths *p, const struct txn_request *req, bool *re
 	struct txn_error dummy;
 	struct change c;
 	size_t n = 0;
-	long pending;
 	int storefd = -1, r;
 
 	if (!err)
@@ -174,20 +173,9 @@ int txn_apply(const struct txn_paths *p, const struct txn_request *req, bool *re
 		change_say(err->what, sizeof(err->what), "cannot open the store %s: %s", p->store, strerror(-r));
 		goto out;
 	}
-	r = history_load(storefd, &v, &n);
-	if (r < 0) {
-		change_say(err->what, sizeof(err->what), "cannot list the store %s: %s", p->store, strerror(-r));
+	r = change_load_history(storefd, p, &v, &n, err);
+	if (r < 0)
 		goto out;
-	}
-	/* A pending entry means the machine may be half-changed: recording
-	 * "prior" values now would back up the wrong state. */
-	pending = history_first_pending(v, n);
-	if (pending >= 0) {
-		change_say(err->what, sizeof(err->what), "transaction %s is pending (cut off before it finished); recover it first", v[pending].id);
-		snprintf(err->id, sizeof(err->id), "%s", v[pending].id);
-		r = -EINPROGRESS;
-		goto out;
-	}
 
 	snprintf(c.entry.action, sizeof(c.entry.action), "apply");
 	snprintf(c.entry.profile, sizeof(c.entry.profile), "%s", req->profile ? req->profile : "");
