@@ -7,7 +7,8 @@ CC      ?= cc
 VERSION := 0.1.0
 
 DEB_PACKAGES := libyaml-dev libcap-dev libcmocka-dev libmnl-dev libjansson-dev \
-                pkg-config iproute2 util-linux jq curl strace prometheus-node-exporter scdoc man-db ansible-core
+                pkg-config iproute2 util-linux jq curl strace prometheus-node-exporter scdoc man-db ansible-core \
+                clang libclang-rt-14-dev valgrind cppcheck clang-tidy
 PKGS := yaml-0.1 libcap libmnl jansson
 
 B := build
@@ -42,7 +43,16 @@ TOOL_SRC    := $(wildcard tests/tools/*.c)
 TOOL_BIN    := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 DEPS_STAMP  := $(B)/.deps-ok
 
-.PHONY: all deps run test unit integration install man clean fuzz FORCE
+FUZZ_SECONDS ?= 20
+FUZZ_TIMEOUT ?= 10
+FUZZ_CC      ?= clang
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN     := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
+FUZZ_CFLAGS  := -fsanitize=fuzzer-no-link,address,undefined -g -O1 -std=c11 -D_GNU_SOURCE \
+                -DTCPTUNE_VERSION='"fuzz"' -Iadvisor -Ibackup
+FUZZ_OBJ     := $(LIB_SRC:%.c=$(B)/fuzz/obj/%.o) $(B)/fuzz/obj/gen/builtin_data.o
+
+.PHONY: all deps run test unit integration install man clean fuzz lint FORCE
 # Keep the sanitizer objects: they are shared by every unit-test binary.
 .SECONDARY:
 all: $(B)/tcptune
@@ -130,8 +140,15 @@ unit: $(UNIT_BIN)
 integration: $(B)/tcptune $(B)/tcptune-asan $(TOOL_BIN)
 	@tests/run-integration
 
-test: $(B)/tcptune $(B)/tcptune-asan $(UNIT_BIN) $(TOOL_BIN)
-	@tests/run-all $(UNIT_BIN)
+# make test: lint, unit tests under ASan+UBSan, the integration scenarios, the
+# valgrind pass over them, and a short pass of every fuzzer (FUZZ_SECONDS).
+test: $(B)/tcptune $(B)/tcptune-asan $(UNIT_BIN) $(TOOL_BIN) $(FUZZ_BIN)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-all $(UNIT_BIN)
+
+# Static analysis: cppcheck and clang-tidy over the program's sources, with
+# the checks and their reasons in .clang-tidy and tests/run-lint.
+lint: | $(DEPS_STAMP)
+	@tests/run-lint
 
 # The man page, from scdoc (a Debian package that `deps` installs).
 man: $(B)/tcptune.8
@@ -154,15 +171,6 @@ install: $(B)/tcptune $(B)/tcptune.8
 # FUZZ_SECONDS over build/fuzz/corpus/<name>, a copy of its seeds in
 # tests/fuzz/corpus/<name> (never written to); crash inputs go to
 # build/fuzz/crashes/<name>/ and any failing fuzzer fails the target.
-FUZZ_SECONDS ?= 20
-FUZZ_TIMEOUT ?= 10
-FUZZ_CC      ?= clang
-FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_BIN     := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
-FUZZ_CFLAGS  := -fsanitize=fuzzer-no-link,address,undefined -g -O1 -std=c11 -D_GNU_SOURCE \
-                -DTCPTUNE_VERSION='"fuzz"' -Iadvisor -Ibackup
-FUZZ_OBJ     := $(LIB_SRC:%.c=$(B)/fuzz/obj/%.o) $(B)/fuzz/obj/gen/builtin_data.o
-
 $(B)/fuzz/obj/gen/%.o: $(B)/gen/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -c $< -o $@

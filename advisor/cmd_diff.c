@@ -18,7 +18,7 @@
 #include "snapshot.h"
 #include "txn.h"
 
-enum { OPT_FORMAT = 1, OPT_DRY_RUN, OPT_YES };
+enum { OPT_FORMAT = 1, OPT_DRY_RUN, OPT_YES, OPT_CAPEFF };
 
 const struct cli_opt cmd_diff_opts[] = {
 	{ "format", true, OPT_FORMAT, "text|json" },
@@ -29,6 +29,7 @@ const struct cli_opt cmd_apply_opts[] = {
 	{ "dry-run", false, OPT_DRY_RUN, "print the plan, change nothing" },
 	{ "yes",     false, OPT_YES,     "do not ask" },
 	{ "format",  true,  OPT_FORMAT,  "text|json (json: {\"changed\", \"entry\", ...} for automation)" },
+	{ "debug-print-capeff", false, OPT_CAPEFF, NULL },	/* tests: the capabilities kept */
 	{ NULL, false, 0, NULL },
 };
 
@@ -198,7 +199,7 @@ static int run_apply(const struct planned *p, bool json, bool yes)
 int cmd_apply(const struct cli_args *a)
 {
 	struct planned p = { .have_set = false };
-	bool json, dry = false, yes = false;
+	bool json, dry = false, yes = false, capeff = false;
 	int lockfd = -1, code = EXIT_OK;
 
 	if (format_opt(a, &json) < 0)
@@ -208,12 +209,14 @@ int cmd_apply(const struct cli_args *a)
 			dry = true;
 		else if (a->opts[i].id == OPT_YES)
 			yes = true;
+		else if (a->opts[i].id == OPT_CAPEFF)
+			capeff = true;
 	}
 	if (dry)
 		return show_plan(a, json);
 	if (strcmp(a->g->root, "/") != 0)
 		return log_errx(EXIT_UNKNOWN, "apply changes the live system; --root is only for audits and diff");
-	if (guard_privileges("apply") < 0)
+	if (guard_privileges("apply") < 0 || guard_drop_privileges("apply", capeff) < 0)
 		return 1;
 	if (guard_lock("apply", &lockfd) < 0)
 		return 1;

@@ -14,12 +14,13 @@
 #include "log.h"
 #include "txn.h"
 
-enum { OPT_YES = 1, OPT_FORCE, OPT_FORMAT };
+enum { OPT_YES = 1, OPT_FORCE, OPT_FORMAT, OPT_CAPEFF };
 
 const struct cli_opt cmd_rollback_opts[] = {
 	{ "yes",    false, OPT_YES,    "do not ask" },
 	{ "force",  false, OPT_FORCE,  "undo even keys changed outside tcptune since" },
 	{ "format", true,  OPT_FORMAT, "text|json" },
+	{ "debug-print-capeff", false, OPT_CAPEFF, NULL },	/* tests: the capabilities kept */
 	{ NULL, false, 0, NULL },
 };
 
@@ -60,7 +61,7 @@ int cmd_rollback(const struct cli_args *a)
 	const char *id = a->n_pos ? a->pos[0] : NULL;
 	struct txn_error err = { .restored = false };
 	struct txn_entry target;
-	bool yes = false, force = false, json = false;
+	bool yes = false, force = false, json = false, capeff = false;
 	char question[256], new_id[16] = "";
 	int lockfd = -1, r, code = EXIT_OK;
 
@@ -69,6 +70,8 @@ int cmd_rollback(const struct cli_args *a)
 			yes = true;
 		else if (a->opts[i].id == OPT_FORCE)
 			force = true;
+		else if (a->opts[i].id == OPT_CAPEFF)
+			capeff = true;
 		else if (a->opts[i].id == OPT_FORMAT) {
 			json = strcmp(a->opts[i].value, "json") == 0;
 			if (!json && strcmp(a->opts[i].value, "text") != 0)
@@ -77,7 +80,7 @@ int cmd_rollback(const struct cli_args *a)
 	}
 	if (strcmp(a->g->root, "/") != 0)
 		return log_errx(EXIT_UNKNOWN, "rollback changes the live system; --root is only for audits");
-	if (guard_privileges("rollback") < 0)
+	if (guard_privileges("rollback") < 0 || guard_drop_privileges("rollback", capeff) < 0)
 		return 1;
 	if (guard_lock("rollback", &lockfd) < 0)
 		return 1;

@@ -43,6 +43,27 @@ int guard_privileges(const char *verb)
 	return 0;
 }
 
+int guard_drop_privileges(const char *verb, bool print_capeff)
+{
+	/* What the transaction touches after this point: files root owns
+	 * (/etc/sysctl.d, the store under /var/lib) and /proc/sys entries.
+	 * euid 0 passes the owner's DAC bits of both with no capability at all:
+	 * files by the ordinary rules, /proc/sys by test_perm(), which looks at
+	 * the euid only (fs/proc/proc_sysctl.c; KERNEL-FACTS §6).  CAP_NET_ADMIN
+	 * is kept: net_ctl_permissions() (net/sysctl_net.c) gives its holder
+	 * the owner's bits on net.* entries, which is how a caller who is not
+	 * uid 0 but holds it (guard_privileges accepts that) writes them. */
+	static const cap_value_t keep[] = { CAP_NET_ADMIN };
+	char hex[32];
+	int r = caps_keep_only(keep, 1);
+
+	if (r < 0)
+		return log_err(r, "%s: cannot drop the capabilities it does not need", verb);
+	if (print_capeff && caps_effective_hex(hex, sizeof(hex)) == 0)
+		log_info("CapEff %s", hex);
+	return 0;
+}
+
 int guard_lock(const char *verb, int *ret_lockfd)
 {
 	struct txn_error err = { .restored = false };

@@ -16,6 +16,11 @@ extern const struct txn_paths guard_paths;
  * directory and the store's parent. */
 int guard_privileges(const char *verb);
 
+/* Keep only CAP_NET_ADMIN of this process's capabilities, once
+ * guard_privileges() has passed; with print_capeff, log the effective set
+ * (the hidden --debug-print-capeff option, for tests). */
+int guard_drop_privileges(const char *verb, bool print_capeff);
+
 /* Take the store lock and restore any transaction a crash left pending.
  * *ret_lockfd must be released with txn_unlock(). */
 int guard_lock(const char *verb, int *ret_lockfd);
