@@ -166,11 +166,10 @@ install: $(B)/tcptune $(B)/tcptune.8
 	install -m 0644 $(B)/tcptune.8 $(DESTDIR)$(PREFIX)/share/man/man8/tcptune.8
 	install -m 0644 contrib/bash-completion/tcptune $(DESTDIR)$(PREFIX)/share/bash-completion/completions/tcptune
 
-# libFuzzer targets, one per parser (tests/fuzz/fuzz_<name>.c; needs clang and
-# libclang-rt-dev).  Not part of `all` or `test`.  Each fuzzer runs
-# FUZZ_SECONDS over build/fuzz/corpus/<name>, a copy of its seeds in
-# tests/fuzz/corpus/<name> (never written to); crash inputs go to
-# build/fuzz/crashes/<name>/ and any failing fuzzer fails the target.
+# libFuzzer targets, one per parser (tests/fuzz/fuzz_<name>.c; clang and
+# libclang-rt-14-dev).  `make fuzz` runs each for FUZZ_SECONDS (tests/run-fuzz:
+# seeds from tests/fuzz/corpus and tests/fuzz/crashes, new inputs and crash
+# inputs under build/fuzz/); `make test` runs the same short pass.
 $(B)/fuzz/obj/gen/%.o: $(B)/gen/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
@@ -185,18 +184,7 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -o $@ $< $(FUZZ_OBJ) $(PKG_LIBS)
 
 fuzz: $(FUZZ_BIN)
-	@fail=""; for t in $(FUZZ_TARGETS); do \
-	  mkdir -p $(B)/fuzz/corpus/$$t $(B)/fuzz/crashes/$$t; \
-	  cp tests/fuzz/corpus/$$t/* $(B)/fuzz/corpus/$$t/ 2>/dev/null; \
-	  if $(B)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=$(FUZZ_TIMEOUT) \
-	       -artifact_prefix=$(B)/fuzz/crashes/$$t/ $(B)/fuzz/corpus/$$t > $(B)/fuzz/$$t.log 2>&1; then \
-	    echo "  FUZZ    $$t: $$(grep '^Done' $(B)/fuzz/$$t.log | tail -n 1)"; \
-	  else \
-	    echo "  FUZZ    $$t: FAILED (log $(B)/fuzz/$$t.log, inputs in $(B)/fuzz/crashes/$$t/)" >&2; \
-	    tail -n 40 $(B)/fuzz/$$t.log >&2; fail="$$fail $$t"; \
-	  fi; \
-	done; \
-	if [ -n "$$fail" ]; then echo "tcptune: fuzz failed:$$fail" >&2; exit 1; fi
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TIMEOUT=$(FUZZ_TIMEOUT) tests/run-fuzz
 
 clean:
 	rm -rf $(B)

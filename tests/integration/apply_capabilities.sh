@@ -8,7 +8,7 @@ need_root
 need_cmds jq
 enter_netns --tmpfs /etc/sysctl.d --tmpfs /var/lib -- "$@"
 need_store
-BIN=${TCPTUNE:-$BIN}
+
 
 capeff() { sed -n 's/^tcptune: CapEff //p' "$1"; }
 # CAP_NET_ADMIN = 12 (linux/capability.h)

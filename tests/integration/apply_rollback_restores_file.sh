@@ -10,7 +10,7 @@ need_cmds jq cmp
 enter_netns --tmpfs /etc/sysctl.d --tmpfs /var/lib -- "$@"
 mkdir -m 0700 /var/lib/tcptune || fail "cannot create the store"
 
-BIN=$TT_ROOT/build/tcptune
+BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
 [ -x "$BIN" ] || fail "build first: make build/tcptune"
 managed=/etc/sysctl.d/99-tcptune.conf
 

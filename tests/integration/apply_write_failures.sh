@@ -64,7 +64,7 @@ skip() {
 	exit 77
 }
 
-BIN=$TT_ROOT/build/tcptune
+BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
 SD=/etc/sysctl.d
 STORE=/var/lib/tcptune
 MANAGED=$SD/99-tcptune.conf

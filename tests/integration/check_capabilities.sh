@@ -7,7 +7,7 @@
 need_root
 need_cmds jq setpriv
 enter_netns --tmpfs /tmp -- "$@"
-BIN=$TT_ROOT/build/tcptune
+BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
 GEN=$TT_ROOT/build/tools/sockscen
 [ -x "$BIN" ] && [ -x "$GEN" ] || fail "build first"
 

@@ -11,7 +11,7 @@ need_root
 need_cmds ss jq awk timeout
 enter_netns --tmpfs /tmp -- "$@"
 
-TCPTUNE=$TT_ROOT/build/tcptune
+TCPTUNE=${TCPTUNE:-$TT_ROOT/build/tcptune}
 SOCKSCEN=$TT_ROOT/build/tools/sockscen
 W=/tmp				# a private tmpfs (enter_netns)
 READY=$W/sockscen.ready

@@ -15,7 +15,7 @@ need_root
 need_cmds ss curl awk sed timeout
 enter_netns --tmpfs /tmp -- "$@"
 
-TCPTUNE=$TT_ROOT/build/tcptune
+TCPTUNE=${TCPTUNE:-$TT_ROOT/build/tcptune}
 SOCKSCEN=$TT_ROOT/build/tools/sockscen
 W=/tmp				# a private tmpfs (enter_netns)
 TF=$W/tf			# what the textfile collector reads

@@ -7,7 +7,7 @@ need_root
 need_cmds jq ss
 enter_netns --tmpfs /tmp -- "$@"
 
-BIN=$TT_ROOT/build/tcptune
+BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
 LEAK=$TT_ROOT/build/tools/cwleak
 [ -x "$BIN" ] && [ -x "$LEAK" ] || fail "build first: make build/tcptune build/tools/cwleak"
 start_bg "$LEAK" --rate 20 --duration 40 --name leakd --ready /tmp/ready

@@ -198,7 +198,7 @@ need_fixture_root() {
 # over /etc/sysctl.d and /var/lib.  Sets BIN (build/tcptune; fails unless
 # built), SD (/etc/sysctl.d) and STORE (/var/lib/tcptune, created 0700).
 need_store() {
-	BIN=$TT_ROOT/build/tcptune
+	BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
 	[ -x "$BIN" ] || fail "build first: make build/tcptune"
 	SD=/etc/sysctl.d
 	STORE=/var/lib/tcptune
