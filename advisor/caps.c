@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
+
 int caps_keep_only(const cap_value_t *keep, size_t n)
 {
 	cap_t now = cap_get_proc(), want = cap_init();
@@ -70,4 +72,13 @@ bool caps_have(cap_value_t cap)
 		v = CAP_CLEAR;
 	cap_free(c);
 	return v == CAP_SET;
+}
+
+void caps_keep_reading(void)
+{
+	static const cap_value_t keep[] = { CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE };
+	int r = caps_keep_only(keep, sizeof(keep) / sizeof(keep[0]));
+
+	if (r < 0)
+		log_errx(0, "warning: cannot drop capabilities: %s; going on with them", strerror(-r));
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "cmd.h"
 #include "keys.h"
 #include "log.h"
@@ -29,18 +30,18 @@ static const struct cli_opt global_opts[] = {
 };
 
 static const struct verb verbs[] = {
-	/* name       handler       min max options        args         help                netns */
-	{ "check",   cmd_check,   0, 0, cmd_check_opts,   "",            "audit sysctls, sockets and boot configuration", true },
-	{ "explain", cmd_explain, 1, 1, cmd_explain_opts, "KEY|RULE",    "what a sysctl or a rule means, with current values", true },
-	{ "profiles", cmd_profiles, 0, 0, cmd_profiles_opts, "",         "list the profiles", false },
-	{ "show",    cmd_show,    1, 1, cmd_show_opts,    "PROFILE",     "a profile fully resolved, with reasons", false },
-	{ "recommend", cmd_recommend, 0, 0, cmd_recommend_opts, "",      "the profile that fits this machine, and why", true },
-	{ "diff",    cmd_diff,    1, 1, cmd_diff_opts,    "PROFILE",     "what applying a profile would change, now and at boot", true },
-	{ "apply",   cmd_apply,   1, 1, cmd_apply_opts,   "PROFILE",     "apply a profile now and at boot, as one transaction", false },
-	{ "rollback", cmd_rollback, 0, 1, cmd_rollback_opts, "[ID]",     "undo the last (or the given) applied transaction", false },
-	{ "history", cmd_history, 0, 0, cmd_history_opts, "",            "the transactions in the backup store", false },
+	/* name       handler       min max options        args         help                netns own_caps */
+	{ "check",   cmd_check,   0, 0, cmd_check_opts,   "",            "audit sysctls, sockets and boot configuration", true, true },
+	{ "explain", cmd_explain, 1, 1, cmd_explain_opts, "KEY|RULE",    "what a sysctl or a rule means, with current values", true, false },
+	{ "profiles", cmd_profiles, 0, 0, cmd_profiles_opts, "",         "list the profiles", false, false },
+	{ "show",    cmd_show,    1, 1, cmd_show_opts,    "PROFILE",     "a profile fully resolved, with reasons", false, false },
+	{ "recommend", cmd_recommend, 0, 0, cmd_recommend_opts, "",      "the profile that fits this machine, and why", true, false },
+	{ "diff",    cmd_diff,    1, 1, cmd_diff_opts,    "PROFILE",     "what applying a profile would change, now and at boot", true, false },
+	{ "apply",   cmd_apply,   1, 1, cmd_apply_opts,   "PROFILE",     "apply a profile now and at boot, as one transaction", false, true },
+	{ "rollback", cmd_rollback, 0, 1, cmd_rollback_opts, "[ID]",     "undo the last (or the given) applied transaction", false, true },
+	{ "history", cmd_history, 0, 0, cmd_history_opts, "",            "the transactions in the backup store", false, false },
 	/* For shell completion; not in --help. */
-	{ "list",    cmd_list,    1, 1, cmd_list_opts,    "WHAT",        NULL, false },
+	{ "list",    cmd_list,    1, 1, cmd_list_opts,    "WHAT",        NULL, false, false },
 };
 static const size_t n_verbs = sizeof(verbs) / sizeof(verbs[0]);
 
@@ -256,5 +257,7 @@ int cli_run(int argc, char **argv)
 				       r == -EPERM ? " (needs CAP_SYS_ADMIN)" : ""), EXIT_UNKNOWN;
 		snapshot_set_netns(path, host);
 	}
+	if (!v->own_caps)
+		caps_keep_reading();
 	return v->handler(&a);
 }

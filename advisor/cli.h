@@ -49,6 +49,8 @@ struct verb {
 	const char *args_help;
 	const char *help;
 	bool netns_ok;			/* may run with --netns */
+	bool own_caps;			/* drops capabilities itself; otherwise
+					 * cli_run() keeps only caps_keep_reading() */
 };
 
 /* Parse argv and run the verb.  Returns the process exit code. */

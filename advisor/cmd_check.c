@@ -215,7 +215,7 @@ int cmd_check(const struct cli_args *a)
 		char hex[32];
 
 		if (r2 < 0)
-			log_debug("cannot drop capabilities: %s", strerror(-r2));
+			log_errx(0, "warning: cannot drop capabilities: %s; going on with them", strerror(-r2));
 		if (o.print_capeff && caps_effective_hex(hex, sizeof(hex)) == 0)
 			log_info("CapEff %s", hex);
 	}

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "guard.h"
 #include "keys.h"
 #include "log.h"
@@ -212,8 +213,10 @@ int cmd_apply(const struct cli_args *a)
 		else if (a->opts[i].id == OPT_CAPEFF)
 			capeff = true;
 	}
-	if (dry)
+	if (dry) {
+		caps_keep_reading();	/* a dry run only reads */
 		return show_plan(a, json);
+	}
 	if (strcmp(a->g->root, "/") != 0)
 		return log_errx(EXIT_UNKNOWN, "apply changes the live system; --root is only for audits and diff");
 	if (guard_privileges("apply") < 0 || guard_drop_privileges("apply", capeff) < 0)

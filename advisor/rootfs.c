@@ -27,23 +27,51 @@ int rootfs_open(const char *root)
 	return fd < 0 ? -errno : fd;
 }
 
-int rootfs_openat(int rootfd, const char *rel, int flags)
+int rootfs_openat_in(int dirfd, const char *rel, int flags, bool confine)
 {
 	int fd;
 
 	while (*rel == '/')
 		rel++;
-	if (!is_live_root(rootfd)) {
+	if (confine) {
 		struct open_how how = {
 			.flags = (unsigned long long) (flags | O_CLOEXEC),
 			.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 		};
-		fd = (int) syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
+		fd = (int) syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
 		if (fd >= 0 || errno != ENOSYS)
 			return fd < 0 ? -errno : fd;
 	}
-	fd = openat(rootfd, rel, flags | O_CLOEXEC);
+	fd = openat(dirfd, rel, flags | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
+}
+
+int rootfs_openat(int rootfd, const char *rel, int flags)
+{
+	return rootfs_openat_in(rootfd, rel, flags, !is_live_root(rootfd));
+}
+
+int rootfs_open_regular(int rootfd, const char *rel)
+{
+	struct stat st;
+	/* O_NONBLOCK: opening a FIFO planted in a --root tree must not wait
+	 * for a writer; it is refused below like any other non-file. */
+	int fd = rootfs_openat(rootfd, rel, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int r = S_ISDIR(st.st_mode) ? -EISDIR : -ROOTFS_ENOTREG;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+const char *rootfs_strerror(int r)
+{
+	return r == -ROOTFS_ENOTREG ? "not a regular file" : strerror(-r);
 }
 
 int rootfs_read_file(int rootfd, const char *rel, size_t max, char **ret_buf, size_t *ret_len)
@@ -52,7 +80,7 @@ int rootfs_read_file(int rootfd, const char *rel, size_t max, char **ret_buf, si
 	size_t len = 0, cap = 0;
 	int fd, r = 0;
 
-	fd = rootfs_openat(rootfd, rel, O_RDONLY | O_NOCTTY);
+	fd = rootfs_open_regular(rootfd, rel);
 	if (fd < 0)
 		return fd;
 	for (;;) {
@@ -129,9 +157,12 @@ int rootfs_read_small(int rootfd, const char *rel, char *buf, size_t cap)
 
 bool rootfs_exists(int rootfd, const char *rel)
 {
-	struct stat st;
+	/* O_PATH | O_NOFOLLOW opens a final symlink itself; the components
+	 * before it resolve inside the root like every other path. */
+	int fd = rootfs_openat(rootfd, rel, O_PATH | O_NOFOLLOW);
 
-	while (*rel == '/')
-		rel++;
-	return fstatat(rootfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
 }

@@ -52,10 +52,10 @@ int snap_kernel_read(struct snapshot *s)
 	r = rootfs_read_small(s->rootfd, "proc/sys/kernel/osrelease", buf, sizeof(buf));
 	if (r < 0) {
 		if (r == -ENOENT)
-			snap_note(s, "kernel", "%s: %s", snap_path(s, "proc/sys/kernel/osrelease"), strerror(-r));
+			snap_note(s, "kernel", "%s: %s", snap_path(s, "proc/sys/kernel/osrelease"), rootfs_strerror(r));
 		else
 			snap_bad_input(s, "kernel", "cannot read %s: %s", snap_path(s, "proc/sys/kernel/osrelease"),
-				       strerror(-r));
+				       rootfs_strerror(r));
 		return 0;
 	}
 	rel = str_strip(buf);

@@ -86,9 +86,9 @@ int snap_netstat_read(struct snapshot *s)
 	r = rootfs_read_file(s->rootfd, "proc/net/netstat", NETSTAT_MAX, &text, NULL);
 	if (r < 0) {
 		if (r == -ENOENT)
-			snap_note(s, "tcpext", "%s: %s", snap_path(s, "proc/net/netstat"), strerror(-r));
+			snap_note(s, "tcpext", "%s: %s", snap_path(s, "proc/net/netstat"), rootfs_strerror(r));
 		else
-			snap_bad_input(s, "tcpext", "cannot read %s: %s", snap_path(s, "proc/net/netstat"), strerror(-r));
+			snap_bad_input(s, "tcpext", "cannot read %s: %s", snap_path(s, "proc/net/netstat"), rootfs_strerror(r));
 		return 0;
 	}
 	for (size_t i = 0; i < tcpext_count; i++) {

@@ -44,7 +44,7 @@ static int parse_socket_link(const char *link, uint64_t *ret)
 	return 0;
 }
 
-static int add_proc(struct census *c, int pid, int procfd)
+static int add_proc(struct census *c, int pid, int procfd, bool confine)
 {
 	struct census_proc *np, *p;
 	char rel[32], comm[64];
@@ -60,7 +60,9 @@ static int add_proc(struct census *c, int pid, int procfd)
 	snprintf(rel, sizeof(rel), "%d/comm", pid);
 	r = -ENOENT;
 	{
-		int fd = openat(procfd, rel, O_RDONLY | O_CLOEXEC);
+		/* Under --root, confined: a planted symlink must not read a
+		 * host file into the report; O_NONBLOCK for a planted FIFO. */
+		int fd = rootfs_openat_in(procfd, rel, O_RDONLY | O_NONBLOCK, confine);
 		if (fd >= 0) {
 			ssize_t n = read(fd, comm, sizeof(comm) - 1);
 			close(fd);
@@ -79,7 +81,7 @@ static int add_proc(struct census *c, int pid, int procfd)
 
 /* Scan one process's fds; returns how many new inodes it matched, or -ENOMEM.
  * *denied is set when the fd directory or a link could not be read. */
-static int scan_pid(struct census *c, int procfd, int pid, size_t *remaining, bool *denied)
+static int scan_pid(struct census *c, int procfd, bool confine, int pid, size_t *remaining, bool *denied)
 {
 	char rel[32];
 	DIR *d;
@@ -87,9 +89,9 @@ static int scan_pid(struct census *c, int procfd, int pid, size_t *remaining, bo
 	int fd, owner = -1, found = 0;
 
 	snprintf(rel, sizeof(rel), "%d/fd", pid);
-	fd = openat(procfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = rootfs_openat_in(procfd, rel, O_RDONLY | O_DIRECTORY, confine);
 	if (fd < 0) {
-		if (errno == EACCES || errno == EPERM)
+		if (fd == -EACCES || fd == -EPERM)
 			*denied = true;
 		return 0;
 	}
@@ -118,7 +120,7 @@ static int scan_pid(struct census *c, int procfd, int pid, size_t *remaining, bo
 		if (!hit || hit->owner >= 0)
 			continue;
 		if (owner < 0) {
-			owner = add_proc(c, pid, procfd);
+			owner = add_proc(c, pid, procfd, confine);
 			if (owner < 0) {
 				closedir(d);
 				return owner;
@@ -231,7 +233,7 @@ int snap_procfd_read(struct snapshot *s)
 
 		if (parse_ll(e->d_name, 1, INT32_MAX, &pid) < 0)
 			continue;
-		r = scan_pid(c, procfd, (int) pid, &remaining, &denied);
+		r = scan_pid(c, procfd, !s->live, (int) pid, &remaining, &denied);
 		if (r < 0)
 			goto out;
 	}

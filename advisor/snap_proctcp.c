@@ -158,7 +158,7 @@ int proctcp_read(int rootfd, const char *rel, int family, struct census *c, unsi
 	FILE *f;
 	int fd, r = 0;
 
-	fd = rootfs_openat(rootfd, rel, O_RDONLY);
+	fd = rootfs_open_regular(rootfd, rel);
 	if (fd < 0)
 		return fd;
 	f = fdopen(fd, "r");

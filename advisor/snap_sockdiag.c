@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -97,6 +98,31 @@ int sockdiag_decode(const void *buf, size_t len, int family, struct census *c,
 	return remaining == 0 ? 0 : -EBADMSG;
 }
 
+/* mnl_socket_recvfrom(), and the sender's address checked: only the
+ * kernel (nl_pid 0) answers a dump.  Another process may send to our portid
+ * only with CAP_NET_ADMIN over this netns (netlink_sendmsg() ->
+ * netlink_allowed(), net/netlink/af_netlink.c), e.g. a container's root when
+ * we audit its netns; its messages are refused, not counted. */
+static ssize_t recv_from_kernel(struct mnl_socket *nl, void *buf, size_t len)
+{
+	struct sockaddr_nl addr;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = { .msg_name = &addr, .msg_namelen = sizeof(addr), .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n = recvmsg(mnl_socket_get_fd(nl), &msg, 0);
+
+	if (n < 0)
+		return -1;
+	if (msg.msg_flags & MSG_TRUNC) {
+		errno = ENOSPC;
+		return -1;
+	}
+	if (msg.msg_namelen != sizeof(addr) || addr.nl_pid != 0) {
+		errno = EBADMSG;
+		return -1;
+	}
+	return n;
+}
+
 static int dump_family(struct mnl_socket *nl, int family, struct census *c,
 		       struct sockdiag_stats *st, FILE *record, void *buf)
 {
@@ -104,9 +130,12 @@ static int dump_family(struct mnl_socket *nl, int family, struct census *c,
 		struct nlmsghdr nlh;
 		struct inet_diag_req_v2 req;
 	} msg;
-	unsigned int seq = (unsigned int) time(NULL) ^ (unsigned int) family;
+	unsigned int seq;
 	unsigned int portid = mnl_socket_get_portid(nl);
 
+	/* An unpredictable sequence number: nothing but the reply matches it. */
+	if (getrandom(&seq, sizeof(seq), GRND_NONBLOCK) != (ssize_t) sizeof(seq))
+		seq = (unsigned int) time(NULL) ^ (unsigned int) family;
 	memset(&msg, 0, sizeof(msg));
 	msg.nlh.nlmsg_len = sizeof(msg);
 	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
@@ -119,7 +148,7 @@ static int dump_family(struct mnl_socket *nl, int family, struct census *c,
 	if (mnl_socket_sendto(nl, &msg, sizeof(msg)) < 0)
 		return -errno;
 	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, RECV_BUF_SIZE);
+		ssize_t n = recv_from_kernel(nl, buf, RECV_BUF_SIZE);
 		const struct nlmsghdr *h = buf;
 		int r;
 

@@ -10,6 +10,7 @@
 
 #include "keys.h"
 #include "log.h"
+#include "rootfs.h"
 #include "snap_proctcp.h"
 #include "snap_sockdiag.h"
 
@@ -80,7 +81,8 @@ static int read_proc(struct snapshot *s, uint16_t low, uint16_t high)
 			return r;
 		}
 		if (r < 0) {
-			snap_bad_input(s, "sockets", "cannot read %s: %s", snap_path(s, files[i].rel), strerror(-r));
+			snap_bad_input(s, "sockets", "cannot read %s: %s", snap_path(s, files[i].rel),
+				       rootfs_strerror(r));
 			return r;
 		}
 	}

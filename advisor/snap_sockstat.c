@@ -75,10 +75,10 @@ int snap_sockstat_read(struct snapshot *s)
 	r = rootfs_read_file(s->rootfd, "proc/net/sockstat", SOCKSTAT_MAX, &text, NULL);
 	if (r < 0) {
 		if (r == -ENOENT)
-			snap_note(s, "sockstat", "%s: %s", snap_path(s, "proc/net/sockstat"), strerror(-r));
+			snap_note(s, "sockstat", "%s: %s", snap_path(s, "proc/net/sockstat"), rootfs_strerror(r));
 		else
 			snap_bad_input(s, "sockstat", "cannot read %s: %s", snap_path(s, "proc/net/sockstat"),
-				       strerror(-r));
+				       rootfs_strerror(r));
 	} else {
 		set_field(s, "proc/net/sockstat", text, "TCP:", "inuse", F_SOCKSTAT_INUSE);
 		set_field(s, "proc/net/sockstat", text, "TCP:", "orphan", F_SOCKSTAT_ORPHAN);
@@ -92,7 +92,7 @@ int snap_sockstat_read(struct snapshot *s)
 	if (r == 0)
 		set_field(s, "proc/net/sockstat6", text, "TCP6:", "inuse", F_SOCKSTAT_INUSE6);
 	else if (r != -ENOENT)
-		snap_bad_input(s, "sockstat", "cannot read %s: %s", snap_path(s, "proc/net/sockstat6"), strerror(-r));
+		snap_bad_input(s, "sockstat", "cannot read %s: %s", snap_path(s, "proc/net/sockstat6"), rootfs_strerror(r));
 	free(text);
 	return 0;
 }

@@ -38,7 +38,7 @@ int snap_sysctl_read(struct snapshot *s)
 			continue;	/* missing on this kernel or in this netns */
 		if (r < 0) {
 			v->err = r;
-			snap_bad_input(s, "sysctl", "cannot read %s: %s", snap_path(s, path), strerror(-r));
+			snap_bad_input(s, "sysctl", "cannot read %s: %s", snap_path(s, path), rootfs_strerror(r));
 			continue;
 		}
 		val = str_strip(buf);

@@ -261,7 +261,7 @@ int sysctld_read_conf(struct sysctld *d, int rootfd, const char *rel, const char
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)
-		return add_warning(d, host, 0, "cannot read, skipped: %s%s", strerror(-r),
+		return add_warning(d, host, 0, "cannot read, skipped: %s%s", rootfs_strerror(r),
 				   r == -EFBIG ? " (larger than 1 MiB)" :
 				   r == -EINVAL ? " (contains a NUL byte)" : "");
 	*ret_buf = buf;

@@ -5,7 +5,7 @@
 # works after the drop (the holder runs as another user).
 . "$(dirname "$0")/lib.sh"
 need_root
-need_cmds jq setpriv
+need_cmds jq setpriv strace
 enter_netns --tmpfs /tmp -- "$@"
 BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
 GEN=$TT_ROOT/build/tools/sockscen
@@ -29,4 +29,15 @@ json=$("$BIN" check --format json 2>/dev/null)
 [ "$(echo "$json" | jq '.closewait.unattributed')" = 0 ] || fail "sockets unattributed after the drop"
 echo "$json" | jq -e --argjson pid "$pid" '.closewait.processes[] | select(.pid == $pid and .count == 30)' >/dev/null ||
 	fail "holder $pid not attributed: $(echo "$json" | jq -c .closewait)"
-echo "ok: check keeps CapEff 80004 (80006 with --output), 0 unprivileged; CLOSE_WAIT still attributed after the drop"
+
+# The verbs that only read keep the same two (the capset(2) they make).
+readers=0
+for verb in "diff web-server" "apply --dry-run web-server" recommend profiles "show web-server" \
+	"explain net.ipv4.tcp_fin_timeout" history; do
+	# shellcheck disable=SC2086	# the verb and its arguments are words
+	strace -f -qq -e trace=capset -o /tmp/capset "$BIN" $verb >/dev/null 2>&1
+	grep -q 'capset(.*effective=1<<CAP_DAC_READ_SEARCH|1<<CAP_SYS_PTRACE, permitted=1<<CAP_DAC_READ_SEARCH|1<<CAP_SYS_PTRACE, inheritable=0}) = 0' /tmp/capset ||
+		fail "'$verb' does not drop to CAP_DAC_READ_SEARCH+CAP_SYS_PTRACE: $(cat /tmp/capset)"
+	readers=$((readers + 1))
+done
+echo "ok: check keeps CapEff 80004 (80006 with --output), 0 unprivileged; CLOSE_WAIT still attributed after the drop; $readers read-only verbs drop to the same two"

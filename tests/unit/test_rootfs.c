@@ -50,6 +50,9 @@ static int teardown(void **state)
 	unlinkat(root, "etc/value", 0);
 	unlinkat(root, "big", 0);
 	unlinkat(root, "nul", 0);
+	unlinkat(root, "fifo", 0);
+	unlinkat(root, "hostdir/x", 0);
+	unlinkat(root, "hostdir", 0);
 	unlinkat(root, "etc", AT_REMOVEDIR);
 	close(root);
 	rmdir(dir);
@@ -89,11 +92,53 @@ static void test_limits(void **state)
 	free(big);
 }
 
+/* A FIFO, a directory or a device where a file should be: refused at once
+ * (a FIFO must not block the open), with errors rootfs_strerror() names. */
+static void test_only_regular_files(void **state)
+{
+	char *data = NULL;
+	size_t len;
+
+	(void) state;
+	assert_int_equal(mkfifoat(root, "fifo", 0644), 0);
+	assert_int_equal(rootfs_read_file(root, "fifo", 100, &data, &len), -ROOTFS_ENOTREG);
+	assert_string_equal(rootfs_strerror(-ROOTFS_ENOTREG), "not a regular file");
+	assert_int_equal(rootfs_open_regular(root, "etc"), -EISDIR);
+	/* /dev/null through an absolute link resolves inside the root: absent. */
+	assert_int_equal(symlinkat("/dev/null", root, "hostdir"), 0);
+	assert_int_equal(rootfs_read_file(root, "hostdir", 100, &data, &len), -ENOENT);
+	assert_null(data);
+}
+
+/* rootfs_openat_in() confines below any directory, not only the root:
+ * "etc/../../x" and an absolute link stay under etc. */
+static void test_confined_below_a_directory(void **state)
+{
+	int etc, fd;
+
+	(void) state;
+	etc = rootfs_openat(root, "etc", O_RDONLY | O_DIRECTORY);
+	assert_true(etc >= 0);
+	assert_int_equal(symlinkat("/value", etc, "link"), 0);
+	fd = rootfs_openat_in(etc, "link", O_RDONLY, true);
+	assert_true(fd >= 0);	/* /value inside etc = etc/value */
+	close(fd);
+	assert_int_equal(rootfs_openat_in(etc, "../abs", O_RDONLY, true), -ENOENT);
+	unlinkat(etc, "link", 0);
+	close(etc);
+	/* rootfs_exists() does not follow a final link, and resolves the
+	 * components before it inside the root. */
+	assert_true(rootfs_exists(root, "host"));
+	assert_false(rootfs_exists(root, "host/../etc"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_symlinks_stay_inside),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_only_regular_files),
+		cmocka_unit_test(test_confined_below_a_directory),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
