@@ -55,6 +55,9 @@ def main():
         add("sockstat_netstat", read(f))
     for f in files("tests/fixtures/**/manifest.json"):
         add("manifest", read(f))
+    for f in files("tests/fixtures/**/sysctl.d/*.conf", "tests/fixtures/**/etc/sysctl.conf",
+                   "tests/fixtures/**/etc/ufw/sysctl.conf", "tests/fixtures/**/etc/ufw/custom.conf"):
+        add("sysctld", read(f))
 
     # scenario.bin: a sequence of 4-byte native-endian length + that many bytes,
     # one per recv() buffer.
