@@ -144,6 +144,7 @@ int cli_run(int argc, char **argv)
 	struct cli_globals g = { .root = "/", .verbosity = 1 };
 	struct cli_args a = { .g = &g };
 	const struct verb *v = NULL;
+	const char *no_color;
 	bool help = false, only_pos = false;
 
 	for (int i = 1; i < argc; i++) {
@@ -203,7 +204,8 @@ int cli_run(int argc, char **argv)
 		case G_DATA:    g.data = value; break;
 		case G_NETNS:   g.netns = value; break;
 		case G_COLOR:
-			if (strcmp(value, "auto") && strcmp(value, "always") && strcmp(value, "never"))
+			/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): --color has_arg, so value is set */
+			if (strcmp(value, "auto") != 0 && strcmp(value, "always") != 0 && strcmp(value, "never") != 0)
 				return log_errx(EXIT_UNKNOWN, "invalid --color '%s': use auto, always or never",
 						value), EXIT_UNKNOWN;
 			g.color = value;
@@ -223,8 +225,10 @@ int cli_run(int argc, char **argv)
 	 * unless asked for explicitly. */
 	if (g.color && strcmp(g.color, "always") == 0)
 		g.use_color = true;
-	else if (!g.color || strcmp(g.color, "auto") == 0)
-		g.use_color = isatty(STDOUT_FILENO) && !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
+	else if (!g.color || strcmp(g.color, "auto") == 0) {
+		no_color = getenv("NO_COLOR");
+		g.use_color = isatty(STDOUT_FILENO) && !(no_color && *no_color);
+	}
 	if (g.netns && v && !v->netns_ok)
 		return log_errx(EXIT_UNKNOWN, "'%s' works on this network namespace only; run it inside the other one "
 				"(e.g. ip netns exec NAME tcptune %s)", v->name, v->name), EXIT_UNKNOWN;
@@ -254,7 +258,8 @@ int cli_run(int argc, char **argv)
 		r = netns_enter(g.netns, path, sizeof(path));
 		if (r < 0)
 			return log_err(r, "cannot enter network namespace '%s'%s", g.netns,
-				       r == -EPERM ? " (needs CAP_SYS_ADMIN)" : ""), EXIT_UNKNOWN;
+				       r == -EPERM ? " (needs CAP_SYS_ADMIN)"
+				       : r == -EINVAL ? " (not a network namespace)" : ""), EXIT_UNKNOWN;
 		snapshot_set_netns(path, host);
 	}
 	if (!v->own_caps)

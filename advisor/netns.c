@@ -43,7 +43,9 @@ int netns_enter(const char *spec, char *ret_path, size_t len)
 		r = str_printf(ret_path, len, "/run/netns/%s", spec);
 	if (r < 0)
 		return r;
-	fd = open(ret_path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO given as PATH must not hang us; setns() refuses
+	 * anything that is not a network namespace with EINVAL. */
+	fd = open(ret_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
 	r = setns(fd, CLONE_NEWNET) < 0 ? -errno : 0;

@@ -58,4 +58,13 @@ echo "$json" | jq -e --arg ns "/run/netns/$ns" '.host.netns | startswith($ns)' >
 "$BIN" check --netns "/run/netns/$ns" --format json | jq -e ".facts[\"sysctl.net.ipv4.tcp_fin_timeout\"] == $inner_fin" \
 	>/dev/null || fail "--netns PATH"
 "$BIN" --netns "$ns" apply web-server --yes >/dev/null 2>&1 && fail "apply accepted --netns"
+# A path that is not a namespace (a FIFO, which must not block the open, and a
+# plain file) is refused at once with exit 3.
+mkfifo /tmp/notns && : > /tmp/notns.file
+for p in /tmp/notns /tmp/notns.file; do
+	timeout 10 "$BIN" check --netns "$p" >/dev/null 2>/tmp/err.$$
+	rc=$?
+	[ "$rc" = 3 ] && grep -q "not a network namespace" /tmp/err.$$ ||
+		fail "--netns $p: exit $rc, $(cat /tmp/err.$$)"
+done
 echo "ok: --netns $ns: tcp_fin_timeout $inner_fin inside vs $host_fin on the host; census equals ss inside; host-wide tcp_max_orphans ${host_orphans:-absent} from the host"
