@@ -59,9 +59,9 @@ echo "$json" | jq -e --arg ns "/run/netns/$ns" '.host.netns | startswith($ns)' >
 	>/dev/null || fail "--netns PATH"
 "$BIN" --netns "$ns" apply web-server --yes >/dev/null 2>&1 && fail "apply accepted --netns"
 # A path that is not a namespace (a FIFO, which must not block the open, and a
-# plain file) is refused at once with exit 3.
-mkfifo /tmp/notns && : > /tmp/notns.file
-for p in /tmp/notns /tmp/notns.file; do
+# plain file, both on the /run/netns tmpfs) is refused at once with exit 3.
+mkfifo /run/netns/notns.fifo && : > /run/netns/notns.file || fail "cannot make the non-namespaces"
+for p in /run/netns/notns.fifo /run/netns/notns.file; do
 	timeout 10 "$BIN" check --netns "$p" >/dev/null 2>/tmp/err.$$
 	rc=$?
 	[ "$rc" = 3 ] && grep -q "not a network namespace" /tmp/err.$$ ||
