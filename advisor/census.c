@@ -233,7 +233,8 @@ size_t census_top_tw_dests(const struct census *c, struct census_dest *out, size
 
 	if (n > 16)
 		n = 16;
-	if (!t)
+	/* n == 0 would compare against best[-1] below. */
+	if (!t || n == 0)
 		return 0;
 	/* Insertion into a tiny sorted array: O(destinations * n). */
 	for (size_t i = 0; i < t->cap; i++) {

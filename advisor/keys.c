@@ -218,7 +218,7 @@ int key_index(const char *name)
 	if (n == 0 || n >= sizeof(norm))
 		return -ENOENT;
 	for (size_t i = 0; i <= n; i++)
-		norm[i] = name[i] == '/' ? '.' : name[i];
+		norm[i] = (char) (name[i] == '/' ? '.' : name[i]);
 	for (size_t i = 0; i < key_count; i++)
 		if (strcmp(key_table[i].name, norm) == 0)
 			return (int) i;
@@ -239,7 +239,7 @@ int key_proc_path(const struct key_def *k, char *buf, size_t len)
 	if (n + 1 > len)
 		return -ENAMETOOLONG;
 	for (size_t i = 0; i <= n; i++)
-		buf[i] = k->name[i] == '.' ? '/' : k->name[i];
+		buf[i] = (char) (k->name[i] == '.' ? '/' : k->name[i]);
 	return 0;
 }
 

@@ -368,7 +368,7 @@ static int merge(struct profile *child, const struct profile *parent)
 	size_t n = 0;
 	int r = 0;
 
-	by_key = calloc(key_count, sizeof(*by_key));
+	by_key = calloc(key_count, sizeof(*by_key));	/* NOLINT(bugprone-sizeof-expression): pointers */
 	if (!by_key)
 		return -ENOMEM;
 	if (parent)
@@ -378,12 +378,10 @@ static int merge(struct profile *child, const struct profile *parent)
 		by_key[child->settings[i].key] = &child->settings[i];
 	for (size_t k = 0; k < key_count; k++)
 		n += by_key[k] != NULL;
-	if (n > 0) {
-		out = calloc(n, sizeof(*out));
-		if (!out) {
-			r = -ENOMEM;
-			goto out;
-		}
+	out = calloc(n ? n : 1, sizeof(*out));	/* at least one: out is never NULL below */
+	if (!out) {
+		r = -ENOMEM;
+		goto out;
 	}
 	n = 0;
 	for (size_t k = 0; k < key_count; k++) {

@@ -68,10 +68,10 @@ static const char *const op_names[] = {
 	"+", "-", "*", "/", "%", "==", "!=", "<", "<=", ">", ">=", "and", "or",
 };
 
-static int perr(struct parser *p, unsigned line, unsigned col, const char *fmt, ...)
+static void perr_msg(struct parser *p, unsigned line, unsigned col, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-static int perr(struct parser *p, unsigned line, unsigned col, const char *fmt, ...)
+static void perr_msg(struct parser *p, unsigned line, unsigned col, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -82,8 +82,13 @@ static int perr(struct parser *p, unsigned line, unsigned col, const char *fmt, 
 		vsnprintf(p->d->msg, sizeof(p->d->msg), fmt, ap);
 		va_end(ap);
 	}
-	return -EINVAL;
 }
+
+/* Record a parse error at line:col; the expression is worth -EINVAL.  A
+ * macro rather than a function returning it, so that every caller (and the
+ * static analyzer, which does not look into variadic functions) sees that a
+ * parse error is never a success. */
+#define perr(p, line, col, ...) (perr_msg((p), (line), (col), __VA_ARGS__), -EINVAL)
 
 static void advance(struct parser *p, size_t n)
 {
@@ -281,6 +286,32 @@ static int expect_fact_name(struct parser *p, size_t *ret)
 	return 0;
 }
 
+/* "major.minor[.patch]", each part 0 to 255 in decimal, into the value of
+ * the kernel.version fact (major * 65536 + minor * 256 + patch). */
+static int parse_kernel_version(const char *s, int64_t *ret)
+{
+	int64_t part[3] = { 0, 0, 0 };
+	size_t n = 0;
+	bool digits = false;
+
+	for (; *s; s++) {
+		if (*s >= '0' && *s <= '9') {
+			part[n] = part[n] * 10 + (*s - '0');
+			if (part[n] > 255)
+				return -ERANGE;
+			digits = true;
+		} else if (*s == '.' && digits && n < 2) {
+			n++;
+			digits = false;
+		} else
+			return -EINVAL;
+	}
+	if (n == 0 || !digits)
+		return -EINVAL;
+	*ret = part[0] * 65536 + part[1] * 256 + part[2];
+	return 0;
+}
+
 static int parse_call(struct parser *p, bool is_exists, struct rule_expr **ret)
 {
 	unsigned line = p->tline, col = p->tcol;
@@ -302,16 +333,8 @@ static int parse_call(struct parser *p, bool is_exists, struct rule_expr **ret)
 		r = expect_fact_name(p, &e->fact);
 	} else if (p->tok != TK_STR) {
 		r = perr(p, p->tline, p->tcol, "kernel_at_least needs a version string like \"4.12\"");
-	} else {
-		long long a = -1, b = -1, c = 0;
-		char extra;
-		int n = sscanf(p->tstr, "%lld.%lld.%lld%c", &a, &b, &c, &extra);
-
-		if (n < 2 || n > 3 || a < 0 || a > 255 || b < 0 || b > 255 || c < 0 || c > 255 ||
-		    strspn(p->tstr, "0123456789.") != strlen(p->tstr))
-			r = perr(p, p->tline, p->tcol, "bad kernel version \"%s\": use \"major.minor[.patch]\"", p->tstr);
-		else
-			e->i = a * 65536 + b * 256 + c;
+	} else if (parse_kernel_version(p->tstr, &e->i) < 0) {
+		r = perr(p, p->tline, p->tcol, "bad kernel version \"%s\": use \"major.minor[.patch]\"", p->tstr);
 	}
 	if (r == 0)
 		r = next(p);
@@ -350,10 +373,9 @@ static int parse_primary(struct parser *p, struct rule_expr **ret)
 		return next(p) < 0 ? (*ret = rule_expr_free(e), -EINVAL) : 0;
 	case TK_LPAREN:
 		r = next(p);
-		if (r < 0)
-			return r;
-		r = parse_or(p, &e);
-		if (r < 0)
+		if (r == 0)
+			r = parse_or(p, &e);
+		if (r != 0)
 			return r;
 		if (p->tok != TK_RPAREN) {
 			rule_expr_free(e);
@@ -411,7 +433,7 @@ static int parse_unary(struct parser *p, struct rule_expr **ret)
 	if (r == 0)
 		r = parse_unary(p, &sub);
 	p->depth--;
-	if (r < 0)
+	if (r != 0)
 		return r;
 	if (sub->type != T_INT) {
 		rule_expr_free(sub);
@@ -518,7 +540,7 @@ static int parse_left(struct parser *p, parse_fn operand, bool (*match)(const st
 		rc = next(p);
 		if (rc == 0)
 			rc = operand(p, &r);
-		if (rc < 0) {
+		if (rc != 0) {
 			rule_expr_free(l);
 			return rc;
 		}
@@ -569,7 +591,7 @@ static int parse_cmp(struct parser *p, struct rule_expr **ret)
 	rc = next(p);
 	if (rc == 0)
 		rc = parse_sum(p, &r);
-	if (rc < 0) {
+	if (rc != 0) {
 		rule_expr_free(l);
 		return rc;
 	}
@@ -597,7 +619,7 @@ static int parse_not(struct parser *p, struct rule_expr **ret)
 	if (r == 0)
 		r = parse_not(p, &sub);
 	p->depth--;
-	if (r < 0)
+	if (r != 0)
 		return r;
 	if (sub->type != T_BOOL) {
 		r = perr(p, sub->line, sub->col, "'not' needs a condition, this is %s", type_name(sub->type));
@@ -794,8 +816,10 @@ static int eval(struct evaluator *ev, const struct rule_expr *e, struct val *v)
 		return 0;
 	case N_NOT:
 		r = eval(ev, e->l, v);
+		if (r < 0)
+			return r;	/* v is not set */
 		v->b = !v->b;
-		return r;
+		return 0;
 	case N_BIN:
 		return eval_bin(ev, e, v);
 	}

@@ -175,6 +175,10 @@ static int load_rule(struct rule *r, const struct ynode *n, const char *file, st
 			return diag_set(d, -EINVAL, file, k->line, k->col,
 					"unknown field '%s' (fields: id, severity, when, title, explain, fix, sysctl)",
 					k->scalar);
+		/* yaml_load refuses duplicate keys already; a second value
+		 * here would leak the first. */
+		if (seen[f])
+			return diag_set(d, -EINVAL, file, k->line, k->col, "duplicate field '%s'", k->scalar);
 		seen[f] = true;
 		if (f == 6) {
 			rc = load_sysctl(r, v, file, d);

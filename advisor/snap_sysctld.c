@@ -236,6 +236,12 @@ int sysctld_parse_conf(struct sysctld *d, const char *file, char *buf,
 	return 0;
 }
 
+/* The result of a skipped file: r from add_warning(), 0 or -ENOMEM. */
+static int skipped(int r)
+{
+	return r < 0 ? r : SYSCTLD_READ_SKIPPED;
+}
+
 int sysctld_read_conf(struct sysctld *d, int rootfd, const char *rel, const char *host,
 		      char **ret_buf, struct stat *ret_st)
 {
@@ -246,24 +252,24 @@ int sysctld_read_conf(struct sysctld *d, int rootfd, const char *rel, const char
 	/* O_PATH first: opening a FIFO for reading would block. */
 	fd = rootfs_openat(rootfd, rel, O_PATH);
 	if (fd < 0)
-		return add_warning(d, host, 0, "cannot open, skipped: %s", strerror(-fd));
+		return skipped(add_warning(d, host, 0, "cannot open, skipped: %s", strerror(-fd)));
 	r = fstat(fd, &st) < 0 ? -errno : 0;
 	close(fd);
 	if (r < 0)
-		return add_warning(d, host, 0, "cannot stat, skipped: %s", strerror(-r));
+		return skipped(add_warning(d, host, 0, "cannot stat, skipped: %s", strerror(-r)));
 	/* Live, a link to /dev/null by any route is reached here (systemd's
 	 * null_or_empty()); under --root only the literal link text is seen. */
 	if (S_ISCHR(st.st_mode) || (S_ISREG(st.st_mode) && st.st_size == 0))
 		return SYSCTLD_READ_NULL;
 	if (!S_ISREG(st.st_mode))
-		return add_warning(d, host, 0, "not a regular file, skipped");
+		return skipped(add_warning(d, host, 0, "not a regular file, skipped"));
 	r = rootfs_read_file(rootfd, rel, CONF_MAX, &buf, NULL);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)
-		return add_warning(d, host, 0, "cannot read, skipped: %s%s", rootfs_strerror(r),
-				   r == -EFBIG ? " (larger than 1 MiB)" :
-				   r == -EINVAL ? " (contains a NUL byte)" : "");
+		return skipped(add_warning(d, host, 0, "cannot read, skipped: %s%s", rootfs_strerror(r),
+					   r == -EFBIG ? " (larger than 1 MiB)" :
+					   r == -EINVAL ? " (contains a NUL byte)" : ""));
 	*ret_buf = buf;
 	if (ret_st)
 		*ret_st = st;
@@ -522,7 +528,7 @@ static int resolve_key(struct loader *l, size_t k, enum sysctld_order o,
 	ks->winner[o] = cand[win];
 	if (nc == 1)
 		return 0;
-	ks->overridden[o] = calloc(nc - 1, sizeof(*ks->overridden[o]));
+	ks->overridden[o] = calloc(nc - 1, sizeof(*ks->overridden[o]));	/* NOLINT(bugprone-sizeof-expression): pointers */
 	if (!ks->overridden[o])
 		return -ENOMEM;
 	for (size_t i = 0; i < nc; i++)
@@ -539,7 +545,7 @@ static int resolve_keys(struct loader *l)
 	int r = 0;
 
 	d->keys = calloc(key_count, sizeof(*d->keys));
-	cand = calloc(d->n_assigns ? d->n_assigns : 1, sizeof(*cand));
+	cand = calloc(d->n_assigns ? d->n_assigns : 1, sizeof(*cand));	/* NOLINT(bugprone-sizeof-expression): pointers */
 	if (!d->keys || !cand) {
 		r = -ENOMEM;
 		goto out;

@@ -90,7 +90,7 @@ static const char *escape_key(const char *s, char *buf, size_t len)
 {
 	size_t o = 0, i;
 
-	for (i = 0; s[i] && i < KEY_SHOWN_MAX && o + 5 < len; i++) {
+	for (i = 0; i < KEY_SHOWN_MAX && s[i] && o + 5 < len; i++) {
 		unsigned char c = (unsigned char) s[i];
 
 		if (c >= 0x20 && c < 0x7f && c != '\\')
@@ -122,13 +122,12 @@ static void offset_to_position(const char *buf, size_t len, size_t off, unsigned
 	while (i < off) {
 		size_t brk = 0;
 
-		if (s[i] == '\r' && i + 1 < len && s[i + 1] == '\n')
+		if ((s[i] == '\r' && i + 1 < len && s[i + 1] == '\n') ||	/* CRLF */
+		    (s[i] == 0xc2 && i + 1 < len && s[i + 1] == 0x85))		/* NEL */
 			brk = 2;
 		else if (s[i] == '\n' || s[i] == '\r')
 			brk = 1;
-		else if (s[i] == 0xc2 && i + 1 < len && s[i + 1] == 0x85)
-			brk = 2;
-		else if (s[i] == 0xe2 && i + 2 < len && s[i + 1] == 0x80 && (s[i + 2] == 0xa8 || s[i + 2] == 0xa9))
+		else if (s[i] == 0xe2 && i + 2 < len && s[i + 1] == 0x80 && (s[i + 2] == 0xa8 || s[i + 2] == 0xa9))	/* LS, PS */
 			brk = 3;
 		if (brk) {
 			line++;
@@ -320,7 +319,7 @@ static int key_set_add(struct builder *b, struct frame *f, struct ynode *key)
 	/* Keep the set at most half full; the pending key counts too. */
 	if ((f->node->n + 1) * 2 > f->n_slots) {
 		size_t n = f->n_slots ? f->n_slots * 2 : 16;
-		struct ynode **slots = calloc(n, sizeof(*slots));
+		struct ynode **slots = calloc(n, sizeof(*slots));	/* NOLINT(bugprone-sizeof-expression): pointers */
 
 		if (!slots)
 			return nomem(b);
@@ -351,12 +350,12 @@ static int frame_grow(struct builder *b, struct frame *f)
 	if (n->n < f->cap)
 		return 0;
 	cap = f->cap ? f->cap * 2 : 4;
-	p = realloc(n->items, cap * sizeof(*p));
+	p = realloc(n->items, cap * sizeof(*p));	/* NOLINT(bugprone-sizeof-expression): pointers */
 	if (!p)
 		return nomem(b);
 	n->items = p;
 	if (n->type == YNODE_MAP) {
-		p = realloc(n->keys, cap * sizeof(*p));
+		p = realloc(n->keys, cap * sizeof(*p));	/* NOLINT(bugprone-sizeof-expression): pointers */
 		if (!p)
 			return nomem(b);
 		n->keys = p;
@@ -373,6 +372,14 @@ static int attach(struct builder *b, struct ynode *n)
 	int r;
 
 	if (b->depth == 0) {
+		/* libyaml gives one root node per document, and a second
+		 * document is refused: never true, but a second root must
+		 * not leak the first. */
+		if (b->root) {
+			r = diag_set(b->d, -EINVAL, b->display, n->line, n->col, "more than one root node");
+			ynode_free(n);
+			return r;
+		}
 		b->root = n;
 		return 0;
 	}
@@ -515,7 +522,7 @@ int yaml_load_buffer(const char *buf, size_t len, const char *display, struct yn
 	int r;
 
 	if (len > YAML_MAX_SIZE)
-		return diag_set(d, -EFBIG, display, 0, 0, "file is larger than %d MiB", YAML_MAX_SIZE / (1024 * 1024));
+		return diag_set(d, -EFBIG, display, 0, 0, "file is larger than %d MiB", YAML_MAX_MIB);
 	if (len == 0)
 		buf = "";	/* libyaml asserts on a NULL input */
 	r = check_bytes(buf, len, display, d);
@@ -552,7 +559,7 @@ static int check_file(const struct stat *st, const char *display, bool trust_che
 	if (!S_ISREG(st->st_mode))
 		return diag_set(d, -EINVAL, display, 0, 0, "not a regular file");
 	if (st->st_size > YAML_MAX_SIZE)
-		return diag_set(d, -EFBIG, display, 0, 0, "file is larger than %d MiB", YAML_MAX_SIZE / (1024 * 1024));
+		return diag_set(d, -EFBIG, display, 0, 0, "file is larger than %d MiB", YAML_MAX_MIB);
 	if (!trust_check)
 		return 0;
 	/* SPEC §9, like sshd's StrictModes: whoever can write the file could
@@ -648,7 +655,7 @@ int yaml_load_file(int dirfd, const char *path, const char *display, bool trust_
 		goto out;
 	r = read_capped(fd, (size_t) st.st_size, &buf, &len);
 	if (r == -EFBIG)
-		diag_set(d, r, display, 0, 0, "file is larger than %d MiB", YAML_MAX_SIZE / (1024 * 1024));
+		diag_set(d, r, display, 0, 0, "file is larger than %d MiB", YAML_MAX_MIB);
 	else if (r < 0)
 		diag_set(d, r, display, 0, 0, "cannot read: %s", strerror(-r));
 	if (r < 0)

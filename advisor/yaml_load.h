@@ -12,7 +12,8 @@
 
 #include "diag.h"
 
-#define YAML_MAX_SIZE (1024 * 1024)	/* bytes per file */
+#define YAML_MAX_MIB 1
+#define YAML_MAX_SIZE (YAML_MAX_MIB * 1024 * 1024)	/* bytes per file */
 #define YAML_MAX_DEPTH 32
 
 enum ynode_type { YNODE_SCALAR, YNODE_SEQ, YNODE_MAP };

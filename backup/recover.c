@@ -69,9 +69,8 @@ int recover_file(int sysfd, const char *name, const char *path, bool existed, co
 		if (r == -ENOENT)
 			return 0;
 		r = 0;
-		if (unlinkat(sysfd, name, 0) < 0 && errno != ENOENT)
-			r = -errno;
-		else if (fsync(sysfd) < 0)	/* make the removal durable */
+		/* The removal is made durable by the fsync() of the directory. */
+		if ((unlinkat(sysfd, name, 0) < 0 && errno != ENOENT) || fsync(sysfd) < 0)
 			r = -errno;
 	}
 	if (r < 0)

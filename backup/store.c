@@ -89,24 +89,24 @@ static int cmp_ulong(const void *a, const void *b)
 
 /* A directory stream over a duplicate of dirfd (which stays open; closedir()
  * the stream), rewound to the start: the duplicate shares the offset of
- * earlier listings.  0 or -errno. */
-static int dir_stream(int dirfd, DIR **ret)
+ * earlier listings.  NULL with errno set on failure, like opendir(). */
+static DIR *dir_stream(int dirfd)
 {
 	DIR *d;
-	int fd, r;
+	int fd, e;
 
 	fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
+		return NULL;
 	d = fdopendir(fd);
 	if (!d) {
-		r = -errno;
+		e = errno;
 		close(fd);
-		return r;
+		errno = e;
+		return NULL;
 	}
 	rewinddir(d);
-	*ret = d;
-	return 0;
+	return d;
 }
 
 int store_list(int storefd, unsigned long **ret_ids, size_t *ret_n)
@@ -115,11 +115,11 @@ int store_list(int storefd, unsigned long **ret_ids, size_t *ret_n)
 	size_t n = 0, cap = 0;
 	struct dirent *de;
 	DIR *d;
-	int r;
+	int r = 0;
 
-	r = dir_stream(storefd, &d);
-	if (r < 0)
-		return r;
+	d = dir_stream(storefd);
+	if (!d)
+		return -errno;
 	errno = 0;
 	while ((de = readdir(d))) {
 		char canon[16];
@@ -210,11 +210,11 @@ static int empty_dir(int dirfd)
 {
 	struct dirent *de;
 	DIR *d;
-	int r;
+	int r = 0;
 
-	r = dir_stream(dirfd, &d);
-	if (r < 0)
-		return r;
+	d = dir_stream(dirfd);
+	if (!d)
+		return -errno;
 	while ((de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;

@@ -100,6 +100,8 @@ static void test_timewait_direction_and_dests(void **state)
 	assert_int_equal(c.tw_incoming, 5);
 	assert_int_equal(c.tw_outgoing, 10);
 	assert_int_equal(census_top_tw_dests(&c, top, 3), 2);
+	/* None asked, none given (this read best[-1] once: found by lint) */
+	assert_int_equal(census_top_tw_dests(&c, top, 0), 0);
 	census_dest_format(&top[0], buf, sizeof(buf));
 	assert_string_equal(buf, "10.0.0.5:5432");
 	assert_int_equal(top[0].count, 7);

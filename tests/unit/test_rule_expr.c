@@ -128,6 +128,8 @@ static void test_kernel_at_least(void **state)
 	assert_int_equal(run("kernel_at_least(\"6.18.44\")"), 1);
 	assert_int_equal(run("kernel_at_least(\"6.18.45\")"), 0);
 	assert_int_equal(run("kernel_at_least(\"7.0\")"), 0);
+	assert_int_equal(run("kernel_at_least(\"6.18.044\")"), 1);
+	assert_int_equal(run("kernel_at_least(\"255.255.255\")"), 0);
 	values[fact_lookup("kernel.version")].present = false;
 	assert_int_equal(run("kernel_at_least(\"2.6\")"), 0);	/* unknown kernel */
 	assert_int_equal(run("not kernel_at_least(\"2.6\")"), 1);
@@ -141,6 +143,9 @@ static void test_evaluation_errors(void **state)
 		{ "9223372036854775807 + 1 > 0", -ERANGE },
 		{ "9223372036854775807 * 2 > 0", -ERANGE },
 		{ "-9223372036854775807 - 2 < 0", -ERANGE },
+		/* the error of an operand of 'not', not a negated garbage value */
+		{ "not (sockets.time_wait / sockets.listen > 1)", -EDOM },
+		{ "1 == 1 and not (sockets.time_wait % 0 == 1)", -EDOM },
 	};
 
 	(void) state;
@@ -177,6 +182,15 @@ static void test_parse_errors(void **state)
 		{ "exists(1)", 5, 17, "expected a fact name" },
 		{ "kernel_at_least(\"4.x\")", 5, 26, "bad kernel version" },
 		{ "kernel_at_least(4)", 5, 26, "version string" },
+		/* each part 0-255: no overflow in the conversion (was sscanf %lld) */
+		{ "kernel_at_least(\"99999999999999999999.1\")", 5, 26, "bad kernel version" },
+		{ "kernel_at_least(\"4.256\")", 5, 26, "bad kernel version" },
+		{ "kernel_at_least(\"4\")", 5, 26, "bad kernel version" },
+		{ "kernel_at_least(\"4.12.\")", 5, 26, "bad kernel version" },
+		{ "kernel_at_least(\"4..12\")", 5, 26, "bad kernel version" },
+		{ "kernel_at_least(\"4.12.3.1\")", 5, 26, "bad kernel version" },
+		{ "kernel_at_least(\"-4.12\")", 5, 26, "bad kernel version" },
+		{ "kernel_at_least(\"\")", 5, 26, "bad kernel version" },
 		{ "\"abc", 5, 10, "unterminated string" },
 		{ "1 == 1 2", 5, 17, "after the expression" },
 		{ "99999999999999999999 > 1", 5, 10, "too large" },
