@@ -17,10 +17,26 @@ enum log_level log_get_level(void)
 	return level;
 }
 
+/* Messages quote what others wrote (file names, YAML text, values); most
+ * callers escape it already (str_escape()), and this is the net under all
+ * of them: every byte that is not printable ASCII leaves as "\xNN", so no
+ * message can move the cursor, retitle the window or split into two lines. */
+static void put_safe(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+		if (*p >= 0x20 && *p < 0x7f)
+			fputc(*p, stderr);
+		else
+			fprintf(stderr, "\\x%02x", *p);
+}
+
 static void vlog(int r, const char *fmt, va_list ap)
 {
+	char msg[4096];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	fputs("tcptune: ", stderr);
-	vfprintf(stderr, fmt, ap);
+	put_safe(msg);
 	if (r < 0)
 		fprintf(stderr, ": %s", strerror(-r));
 	fputc('\n', stderr);
