@@ -48,7 +48,7 @@ FUZZ_TIMEOUT ?= 10
 FUZZ_CC      ?= clang
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN     := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
-FUZZ_CFLAGS  := -fsanitize=fuzzer-no-link,address,undefined -g -O1 -std=c11 -D_GNU_SOURCE \
+FUZZ_CFLAGS  := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -g -O1 -std=c11 -D_GNU_SOURCE \
                 -DTCPTUNE_VERSION='"fuzz"' -Iadvisor -Ibackup
 FUZZ_OBJ     := $(LIB_SRC:%.c=$(B)/fuzz/obj/%.o) $(B)/fuzz/obj/gen/builtin_data.o
 
