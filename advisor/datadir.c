@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "strutil.h"
@@ -62,7 +63,43 @@ static int cand_add(struct cand **c, size_t *n, const char *name, size_t dir, si
 	return 0;
 }
 
-static int list_dir(const char *base, const char *sub, size_t dir_idx, struct cand **c, size_t *n, struct diag *d)
+/* SPEC §9 for directories, as check_file() in yaml_load.c is for files:
+ * whoever can write a data directory can delete or rename root's files in
+ * it, or put another directory in place of rules/ or profiles/. */
+static int check_dir(int fd, const char *path, struct diag *d)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return diag_set(d, -errno, path, 0, 0, "cannot stat directory: %s", strerror(errno));
+	if (st.st_uid != 0)
+		return diag_set(d, -EPERM, path, 0, 0,
+				"refusing to load from a directory owned by uid %u, not root; fix with chown root",
+				(unsigned) st.st_uid);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return diag_set(d, -EPERM, path, 0, 0,
+				"refusing to load from a directory writable by group or others (mode %04o); fix with chmod go-w",
+				(unsigned) (st.st_mode & 07777));
+	return 0;
+}
+
+/* The data directory base and its sub directory, when trust_check. */
+static int check_dirs(DIR *dir, const char *base, const char *path, struct diag *d)
+{
+	int fd, r = check_dir(dirfd(dir), path, d);
+
+	if (r < 0)
+		return r;
+	fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return diag_set(d, -errno, base, 0, 0, "cannot open directory: %s", strerror(errno));
+	r = check_dir(fd, base, d);
+	close(fd);
+	return r;
+}
+
+static int list_dir(const char *base, const char *sub, size_t dir_idx, bool trust_check, struct cand **c, size_t *n,
+		    struct diag *d)
 {
 	char path[4096];
 	struct dirent *e;
@@ -78,6 +115,8 @@ static int list_dir(const char *base, const char *sub, size_t dir_idx, struct ca
 		r = -errno;
 		return diag_set(d, r, path, 0, 0, "cannot read directory: %s", strerror(-r));
 	}
+	if (trust_check)
+		r = check_dirs(dir, base, path, d);
 	while (r == 0 && (e = readdir(dir)))
 		if (is_yaml_name(e->d_name))
 			r = cand_add(c, n, e->d_name, dir_idx, 0);
@@ -128,7 +167,7 @@ int datadir_load_yaml(const struct datadir *dd, const char *sub, datadir_add_fn 
 	int r = 0;
 
 	for (size_t i = 0; i < dd->n_dirs && r == 0; i++)
-		r = list_dir(dd->dirs[i], sub, i, &c, &n, d);
+		r = list_dir(dd->dirs[i], sub, i, dd->trust_check, &c, &n, d);
 	for (size_t b = 0; dd->builtin && b < builtin_file_count && r == 0; b++) {
 		const char *path = builtin_files[b].path;
 

@@ -189,6 +189,29 @@ refused "file owned by uid 65534" gw gw.yaml "" "not root"
 chown 0:0 "$DIR/profiles/gw.yaml"
 "$BIN" diff gw --data "$DIR" >/dev/null 2>&1 || fail "control: gw.yaml 0644 root:root is refused: $("$BIN" diff gw --data "$DIR" 2>&1 >/dev/null)"
 
+# The directories too: profiles/, or the data directory above it, that root
+# does not own or that others may write is refused as a whole (one line
+# naming the directory), since whoever writes it can remove or swap root's files.
+dir_refused() {	# LABEL PATH FRAGMENT
+	local err rc
+	err=$(run_bounded 10 "$BIN" apply gw --yes --data "$DIR" 2>&1 >/dev/null); rc=$?
+	[ "$rc" != 0 ] || fail "$1: apply succeeded"
+	case $err in
+	"tcptune: $2: refusing to load from a directory "*"$3"*) ;;
+	*) fail "$1: stderr is not one line naming $2 with '$3': $err" ;;
+	esac
+	[ "$(printf '%s\n' "$err" | wc -l)" = 1 ] || fail "$1: more than one stderr line: $err"
+	n_ok=$((n_ok + 1))
+}
+chmod 0775 "$DIR/profiles"
+dir_refused "group-writable profiles/ (0775)" "$DIR/profiles" "writable by group or others (mode 0775)"
+chmod 0755 "$DIR/profiles" && chmod 1777 "$DIR"
+dir_refused "world-writable data directory (1777)" "$DIR" "writable by group or others (mode 1777)"
+chmod 0755 "$DIR" && chown 65534 "$DIR/profiles"
+dir_refused "profiles/ owned by uid 65534" "$DIR/profiles" "owned by uid 65534, not root"
+chown 0 "$DIR/profiles"
+"$BIN" diff gw --data "$DIR" >/dev/null 2>&1 || fail "control: the directories 0755 root are refused"
+
 datadir alias-bomb
 put bomb.yaml <<'EOF'
 name: bomb
