@@ -71,6 +71,8 @@ int guard_lock(const char *verb, int *ret_lockfd)
 	int fd, r;
 
 	fd = txn_lock(&guard_paths, &holder);
+	if (fd == -EBUSY && holder <= 0)	/* it has the lock, its pid is not written yet */
+		return log_errx(fd, "%s: another transaction is running (it is just starting)", verb);
 	if (fd == -EBUSY)
 		return log_errx(fd, "%s: another transaction is running (pid %d)", verb, (int) holder);
 	if (fd < 0)
