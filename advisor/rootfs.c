@@ -60,11 +60,15 @@ int rootfs_open_regular(int rootfd, const char *rel)
 
 	if (fd < 0)
 		return fd;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		int r = S_ISDIR(st.st_mode) ? -EISDIR : -ROOTFS_ENOTREG;
+	if (fstat(fd, &st) < 0) {
+		int r = -errno;
 
 		close(fd);
 		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return S_ISDIR(st.st_mode) ? -EISDIR : -ROOTFS_ENOTREG;
 	}
 	return fd;
 }
