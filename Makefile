@@ -1,14 +1,22 @@
 # tcptune build. `make run` and `make test` are the two commands of the README's
-# quick start; both install missing Debian packages first (see `deps`).
+# quick start: `make run` installs what building and running need (`deps`),
+# `make test` adds the test toolchain (`test-deps`).  docs/ARCHITECTURE.md
+# explains the layers that the include paths below enforce.
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
 VERSION := 0.1.0
 
-DEB_PACKAGES := libyaml-dev libcap-dev libcmocka-dev libmnl-dev libjansson-dev \
-                pkg-config iproute2 util-linux jq curl strace prometheus-node-exporter scdoc man-db ansible-core \
-                clang libclang-rt-14-dev valgrind cppcheck clang-tidy
+# Building and running: a compiler, the four libraries and pkg-config.
+DEB_PACKAGES := gcc make libc6-dev pkg-config libyaml-dev libcap-dev libmnl-dev libjansson-dev
+# The test toolchain on top: cmocka, the peer programs the integration tests
+# compare with or drive (ss, ip, unshare, systemd-sysctl, sysctl, strace,
+# node_exporter, ansible), the man page tools, and clang, valgrind, cppcheck
+# and clang-tidy.  build-aux/install-deps leaves no service of these running
+# or enabled.
+TEST_DEB_PACKAGES := libcmocka-dev iproute2 util-linux procps systemd jq curl strace prometheus-node-exporter \
+                scdoc man-db ansible-core clang libclang-rt-14-dev valgrind cppcheck clang-tidy
 PKGS := yaml-0.1 libcap libmnl jansson
 
 B := build
@@ -18,9 +26,30 @@ CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS  ?= -O2 -g
-CPPFLAGS += -D_GNU_SOURCE -DTCPTUNE_VERSION='"$(VERSION)"' -DTCPTUNE_DATADIR='"$(PREFIX)/share/tcptune"' \
-            -Iadvisor -Ibackup
+CPPFLAGS += -D_GNU_SOURCE -DTCPTUNE_VERSION='"$(VERSION)"' -DTCPTUNE_DATADIR='"$(PREFIX)/share/tcptune"'
+LDFLAGS ?=
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS)
+
+# The layers (docs/ARCHITECTURE.md), top first.  Each folder compiles with
+# the include paths of itself and of the layers it may use, nothing else, so
+# an include that runs back up does not compile.
+LAYER_cli      := cli report engine snapshot sysctld data backup model base
+LAYER_report   := report engine snapshot sysctld data backup model base
+LAYER_engine   := engine snapshot sysctld data backup model base
+LAYER_snapshot := snapshot sysctld backup model base
+LAYER_sysctld  := sysctld model base
+LAYER_data     := data base
+LAYER_backup   := backup model base
+LAYER_model    := model base
+LAYER_base     := base
+LAYERS := $(LAYER_cli)
+layer_dir = $(if $(filter backup,$1),backup,advisor/$1)
+# The layer of a source file: advisor/LAYER/x.c, backup/x.c; the generated
+# built-in data belongs to data/.
+layer_of  = $(if $(filter backup/%,$1),backup,$(if $(filter advisor/%,$1),$(word 2,$(subst /, ,$1)),data))
+LAYER_INC = $(foreach l,$(LAYER_$(call layer_of,$1)),-I$(call layer_dir,$l))
+# Tests and fuzzers see every layer.
+ALL_INC   := $(foreach l,$(LAYERS),-I$(call layer_dir,$l))
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDWRAP_test_fsutil := -Wl,--wrap=fsync,--wrap=renameat,--wrap=write,--wrap=fchmod,--wrap=openat
 LDWRAP_test_yaml_load := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
@@ -30,7 +59,7 @@ LDWRAP_test_recover := -Wl,--wrap=fsync,--wrap=rename,--wrap=renameat,--wrap=wri
 LDWRAP_test_history := -Wl,--wrap=fsync,--wrap=rename,--wrap=renameat,--wrap=write,--wrap=openat
 LDWRAP_test_sysctl_write := -Wl,--wrap=open,--wrap=write
 
-ADVISOR_SRC := $(filter-out advisor/main.c,$(wildcard advisor/*.c))
+ADVISOR_SRC := $(filter-out advisor/cli/main.c,$(wildcard advisor/*/*.c))
 BACKUP_SRC  := $(wildcard backup/*.c)
 DATA_FILES  := $(sort $(wildcard rules/*.yaml profiles/*.yaml))
 GEN_SRC     := $(B)/gen/builtin_data.c
@@ -42,6 +71,8 @@ UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 TOOL_SRC    := $(wildcard tests/tools/*.c)
 TOOL_BIN    := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 DEPS_STAMP  := $(B)/.deps-ok
+TEST_DEPS_STAMP := $(B)/.test-deps-ok
+HEADERS     := $(wildcard advisor/*/*.h backup/*.h)
 
 FUZZ_SECONDS ?= 20
 FUZZ_TIMEOUT ?= 10
@@ -49,31 +80,24 @@ FUZZ_CC      ?= clang
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN     := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 FUZZ_CFLAGS  := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -g -O1 -std=c11 -D_GNU_SOURCE \
-                -DTCPTUNE_VERSION='"fuzz"' -Iadvisor -Ibackup
+                -DTCPTUNE_VERSION='"fuzz"' $(ALL_INC)
 FUZZ_OBJ     := $(LIB_SRC:%.c=$(B)/fuzz/obj/%.o) $(B)/fuzz/obj/gen/builtin_data.o
 
-.PHONY: all deps run test unit integration install man clean fuzz lint FORCE
+.PHONY: all deps test-deps run test unit integration install man clean fuzz lint layers headers FORCE
 # Keep the sanitizer objects: they are shared by every unit-test binary.
 .SECONDARY:
 all: $(B)/tcptune
 
-# Install the Debian packages the build and tests need, only those missing.
-# As root this runs apt-get; otherwise it prints the exact command and fails.
+# Install the missing Debian packages (as root; otherwise print the command).
+# `deps`: building and running; `test-deps`: the test toolchain on top.
 deps: $(DEPS_STAMP)
-$(DEPS_STAMP): Makefile
-	@missing=""; for p in $(DEB_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing:$$missing"; \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null || \
-	    { DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && \
-	      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null; } || exit 1; \
-	  else \
-	    echo "tcptune: missing packages; run: sudo apt-get install -y$$missing" >&2; exit 1; \
-	  fi; \
-	fi
+$(DEPS_STAMP): Makefile build-aux/install-deps
+	@build-aux/install-deps $(DEB_PACKAGES)
+	@mkdir -p $(B) && touch $@
+
+test-deps: $(TEST_DEPS_STAMP)
+$(TEST_DEPS_STAMP): Makefile build-aux/install-deps | $(DEPS_STAMP)
+	@build-aux/install-deps $(TEST_DEB_PACKAGES)
 	@mkdir -p $(B) && touch $@
 
 # The shipped YAML, compiled in (SPEC §7 search path, last resort).
@@ -82,50 +106,67 @@ $(B)/gen/files.list: FORCE
 	@mkdir -p $(dir $@)
 	@echo "$(DATA_FILES)" > $@.tmp; cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
-$(GEN_SRC): advisor/gen_builtin.sh $(DATA_FILES) $(B)/gen/files.list
+$(GEN_SRC): advisor/data/gen_builtin.sh $(DATA_FILES) $(B)/gen/files.list
 	@mkdir -p $(dir $@)
 	@echo "  GEN     $@"
-	@sh advisor/gen_builtin.sh $(DATA_FILES) > $@.tmp && mv $@.tmp $@
+	@sh advisor/data/gen_builtin.sh $(DATA_FILES) > $@.tmp && mv $@.tmp $@
 
 $(B)/obj/gen/%.o: $(B)/gen/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	@$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@$(CC) $(ALL_CFLAGS) $(call LAYER_INC,$<) -c $< -o $@
 
 $(B)/san/gen/%.o: $(B)/gen/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	@$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -O1 -c $< -o $@
+	@$(CC) $(ALL_CFLAGS) $(call LAYER_INC,$<) $(SAN_FLAGS) -O1 -c $< -o $@
 
 $(B)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	@$(CC) $(ALL_CFLAGS) $(call LAYER_INC,$<) -MMD -MP -c $< -o $@
 
 $(B)/san/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  CC/SAN  $<"
-	@$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -O1 -DTCPTUNE_TEST -MMD -MP -c $< -o $@
+	@$(CC) $(ALL_CFLAGS) $(call LAYER_INC,$<) $(SAN_FLAGS) -O1 -DTCPTUNE_TEST -MMD -MP -c $< -o $@
 
-$(B)/tcptune: $(B)/obj/advisor/main.o $(LIB_OBJ)
+$(B)/tcptune: $(B)/obj/advisor/cli/main.o $(LIB_OBJ)
 	@echo "  LD      $@"
-	@$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # The program under ASan+UBSan, for integration tests that feed it bad input.
-$(B)/tcptune-asan: $(B)/san/advisor/main.o $(SAN_OBJ)
+$(B)/tcptune-asan: $(B)/san/advisor/cli/main.o $(SAN_OBJ)
 	@echo "  LD      $@"
-	@$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+	@$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The layer check: every source compiled (syntax only) with its layer's
+# include paths, and every header compiled on its own the same way.  The
+# build does the first already; `make lint` runs both before the analysers.
+LAYER_OK  := $(LIB_SRC:%.c=$(B)/layers/%.ok) $(B)/layers/advisor/cli/main.ok
+HEADER_OK := $(HEADERS:%.h=$(B)/layers/%.h.ok)
+layers: $(LAYER_OK) $(HEADER_OK)
+$(B)/layers/%.ok: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@$(CC) $(ALL_CFLAGS) $(call LAYER_INC,$<) -fsyntax-only $< || \
+	  { echo "layers: $< does not compile with the include paths of its layer, $(call layer_of,$<)/ (docs/ARCHITECTURE.md)" >&2; exit 1; }
+	@touch $@
+$(B)/layers/%.h.ok: %.h | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@$(CC) $(ALL_CFLAGS) $(call LAYER_INC,$<) -fsyntax-only -x c $< || \
+	  { echo "layers: header $< does not compile on its own with the include paths of $(call layer_of,$<)/" >&2; exit 1; }
+	@touch $@
 
 # Each unit test is its own binary, linked against every module under ASan+UBSan.
-$(B)/unit/%: tests/unit/%.c $(SAN_OBJ) | $(DEPS_STAMP)
+$(B)/unit/%: tests/unit/%.c $(SAN_OBJ) | $(TEST_DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	@$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -O1 -DTCPTUNE_TEST -DFIXTURES='"$(CURDIR)/tests/fixtures"' \
-	  -o $@ $< $(SAN_OBJ) $(PKG_LIBS) $(CMOCKA_LIBS) $(LDWRAP_$*)
+	@$(CC) $(ALL_CFLAGS) $(ALL_INC) $(SAN_FLAGS) -O1 -DTCPTUNE_TEST -DFIXTURES='"$(CURDIR)/tests/fixtures"' \
+	  -o $@ $< $(SAN_OBJ) $(LDFLAGS) $(PKG_LIBS) $(CMOCKA_LIBS) $(LDWRAP_$*)
 
 # Shared fixtures of the transaction tests.
 $(addprefix $(B)/unit/test_,txn rollback recover history store change fsutil): tests/unit/txn_testlib.h
-$(addprefix $(B)/unit/test_snap_,reappliers sysctld): tests/unit/sysctld_testlib.h
+$(addprefix $(B)/unit/test_,reappliers sysctld): tests/unit/sysctld_testlib.h
 
-$(B)/tools/%: tests/tools/%.c | $(DEPS_STAMP)
+$(B)/tools/%: tests/tools/%.c | $(TEST_DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  TOOL    $@"
 	@$(CC) -std=c11 $(WARN) -O2 -g -D_GNU_SOURCE -o $@ $<
@@ -142,17 +183,18 @@ integration: $(B)/tcptune $(B)/tcptune-asan $(TOOL_BIN)
 
 # make test: lint, unit tests under ASan+UBSan, the integration scenarios, the
 # valgrind pass over them, and a short pass of every fuzzer (FUZZ_SECONDS).
-test: $(B)/tcptune $(B)/tcptune-asan $(UNIT_BIN) $(TOOL_BIN) $(FUZZ_BIN)
+test: $(B)/tcptune $(B)/tcptune-asan $(UNIT_BIN) $(TOOL_BIN) $(FUZZ_BIN) | $(TEST_DEPS_STAMP)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-all $(UNIT_BIN)
 
-# Static analysis: cppcheck and clang-tidy over the program's sources, with
-# the checks and their reasons in .clang-tidy and tests/run-lint.
-lint: | $(DEPS_STAMP)
+# Static analysis: the layer check above first, then cppcheck and clang-tidy
+# over the program's sources, with the checks and their reasons in
+# .clang-tidy and tests/run-lint.
+lint: | $(TEST_DEPS_STAMP)
 	@tests/run-lint
 
 # The man page, from scdoc (a Debian package that `deps` installs).
 man: $(B)/tcptune.8
-$(B)/tcptune.8: docs/tcptune.8.scd | $(DEPS_STAMP)
+$(B)/tcptune.8: docs/tcptune.8.scd | $(TEST_DEPS_STAMP)
 	@command -v scdoc >/dev/null || { echo "tcptune: scdoc is missing; run: apt-get install -y scdoc" >&2; exit 1; }
 	@echo "  SCDOC   $@"
 	@scdoc < $< > $@.tmp && mv $@.tmp $@
@@ -170,11 +212,11 @@ install: $(B)/tcptune $(B)/tcptune.8
 # libclang-rt-14-dev).  `make fuzz` runs each for FUZZ_SECONDS (tests/run-fuzz:
 # seeds from tests/fuzz/corpus and tests/fuzz/crashes, new inputs and crash
 # inputs under build/fuzz/); `make test` runs the same short pass.
-$(B)/fuzz/obj/gen/%.o: $(B)/gen/%.c | $(DEPS_STAMP)
+$(B)/fuzz/obj/gen/%.o: $(B)/gen/%.c | $(TEST_DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
-$(B)/fuzz/obj/%.o: %.c | $(DEPS_STAMP)
+$(B)/fuzz/obj/%.o: %.c | $(TEST_DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  CC/FUZZ $<"
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@

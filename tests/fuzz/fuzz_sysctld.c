@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "keys.h"
-#include "snap_sysctld.h"
+#include "sysctld.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

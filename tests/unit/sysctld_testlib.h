@@ -3,7 +3,7 @@
  * unused, so no warning where a test needs only some): the Makefile builds
  * each tests/unit/test_*.c alone into its own binary and compiles no other .c
  * file of this directory.  Include it after <cmocka.h> (and the headers
- * cmocka needs) and "snap_sysctld.h".  (The Makefile's unit-test rule does not
+ * cmocka needs) and "sysctld.h".  (The Makefile's unit-test rule does not
  * list this header as a prerequisite: after editing it, remove the
  * build/unit/test_snap_* binaries.)
  *

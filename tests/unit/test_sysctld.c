@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include "keys.h"
-#include "snap_sysctld.h"
+#include "sysctld.h"
 #include "sysctld_testlib.h"
 
 #define KV(a, b, c) ((long) (a) * 65536 + (b) * 256 + (c))

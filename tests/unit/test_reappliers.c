@@ -16,8 +16,8 @@
 #include <cmocka.h>
 
 #include "keys.h"
-#include "snap_reappliers.h"
-#include "snap_sysctld.h"
+#include "reappliers.h"
+#include "sysctld.h"
 #include "sysctld_testlib.h"
 
 #define KV(a, b, c) ((long) (a) * 65536 + (b) * 256 + (c))

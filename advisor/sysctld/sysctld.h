@@ -5,8 +5,8 @@
  * running kernel lacks (stale), classified; programs that re-write sysctls
  * after boot (found by snap_reappliers.h).  Semantics: KERNEL-FACTS §5
  * (systemd 252 sysctl.d(5), procps-ng 4.0.2 PreloadSystem()). */
-#ifndef TCPTUNE_ADVISOR_SNAP_SYSCTLD_H
-#define TCPTUNE_ADVISOR_SNAP_SYSCTLD_H
+#ifndef TCPTUNE_ADVISOR_SYSCTLD_H
+#define TCPTUNE_ADVISOR_SYSCTLD_H
 
 #include <stdbool.h>
 #include <stddef.h>

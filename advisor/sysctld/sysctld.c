@@ -4,7 +4,7 @@
  * shared with snap_reappliers.c, which finds programs that re-apply sysctls.
  * It reads files under the audited root only and judges nothing: the rules
  * decide what a stale line or an overriding file means. */
-#include "snap_sysctld.h"
+#include "sysctld.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,7 +21,7 @@
 
 #include "keys.h"
 #include "rootfs.h"
-#include "snap_reappliers.h"
+#include "reappliers.h"
 #include "strutil.h"
 
 #define CONF_MAX (1024 * 1024)	/* bytes per file; a larger one is not configuration */

@@ -11,7 +11,7 @@
 
 #include "census.h"
 #include "facts.h"
-#include "snap_sysctld.h"
+#include "sysctld.h"
 
 struct fact_val {
 	bool present;

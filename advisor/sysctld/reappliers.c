@@ -3,7 +3,7 @@
  * ufw.conf and the file its IPT_SYSCTL names, bpftune from its binary.  It
  * reads their shell and ini style settings itself and leaves sysctl.d syntax
  * to snap_sysctld.c; whether a re-applier matters is for the rules to say. */
-#include "snap_reappliers.h"
+#include "reappliers.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -2,12 +2,12 @@
  * boot or at runtime: TuneD, ufw (the sysctl file it applies) and bpftune.
  * Detection only, from files under the audited root; sysctld_load() calls it
  * and owns the result (struct sysctld_reapplier, snap_sysctld.h). */
-#ifndef TCPTUNE_ADVISOR_SNAP_REAPPLIERS_H
-#define TCPTUNE_ADVISOR_SNAP_REAPPLIERS_H
+#ifndef TCPTUNE_ADVISOR_REAPPLIERS_H
+#define TCPTUNE_ADVISOR_REAPPLIERS_H
 
 #include <stddef.h>
 
-#include "snap_sysctld.h"
+#include "sysctld.h"
 
 /* Append to d->reappliers each re-applier found under rootfd (a directory fd
  * of "/" or the --root directory), in the order TuneD, ufw, bpftune; a
