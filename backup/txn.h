@@ -28,6 +28,8 @@
 #define TXN_DEFAULT_STORE "/var/lib/tcptune"
 #define TXN_DEFAULT_SYSCTL_DIR "/etc/sysctl.d"
 #define TXN_MANAGED_NAME "99-tcptune.conf"
+/* The managed file of the live system; + 1 gives it relative to a root. */
+#define TXN_DEFAULT_MANAGED_FILE TXN_DEFAULT_SYSCTL_DIR "/" TXN_MANAGED_NAME
 
 /* Where a transaction works.  Paths are absolute; tests point them at a
  * tmpfs.  proc_sys is normally "/proc/sys". */

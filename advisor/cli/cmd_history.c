@@ -7,6 +7,7 @@
 
 #include "jsonutil.h"
 #include "keys.h"
+#include "guard.h"
 #include "log.h"
 #include "txn.h"
 
@@ -44,7 +45,6 @@ static int print_json(const struct txn_entry *v, size_t n)
 
 int cmd_history(const struct cli_args *a)
 {
-	const struct txn_paths paths = { TXN_DEFAULT_STORE, TXN_DEFAULT_SYSCTL_DIR, TXN_MANAGED_NAME, "/proc/sys" };
 	struct txn_entry *v = NULL;
 	bool json = false;
 	size_t n = 0;
@@ -57,13 +57,13 @@ int cmd_history(const struct cli_args *a)
 			else if (strcmp(a->opts[i].value, "text") != 0)
 				return log_errx(EXIT_UNKNOWN, "unknown format '%s': use text or json", a->opts[i].value);
 		}
-	r = txn_history(&paths, &v, &n);
+	r = txn_history(&guard_paths, &v, &n);
 	if (r < 0)
-		return log_err(r, "cannot read the backup store '%s'", paths.store), 1;
+		return log_err(r, "cannot read the backup store '%s'", guard_paths.store), 1;
 	if (json)
 		r = print_json(v, n);
 	else if (n == 0)
-		printf("No transactions in %s.\n", paths.store);
+		printf("No transactions in %s.\n", guard_paths.store);
 	else {
 		printf("%-5s %-20s %-10s %-8s %-15s %-11s %s\n", "id", "time (UTC)", "user", "action", "profile",
 		       "status", "keys");

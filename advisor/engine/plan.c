@@ -1,7 +1,5 @@
-/* Plans; see plan.h.  Boot overrides follow KERNEL-FACTS §5: files sort by
- * basename across directories, so a file named after 99-tcptune.conf wins
- * under both systemd-sysctl and procps; /etc/sysctl.conf wins under procps
- * only, which reads it last. */
+/* Plans; see plan.h.  What would beat the managed file at boot is decided by
+ * the boot resolution itself (sysctld_overrides()). */
 #include "plan.h"
 
 #include <errno.h>
@@ -11,6 +9,7 @@
 
 #include "keys.h"
 #include "rootfs.h"
+#include "txn.h"
 
 static void normalize(const struct key_def *k, const char *in, char *out, size_t len)
 {
@@ -22,34 +21,6 @@ static void normalize(const struct key_def *k, const char *in, char *out, size_t
 		snprintf(out, len, "%lld %lld", v[0], v[1]);
 	else
 		snprintf(out, len, "%lld", v[0]);
-}
-
-static const char *base_name(const char *path)
-{
-	const char *b = strrchr(path, '/');
-
-	return b ? b + 1 : path;
-}
-
-/* The last assignment of key that boot applies after tcptune's file. */
-static void find_overrides(struct plan_row *row, const struct sysctld *boot)
-{
-	const char *managed = base_name(PLAN_MANAGED_FILE);
-	const char *name = key_table[row->key].name;
-
-	for (size_t i = 0; i < boot->n_assigns; i++) {
-		const struct sysctld_assign *a = &boot->assigns[i];
-		bool conf = strcmp(a->file, "/etc/sysctl.conf") == 0;
-
-		if (strcmp(a->key, name) != 0 || strcmp(a->file, PLAN_MANAGED_FILE) == 0)
-			continue;
-		if (conf)	/* procps reads it after every sysctl.d file */
-			row->override[ORDER_PROCPS] = a;
-		else if (strcmp(base_name(a->file), managed) > 0) {
-			row->override[ORDER_SYSTEMD] = a;
-			row->override[ORDER_PROCPS] = a;
-		}
-	}
 }
 
 static int file_content(struct plan *pl)
@@ -111,7 +82,7 @@ int plan_build(struct plan *pl, const struct snapshot *s, const char *profile, c
 		if (s->boot_ok) {
 			for (int o = 0; o < ORDER__COUNT; o++)
 				row->boot[o] = s->boot.keys[in[i].key].winner[o];
-			find_overrides(row, &s->boot);
+			sysctld_overrides(&s->boot, row->key, TXN_DEFAULT_MANAGED_FILE, row->override);
 		}
 	}
 	r = file_content(pl);
@@ -119,7 +90,7 @@ int plan_build(struct plan *pl, const struct snapshot *s, const char *profile, c
 		plan_release(pl);
 		return r;
 	}
-	if (rootfs_read_file(s->rootfd, PLAN_MANAGED_FILE_REL, 1024 * 1024, &current, NULL) == 0)
+	if (rootfs_read_file(s->rootfd, TXN_DEFAULT_MANAGED_FILE + 1, 1024 * 1024, &current, NULL) == 0)
 		pl->file_unchanged = strcmp(current, pl->file_content) == 0;
 	free(current);
 	return 0;

@@ -38,10 +38,6 @@ struct plan {
 	bool file_unchanged;			/* the managed file already holds exactly that */
 };
 
-/* The managed file's path, as sysctl.d resolution reports it. */
-#define PLAN_MANAGED_FILE "/etc/sysctl.d/99-tcptune.conf"
-#define PLAN_MANAGED_FILE_REL "etc/sysctl.d/99-tcptune.conf"	/* under the audited root */
-
 /* Build the plan from a snapshot taken with snapshot_take_config() (runtime
  * and boot) and the profile's settings.  Returns 0 or -ENOMEM. */
 int plan_build(struct plan *pl, const struct snapshot *s, const char *profile, const struct plan_input *in,

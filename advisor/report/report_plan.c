@@ -8,6 +8,7 @@
 #include "jsonutil.h"
 #include "keys.h"
 #include "strutil.h"
+#include "txn.h"
 
 static const char *esc(const char *t, char *buf, size_t len)
 {
@@ -52,7 +53,7 @@ int report_plan_text(const struct plan *pl, const struct snapshot *s, FILE *out)
 	}
 	fprintf(out, "\nAt boot, tcptune's file wins for every key not marked LOSES above "
 		"(systemd-sysctl and sysctl --system).\n");
-	fprintf(out, "Managed file %s: %s\n", PLAN_MANAGED_FILE,
+	fprintf(out, "Managed file %s: %s\n", TXN_DEFAULT_MANAGED_FILE,
 		pl->file_unchanged ? "already up to date" : "will be written");
 	for (size_t i = 0; s->boot_ok && i < s->boot.n_reappliers; i++)
 		fprintf(out, "Warning: %s may rewrite these settings after boot: %s\n", s->boot.reappliers[i].name,
@@ -92,5 +93,5 @@ json_t *report_plan_json(const struct plan *pl)
 	}
 	return json_pack("{s:s, s:I, s:I, s:o, s:{s:s, s:b}}", "profile", pl->profile,
 			 "changes", (json_int_t) pl->n_change, "skipped", (json_int_t) pl->n_skip, "keys", keys,
-			 "file", "path", PLAN_MANAGED_FILE, "unchanged", pl->file_unchanged);
+			 "file", "path", TXN_DEFAULT_MANAGED_FILE, "unchanged", pl->file_unchanged);
 }

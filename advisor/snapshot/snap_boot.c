@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "keys.h"
+#include "txn.h"
 
 /* Does boot (order o) set key i to something other than its runtime value? */
 static bool differs(const struct snapshot *s, size_t i, enum sysctld_order o)
@@ -18,29 +19,6 @@ static bool differs(const struct snapshot *s, size_t i, enum sysctld_order o)
 	if (key_parse_value(&key_table[i], w->value, v) < 0)
 		return true;	/* boot will fail to set it: runtime keeps drifting */
 	return v[0] != s->sysctl[i].v[0] || (key_table[i].type == KEY_INT_PAIR && v[1] != s->sysctl[i].v[1]);
-}
-
-/* The file `apply` manages (SPEC §8). */
-#define MANAGED_FILE "/etc/sysctl.d/99-tcptune.conf"
-
-/* Does the managed file set key i, and another file win it at boot under
- * either order? */
-static bool managed_overridden(const struct snapshot *s, size_t i)
-{
-	bool managed = false;
-
-	for (size_t a = 0; a < s->boot.n_assigns; a++)
-		if (strcmp(s->boot.assigns[a].file, MANAGED_FILE) == 0 &&
-		    strcmp(s->boot.assigns[a].key, key_table[i].name) == 0)
-			managed = true;
-	if (!managed)
-		return false;
-	for (int o = 0; o < ORDER__COUNT; o++) {
-		const struct sysctld_assign *w = s->boot.keys[i].winner[o];
-		if (w && strcmp(w->file, MANAGED_FILE) != 0)
-			return true;
-	}
-	return false;
 }
 
 static bool same_assign_value(const struct sysctld_assign *a, const struct sysctld_assign *b)
@@ -64,7 +42,7 @@ int snap_boot_read(struct snapshot *s)
 			drift++;
 		if (!same_assign_value(s->boot.keys[i].winner[ORDER_SYSTEMD], s->boot.keys[i].winner[ORDER_PROCPS]))
 			conflicts++;
-		if (managed_overridden(s, i))
+		if (sysctld_file_loses(&s->boot, i, TXN_DEFAULT_MANAGED_FILE))
 			overridden++;
 	}
 	snap_set_int(s, F_SYSCTLD_MANAGED_OVERRIDDEN, overridden);

@@ -1,7 +1,7 @@
-/* Boot configuration (see snap_sysctld.h): which sysctl.d files
- * systemd-sysctl and procps `sysctl --system` read, in which order, and which
- * line sets each tracked key; stale lines; the sysctl.d reader and parser,
- * shared with snap_reappliers.c, which finds programs that re-apply sysctls.
+/* Boot resolution (see sysctld.h): which sysctl.d files systemd-sysctl and
+ * procps `sysctl --system` read, in which order, which line sets each
+ * tracked key, what would beat a given file, and stale lines.  The reader
+ * and parser are in conf.c.
  * It reads files under the audited root only and judges nothing: the rules
  * decide what a stale line or an overriding file means. */
 #include "sysctld.h"
@@ -23,9 +23,8 @@
 #include "rootfs.h"
 #include "reappliers.h"
 #include "strutil.h"
+#include "sysctld_int.h"
 
-#define CONF_MAX (1024 * 1024)	/* bytes per file; a larger one is not configuration */
-#define LINE_WARN_MAX 20	/* per file: binary junk would otherwise add a warning per line */
 
 /* Highest priority first (KERNEL-FACTS §5).  procps and split-usr systemd
  * builds read /lib/sysctl.d too; on merged-usr systems it is /usr/lib again
@@ -59,223 +58,6 @@ struct loader {
 	size_t cap_assigns, cap_stale;
 };
 
-/* Room for element n of an array of cap elements: returns v, a larger copy
- * (new elements zeroed, *cap updated), or NULL with v untouched. */
-static void *grow(void *v, size_t *cap, size_t n, size_t size)
-{
-	size_t ncap;
-	char *nv;
-
-	if (n < *cap)
-		return v;
-	ncap = *cap ? *cap * 2 : 16;
-	if (ncap > SIZE_MAX / size)
-		return NULL;
-	nv = realloc(v, ncap * size);
-	if (!nv)
-		return NULL;
-	memset(nv + *cap * size, 0, (ncap - *cap) * size);
-	*cap = ncap;
-	return nv;
-}
-
-/* The capacity of d->warnings, which follows from the count (as grow()
- * leaves it) because the public struct has no field for it: the functions
- * shared with snap_reappliers.c add warnings through d alone. */
-static size_t warnings_cap(size_t n)
-{
-	size_t cap = 16;
-
-	if (n == 0)
-		return 0;
-	while (cap < n)
-		cap *= 2;
-	return cap;
-}
-
-static int add_warning(struct sysctld *d, const char *file, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/* Record a warning.  Returns 0, or -ENOMEM. */
-static int add_warning(struct sysctld *d, const char *file, unsigned line, const char *fmt, ...)
-{
-	size_t cap = warnings_cap(d->n_warnings);
-	struct sysctld_warning *w;
-	va_list ap;
-	int n;
-
-	w = grow(d->warnings, &cap, d->n_warnings, sizeof(*w));
-	if (!w)
-		return -ENOMEM;
-	d->warnings = w;
-	w = &d->warnings[d->n_warnings++];
-	w->line = line;
-	va_start(ap, fmt);
-	n = vasprintf(&w->text, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		w->text = NULL;
-		return -ENOMEM;
-	}
-	w->file = strdup(file);
-	return w->file ? 0 : -ENOMEM;
-}
-
-static bool is_glob(const char *key)
-{
-	return strpbrk(key, "*?[") != NULL;
-}
-
-/* Trade '.' and '/': turns a dotted key into its /proc/sys path and back,
- * keeping a dot inside a component ("eth0.100") literal (sysctl.d(5)). */
-static void swap_separators(char *s)
-{
-	for (; *s; s++) {
-		if (*s == '.')
-			*s = '/';
-		else if (*s == '/')
-			*s = '.';
-	}
-}
-
-/* Both tools accept "net/ipv4/x" as well as "net.ipv4.x"; which form a key
- * uses is decided by its first separator. */
-static void key_normalize(char *key)
-{
-	const char *sep = strpbrk(key, "./");
-
-	if (sep && *sep == '/')
-		swap_separators(key);
-}
-
-/* Exact lookup: key_lookup() would also map "eth0/100" to "eth0.100". */
-static int append_assign(struct sysctld_assign **v, size_t *n, size_t *cap, const char *file,
-			 unsigned line, const char *key, const char *value, bool ignore_failure)
-{
-	struct sysctld_assign *a;
-
-	a = grow(*v, cap, *n, sizeof(*a));
-	if (!a)
-		return -ENOMEM;
-	*v = a;
-	a = &(*v)[(*n)++];
-	a->line = line;
-	a->ignore_failure = ignore_failure;
-	a->file = strdup(file);
-	a->key = strdup(key);
-	a->value = strdup(value);
-	return a->file && a->key && a->value ? 0 : -ENOMEM;
-}
-
-struct sysctld_assign *sysctld_assigns_free(struct sysctld_assign *v, size_t n)
-{
-	for (size_t i = 0; v && i < n; i++) {
-		free(v[i].file);
-		free(v[i].key);
-		free(v[i].value);
-	}
-	free(v);
-	return NULL;
-}
-
-static int line_problem(struct sysctld *d, const char *file, unsigned line, unsigned *problems,
-			const char *text)
-{
-	if (++*problems > LINE_WARN_MAX)
-		return 0;
-	return add_warning(d, file, line, "%s", text);
-}
-
-/* As systemd-sysctl's parse_file(). */
-int sysctld_parse_conf(struct sysctld *d, const char *file, char *buf,
-		       struct sysctld_assign **v, size_t *n, size_t *cap)
-{
-	unsigned lineno = 0, problems = 0;
-	char *next = buf;
-	int r;
-
-	while (next) {
-		char *line = next, *eq, *key;
-		bool ignore_failure = false;
-
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		lineno++;
-		line = str_strip(line);
-		if (*line == '\0' || *line == '#' || *line == ';')
-			continue;
-		if (*line == '-') {
-			ignore_failure = true;
-			line++;
-		}
-		eq = strchr(line, '=');
-		if (!eq) {
-			r = line_problem(d, file, lineno, &problems,
-					 "line is not an assignment, ignored");
-			if (r < 0)
-				return r;
-			continue;
-		}
-		*eq = '\0';
-		key = str_strip(line);
-		if (*key == '\0') {
-			r = line_problem(d, file, lineno, &problems, "empty key, line ignored");
-			if (r < 0)
-				return r;
-			continue;
-		}
-		key_normalize(key);
-		r = append_assign(v, n, cap, file, lineno, key, str_strip(eq + 1), ignore_failure);
-		if (r < 0)
-			return r;
-	}
-	if (problems > LINE_WARN_MAX)
-		return add_warning(d, file, 0, "%u more lines with problems not listed",
-				   problems - LINE_WARN_MAX);
-	return 0;
-}
-
-/* The result of a skipped file: r from add_warning(), 0 or -ENOMEM. */
-static int skipped(int r)
-{
-	return r < 0 ? r : SYSCTLD_READ_SKIPPED;
-}
-
-int sysctld_read_conf(struct sysctld *d, int rootfd, const char *rel, const char *host,
-		      char **ret_buf, struct stat *ret_st)
-{
-	struct stat st;
-	char *buf;
-	int fd, r;
-
-	/* O_PATH first: opening a FIFO for reading would block. */
-	fd = rootfs_openat(rootfd, rel, O_PATH);
-	if (fd < 0)
-		return skipped(add_warning(d, host, 0, "cannot open, skipped: %s", strerror(-fd)));
-	r = fstat(fd, &st) < 0 ? -errno : 0;
-	close(fd);
-	if (r < 0)
-		return skipped(add_warning(d, host, 0, "cannot stat, skipped: %s", strerror(-r)));
-	/* Live, a link to /dev/null by any route is reached here (systemd's
-	 * null_or_empty()); under --root only the literal link text is seen. */
-	if (S_ISCHR(st.st_mode) || (S_ISREG(st.st_mode) && st.st_size == 0))
-		return SYSCTLD_READ_NULL;
-	if (!S_ISREG(st.st_mode))
-		return skipped(add_warning(d, host, 0, "not a regular file, skipped"));
-	r = rootfs_read_file(rootfd, rel, CONF_MAX, &buf, NULL);
-	if (r == -ENOMEM)
-		return r;
-	if (r < 0)
-		return skipped(add_warning(d, host, 0, "cannot read, skipped: %s%s", rootfs_strerror(r),
-					   r == -EFBIG ? " (larger than 1 MiB)" :
-					   r == -EINVAL ? " (contains a NUL byte)" : ""));
-	*ret_buf = buf;
-	if (ret_st)
-		*ret_st = st;
-	return SYSCTLD_READ_TEXT;
-}
-
 static bool is_devnull_link(int dirfd, const char *name)
 {
 	char target[16];
@@ -298,7 +80,7 @@ static int add_cand(struct cand **cands, size_t *n, size_t *cap, size_t prio, co
 {
 	struct cand *c;
 
-	c = grow(*cands, cap, *n, sizeof(*c));
+	c = sysctld_grow(*cands, cap, *n, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	*cands = c;
@@ -331,9 +113,9 @@ static int collect_dir(struct loader *l, size_t prio, struct stat *seen, size_t 
 	if (dfd == -ENOENT || dfd == -ENOTDIR)
 		return 0;	/* most systems lack some of them */
 	if (dfd < 0)
-		return add_warning(l->d, host, 0, "cannot open directory: %s", strerror(-dfd));
+		return sysctld_add_warning(l->d, host, 0, "cannot open directory: %s", strerror(-dfd));
 	if (fstat(dfd, &st) < 0) {
-		r = add_warning(l->d, host, 0, "cannot stat directory: %s", strerror(errno));
+		r = sysctld_add_warning(l->d, host, 0, "cannot stat directory: %s", strerror(errno));
 		goto out;
 	}
 	for (size_t i = 0; i < *n_seen; i++)
@@ -350,7 +132,7 @@ static int collect_dir(struct loader *l, size_t prio, struct stat *seen, size_t 
 		if (r >= 0)
 			close(r);
 		r = e == ENOMEM ? -ENOMEM :
-			add_warning(l->d, host, 0, "cannot list directory: %s", strerror(e));
+			sysctld_add_warning(l->d, host, 0, "cannot list directory: %s", strerror(e));
 		goto out;
 	}
 	r = 0;
@@ -370,7 +152,7 @@ static int collect_dir(struct loader *l, size_t prio, struct stat *seen, size_t 
 			goto out;
 	}
 	if (errno != 0)
-		r = add_warning(l->d, host, 0, "cannot list directory: %s", strerror(errno));
+		r = sysctld_add_warning(l->d, host, 0, "cannot list directory: %s", strerror(errno));
 out:
 	if (dir)
 		closedir(dir);
@@ -476,18 +258,15 @@ static int load_files(struct loader *l, struct cand *cands, size_t n_cands)
 	return load_sysctl_conf(l);
 }
 
-bool sysctld_assign_matches(const struct sysctld_assign *a, const char *name, const char *path)
-{
-	char pattern[PATH_MAX];
 
-	if (!is_glob(a->key))
-		return strcmp(a->key, name) == 0;
-	/* systemd expands a glob against /proc/sys (glob(3)), so a '*' never
-	 * spans a separator: match in path form with FNM_PATHNAME. */
-	if (str_printf(pattern, sizeof(pattern), "%s", a->key) < 0)
-		return false;
-	swap_separators(pattern);
-	return fnmatch(pattern, path, FNM_PATHNAME) == 0;
+/* Does a glob line yield to an explicit line for the same key, wherever
+ * that one is?  systemd-sysctl skips a glob match for a key that has an
+ * explicit setting anywhere ("explicit setting exists"), whatever the
+ * order; procps writes every line in turn.  The one place that decides it,
+ * for resolve_key() and sysctld_overrides(). */
+static bool glob_yields(enum sysctld_order o)
+{
+	return o == ORDER_SYSTEMD;
 }
 
 /* Winner and overridden lines of key k under order o; cand is scratch space
@@ -514,12 +293,9 @@ static int resolve_key(struct loader *l, size_t k, enum sysctld_order o,
 	if (nc == 0)
 		return 0;
 	win = nc - 1;
-	/* systemd-sysctl skips a glob match for a key that has an explicit
-	 * setting anywhere ("explicit setting exists"), whatever the order;
-	 * procps writes every line in turn. */
-	if (o == ORDER_SYSTEMD) {
+	if (glob_yields(o)) {
 		for (size_t i = nc; i-- > 0;) {
-			if (!is_glob(cand[i]->key)) {
+			if (!sysctld_is_glob(cand[i]->key)) {
 				win = i;
 				break;
 			}
@@ -566,7 +342,7 @@ static bool key_exists(int rootfd, const char *key)
 
 	if (str_printf(path, sizeof(path), "proc/sys/%s", key) < 0)
 		return false;
-	swap_separators(path + strlen("proc/sys/"));
+	sysctld_swap_separators(path + strlen("proc/sys/"));
 	/* A key names a sysctl, not a path: ".." must not leave proc/sys. */
 	for (c = path; c; c = strchr(c, '/')) {
 		size_t len;
@@ -602,7 +378,7 @@ static int add_stale(struct loader *l, const struct sysctld_assign *a)
 	struct sysctld_stale *s;
 	int n;
 
-	s = grow(d->stale, &l->cap_stale, d->n_stale, sizeof(*s));
+	s = sysctld_grow(d->stale, &l->cap_stale, d->n_stale, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	d->stale = s;
@@ -659,7 +435,7 @@ static int find_stale(struct loader *l)
 		for (size_t a = fi->first; a < fi->first + fi->n; a++) {
 			const struct sysctld_assign *as = &d->assigns[a];
 
-			if (is_glob(as->key) || key_exists(l->rootfd, as->key))
+			if (sysctld_is_glob(as->key) || key_exists(l->rootfd, as->key))
 				continue;
 			r = add_stale(l, as);
 			if (r < 0)
@@ -740,4 +516,77 @@ const char *sysctld_stale_reason_name(enum stale_reason r)
 		return "unknown";
 	}
 	return "unknown";
+}
+
+static const char *base_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	return b ? b + 1 : path;
+}
+
+/* The file d read under path, or NULL. */
+static const struct sysctld_file *file_at(const struct sysctld *d, const char *path)
+{
+	for (size_t i = 0; i < d->n_files; i++)
+		if (strcmp(d->files[i].path, path) == 0)
+			return &d->files[i];
+	return NULL;
+}
+
+/* Under order o, is file `other` applied after a sysctl.d file `path`
+ * would be?  sysctl.d files go by basename across directories; procps
+ * reads /etc/sysctl.conf after all of them. */
+static bool applied_after(const char *other, const char *path, enum sysctld_order o)
+{
+	if (strcmp(other, "/etc/sysctl.conf") == 0)
+		return o == ORDER_PROCPS;
+	return strcmp(base_name(other), base_name(path)) > 0;
+}
+
+void sysctld_overrides(const struct sysctld *d, size_t k, const char *path,
+		       const struct sysctld_assign *ret[ORDER__COUNT])
+{
+	char proc[PATH_MAX];
+
+	for (int o = 0; o < ORDER__COUNT; o++)
+		ret[o] = NULL;
+	if (k >= key_count || key_proc_path(&key_table[k], proc, sizeof(proc)) < 0)
+		return;
+	for (int o = 0; o < ORDER__COUNT; o++) {
+		for (size_t i = 0; i < d->n_assigns; i++) {
+			const struct sysctld_assign *a = &d->assigns[i];
+			const struct sysctld_file *f = file_at(d, a->file);
+
+			if (!f || !f->used[o] || strcmp(a->file, path) == 0 ||
+			    !applied_after(a->file, path, (enum sysctld_order) o))
+				continue;
+			/* path's line is explicit: a glob yields to it where globs do. */
+			if (sysctld_is_glob(a->key) && glob_yields((enum sysctld_order) o))
+				continue;
+			if (sysctld_assign_matches(a, key_table[k].name, proc))
+				ret[o] = a;
+		}
+	}
+}
+
+bool sysctld_file_loses(const struct sysctld *d, size_t k, const char *path)
+{
+	char proc[PATH_MAX];
+	bool sets = false;
+
+	if (!d->keys || k >= key_count || key_proc_path(&key_table[k], proc, sizeof(proc)) < 0)
+		return false;
+	for (size_t i = 0; i < d->n_assigns && !sets; i++)
+		sets = strcmp(d->assigns[i].file, path) == 0 &&
+		       sysctld_assign_matches(&d->assigns[i], key_table[k].name, proc);
+	if (!sets)
+		return false;
+	for (int o = 0; o < ORDER__COUNT; o++) {
+		const struct sysctld_assign *w = d->keys[k].winner[o];
+
+		if (w && strcmp(w->file, path) != 0)
+			return true;
+	}
+	return false;
 }

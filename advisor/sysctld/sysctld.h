@@ -3,7 +3,7 @@
  * a root directory.  Per tracked key (key table): the winning file:line under
  * each order and the assignments it overrides; keys set in files that the
  * running kernel lacks (stale), classified; programs that re-write sysctls
- * after boot (found by snap_reappliers.h).  Semantics: KERNEL-FACTS §5
+ * after boot (found by reappliers.h).  Semantics: KERNEL-FACTS §5
  * (systemd 252 sysctl.d(5), procps-ng 4.0.2 PreloadSystem()). */
 #ifndef TCPTUNE_ADVISOR_SYSCTLD_H
 #define TCPTUNE_ADVISOR_SYSCTLD_H
@@ -123,6 +123,20 @@ int sysctld_parse_conf(struct sysctld *d, const char *file, char *buf,
 /* Does a (its key possibly a glob) set the tracked key name, whose /proc/sys
  * path (key_proc_path()) is path?  A glob matches as systemd expands it. */
 bool sysctld_assign_matches(const struct sysctld_assign *a, const char *name, const char *path);
+
+/* The boot precedence around one sysctl.d file, for tcptune's managed file:
+ * per order, the last line of another file that would beat an explicit
+ * setting of tracked key k in the file at path (which need not exist yet),
+ * or NULL where path's line would win.  Uses the same rules as the
+ * resolution: basename order across directories, /etc/sysctl.conf last for
+ * procps, shadowed and masked files ignored, globs matched and yielding to
+ * explicit lines where the program does so. */
+void sysctld_overrides(const struct sysctld *d, size_t k, const char *path,
+		       const struct sysctld_assign *ret[ORDER__COUNT]);
+
+/* Does the file at path set tracked key k (globs matched) while another
+ * file wins it at boot under either order? */
+bool sysctld_file_loses(const struct sysctld *d, size_t k, const char *path);
 
 /* Free n assignments (half-built ones too) and the array v, which may be
  * NULL.  Returns NULL. */
