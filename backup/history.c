@@ -108,6 +108,28 @@ int txn_history(const struct txn_paths *p, struct txn_entry **ret, size_t *ret_n
 	return r;
 }
 
+int txn_store_state(int storefd, struct txn_store_state *ret)
+{
+	struct txn_entry *v = NULL;
+	size_t n = 0;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = history_load(storefd, &v, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v[i].status, ST_PENDING) == 0 && ret->n_pending++ == 0)
+			snprintf(ret->oldest_pending, sizeof(ret->oldest_pending), "%s", v[i].id);
+		if (strcmp(v[i].status, ST_CORRUPT) == 0 && ret->n_corrupt++ == 0) {
+			snprintf(ret->first_corrupt, sizeof(ret->first_corrupt), "%s", v[i].id);
+			snprintf(ret->first_corrupt_why, sizeof(ret->first_corrupt_why), "%s", v[i].error);
+		}
+	}
+	txn_entries_free(v, n);
+	return 0;
+}
+
 void txn_entries_free(struct txn_entry *v, size_t n)
 {
 	if (!v)

@@ -111,6 +111,19 @@ int txn_apply(const struct txn_paths *p, const struct txn_request *req, bool *re
 int txn_rollback(const struct txn_paths *p, const char *id, bool force, const char *user, uid_t uid,
 		 char ret_id[16], struct txn_error *err);
 
+/* What the store open at storefd holds unfinished, as recovery sees it (the
+ * same listing and manifest reader): the number of pending entries, the
+ * oldest one's id, and how many entries are corrupt.  For `check`, which
+ * opens the store under the audited root itself. */
+struct txn_store_state {
+	size_t n_pending;
+	char oldest_pending[16];	/* "" when none */
+	size_t n_corrupt;
+	char first_corrupt[16];
+	char first_corrupt_why[256];
+};
+int txn_store_state(int storefd, struct txn_store_state *ret);
+
 /* Entries, oldest first.  Caller frees with txn_entries_free(). */
 int txn_history(const struct txn_paths *p, struct txn_entry **ret, size_t *ret_n);
 void txn_entries_free(struct txn_entry *v, size_t n);
