@@ -45,7 +45,7 @@ int rollback_find_target(const struct txn_entry *v, size_t n, const char *id, bo
 			if (strcmp(v[i].action, "apply") == 0 && strcmp(v[i].status, ST_APPLIED) == 0)
 				break;
 		if (i == (size_t) -1) {
-			change_say(why, why_len, "no applied transaction to roll back");
+			change_say(why, why_len, "no applied transaction to undo");
 			return -ENOENT;
 		}
 	}
@@ -72,6 +72,30 @@ int rollback_find_target(const struct txn_entry *v, size_t n, const char *id, bo
 		}
 	*ret_index = i;
 	return 0;
+}
+
+int txn_rollback_target(const struct txn_paths *p, const char *id, bool force, struct txn_entry *ret,
+			struct txn_error *err)
+{
+	struct txn_entry *v = NULL;
+	size_t n = 0, ti;
+	int r;
+
+	memset(err, 0, sizeof(*err));
+	err->restored = true;
+	r = txn_history(p, &v, &n);
+	if (r < 0) {
+		change_say(err->what, sizeof(err->what), "cannot read the store %s: %s", p->store, strerror(-r));
+		return r;
+	}
+	r = rollback_find_target(v, n, id, force, &ti, err->what, sizeof(err->what));
+	if (r == 0) {
+		*ret = v[ti];
+		ret->keys = NULL;	/* they stay with v */
+		snprintf(err->id, sizeof(err->id), "%s", ret->id);
+	}
+	txn_entries_free(v, n);
+	return r;
 }
 
 /* Keys of the target that had an old value: back to it.  Keys it created

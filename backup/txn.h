@@ -104,6 +104,14 @@ int txn_recover(const struct txn_paths *p, struct txn_error *err);
 int txn_apply(const struct txn_paths *p, const struct txn_request *req, bool *ret_changed, char ret_id[16],
 	      struct txn_error *err);
 
+/* The entry txn_rollback() would undo for the same id and force, copied to
+ * *ret without its keys (ret->n_keys says how many it has), so that the
+ * caller can show it before asking; the choice itself is
+ * rollback_find_target()'s.  -ENOENT (nothing to undo, or no store),
+ * -EINVAL, -EBADMSG, -EEXIST as txn_rollback(), err->what saying why. */
+int txn_rollback_target(const struct txn_paths *p, const char *id, bool force, struct txn_entry *ret,
+			struct txn_error *err);
+
 /* Undo entry id (NULL: the newest "applied" apply entry) as a transaction of
  * its own: runtime values and managed file back to what they were before it.
  * -EEXIST when a key was changed outside tcptune since (runtime differs from

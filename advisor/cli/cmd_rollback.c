@@ -24,31 +24,6 @@ const struct cli_opt cmd_rollback_opts[] = {
 	{ NULL, false, 0, NULL },
 };
 
-/* The entry rollback would undo, for the prompt. */
-static int find_target(const char *id, struct txn_entry *ret)
-{
-	struct txn_entry *v = NULL;
-	size_t n = 0;
-	int r = txn_history(&guard_paths, &v, &n);
-
-	if (r < 0)
-		return r;
-	r = -ENOENT;
-	for (size_t i = n; i-- > 0;) {
-		bool match = id ? strcmp(v[i].id, id) == 0
-				: strcmp(v[i].action, "apply") == 0 && strcmp(v[i].status, "applied") == 0;
-		if (match) {
-			*ret = v[i];
-			ret->keys = NULL;	/* keys stay with v */
-			ret->n_keys = v[i].n_keys;
-			r = 0;
-			break;
-		}
-	}
-	txn_entries_free(v, n);
-	return r;
-}
-
 static const char *login_name(void)
 {
 	struct passwd *pw = getpwuid(getuid());
@@ -84,13 +59,10 @@ int cmd_rollback(const struct cli_args *a)
 		return 1;
 	if (guard_lock("rollback", &lockfd) < 0)
 		return 1;
-	r = find_target(id, &target);
+	/* The same choice txn_rollback() makes, shown before asking. */
+	r = txn_rollback_target(&guard_paths, id, force, &target, &err);
 	if (r < 0) {
-		if (r == -ENOENT)
-			log_errx(0, id ? "rollback: no transaction '%s' (see tcptune history)"
-				       : "rollback: no applied transaction to undo%s", id ? id : "");
-		else
-			log_err(r, "rollback: cannot read the backup store '%s'", guard_paths.store);
+		log_errx(0, "rollback: %s%s", err.what, r == -ENOENT && !id ? "" : " (see tcptune history)");
 		code = 1;
 		goto out;
 	}

@@ -62,7 +62,7 @@ static void round_trip(struct fx *f, bool managed_exists)
 
 	/* Nothing left to undo. */
 	assert_int_equal(txn_rollback(&f->paths, NULL, false, "bob", 1001, id, &err), -ENOENT);
-	assert_string_equal(err.what, "no applied transaction to roll back");
+	assert_string_equal(err.what, "no applied transaction to undo");
 }
 
 static void test_round_trip_file_existed(void **state)
