@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +11,12 @@
 
 #include "caps.h"
 #include "cmd.h"
+#include "guard.h"
 #include "keys.h"
 #include "log.h"
 #include "netns.h"
 #include "snapshot.h"
+#include "txn.h"
 
 enum { G_HELP = 1000, G_VERSION, G_ROOT, G_DATA, G_COLOR, G_QUIET, G_VERBOSE, G_NETNS };
 
@@ -29,20 +32,29 @@ static const struct cli_opt global_opts[] = {
 	{ NULL, false, 0, NULL },
 };
 
+#define NETNS VERB_NETNS_OK
+#define TJ "text|json"
 static const struct verb verbs[] = {
-	/* name       handler       min max options        args         help                netns own_caps */
-	{ "check",   cmd_check,   0, 0, cmd_check_opts,   "",            "audit sysctls, sockets and boot configuration", true, true },
-	{ "explain", cmd_explain, 1, 1, cmd_explain_opts, "KEY|RULE",    "what a sysctl or a rule means, with current values", true, false },
-	{ "profiles", cmd_profiles, 0, 0, cmd_profiles_opts, "",         "list the profiles", false, false },
-	{ "show",    cmd_show,    1, 1, cmd_show_opts,    "PROFILE",     "a profile fully resolved, with reasons", false, false },
-	{ "recommend", cmd_recommend, 0, 0, cmd_recommend_opts, "",      "the profile that fits this machine, and why", true, false },
-	{ "diff",    cmd_diff,    1, 1, cmd_diff_opts,    "PROFILE",     "what applying a profile would change, now and at boot", true, false },
-	{ "apply",   cmd_apply,   1, 1, cmd_apply_opts,   "PROFILE",     "apply a profile now and at boot, as one transaction", false, true },
-	{ "rollback", cmd_rollback, 0, 1, cmd_rollback_opts, "[ID]",     "undo the last (or the given) applied transaction", false, true },
-	{ "history", cmd_history, 0, 0, cmd_history_opts, "",            "the transactions in the backup store", false, false },
+	/* name     handler     min max options           args        help                                formats   flags */
+	{ "check",   cmd_check,   0, 0, cmd_check_opts,   "",         "audit sysctls, sockets and boot configuration",
+	  "text|json|prometheus", NETNS | VERB_OWN_CAPS },
+	{ "explain", cmd_explain, 1, 1, cmd_explain_opts, "KEY|RULE", "what a sysctl or a rule means, with current values",
+	  NULL, NETNS },
+	{ "profiles", cmd_profiles, 0, 0, cmd_profiles_opts, "",      "list the profiles", NULL, 0 },
+	{ "show",    cmd_show,    1, 1, cmd_show_opts,    "PROFILE",  "a profile fully resolved, with reasons", NULL, 0 },
+	{ "recommend", cmd_recommend, 0, 0, cmd_recommend_opts, "",   "the profile that fits this machine, and why", TJ, NETNS },
+	{ "diff",    cmd_diff,    1, 1, cmd_diff_opts,    "PROFILE",  "what applying a profile would change, now and at boot",
+	  TJ, NETNS },
+	{ "apply",   cmd_apply,   1, 1, cmd_apply_opts,   "PROFILE",  "apply a profile now and at boot, as one transaction",
+	  TJ, VERB_CHANGES },
+	{ "rollback", cmd_rollback, 0, 1, cmd_rollback_opts, "[ID]",  "undo the last (or the given) applied transaction",
+	  TJ, VERB_CHANGES },
+	{ "history", cmd_history, 0, 0, cmd_history_opts, "",         "the transactions in the backup store", TJ, 0 },
 	/* For shell completion; not in --help. */
-	{ "list",    cmd_list,    1, 1, cmd_list_opts,    "WHAT",        NULL, false, false },
+	{ "list",    cmd_list,    1, 1, cmd_list_opts,    "WHAT",     NULL, NULL, 0 },
 };
+#undef NETNS
+#undef TJ
 static const size_t n_verbs = sizeof(verbs) / sizeof(verbs[0]);
 
 void cli_print_verbs(void)
@@ -50,6 +62,17 @@ void cli_print_verbs(void)
 	for (size_t i = 0; i < n_verbs; i++)
 		if (verbs[i].help)
 			printf("%s\n", verbs[i].name);
+}
+
+/* An option's help; --format's names the verb's formats first. */
+static const char *opt_help(const struct verb *v, const struct cli_opt *o)
+{
+	static char buf[256];
+
+	if (o->id != CLI_OPT_FORMAT || !v->formats)
+		return o->help;
+	snprintf(buf, sizeof(buf), "%s%s%s", v->formats, *o->help ? " " : "", o->help);
+	return buf;
 }
 
 static void usage(FILE *f)
@@ -65,7 +88,7 @@ static void usage(FILE *f)
 		fprintf(f, "  %-22s %s\n", head, verbs[i].help);
 		for (const struct cli_opt *o = verbs[i].opts; o && o->name; o++)
 			if (o->help)
-				fprintf(f, "      --%-16s %s\n", o->name, o->help);
+				fprintf(f, "      --%-16s %s\n", o->name, opt_help(&verbs[i], o));
 	}
 	fprintf(f, "\noptions:\n");
 	for (const struct cli_opt *o = global_opts; o->name; o++)
@@ -83,7 +106,7 @@ static void verb_usage(const struct verb *v, FILE *f)
 		fprintf(f, "\n%s options:\n", v->name);
 		for (const struct cli_opt *o = v->opts; o->name; o++)
 			if (o->help)
-				fprintf(f, "  --%-16s%-6s %s\n", o->name, o->has_arg ? " ARG" : "", o->help);
+				fprintf(f, "  --%-16s%-6s %s\n", o->name, o->has_arg ? " ARG" : "", opt_help(v, o));
 	}
 	fprintf(f, "\nGlobal options (tcptune --help): --root DIR, --data DIR, --color WHEN, -q, -v\n");
 }
@@ -139,13 +162,39 @@ static const struct cli_opt *match_opt(const struct cli_opt *table, const char *
 	return NULL;
 }
 
+/* --format: one of the verb's formats; the first by default. */
+static int check_format(const struct verb *v, struct cli_args *a)
+{
+	const char *f = v->formats;
+	size_t len;
+
+	if (!f) {
+		a->format = "text";
+		return 0;
+	}
+	if (!a->format) {
+		static char first[32];
+
+		snprintf(first, sizeof(first), "%.*s", (int) strcspn(f, "|"), f);
+		a->format = first;
+		return 0;
+	}
+	len = strlen(a->format);
+	for (const char *p = f; *p; p += strcspn(p, "|"), p += *p == '|')
+		if (strcspn(p, "|") == len && strncmp(p, a->format, len) == 0)
+			return 0;
+	return log_errx(-EINVAL, "unknown format '%s' for %s: use %s", a->format, v->name, f);
+}
+
 int cli_run(int argc, char **argv)
 {
-	struct cli_globals g = { .root = "/", .verbosity = 1 };
-	struct cli_args a = { .g = &g };
+	struct cli_globals g = { .target.root = "/", .verbosity = 1 };
+	struct cli_args a = { .g = &g, .lockfd = -1 };
+	struct snap_sysctl *host_keys = NULL;
 	const struct verb *v = NULL;
 	const char *no_color;
 	bool help = false, only_pos = false;
+	int code;
 
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *name, *value = NULL, *eq;
@@ -200,9 +249,9 @@ int cli_run(int argc, char **argv)
 		switch (o->id) {
 		case G_HELP:    help = true; break;
 		case G_VERSION: printf("tcptune %s\n", TCPTUNE_VERSION); return EXIT_OK;
-		case G_ROOT:    g.root = value; break;
+		case G_ROOT:    g.target.root = value; break;
 		case G_DATA:    g.data = value; break;
-		case G_NETNS:   g.netns = value; break;
+		case G_NETNS:   g.netns_arg = value; break;
 		case G_COLOR:
 			/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): --color has_arg, so value is set */
 			if (strcmp(value, "auto") != 0 && strcmp(value, "always") != 0 && strcmp(value, "never") != 0)
@@ -212,6 +261,9 @@ int cli_run(int argc, char **argv)
 			break;
 		case G_QUIET:   g.verbosity = 0; break;
 		case G_VERBOSE: g.verbosity = 2; break;
+		case CLI_OPT_FORMAT: a.format = value; break;
+		case CLI_OPT_DRY_RUN: a.dry_run = true; break;
+		case CLI_OPT_CAPEFF: a.print_capeff = true; break;
 		default:
 			if (a.n_opts == sizeof(a.opts) / sizeof(a.opts[0]))
 				return log_errx(EXIT_UNKNOWN, "too many options"), EXIT_UNKNOWN;
@@ -229,10 +281,10 @@ int cli_run(int argc, char **argv)
 		no_color = getenv("NO_COLOR");
 		g.use_color = isatty(STDOUT_FILENO) && !(no_color && *no_color);
 	}
-	if (g.netns && v && !v->netns_ok)
+	if (g.netns_arg && v && !(v->flags & VERB_NETNS_OK))
 		return log_errx(EXIT_UNKNOWN, "'%s' works on this network namespace only; run it inside the other one "
 				"(e.g. ip netns exec NAME tcptune %s)", v->name, v->name), EXIT_UNKNOWN;
-	if (g.netns && strcmp(g.root, "/") != 0)
+	if (g.netns_arg && strcmp(g.target.root, "/") != 0)
 		return log_errx(EXIT_UNKNOWN, "--netns and --root do not go together: --root audits files, "
 				"--netns a live namespace"), EXIT_UNKNOWN;
 	if (help && v) {
@@ -246,23 +298,54 @@ int cli_run(int argc, char **argv)
 	if (a.n_pos < v->min_args || a.n_pos > v->max_args)
 		return log_errx(EXIT_UNKNOWN, "'%s' takes %s%s", v->name,
 				v->max_args ? "the argument " : "no arguments", v->args_help), EXIT_UNKNOWN;
-	if (g.netns) {
-		static struct snap_sysctl host[64];
+	if (check_format(v, &a) < 0)
+		return EXIT_UNKNOWN;
+	if (g.netns_arg) {
 		static char path[4096];
 		int r;
 
 		/* Host-wide keys are absent inside a child namespace: read them here. */
-		if (key_count > sizeof(host) / sizeof(host[0]))
-			return log_errx(EXIT_UNKNOWN, "key table larger than expected"), EXIT_UNKNOWN;
-		netns_read_host_keys(host);
-		r = netns_enter(g.netns, path, sizeof(path));
-		if (r < 0)
-			return log_err(r, "cannot enter network namespace '%s'%s", g.netns,
+		host_keys = netns_read_host_keys();
+		if (!host_keys)
+			return log_err(-ENOMEM, "cannot read the host's keys"), EXIT_UNKNOWN;
+		r = netns_enter(g.netns_arg, path, sizeof(path));
+		if (r < 0) {
+			free(host_keys);
+			return log_err(r, "cannot enter network namespace '%s'%s", g.netns_arg,
 				       r == -EPERM ? " (needs CAP_SYS_ADMIN)"
 				       : r == -EINVAL ? " (not a network namespace)" : ""), EXIT_UNKNOWN;
-		snapshot_set_netns(path, host);
+		}
+		g.target.netns = path;
+		g.target.host_keys = host_keys;
 	}
-	if (!v->own_caps)
-		caps_keep_reading();
-	return v->handler(&a);
+	if ((v->flags & VERB_CHANGES) && !a.dry_run) {
+		if (strcmp(g.target.root, "/") != 0)
+			code = log_errx(EXIT_UNKNOWN, "%s changes the live system; --root is only for audits and diff",
+					v->name);
+		else if (guard_privileges(v->name) < 0 || guard_drop_privileges(v->name, a.print_capeff) < 0 ||
+			 guard_lock(v->name, &a.lockfd) < 0)
+			code = EXIT_FAILED;
+		else
+			code = v->handler(&a);
+		if (a.lockfd >= 0)
+			txn_unlock(a.lockfd);
+	} else {
+		if (!(v->flags & VERB_OWN_CAPS))
+			caps_keep_reading();
+		code = v->handler(&a);
+	}
+	free(host_keys);
+	return code;
+}
+
+const char *cli_login_name(void)
+{
+	struct passwd *pw = getpwuid(getuid());
+
+	return pw ? pw->pw_name : "?";
+}
+
+bool cli_format_is(const struct cli_args *a, const char *name)
+{
+	return strcmp(a->format, name) == 0;
 }

@@ -3,7 +3,9 @@
 #define TCPTUNE_ADVISOR_CMD_H
 
 #include "cli.h"
+#include "plan.h"
 #include "profile.h"
+#include "snapshot.h"
 
 /* Load the profiles along the data search path; logs and returns -EINVAL on
  * a bad profile. */
@@ -11,6 +13,21 @@ int cmd_load_profiles(const struct cli_args *a, struct profile_set *set);
 
 /* The profile called name, or NULL after logging the known names. */
 const struct profile *cmd_find_profile(const struct profile_set *set, const char *name);
+
+/* diff's plan, which apply and apply --dry-run share: the profiles, a
+ * configuration snapshot of the target and the plan for one profile. */
+struct cmd_plan {
+	struct profile_set set;
+	struct snapshot s;
+	struct plan plan;
+	bool have_set, have_snapshot, have_plan;
+};
+/* Build it; logs and returns a negative errno on failure.  Release it
+ * with cmd_plan_release() either way. */
+int cmd_plan_make(const struct cli_args *a, const char *name, struct cmd_plan *p);
+void cmd_plan_release(struct cmd_plan *p);
+/* diff and apply --dry-run: the plan of a->pos[0] in a->format. */
+int cmd_plan_show(const struct cli_args *a);
 
 int cmd_check(const struct cli_args *a);
 extern const struct cli_opt cmd_check_opts[];

@@ -26,17 +26,17 @@
 #include "snapshot.h"
 #include "strutil.h"
 
-enum { OPT_FORMAT = 1, OPT_OUTPUT, OPT_IGNORE, OPT_SAMPLES, OPT_INTERVAL, OPT_CONFIG, OPT_RECORD, OPT_CAPEFF };
+enum { OPT_OUTPUT = 1, OPT_IGNORE, OPT_SAMPLES, OPT_INTERVAL, OPT_CONFIG, OPT_RECORD };
 
 const struct cli_opt cmd_check_opts[] = {
-	{ "format",   true, OPT_FORMAT,   "text|json|prometheus" },
+	{ "format",   true, CLI_OPT_FORMAT, "" },
 	{ "output",   true, OPT_OUTPUT,   "write the report to FILE atomically (node_exporter textfile)" },
 	{ "ignore",   true, OPT_IGNORE,   "silence rule ID (repeatable); listed as ignored in JSON" },
 	{ "samples",  true, OPT_SAMPLES,  "take N snapshots (2..100) and add rates and growth" },
 	{ "interval", true, OPT_INTERVAL, "seconds between samples (default 1)" },
 	{ "config",   true, OPT_CONFIG,   "site settings file (default " CONFIG_PATH ")" },
 	{ "debug-record-sockdiag", true, OPT_RECORD, NULL },	/* writes unit-test fixtures */
-	{ "debug-print-capeff", false, OPT_CAPEFF, NULL },	/* tests: the capabilities kept */
+	{ "debug-print-capeff", false, CLI_OPT_CAPEFF, NULL },	/* tests: the capabilities kept */
 	{ NULL, false, 0, NULL },
 };
 
@@ -57,7 +57,8 @@ static double clock_s(clockid_t id)
 
 static int parse_opts(const struct cli_args *a, struct check_opts *o, struct config *cfg)
 {
-	o->fmt = report_format_find("text");
+	o->fmt = report_format_find(a->format);	/* cli_run() checked it */
+	o->print_capeff = a->print_capeff;
 	o->config = CONFIG_PATH;
 	o->samples = 1;
 	o->interval = 1;
@@ -65,11 +66,6 @@ static int parse_opts(const struct cli_args *a, struct check_opts *o, struct con
 		const char *v = a->opts[i].value;
 
 		switch (a->opts[i].id) {
-		case OPT_FORMAT:
-			o->fmt = report_format_find(v);
-			if (!o->fmt)
-				return log_errx(-EINVAL, "unknown format '%s': use text, json or prometheus", v);
-			break;
 		case OPT_OUTPUT:
 			o->output = v;
 			break;
@@ -90,9 +86,6 @@ static int parse_opts(const struct cli_args *a, struct check_opts *o, struct con
 			break;
 		case OPT_RECORD:
 			o->record = v;
-			break;
-		case OPT_CAPEFF:
-			o->print_capeff = true;
 			break;
 		}
 	}
@@ -121,9 +114,9 @@ static int take_snapshots(const struct cli_args *a, const struct check_opts *o, 
 				;
 			snapshot_release(last);
 		}
-		r = snapshot_init(&s, a->g->root);
+		r = snapshot_init(&s, &a->g->target);
 		if (r < 0) {
-			log_err(r, "cannot open root directory '%s'", a->g->root);
+			log_err(r, "cannot open root directory '%s'", a->g->target.root);
 			break;
 		}
 		s.sockdiag_record = i == 0 ? record : NULL;
@@ -268,7 +261,7 @@ int cmd_check(const struct cli_args *a)
 		for (size_t i = s.n_notes; i-- > 0;)
 			if (!strcmp(s.notes[i].source, "sockets") || !strcmp(s.notes[i].source, "sysctl"))
 				why = s.notes[i].text;
-		log_errx(0, "incomplete snapshot of '%s': %s", a->g->root, why);
+		log_errx(0, "incomplete snapshot of '%s': %s", a->g->target.root, why);
 		incomplete = true;
 	}
 

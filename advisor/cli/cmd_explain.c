@@ -90,9 +90,9 @@ int cmd_explain(const struct cli_args *a)
 	i = (size_t) r;
 	k = &key_table[i];
 
-	r = snapshot_init(&s, a->g->root);
+	r = snapshot_init(&s, &a->g->target);
 	if (r < 0)
-		return log_err(r, "cannot open root directory '%s'", a->g->root), EXIT_UNKNOWN;
+		return log_err(r, "cannot open root directory '%s'", a->g->target.root), EXIT_UNKNOWN;
 	r = snapshot_take_config(&s);
 	if (r < 0) {
 		snapshot_release(&s);

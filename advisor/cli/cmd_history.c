@@ -11,17 +11,14 @@
 #include "log.h"
 #include "txn.h"
 
-enum { OPT_FORMAT = 1 };
-
 const struct cli_opt cmd_history_opts[] = {
-	{ "format", true, OPT_FORMAT, "text|json" },
+	{ "format", true, CLI_OPT_FORMAT, "" },
 	{ NULL, false, 0, NULL },
 };
 
 static int print_json(const struct txn_entry *v, size_t n)
 {
 	json_t *arr = json_array();
-	int r;
 
 	for (size_t i = 0; i < n; i++) {
 		json_t *keys = json_array();
@@ -37,26 +34,16 @@ static int print_json(const struct txn_entry *v, size_t n)
 						     "target", v[i].target[0] ? json_string(v[i].target) : json_null(),
 						     "error", v[i].error[0] ? json_string_safe(v[i].error) : json_null()));
 	}
-	r = json_dumpf(arr, stdout, JSON_INDENT(2));
-	fputc('\n', stdout);
-	json_decref(arr);
-	return r;
+	return json_print(arr, stdout);
 }
 
 int cmd_history(const struct cli_args *a)
 {
 	struct txn_entry *v = NULL;
-	bool json = false;
+	bool json = cli_format_is(a, "json");
 	size_t n = 0;
 	int r;
 
-	for (size_t i = 0; i < a->n_opts; i++)
-		if (a->opts[i].id == OPT_FORMAT) {
-			if (strcmp(a->opts[i].value, "json") == 0)
-				json = true;
-			else if (strcmp(a->opts[i].value, "text") != 0)
-				return log_errx(EXIT_UNKNOWN, "unknown format '%s': use text or json", a->opts[i].value);
-		}
 	r = txn_history(&guard_paths, &v, &n);
 	if (r < 0)
 		return log_err(r, "cannot read the backup store '%s'", guard_paths.store), 1;

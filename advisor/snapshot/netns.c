@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -14,19 +15,23 @@
 #include "snap_readers.h"
 #include "strutil.h"
 
-void netns_read_host_keys(struct snap_sysctl *host)
+struct snap_sysctl *netns_read_host_keys(void)
 {
+	const struct snap_target host_root = { .root = "/" };
+	struct snap_sysctl *host = calloc(key_count, sizeof(*host));
 	struct snapshot s;
 
-	memset(host, 0, key_count * sizeof(*host));
-	if (snapshot_init(&s, "/") < 0)
-		return;
+	if (!host)
+		return NULL;
+	if (snapshot_init(&s, &host_root) < 0)
+		return host;
 	snap_kernel_read(&s);
 	snap_sysctl_read(&s);
 	for (size_t i = 0; i < key_count; i++)
 		if (!key_table[i].per_netns)
 			host[i] = s.sysctl[i];
 	snapshot_release(&s);
+	return host;
 }
 
 int netns_enter(const char *spec, char *ret_path, size_t len)

@@ -9,9 +9,10 @@
 
 #include "snapshot.h"
 
-/* Read the host-wide keys (key_table[].per_netns == false) of the current
- * namespace into host[key_count]. */
-void netns_read_host_keys(struct snap_sysctl *host);
+/* The host-wide keys (key_table[].per_netns == false) of the current
+ * namespace, in a new array of key_count entries (the others not present),
+ * or NULL when out of memory.  The caller frees it. */
+struct snap_sysctl *netns_read_host_keys(void);
 
 /* Enter the namespace: NAME means /run/netns/NAME (ip netns add), anything
  * with a '/' is a path such as /proc/PID/ns/net.  Returns 0 or a negative

@@ -16,18 +16,9 @@
 #include "rootfs.h"
 #include "snap_readers.h"
 
-/* Set once, before any snapshot, by the command line (--netns). */
-static const char *arg_netns;
-static const struct snap_sysctl *arg_host_keys;
-
-void snapshot_set_netns(const char *path, const struct snap_sysctl *host)
+int snapshot_init(struct snapshot *s, const struct snap_target *t)
 {
-	arg_netns = path;
-	arg_host_keys = host;
-}
-
-int snapshot_init(struct snapshot *s, const char *root)
-{
+	const char *root = t->root ? t->root : "/";
 	struct stat a, b;
 	int fd;
 
@@ -39,8 +30,8 @@ int snapshot_init(struct snapshot *s, const char *root)
 		return fd;
 	s->rootfd = fd;
 	s->live = fstat(fd, &a) == 0 && stat("/", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-	s->netns = arg_netns;
-	s->host_keys = arg_host_keys;
+	s->netns = t->netns;
+	s->host_keys = t->host_keys;
 	s->root = strdup(root);
 	s->facts = calloc(facts_count(), sizeof(*s->facts));
 	s->sysctl = calloc(key_count, sizeof(*s->sysctl));

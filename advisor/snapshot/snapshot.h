@@ -58,13 +58,19 @@ struct snapshot {
 	size_t n_notes;
 };
 
-/* --netns: every snapshot taken from now on reports this namespace (path)
- * and takes host-wide keys from host[] (read before entering it). */
-void snapshot_set_netns(const char *path, const struct snap_sysctl *host);
+/* What a snapshot looks at, as the command line gave it: the root directory
+ * (--root, "/" live) and, with --netns, the namespace entered (its path) and
+ * the host-wide keys read on the host before entering it (key_count
+ * entries).  Passed to every snapshot; nothing is kept in globals. */
+struct snap_target {
+	const char *root;
+	const char *netns;
+	const struct snap_sysctl *host_keys;
+};
 
-/* Open root and allocate.  Returns 0, or a negative errno when root cannot be
- * opened (the caller reports it and exits 3). */
-int snapshot_init(struct snapshot *s, const char *root);
+/* Open t->root and allocate.  Returns 0, or a negative errno when the root
+ * cannot be opened (the caller reports it and exits 3). */
+int snapshot_init(struct snapshot *s, const struct snap_target *t);
 void snapshot_release(struct snapshot *s);
 
 /* Run every reader.  Returns 0 when the census and the sysctl reader worked,

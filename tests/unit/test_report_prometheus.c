@@ -51,7 +51,7 @@ static int setup(void **state)
 	struct env *e = calloc(1, sizeof(*e));
 	struct snapshot *s;
 
-	if (!e || snapshot_init(&e->s, FIXTURES) < 0) {
+	if (!e || snapshot_init(&e->s, &(struct snap_target){ .root = FIXTURES }) < 0) {
 		free(e);
 		return -1;
 	}
@@ -296,7 +296,7 @@ static void test_nothing_known(void **state)
 	char *out;
 
 	(void) e;
-	assert_int_equal(snapshot_init(&empty, FIXTURES), 0);
+	assert_int_equal(snapshot_init(&empty, &(struct snap_target){ .root = FIXTURES }), 0);
 	out = render(&ctx);
 	assert_line(out, "tcptune_check_status 3");
 	assert_line(out, "tcptune_info{version=\"" TCPTUNE_VERSION "\",kernel=\"unknown\",sockets_source=\"none\"} 1");

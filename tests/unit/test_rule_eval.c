@@ -31,7 +31,7 @@ static int setup(void **state)
 	struct diag d;
 
 	(void) state;
-	if (snapshot_init(&s, FIXTURES) < 0)
+	if (snapshot_init(&s, &(struct snap_target){ .root = FIXTURES }) < 0)
 		return -1;
 	snap_set_int(&s, (size_t) fact_lookup("sockets.time_wait"), 500);
 	snap_set_int(&s, (size_t) fact_lookup("sockets.close_wait"), 7);
