@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "readfile.h"
 #include "manifest.h"
 
 #define ID_MAX 99999999UL	/* 8 digits, manifest_id_valid() */
@@ -274,30 +275,9 @@ int store_read_at(int dirfd, const char *name, size_t max, char **ret_buf, size_
 		r = -EFBIG;
 		goto out;
 	}
-	buf = malloc(max + 1);
-	if (!buf) {
-		r = -ENOMEM;
+	r = read_fd_capped(fd, max, &buf, &got);
+	if (r < 0)
 		goto out;
-	}
-	/* Read to EOF, never more than max: the file may grow after fstat. */
-	for (;;) {
-		ssize_t n = read(fd, buf + got, max + 1 - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t) n;
-		if (got > max) {
-			r = -EFBIG;
-			goto out;
-		}
-	}
-	buf[got] = '\0';
 	*ret_buf = buf;
 	*ret_len = got;
 	buf = NULL;

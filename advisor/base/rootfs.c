@@ -10,6 +10,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "readfile.h"
+
 /* fd of "/" is treated as the live system: plain openat. */
 static bool is_live_root(int rootfd)
 {
@@ -81,68 +83,24 @@ const char *rootfs_strerror(int r)
 int rootfs_read_file(int rootfd, const char *rel, size_t max, char **ret_buf, size_t *ret_len)
 {
 	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	int fd, r = 0;
+	size_t len = 0;
+	int fd, r;
 
 	fd = rootfs_open_regular(rootfd, rel);
 	if (fd < 0)
 		return fd;
-	for (;;) {
-		ssize_t n;
-
-		if (cap - len < 4096 + 1) {
-			size_t ncap = cap ? cap * 2 : 8192;
-			char *nbuf;
-
-			if (ncap > max + 4096 + 1)
-				ncap = max + 4096 + 1;
-			if (ncap <= cap) {
-				r = -EFBIG;
-				goto out;
-			}
-			nbuf = realloc(buf, ncap);
-			if (!nbuf) {
-				r = -ENOMEM;
-				goto out;
-			}
-			buf = nbuf;
-			cap = ncap;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t) n;
-		if (len > max) {
-			r = -EFBIG;
-			goto out;
-		}
-	}
-	if (!buf) {
-		buf = malloc(1);
-		if (!buf) {
-			r = -ENOMEM;
-			goto out;
-		}
-	}
-	buf[len] = '\0';
+	r = read_fd_capped(fd, max, &buf, &len);
+	close(fd);
+	if (r < 0)
+		return r;
 	if (memchr(buf, '\0', len)) {
-		r = -EINVAL;
-		goto out;
+		free(buf);
+		return -EINVAL;
 	}
 	*ret_buf = buf;
-	buf = NULL;
 	if (ret_len)
 		*ret_len = len;
-out:
-	free(buf);
-	close(fd);
-	return r;
+	return 0;
 }
 
 int rootfs_read_small(int rootfd, const char *rel, char *buf, size_t cap)

@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "readfile.h"
+
 /* A hostile file needs only two bytes a node ("[1,1,1,...]"), so the byte cap
  * alone would allow half a million nodes; this keeps the tree of a 1 MiB
  * file near 10 MiB (about 100 bytes a node with malloc's overhead). */
@@ -574,60 +576,6 @@ static int check_file(const struct stat *st, const char *display, bool trust_che
 	return 0;
 }
 
-/* Read all of fd into a new buffer, at most YAML_MAX_SIZE bytes: st_size was
- * checked, but the file may grow while we read, and /proc reports 0. */
-static int read_capped(int fd, size_t size_hint, char **ret_buf, size_t *ret_len)
-{
-	size_t cap = size_hint + 1, len = 0;
-	char *buf, *p;
-	ssize_t k;
-	int r;
-
-	if (cap < 4096)
-		cap = 4096;
-	if (cap > YAML_MAX_SIZE + 1)
-		cap = YAML_MAX_SIZE + 1;
-	buf = malloc(cap);
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		if (len == cap) {
-			if (cap == YAML_MAX_SIZE + 1) {
-				r = -EFBIG;
-				goto out;
-			}
-			cap = cap * 2 > YAML_MAX_SIZE + 1 ? YAML_MAX_SIZE + 1 : cap * 2;
-			p = realloc(buf, cap);
-			if (!p) {
-				r = -ENOMEM;
-				goto out;
-			}
-			buf = p;
-		}
-		k = read(fd, buf + len, cap - len);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			r = -errno;
-			goto out;
-		}
-		if (k == 0)
-			break;
-		len += (size_t) k;
-	}
-	if (len > YAML_MAX_SIZE) {
-		r = -EFBIG;
-		goto out;
-	}
-	*ret_buf = buf;
-	*ret_len = len;
-	buf = NULL;
-	r = 0;
-out:
-	free(buf);
-	return r;
-}
-
 int yaml_load_file(int dirfd, const char *path, const char *display, bool trust_check, struct ynode **ret,
 		   struct diag *d)
 {
@@ -653,7 +601,7 @@ int yaml_load_file(int dirfd, const char *path, const char *display, bool trust_
 	r = check_file(&st, display, trust_check, d);
 	if (r < 0)
 		goto out;
-	r = read_capped(fd, (size_t) st.st_size, &buf, &len);
+	r = read_fd_capped(fd, YAML_MAX_SIZE, &buf, &len);
 	if (r == -EFBIG)
 		diag_set(d, r, display, 0, 0, "file is larger than %d MiB", YAML_MAX_MIB);
 	else if (r < 0)
