@@ -100,19 +100,6 @@ int sysctl_read(const char *proc_sys, size_t key, char *buf, size_t len)
 }
 
 /* The value as we write it: decimal, one space between a pair, newline. */
-static int format_value(const struct key_def *k, const long long v[2], char *buf, size_t len)
-{
-	int n;
-
-	if (k->type == KEY_INT_PAIR)
-		n = snprintf(buf, len, "%lld %lld\n", v[0], v[1]);
-	else
-		n = snprintf(buf, len, "%lld\n", v[0]);
-	if (n < 0 || (size_t) n >= len)
-		return -EOVERFLOW;
-	return n;
-}
-
 int sysctl_write(const char *proc_sys, size_t key, const char *value, char *ret_readback, size_t len)
 {
 	char path[PATH_MAX], text[64], back[VALUE_MAX];
@@ -127,9 +114,11 @@ int sysctl_write(const char *proc_sys, size_t key, const char *value, char *ret_
 	k = &key_table[key];
 	if (!value || key_parse_value(k, value, v) < 0)
 		return -EINVAL;
-	tlen = format_value(k, v, text, sizeof(text));
+	tlen = key_format_value(k, v, text, sizeof(text) - 1);
 	if (tlen < 0)
 		return tlen;
+	text[tlen++] = '\n';
+	text[tlen] = '\0';
 	r = key_path(proc_sys, key, path, sizeof(path));
 	if (r < 0)
 		return r;

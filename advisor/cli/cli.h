@@ -14,7 +14,7 @@ enum exit_code {
 	EXIT_WARNING = 1,
 	EXIT_CRITICAL = 2,
 	EXIT_UNKNOWN = 3,	/* could not check: bad usage, unreadable input */
-	EXIT_FAILED = 1,	/* apply, rollback: refused or failed (the message says in what state) */
+	EXIT_FAILED = 1,	/* apply, rollback, history: refused or failed (the message says in what state) */
 };
 
 /* Option ids that verbs list in their own tables and cli_run() handles,

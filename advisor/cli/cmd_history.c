@@ -46,7 +46,7 @@ int cmd_history(const struct cli_args *a)
 
 	r = txn_history(&guard_paths, &v, &n);
 	if (r < 0)
-		return log_err(r, "cannot read the backup store '%s'", guard_paths.store), 1;
+		return log_err(r, "cannot read the backup store '%s'", guard_paths.store), EXIT_FAILED;
 	if (json)
 		r = print_json(v, n);
 	else if (n == 0)

@@ -15,12 +15,8 @@ static void normalize(const struct key_def *k, const char *in, char *out, size_t
 {
 	long long v[2];
 
-	if (key_parse_value(k, in, v) < 0)
+	if (key_parse_value(k, in, v) < 0 || key_format_value(k, v, out, len) < 0)
 		snprintf(out, len, "%s", in);
-	else if (k->type == KEY_INT_PAIR)
-		snprintf(out, len, "%lld %lld", v[0], v[1]);
-	else
-		snprintf(out, len, "%lld", v[0]);
 }
 
 static int file_content(struct plan *pl)

@@ -243,6 +243,19 @@ int key_proc_path(const struct key_def *k, char *buf, size_t len)
 	return 0;
 }
 
+int key_format_value(const struct key_def *k, const long long v[2], char *buf, size_t len)
+{
+	int n;
+
+	if (k->type == KEY_INT_PAIR)
+		n = snprintf(buf, len, "%lld %lld", v[0], v[1]);
+	else
+		n = snprintf(buf, len, "%lld", v[0]);
+	if (n < 0 || (size_t) n >= len)
+		return -EOVERFLOW;
+	return n;
+}
+
 int key_parse_value(const struct key_def *k, const char *s, long long v[2])
 {
 	char a[32], b[32];

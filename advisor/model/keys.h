@@ -55,6 +55,11 @@ const char *key_absence_reason(const struct key_def *k, long kernel_version, cha
 
 /* Is v within the kernel range / the apply range?  For pairs both elements
  * are checked and low <= high is required. */
+/* A parsed value in the kernel's own text form, as /proc/sys prints it
+ * ("30", "1024 65535"), without a newline.  Returns the length or
+ * -EOVERFLOW.  The one form in which values are compared and written. */
+int key_format_value(const struct key_def *k, const long long v[2], char *buf, size_t len);
+
 bool key_in_kernel_range(const struct key_def *k, const long long v[2]);
 bool key_in_apply_range(const struct key_def *k, const long long v[2]);
 
