@@ -100,7 +100,7 @@ $(TEST_DEPS_STAMP): Makefile build-aux/install-deps | $(DEPS_STAMP)
 	@build-aux/install-deps $(TEST_DEB_PACKAGES)
 	@mkdir -p $(B) && touch $@
 
-# The shipped YAML, compiled in (SPEC §7 search path, last resort).
+# The shipped YAML, compiled in (the data search path, last resort: docs/ARCHITECTURE.md §2).
 # Regenerate when a data file is added or removed, not only changed.
 $(B)/gen/files.list: FORCE
 	@mkdir -p $(dir $@)

@@ -1,6 +1,6 @@
 /* The engine under txn_apply() and txn_rollback(): one change of runtime
  * values and the managed file, recorded in the store before anything moves
- * and undone on any failure (SPEC §8 steps 2-6).  The callers decide what to
+ * and undone on any failure (docs/ARCHITECTURE.md §4).  The callers decide what to
  * change and check it; this module does it in order and cleans up. */
 #ifndef TCPTUNE_BACKUP_CHANGE_H
 #define TCPTUNE_BACKUP_CHANGE_H
@@ -69,7 +69,7 @@ void change_error_sanitize(struct txn_error *err);
 
 /* Read the managed file sysfd/name for a transaction: absent is fine
  * (*ret_existed false, *ret_buf NULL), a symlink or anything but a regular
- * file is refused (SPEC §8: never follow a symlink there).  err filled on
+ * file is refused (never follow a symlink there).  err filled on
  * failure. */
 int change_read_managed(int sysfd, const struct txn_paths *p, const char *path, char **ret_buf, size_t *ret_len,
 			bool *ret_existed, struct txn_error *err);

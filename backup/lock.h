@@ -1,4 +1,4 @@
-/* The store lock: one transaction at a time (SPEC §8 preflight).  An flock()
+/* The store lock: one transaction at a time (docs/ARCHITECTURE.md §4).  An flock()
  * on <store>/lock, released by the kernel when the holder exits however it
  * exits, so a crash never leaves a stale lock; the file holds the holder's pid
  * only to say who it is. */

@@ -203,7 +203,7 @@ static int decode_key(json_t *o, size_t i, struct txn_entry_key *k, const struct
 	r = get_str(o, where, "key", true, name, sizeof(name), why, why_len);
 	if (r < 0)
 		return r;
-	/* SPEC §9: a name from disk is looked up before anything uses it. */
+	/* docs/SECURITY.md: a name from disk is looked up before anything uses it. */
 	idx = key_index(name);
 	if (idx < 0 || !key_table[idx].writable || strcmp(key_table[idx].name, name) != 0)
 		return bad(why, why_len, "%s\"key\": '%s' is not a writable key", where, name);

@@ -1,4 +1,4 @@
-/* Reading and writing one sysctl under /proc/sys (KERNEL-FACTS §6).  The only
+/* Reading and writing one sysctl under /proc/sys (docs/KERNEL.md §1.5).  The only
  * place a sysctl path is built, and only from a key table row: callers pass an
  * index, never a name.  What to write, and what to do when the kernel refuses,
  * is the transaction's business. */
@@ -108,7 +108,7 @@ int sysctl_write(const char *proc_sys, size_t key, const char *value, char *ret_
 	ssize_t n;
 	int fd, r, tlen;
 
-	/* SPEC §9: only writable rows of the table, checked before any path. */
+	/* docs/SECURITY.md: only writable rows of the table, checked before any path. */
 	if (key >= key_count || !key_table[key].writable)
 		return -EPERM;
 	k = &key_table[key];

@@ -1,5 +1,5 @@
 /* Write one sysctl and read it back.  The name is checked against the key
- * table (known and writable) before any path is built from it (SPEC §9). */
+ * table (known and writable) before any path is built from it (docs/SECURITY.md). */
 #ifndef TCPTUNE_BACKUP_SYSCTL_WRITE_H
 #define TCPTUNE_BACKUP_SYSCTL_WRITE_H
 

@@ -80,7 +80,7 @@ static int check_request(const struct txn_request *req, struct txn_error *err)
 		const struct key_def *d;
 		long long v[2];
 
-		/* SPEC §9: the table decides, before any path exists. */
+		/* docs/SECURITY.md: the table decides, before any path exists. */
 		if (k->key >= key_count) {
 			change_say(err->what, sizeof(err->what), "key #%zu is not in the key table", k->key);
 			return -EINVAL;
@@ -125,7 +125,7 @@ static int plan_keys(const struct txn_paths *p, const struct txn_request *req, s
 		k->key = req->keys[i].key;
 		r = sysctl_read(p->proc_sys, k->key, now, sizeof(now));
 		if (r == -ENOENT) {
-			/* The caller skips missing keys with a reason (SPEC §8);
+			/* The caller skips missing keys with a reason (docs/ARCHITECTURE.md §4);
 			 * one that vanished since then fails the request. */
 			change_say(err->what, sizeof(err->what), "%s does not exist here", name);
 			return r;

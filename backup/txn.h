@@ -1,4 +1,4 @@
-/* The apply transaction of SPEC §8, and rollback, recovery and history over
+/* The apply transaction (docs/ARCHITECTURE.md §4), and rollback, recovery and history over
  * the backup store.  Prints nothing: every function returns 0 or a negative
  * errno and fills a struct txn_error saying what failed and whether the
  * machine is as it was.  Uses nothing from advisor/ but keys.h.

@@ -16,7 +16,7 @@ bool caps_have(cap_value_t cap);
 int caps_keep_only(const cap_value_t *keep, size_t n);
 
 /* What a verb that only reads keeps: CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE
- * (attributing other users' sockets, KERNEL-FACTS §8).  A failure to drop
+ * (attributing other users' sockets, docs/KERNEL.md §9.5).  A failure to drop
  * is reported as a warning and the verb goes on. */
 void caps_keep_reading(void);
 

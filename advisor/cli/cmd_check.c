@@ -199,7 +199,7 @@ int cmd_check(const struct cli_args *a)
 		goto out;
 	}
 	/* check only reads.  Of root's privileges it keeps what attributing
-	 * other users' sockets needs (KERNEL-FACTS §4), and for --output the
+	 * other users' sockets needs (docs/KERNEL.md §9.5), and for --output the
 	 * right to write into a directory root does not own (a textfile
 	 * directory owned by prometheus). */
 	{

@@ -30,7 +30,7 @@ int guard_privileges(const char *verb)
 	int r;
 
 	/* Per-netns sysctls need CAP_NET_ADMIN over the netns (or euid 0,
-	 * KERNEL-FACTS §6); we ask for the capability, never the uid alone. */
+	 * docs/KERNEL.md §1.5); we ask for the capability, never the uid alone. */
 	if (!caps_have(CAP_NET_ADMIN))
 		return log_errx(-EPERM, "%s needs CAP_NET_ADMIN, which this process does not have (%s)", verb,
 				geteuid() == 0 ? "root, but with capabilities dropped" : "run it as root");
@@ -49,7 +49,7 @@ int guard_drop_privileges(const char *verb, bool print_capeff)
 	 * (/etc/sysctl.d, the store under /var/lib) and /proc/sys entries.
 	 * euid 0 passes the owner's DAC bits of both with no capability at all:
 	 * files by the ordinary rules, /proc/sys by test_perm(), which looks at
-	 * the euid only (fs/proc/proc_sysctl.c; KERNEL-FACTS §6).  CAP_NET_ADMIN
+	 * the euid only (fs/proc/proc_sysctl.c; docs/KERNEL.md §1.5).  CAP_NET_ADMIN
 	 * is kept: net_ctl_permissions() (net/sysctl_net.c) gives its holder
 	 * the owner's bits on net.* entries, which is how a caller who is not
 	 * uid 0 but holds it (guard_privileges accepts that) writes them. */

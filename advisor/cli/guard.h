@@ -9,7 +9,7 @@
 
 #include "txn.h"
 
-/* The live system's paths (SPEC §8 defaults). */
+/* The live system's paths (the defaults of backup/txn.h). */
 extern const struct txn_paths guard_paths;
 
 /* CAP_NET_ADMIN in the effective set and write access to the managed

@@ -24,7 +24,7 @@ void datadir_init(struct datadir *dd, const char *data_opt)
 	dd->dirs[dd->n_dirs++] = "/etc/tcptune";
 	dd->dirs[dd->n_dirs++] = TCPTUNE_DATADIR;
 	dd->builtin = true;
-	/* Root reads files others could have planted: refuse them (SPEC §9). */
+	/* Root reads files others could have planted: refuse them (docs/SECURITY.md). */
 	dd->trust_check = geteuid() == 0;
 }
 
@@ -63,7 +63,7 @@ static int cand_add(struct cand **c, size_t *n, const char *name, size_t dir, si
 	return 0;
 }
 
-/* SPEC §9 for directories, as check_file() in yaml_load.c is for files:
+/* docs/SECURITY.md for directories, as check_file() in yaml_load.c is for files:
  * whoever can write a data directory can delete or rename root's files in
  * it, or put another directory in place of rules/ or profiles/. */
 static int check_dir(int fd, const char *path, struct diag *d)

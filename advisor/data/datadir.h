@@ -1,4 +1,4 @@
-/* The data search path (SPEC §7): --data DIR, then /etc/tcptune, then the
+/* The data search path (docs/ARCHITECTURE.md §2): --data DIR, then /etc/tcptune, then the
  * installed share/tcptune, then the copy built into the binary.  Each
  * directory holds rules/ and profiles/. */
 #ifndef TCPTUNE_ADVISOR_DATADIR_H

@@ -564,7 +564,7 @@ static int check_file(const struct stat *st, const char *display, bool trust_che
 		return diag_set(d, -EFBIG, display, 0, 0, "file is larger than %d MiB", YAML_MAX_MIB);
 	if (!trust_check)
 		return 0;
-	/* SPEC §9, like sshd's StrictModes: whoever can write the file could
+	/* docs/SECURITY.md, like sshd's StrictModes: whoever can write the file could
 	 * otherwise choose what root writes into the kernel. */
 	if (st->st_uid != 0)
 		return diag_set(d, -EPERM, display, 0, 0, "refusing to load: owned by uid %u, not root; fix with chown root",

@@ -38,7 +38,7 @@ int yaml_load_buffer(const char *buf, size_t len, const char *display, struct yn
 
 /* Open path (relative to dirfd, O_NOFOLLOW), check it is a regular file no
  * larger than YAML_MAX_SIZE and, when trust_check is set, that it is owned
- * by root and not group/world-writable (SPEC §9; -EPERM with the reason),
+ * by root and not group/world-writable (docs/SECURITY.md; -EPERM with the reason),
  * then parse it like yaml_load_buffer. */
 int yaml_load_file(int dirfd, const char *path, const char *display, bool trust_check, struct ynode **ret,
 		   struct diag *d);

@@ -1,4 +1,4 @@
-/* Loading profiles/NAME.yaml (SPEC §6): strict fields, the name equal to the
+/* Loading profiles/NAME.yaml (docs/ARCHITECTURE.md §2): strict fields, the name equal to the
  * file's, every sysctl key found in the key table and writable, every value
  * inside the key's apply range and explained in `why`, `match` parsed in the
  * `when` language; then `extends` resolved across all loaded profiles.
@@ -122,7 +122,7 @@ static int want_text(const struct ynode *n, const char *file, const char *what, 
 	return 0;
 }
 
-/* Check one `sysctl` entry against the key table (SPEC §9: a name from a
+/* Check one `sysctl` entry against the key table (docs/SECURITY.md: a name from a
  * file is only ever compared with the table, never made into a path). */
 static int check_setting(const struct ynode *k, const struct ynode *v, const char *file, size_t *ret_key,
 			 long long val[2], struct diag *d)

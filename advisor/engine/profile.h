@@ -1,4 +1,4 @@
-/* Profiles (SPEC §6): profiles/NAME.yaml loaded along the data search path,
+/* Profiles (docs/ARCHITECTURE.md §2): profiles/NAME.yaml loaded along the data search path,
  * every value checked against the key table's apply range, `extends`
  * resolved so that each profile carries its full list of settings.  Which
  * profile fits a machine is recommend.c's business; writing the values is

@@ -1,5 +1,5 @@
 /* Rules: loading rules/NAME.yaml into a rule set (rule_load.c) and evaluating
- * them against a snapshot into findings (rule_eval.c).  YAML shape: SPEC §5. */
+ * them against a snapshot into findings (rule_eval.c).  YAML shape: docs/ARCHITECTURE.md §2. */
 #ifndef TCPTUNE_ADVISOR_RULE_H
 #define TCPTUNE_ADVISOR_RULE_H
 

@@ -1,4 +1,4 @@
-/* The `when` language of rules and profile `match` (SPEC §5): integers and
+/* The `when` language of rules and profile `match` (docs/ARCHITECTURE.md §2): integers and
  * strings, facts by dotted name, + - * / %, comparisons, and/or/not,
  * parentheses, exists(fact), kernel_at_least("4.12").  Parsing checks fact
  * names against the fact registry and types statically, so an unknown fact

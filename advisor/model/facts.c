@@ -10,7 +10,7 @@
 #include "tcpstates.h"
 
 /* TcpExt counters worth a fact (names as in /proc/net/netstat; meaning in
- * KERNEL-FACTS §2).  Counters absent on the running kernel stay missing. */
+ *   docs/KERNEL.md §9.4).  Counters absent on the running kernel stay missing. */
 const char *const tcpext_names[] = {
 	"TW", "TWRecycled", "TWKilled", "TCPTimeWaitOverflow",
 	"TCPAbortOnMemory", "TCPAbortOnTimeout", "TCPAbortOnClose", "TCPAbortOnData",

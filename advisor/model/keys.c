@@ -1,5 +1,5 @@
 /* The key table (see keys.h).  Kernel ranges are those measured by writing
- * boundary values (KERNEL-FACTS §1, E2); apply ranges are tcptune's own,
+ * boundary values (docs/KERNEL.md §1.2, §2.1); apply ranges are tcptune's own,
  * each with its reason.  Jiffies-based keys accept |v| <= INT_MAX/HZ; the
  * table holds the HZ=1000 bound, the tightest of the usual configurations. */
 #include "keys.h"

@@ -1,7 +1,7 @@
 /* The key table: the single source of truth for every sysctl tcptune reads or
  * writes.  Pure data plus lookups; backup/ may include this header.
- * Facts behind each row: ../shared/KERNEL-FACTS.md §1 (kernel source cited
- * there), measured on 6.18 with HZ=250. */
+ * Facts behind each row: docs/KERNEL.md §2.1 (ranges §1.2, scope §2.2,
+ * history §2.4), each with the kernel source that shows it. */
 #ifndef TCPTUNE_ADVISOR_KEYS_H
 #define TCPTUNE_ADVISOR_KEYS_H
 
@@ -36,7 +36,7 @@ int key_index(const char *name);
 const struct key_def *key_lookup(const char *name);
 
 /* Write "net/ipv4/tcp_fin_timeout" for k into buf.  Returns 0 or -ENAMETOOLONG.
- * Only names from the table ever become paths (SPEC §9). */
+ * Only names from the table ever become paths (docs/SECURITY.md). */
 int key_proc_path(const struct key_def *k, char *buf, size_t len);
 
 /* Parse "60" (KEY_INT) or "32768 60999" (KEY_INT_PAIR) as the kernel would

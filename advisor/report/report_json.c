@@ -1,4 +1,4 @@
-/* `check --format json`: the schema-1 object of SPEC §7a, built with
+/* `check --format json`: the schema-1 object of the README's JSON section, built with
  * jansson.  Additions only; every fact appears, missing ones as null. */
 #include "report.h"
 

@@ -1,5 +1,5 @@
 /* Socket census: counts, TIME_WAIT direction and destinations, CLOSE_WAIT
- * inodes for attribution.  Classification follows KERNEL-FACTS §3.1:
+ * inodes for attribution.  Classification follows docs/KERNEL.md §9.1:
  * timer 3 = timewait minisocket; inode 0 in FIN_WAIT1/FIN_WAIT2/CLOSING/
  * LAST_ACK = orphan; inode 0 in ESTABLISHED/CLOSE_WAIT = not yet accepted.
  *

@@ -1,5 +1,5 @@
 /* Kernel release and version, always from proc/sys/kernel/osrelease under
- * the root so that --root and live runs share one path (SPEC §3). */
+ * the root so that --root and live runs share one path (docs/ARCHITECTURE.md §3). */
 #include "snap_readers.h"
 
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* NAT signals (KERNEL-FACTS §9.3): forwarding, conntrack presence and fill,
+/* NAT signals (docs/KERNEL.md §8.4, §8.2): forwarding, conntrack presence and fill,
  * and whether nf_nat is there.  Built-in nf_nat has no /sys/module entry and
  * /proc/modules is absent on kernels without modules, so "no evidence" is
  * reported as unknown, not as 0, unless the kernel is modular. */

@@ -3,7 +3,7 @@
  * ss -p does).  The scan stops as soon as every inode is found.  Reading
  * another user's fd table needs CAP_DAC_READ_SEARCH (to list the directory,
  * fs/proc/fd.c proc_fd_permission()) and CAP_SYS_PTRACE (to read a link,
- * ptrace_may_access() in fs/proc/base.c); KERNEL-FACTS §4, E7. */
+ * ptrace_may_access() in fs/proc/base.c); docs/KERNEL.md §9.5. */
 #include "snap_readers.h"
 
 #include <dirent.h>

@@ -1,5 +1,5 @@
 /* Socket census fallback: /proc/net/tcp and /proc/net/tcp6, used when
- * NETLINK_SOCK_DIAG is refused and under --root.  Format: KERNEL-FACTS §3.2
+ * NETLINK_SOCK_DIAG is refused and under --root.  Format: docs/KERNEL.md §9.2
  * (tcp4_seq_show(), net/ipv4/tcp_ipv4.c). */
 #ifndef TCPTUNE_ADVISOR_SNAP_PROCTCP_H
 #define TCPTUNE_ADVISOR_SNAP_PROCTCP_H

@@ -1,4 +1,4 @@
-/* sock_diag census; see snap_sockdiag.h.  Protocol: KERNEL-FACTS §3.1
+/* sock_diag census; see snap_sockdiag.h.  Protocol: docs/KERNEL.md §9.1
  * (include/uapi/linux/inet_diag.h, net/ipv4/inet_diag.c).  Counts are
  * streamed into the census: nothing is allocated per socket. */
 #include "snap_sockdiag.h"

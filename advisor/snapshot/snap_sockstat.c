@@ -1,4 +1,4 @@
-/* /proc/net/sockstat{,6}.  Scopes differ per field (KERNEL-FACTS §3.3,
+/* /proc/net/sockstat{,6}.  Scopes differ per field (docs/KERNEL.md §9.3,
  * net/ipv4/proc.c sockstat_seq_show()): inuse and tw are per network
  * namespace, orphan, alloc and mem count every namespace on the host. */
 #include "snap_readers.h"

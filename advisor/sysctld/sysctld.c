@@ -26,7 +26,7 @@
 #include "sysctld_int.h"
 
 
-/* Highest priority first (KERNEL-FACTS §5).  procps and split-usr systemd
+/* Highest priority first (docs/KERNEL.md §10).  procps and split-usr systemd
  * builds read /lib/sysctl.d too; on merged-usr systems it is /usr/lib again
  * and is read once (see collect_dir()). */
 static const char *const conf_dirs[] = {

@@ -3,7 +3,7 @@
  * a root directory.  Per tracked key (key table): the winning file:line under
  * each order and the assignments it overrides; keys set in files that the
  * running kernel lacks (stale), classified; programs that re-write sysctls
- * after boot (found by reappliers.h).  Semantics: KERNEL-FACTS §5
+ * after boot (found by reappliers.h).  Semantics: docs/KERNEL.md §10
  * (systemd 252 sysctl.d(5), procps-ng 4.0.2 PreloadSystem()). */
 #ifndef TCPTUNE_ADVISOR_SYSCTLD_H
 #define TCPTUNE_ADVISOR_SYSCTLD_H

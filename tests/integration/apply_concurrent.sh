@@ -1,5 +1,5 @@
 #!/bin/bash
-# apply_concurrent.sh: one transaction at a time (SPEC §8, the store lock).
+# apply_concurrent.sh: one transaction at a time (docs/ARCHITECTURE.md §4, the store lock).
 #
 # `tcptune apply reverse-proxy --yes` runs under strace with its first fsync
 # calls delayed by 2 s each (-e inject=fsync:delay_enter=2000000:when=1..4),

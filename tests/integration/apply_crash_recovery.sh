@@ -1,6 +1,6 @@
 #!/bin/bash
 # apply_crash_recovery.sh: SIGKILL `tcptune apply` and `tcptune rollback` at
-# every step of their transaction (SPEC §8) and check that what is left is
+# every step of their transaction (README: The apply transaction) and check that what is left is
 # always recoverable and never a silent mix of old and new.
 #
 # No test hook in the product: strace's fault injection delivers SIGKILL on

@@ -1,5 +1,5 @@
 #!/bin/bash
-# apply and rollback without the privilege they need (SPEC §8.1: "the process
+# apply and rollback without the privilege they need (the preflight, docs/ARCHITECTURE.md §4: "the process
 # has CAP_NET_ADMIN and write access (libcap; say exactly what is missing)").
 # In a network + mount namespace with a tmpfs over /etc/sysctl.d, /var/lib
 # (the store /var/lib/tcptune, 0700) and /tmp, each caller below must get

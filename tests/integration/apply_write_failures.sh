@@ -1,5 +1,5 @@
 #!/bin/bash
-# apply when a write fails (SPEC §8 steps 3-5): each case runs in a fresh
+# apply when a write fails (docs/ARCHITECTURE.md §4, step 4): each case runs in a fresh
 # network + mount namespace with its own tmpfs over /etc/sysctl.d, /var/lib
 # (the store /var/lib/tcptune, mode 0700) and /tmp.  The state before (every
 # TCP sysctl of the netns, /etc/sysctl.d's files and modes and bytes, the
@@ -105,7 +105,7 @@ rofs)
 einval | einval-file)
 	[ "$TT_CASE" = einval-file ] && printf '%s' "$PRIOR_FILE" > "$MANAGED"
 	# The kernel refuses a port range whose low end is below
-	# ip_unprivileged_port_start (KERNEL-FACTS §1): 10240 < 20000.
+	# ip_unprivileged_port_start (docs/KERNEL.md §1.4): 10240 < 20000.
 	echo 20000 > /proc/sys/net/ipv4/ip_unprivileged_port_start ||
 		skip "cannot set net.ipv4.ip_unprivileged_port_start in the namespace"
 	want_key=net.ipv4.ip_local_port_range

@@ -11,7 +11,7 @@
 # "fires") plus the companions the row names, or exactly the companions (for
 # "quiet"); the exit code must match the worst severity, and nothing may go
 # to stderr (a rule error such as a division by zero would).  The table is
-# checked against the ids the YAML files ship and against SPEC §5's list.
+# checked against the ids the YAML files ship and against the list of ids below, which users rely on.
 #
 # Rules that need --samples (rates, CLOSE_WAIT growth) are shown firing
 # through their non-sampling condition ("since boot" counters, counts); their
@@ -39,7 +39,7 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/tcptune-rules.XXXXXX") || fail "mktemp -d failed"
 trap 'rm -rf "$W"; tt_cleanup' EXIT
 : >"$W/empty.yaml"	# site config: no ignore list from this host's /etc/tcptune
 # The rules of this tree, in a copy owned by whoever runs the test: as root,
-# tcptune refuses rule files not owned by root or writable by others (SPEC §9),
+# tcptune refuses rule files not owned by root or writable by others (docs/SECURITY.md),
 # which a checkout may well be.
 DATA=$W/data
 mkdir -p "$DATA/rules" || fail "cannot create $DATA/rules"
@@ -131,13 +131,13 @@ n_items=$(grep -c '^- ' "$ROOT"/rules/*.yaml | awk -F: '{ n += $NF } END { print
 [ "$n_items" = "$(wc -l <<<"$SHIPPED")" ] ||
 	fail "rules/*.yaml hold $n_items list items but $(wc -l <<<"$SHIPPED") '- id:' lines; start every rule with '- id:'"
 
-# SPEC §5: ids tests and users rely on.
+# Rule ids tests and users rely on.
 REQUIRED="tw-recycle-enabled stale-sysctl-config timestamps-disabled tw-reuse-ineffective
 tw-buckets-exhausted orphans-exhausted ephemeral-ports-exhausted close-wait-leak close-wait-unread
 fin-wait2-buildup keepalive-too-long listen-overflow conntrack-timeouts runtime-boot-drift
 boot-override pending-transaction"
 for id in $REQUIRED; do
-	grep -qxF "$id" <<<"$SHIPPED" || fail "SPEC §5 rule '$id' is not shipped in rules/*.yaml"
+	grep -qxF "$id" <<<"$SHIPPED" || fail "rule '$id' is not shipped in rules/*.yaml"
 done
 
 ROWS=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' <<<"$TABLE")

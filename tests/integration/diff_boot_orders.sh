@@ -1,7 +1,7 @@
 #!/bin/bash
 # diff on a server whose /etc/sysctl.conf sets the same key as the profile:
 # the profile's value wins at boot under systemd-sysctl and loses under
-# procps `sysctl --system`, which reads /etc/sysctl.conf last (KERNEL-FACTS §5).
+# procps `sysctl --system`, which reads /etc/sysctl.conf last (docs/KERNEL.md §10).
 set -u
 . "$(dirname "$0")/lib.sh"
 need_cmds jq

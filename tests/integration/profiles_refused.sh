@@ -1,5 +1,5 @@
 #!/bin/bash
-# Bad profiles are refused before anything changes (SPEC §6, §8.1, §9).  Each
+# Bad profiles are refused before anything changes (docs/ARCHITECTURE.md §2, §4; docs/SECURITY.md).  Each
 # case is a data directory DIR (--data DIR) holding DIR/profiles/<name>.yaml
 # written here, mode 0644 and owned by root unless the case is about that.
 # Inside a network + mount namespace with a tmpfs over /etc/sysctl.d, /var/lib

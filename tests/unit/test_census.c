@@ -1,4 +1,4 @@
-/* Census classification and analyses (KERNEL-FACTS §3.1). */
+/* Census classification and analyses (docs/KERNEL.md §9.1). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>

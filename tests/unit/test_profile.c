@@ -653,7 +653,7 @@ static int tmp_teardown(void **state)
 	return rmdir(t->dir);
 }
 
-/* SPEC §9: as root, a profile others could have written is refused. */
+/* docs/SECURITY.md: as root, a profile others could have written is refused. */
 static void test_trust(void **state)
 {
 	struct tmp *t = *state;

@@ -117,7 +117,7 @@ static long event_index(const char *prefix)
 	return -1;
 }
 
-/* SPEC §8 step 2 and STYLE §4: every backup file, the manifest, the entry
+/* docs/ARCHITECTURE.md §4 step 4 (record before any change): every backup file, the manifest, the entry
  * directory and the store directory are fsynced before the managed file or
  * any sysctl changes; the manifest (which makes the entry "pending") comes
  * after the backups it points to. */
