@@ -58,13 +58,13 @@ run_case() {
 	fi
 	shift	# --
 	out=$W/$case.out err=$W/$case.err
-	(cd / && exec timeout 20 "${pre[@]}" "$TCPTUNE" "$@") >"$out" 2>"$err"
+	(cd / && exec timeout "$TT_HANG" "${pre[@]}" "$TCPTUNE" "$@") >"$out" 2>"$err"
 	rc=$?
 	cmd="${pre[*]}${pre:+ }$TCPTUNE $*"
 	if grep -aqE 'AddressSanitizer|LeakSanitizer|runtime error|Segmentation|core dumped|Aborted' "$err"; then
 		why="crashed or tripped a sanitizer"
 	elif [ "$rc" = 124 ]; then
-		why="timed out (20 s)"
+		why="hung (no end within $TT_HANG s)"
 	elif [ "$rc" -ge 128 ]; then
 		why="killed by signal $((rc - 128))"
 	elif [ "$rc" != 3 ]; then
