@@ -3,6 +3,13 @@
 # every step of their transaction (SPEC §8) and check that what is left is
 # always recoverable and never a silent mix of old and new.
 #
+# The sweep is split in three scenarios, one per loop below, each about a
+# third of the work (they run side by side; each does the reference runs):
+#   apply_crash_recovery.sh           the apply loop (TT_CRASH_PART=apply)
+#   apply_crash_recovery_rollback.sh  the rollback loop (sources this file)
+#   apply_crash_recovery_recover.sh   the recovery loop (sources this file)
+# TT_CRASH_PART=all runs all three loops here.
+#
 # No test hook in the product: strace's fault injection delivers SIGKILL on
 # entry to the Nth call of one syscall (-e inject=S:signal=SIGKILL:when=N;
 # the call itself never runs).  strace counts calls per syscall, so a
@@ -65,6 +72,12 @@
 # TCPTUNE=/path overrides build/tcptune.
 
 . "$(dirname "$0")/lib.sh"
+PART=${TT_CRASH_PART:-apply}
+export TT_CRASH_PART=$PART	# the --case runs re-execute $TT_SCRIPT
+case $PART in
+all | apply | rollback | recover) ;;
+*) fail "TT_CRASH_PART is '$PART', not all, apply, rollback or recover" ;;
+esac
 need_root
 need_cmds jq strace timeout mountpoint stat sha256sum awk find
 
@@ -562,15 +575,25 @@ run_case refrec refrec "$K_MIX"
 [ "$RC" = 0 ] || fail "reference recovery failed (exit $RC): $(cat "$RES/refrec.err")"
 points recover
 n_rec=$(wc -l <"$REF/recover.all")
-n_all=$((n_apply + n_rb + n_rec))
-n_run=$(cat "$REF/apply.points" "$REF/rollback.points" "$REF/recover.points" | wc -l)
+# This part's traces: the kill points it exercises, of how many.
+case $PART in
+all) parts="apply rollback recover" what="apply, rollback and the recovering apply" ;;
+apply) parts=apply what="apply (each with 2 follow-ups)" ;;
+rollback) parts=rollback what="rollback" ;;
+recover) parts=recover what="the apply that recovers (after apply killed at openat #$K_MIX)" ;;
+esac
+n_all=0 n_run=0 n_w=0
+for p in $parts; do
+	n_all=$((n_all + $(wc -l <"$REF/$p.all")))
+	n_run=$((n_run + $(wc -l <"$REF/$p.points")))
+	n_w=$((n_w + $(grep -c ' w$' "$REF/$p.all")))
+done
 if [ "$FULL" = 1 ]; then
 	rule="all"
 else
-	n_w=$(cat "$REF/apply.all" "$REF/rollback.all" "$REF/recover.all" | grep -c ' w$')
 	rule="sampled: all $n_w calls that may change state, every ${SAMPLE}th of the $((n_all - n_w)) read-only openat calls; TT_FULL=1 runs all"
 fi
-echo "kill points: exercising $n_run of $n_all ($rule)"
+echo "kill points of $what: exercising $n_run of $n_all ($rule)"
 
 # The job list: every apply point with both follow-ups, every rollback point
 # with one follow-up, alternating (each follow-up still sees every kind of
@@ -588,7 +611,7 @@ echo "kill points: exercising $n_run of $n_all ($rule)"
 	while read -r sc n; do
 		echo "recover $K_MIX $sc $n"
 	done <"$REF/recover.points"
-} >"$REF/jobs"
+} | awk -v part="$PART" 'part == "all" || $1 == part' >"$REF/jobs"
 n_jobs=$(wc -l <"$REF/jobs")
 
 # worker K NWORKERS: every NWORKERS-th job from K.
@@ -645,10 +668,10 @@ fi
 secs=$(($(date +%s) - START))
 cls=""
 for c in $(printf '%s\n' "${!classes[@]}" | sort); do cls="$cls $c=${classes[$c]}"; done
-echo "apply_crash_recovery: kill points: $n_apply in apply (each with 2 follow-ups), $n_rb in rollback," \
+echo "$(basename "$TT_SCRIPT" .sh): kill points: $n_apply in apply (each with 2 follow-ups), $n_rb in rollback," \
 	"$n_rec in the apply that recovers (after apply killed at openat #$K_MIX); $n_jobs cases in ${secs}s:" \
 	"passed ${ok[apply]} apply, ${ok[rollback]} rollback, ${ok[recover]} recovery cases; $failed failed"
-echo "apply_crash_recovery: exercised $n_run of $n_all kill points ($rule)"
+echo "$(basename "$TT_SCRIPT" .sh): exercised $n_run of $n_all kill points of $what ($rule)"
 echo "  what the kill left (none: before the entry; half: entry without manifest; pending; committed;" \
 	"during: recovery cut off):$cls"
 [ "$failed" = 0 ] || fail "$failed kill points failed (listed above)"
