@@ -66,10 +66,10 @@
 # the traces, never on time: nothing is left out because the machine is
 # slow.  Prints "exercised N of M kill points (all|sampled: rule)".
 #
-# Kill points run two at a time.  Limits are hang guards only (CASE_LIMIT for
-# one kill point, CMD_LIMIT for one command in it), far above what a case
-# needs on a loaded machine.  Exit 0 pass, 1 fail, 77 skip.
-# TCPTUNE=/path overrides build/tcptune.
+# Kill points run two at a time, with a progress line every 10.  Limits are
+# hang guards only (CASE_LIMIT for one kill point, CMD_LIMIT for one command
+# in it), far above what a case needs on a loaded machine.
+# Exit 0 pass, 1 fail, 77 skip.  TCPTUNE=/path overrides build/tcptune.
 
 . "$(dirname "$0")/lib.sh"
 PART=${TT_CRASH_PART:-apply}
@@ -614,15 +614,19 @@ echo "kill points of $what: exercising $n_run of $n_all ($rule)"
 } | awk -v part="$PART" 'part == "all" || $1 == part' >"$REF/jobs"
 n_jobs=$(wc -l <"$REF/jobs")
 
-# worker K NWORKERS: every NWORKERS-th job from K.
+# worker K NWORKERS: every NWORKERS-th job from K.  Prints a progress line
+# every 10 cases (tests/run-integration takes a long silence for a hang).
 worker() {
-	local k=$1 w=$2 i=0 kind sc n v name
+	local k=$1 w=$2 i=0 done=0 kind sc n v name
 	while read -r kind sc n v; do
 		i=$((i + 1))
 		[ $(((i - 1) % w)) = "$k" ] || continue
 		name="$kind.$sc.$n.$v"
 		run_case "$name" "$kind" "$sc" "$n" "$v"
 		echo "$RC" >"$RES/$name.rc"
+		done=$((done + 1))
+		[ $((done % 10)) != 0 ] ||
+			echo "  progress: worker $((k + 1)) of $w: $done cases done ($(($(date +%s) - START))s)"
 	done <"$REF/jobs"
 }
 
