@@ -80,8 +80,14 @@ state_counts() {
 }
 
 # count STATE COUNTS-FILE: the count for one ss state (0 when absent).
+# (Shell builtins only: called ~30 times an iteration, and every process
+# started is slow on a loaded machine while the generator's time runs.)
 count() {
-	awk -v s="$1" '$1 == s { print $2; f = 1 } END { if (!f) print 0 }' "$2"
+	local st n
+	while read -r st n; do
+		[ "$st" = "$1" ] && { echo "$n"; return; }
+	done <"$2"
+	echo 0
 }
 
 # read_counters: CS CD CC = the generator's calls started, calls done and
