@@ -35,12 +35,12 @@
 # doubled, halved, or missing IPv6 or the FIN_WAIT2 minisockets fails.
 #
 # Also: tcptune's total is the sum of its states; check exits 0, 1 or 2
-# (and does not hang: $TT_HANG s) with no sanitizer report; every check ran under churn (d > 0);
-# ESTABLISHED, FIN_WAIT2, CLOSE_WAIT and TIME_WAIT sockets did appear and
-# disappear between the ss pairs; the generator stops cleanly.  About 20 s
-# idle; nothing here is timed (the generator runs for up to 300 s, its
-# maximum, and is stopped at the end), so a loaded machine only makes it
-# slower.
+# (and does not hang: TT_HANG s) with no sanitizer report; every check ran
+# under churn (d > 0); ESTABLISHED, FIN_WAIT2, CLOSE_WAIT and TIME_WAIT
+# sockets did appear and disappear between the ss pairs; the generator stops
+# cleanly.  About 20 s idle; nothing here is timed, so a loaded machine only
+# makes it slower, up to one limit: the generator stops by itself after 300 s
+# (its maximum, tests/tools/churn.c), and the ten checks must end before.
 # Runs in its own network and mount namespaces; needs root.
 
 . "$(dirname "$0")/lib.sh"
