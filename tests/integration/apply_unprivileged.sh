@@ -73,7 +73,7 @@ refused() {
 		before=$(snap_all)
 		frag=$(want_fragment "$who")
 		# shellcheck disable=SC2046
-		out=$(run_bounded 10 setpriv $(setpriv_opts "$who") "$BIN" "$@" 2>/tmp/err); rc=$?
+		out=$(run_bounded "$TT_HANG" setpriv $(setpriv_opts "$who") "$BIN" "$@" 2>/tmp/err); rc=$?
 		err=$(cat /tmp/err)
 		[ "$rc" != 0 ] || fail "$who: '$*' succeeded; stdout: $out"
 		[ "$rc" != 124 ] && [ "$rc" -lt 128 ] || fail "$who: '$*' was killed or timed out (exit $rc)"

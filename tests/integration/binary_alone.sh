@@ -73,7 +73,7 @@ if command -v strace >/dev/null 2>&1; then
 	[ -n "$tried" ] || fail "strace shows no data directory looked up (strace output changed?)"
 	echo "strace: no .yaml opened; looked for (absent): ${tried//$'\n'/ }"
 else
-	echo "strace: not installed, open() check skipped"
+	skip_part "the open() check (strace is not installed)"
 fi
 
 # --- apply --dry-run web-server changes nothing ----------------------------------

@@ -22,8 +22,8 @@ capeff() { "$@" 2>&1 >/dev/null | sed -n 's/^tcptune: CapEff //p'; }
 	--format json)" = 0000000000000000 ] || fail "unprivileged check has capabilities"
 
 start_bg "$GEN" --ready /tmp/ready --tw-out 10 --tw-out2 5 \
-	--tw-in 5 --tw6 5 --close-wait 30 --close-wait-unread 3 --estab 2 --timeout 60
-wait_for_file /tmp/ready 30 "$TT_LAST_PID" || fail "scenario did not start"
+	--tw-in 5 --tw6 5 --close-wait 30 --close-wait-unread 3 --estab 2 --timeout 600
+wait_for_file /tmp/ready "$TT_HANG" "$TT_LAST_PID" || fail "scenario did not start"
 pid=$(sed -n 's/^holder_pid=//p' /tmp/ready)
 json=$("$BIN" check --format json 2>/dev/null)
 [ "$(echo "$json" | jq '.closewait.unattributed')" = 0 ] || fail "sockets unattributed after the drop"

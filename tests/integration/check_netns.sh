@@ -26,8 +26,8 @@ inner_fin=$(( host_fin == 33 ? 34 : 33 ))
 ip netns exec "$ns" sh -c "ip link set lo up && echo $inner_fin > /proc/sys/net/ipv4/tcp_fin_timeout" ||
 	fail "cannot set up $ns"
 start_bg ip netns exec "$ns" "$GEN" --ready /run/netns/ready.$$ --tw-out 50 --tw-out2 10 --tw-in 5 --tw6 5 \
-	--close-wait 20 --close-wait-unread 2 --estab 3 --timeout 60
-wait_for_file /run/netns/ready.$$ 30 "$TT_LAST_PID" || fail "scenario in $ns did not start"
+	--close-wait 20 --close-wait-unread 2 --estab 3 --timeout 600
+wait_for_file /run/netns/ready.$$ "$TT_HANG" "$TT_LAST_PID" || fail "scenario in $ns did not start"
 rm -f /run/netns/ready.$$
 
 json=$("$BIN" check --netns "$ns" --format json 2>/run/netns/err.$$); rc=$?
@@ -62,7 +62,7 @@ echo "$json" | jq -e --arg ns "/run/netns/$ns" '.host.netns | startswith($ns)' >
 # plain file, both on the /run/netns tmpfs) is refused at once with exit 3.
 mkfifo /run/netns/notns.fifo && : > /run/netns/notns.file || fail "cannot make the non-namespaces"
 for p in /run/netns/notns.fifo /run/netns/notns.file; do
-	timeout 10 "$BIN" check --netns "$p" >/dev/null 2>/run/netns/err.$$
+	timeout "$TT_HANG" "$BIN" check --netns "$p" >/dev/null 2>/run/netns/err.$$
 	rc=$?
 	[ "$rc" = 3 ] && grep -q "not a network namespace" /run/netns/err.$$ ||
 		fail "--netns $p: exit $rc, $(cat /run/netns/err.$$)"

@@ -18,11 +18,11 @@ printf 'SECRET-c0ffee\n' > "$tmp/secret"
 chmod 0600 "$tmp/secret"
 rm -f "$root/proc/4242/comm"
 ln -s "$tmp/secret" "$root/proc/4242/comm"
-out=$(timeout 20 "$BIN" check --root "$root" --format json 2>&1)
+out=$(timeout "$TT_HANG" "$BIN" check --root "$root" --format json 2>&1)
 rc=$?
 [ "$rc" -le 3 ] || fail "check exit $rc: $out"
 case $out in *SECRET-c0ffee*) fail "a host file reached the report through a symlink in the tree" ;; esac
-json=$(timeout 20 "$BIN" check --root "$root" --format json 2>/dev/null)
+json=$(timeout "$TT_HANG" "$BIN" check --root "$root" --format json 2>/dev/null)
 [ "$(echo "$json" | jq '.closewait.processes[0].count')" = 2 ] || fail "CLOSE_WAIT owner lost"
 comm=$(echo "$json" | jq -r '.closewait.processes[0].comm')
 [ "$comm" = "?" ] || fail "comm through an escaping symlink shown as '$comm', want '?'"
@@ -33,7 +33,7 @@ for rel in proc/net/netstat proc/net/tcp proc/sys/net/ipv4/tcp_fin_timeout; do
 	rm -f "$tmp/r2/$rel"
 	mkfifo "$tmp/r2/$rel" || fail "mkfifo $rel"
 	start=$(date +%s%N)
-	timeout 20 "$BIN" check --root "$tmp/r2" --format json >"$tmp/json" 2>"$tmp/err"
+	timeout "$TT_HANG" "$BIN" check --root "$tmp/r2" --format json >"$tmp/json" 2>"$tmp/err"
 	rc=$?
 	ms=$((($(date +%s%N) - start) / 1000000))
 	[ "$rc" != 124 ] || fail "check hung on a FIFO at $rel"

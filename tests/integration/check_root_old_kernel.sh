@@ -26,7 +26,7 @@ ERR=$W/check.err
 
 # ---- run ----------------------------------------------------------------------
 # From another directory, so nothing depends on the caller's cwd.
-(cd / && exec timeout 20 "$TCPTUNE" check --root "$FX" --format json) >"$OUT" 2>"$ERR"
+(cd / && exec timeout "$TT_HANG" "$TCPTUNE" check --root "$FX" --format json) >"$OUT" 2>"$ERR"
 RC=$?
 # A 4.9 server with tcp_tw_recycle=1: critical (2), the findings are another test's business.
 [ "$RC" = 2 ] || fail "tcptune check --root $FX --format json exited $RC (2 expected): $(head -c 2000 "$ERR")"

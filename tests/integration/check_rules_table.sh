@@ -185,7 +185,7 @@ run() {
 			rm -f "$dir/root/.remove"
 		fi
 	fi
-	(cd / && exec timeout 20 "$TCPTUNE" --data "$DATA" check --root "$dir/root" --format json \
+	(cd / && exec timeout "$TT_HANG" "$TCPTUNE" --data "$DATA" check --root "$dir/root" --format json \
 		--config "$W/empty.yaml") >"$dir/out.json" 2>"$dir/err"
 	echo $? >"$dir/rc"
 	jq -e '.findings | type == "array"' "$dir/out.json" >/dev/null 2>&1 ||

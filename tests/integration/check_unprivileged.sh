@@ -13,9 +13,9 @@ GEN=$TT_ROOT/build/tools/sockscen
 [ -x "$BIN" ] && [ -x "$GEN" ] || fail "build first: make build/tcptune build/tools/sockscen"
 ready=/tmp/ready
 start_bg "$GEN" --ready "$ready" --tw-out 300 --tw-out2 100 --tw-in 50 --tw6 20 \
-	--close-wait 120 --close-wait-unread 20 --estab 5 --timeout 60
+	--close-wait 120 --close-wait-unread 20 --estab 5 --timeout 600
 gen=$TT_LAST_PID
-wait_for_file "$ready" 30 "$gen" || fail "scenario generator did not get ready"
+wait_for_file "$ready" "$TT_HANG" "$gen" || fail "scenario generator did not get ready"
 
 ss_cw=$(ss -tan state close-wait | tail -n +2 | wc -l)
 ss_tw=$(ss -tan state time-wait | tail -n +2 | wc -l)

@@ -47,10 +47,10 @@ play() {
 	local name=$1 book=$2 recap
 	shift 2
 	RUN=$((RUN + 1))
-	run_bounded 180 ansible-playbook -i localhost, -c local "$PLAYS/$book" \
+	run_bounded $((2 * TT_HANG)) ansible-playbook -i localhost, -c local "$PLAYS/$book" \
 		-e tcptune_bin="$TCPTUNE" "$@" >"$W/$name.log" 2>&1
 	PRC=$?
-	[ "$PRC" != 124 ] || fail "$name: ansible-playbook did not finish within 180 s: $(tail -n 20 "$W/$name.log")"
+	[ "$PRC" != 124 ] || fail "$name: ansible-playbook hung (no end within $((2 * TT_HANG)) s): $(tail -n 20 "$W/$name.log")"
 	recap=$(awk '/^PLAY RECAP/ { r = 1; next } r && /^localhost +:/ { print; exit }' "$W/$name.log")
 	[ -n "$recap" ] || fail "$name: no PLAY RECAP for localhost (exit $PRC): $(tail -n 30 "$W/$name.log")"
 	CHANGED=$(echo "$recap" | sed -n 's/.* changed=\([0-9]*\).*/\1/p')

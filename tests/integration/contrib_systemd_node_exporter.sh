@@ -109,12 +109,12 @@ case $PROM in
 esac
 
 # ---- a known population, and a tcp_fin_timeout no kernel defaults to -------
-start_bg "$SOCKSCEN" --ready "$READY" --timeout 120 --tw-out 5 --tw-out2 0 --tw-in 0 --tw6 3 \
+start_bg "$SOCKSCEN" --ready "$READY" --timeout 600 --tw-out 5 --tw-out2 0 --tw-in 0 --tw6 3 \
 	--close-wait 2 --close-wait-unread 1 --orphan-fw1 0 --orphan-fw2 0 --estab 2 \
 	2>"$W/sockscen.err"
 GEN=$TT_LAST_PID
-wait_for_file "$READY" 30 "$GEN" ||
-	fail "sockscen was not ready within 30 s: $(cat "$W/sockscen.err")"
+wait_for_file "$READY" "$TT_HANG" "$GEN" ||
+	fail "sockscen was not ready within $TT_HANG s: $(cat "$W/sockscen.err")"
 # A key of this network namespace only (enter_netns made it ours).
 echo 37 >/proc/sys/net/ipv4/tcp_fin_timeout || fail "cannot set tcp_fin_timeout in the test namespace"
 FIN=$(cat /proc/sys/net/ipv4/tcp_fin_timeout)
@@ -130,14 +130,14 @@ ESTAB4=$(ss -Htan state established -4 | wc -l)
 # ---- what the timer would start ----------------------------------------------
 OLDMASK=$(umask)
 umask "$UMASK"
-run_bounded 60 strace -f -y -qq -o "$W/trace" \
+run_bounded "$TT_HANG" strace -f -y -qq -o "$W/trace" \
 	setpriv --bounding-set "$BOUNDING" --inh-caps -all --no-new-privs -- "${ARGV[@]}" \
 	>"$W/exec.out" 2>"$W/exec.err"
 RC=$?
 umask "$OLDMASK"
 case $RC in
 0) fail "the unit's command exited 0 although timestamps-disabled should fire: $(head -c 2000 "$W/exec.err")" ;;
-124) fail "the unit's command did not finish within 60 s" ;;
+124) fail "the unit's command hung (no end within $TT_HANG s)" ;;
 *) case $SUCCESS in
 	*" $RC "*) ;;
 	*) fail "the unit's command exited $RC, which SuccessExitStatus ($SUCCESS) makes a unit failure: $(head -c 2000 "$W/exec.err")" ;;
@@ -214,6 +214,7 @@ grc=$?
 # ---- systemd's own reading of the units ---------------------------------------
 # verify wants ExecStart's binary to exist: check copies pointing at ours.
 VERIFIED="skipped (no systemd-analyze)"
+command -v systemd-analyze >/dev/null 2>&1 || skip_part "systemd-analyze verify (no systemd-analyze)"
 if command -v systemd-analyze >/dev/null 2>&1; then
 	mkdir -p "$W/units" || fail "cannot create $W/units"
 	sed "s|^ExecStart=${EXEC%% *} |ExecStart=$TCPTUNE |" "$SERVICE" >"$W/units/$(basename "$SERVICE")" ||
@@ -221,7 +222,7 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 	cp "$TIMER" "$W/units/" || fail "cannot copy $TIMER"
 	grep -q "^ExecStart=$TCPTUNE " "$W/units/$(basename "$SERVICE")" ||
 		fail "could not point the service copy at $TCPTUNE"
-	run_bounded 60 systemd-analyze verify --man=no \
+	run_bounded "$TT_HANG" systemd-analyze verify --man=no \
 		"$W/units/$(basename "$SERVICE")" "$W/units/$(basename "$TIMER")" >"$W/verify.out" 2>&1 ||
 		fail "systemd-analyze verify refused the units: $(head -c 2000 "$W/verify.out")"
 	[ ! -s "$W/verify.out" ] || fail "systemd-analyze verify warned: $(head -c 2000 "$W/verify.out")"

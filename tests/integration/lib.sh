@@ -13,16 +13,33 @@
 # reach the host's sockets, sysctls or files.  Exit codes follow Automake:
 # 0 pass, 1 fail, 77 skip.  Background processes go through start_bg and are
 # killed, by PID, when the script exits; long commands go through run_bounded.
+#
+# Time: nothing may fail because the machine is busy.  A limit on a command
+# or a wait is a hang guard, TT_HANG seconds (300 by default) unless a
+# scenario needs a multiple; conditions are waited for by polling (wait_for_file,
+# wait_until), never assumed after a fixed sleep.
 
 TT_SCRIPT=$(cd "$(dirname "$0")" && pwd -P)/$(basename "$0")
 TT_ROOT=$(cd "$(dirname "$TT_SCRIPT")/../.." && pwd -P)
 TT_PIDS=""
 TT_LAST_PID=""
+TT_HANG=${TT_HANG:-300}	# seconds after which one command or one wait has hung
 
 # Print "SKIP: ..." and exit 77.
 skip() {
 	echo "SKIP: $(basename "$TT_SCRIPT"): $*" >&2
 	exit 77
+}
+
+# skip_part WHAT: a part of the scenario cannot run on this machine.  Where
+# namespaces work (tests/run-integration exports TT_NS_OK=1) everything must
+# run, so that is a failure unless TT_ALLOW_SKIP=1; elsewhere it is printed as
+# "SKIP-PART: SCRIPT: WHAT", which tests/run-integration counts as a skip.
+skip_part() {
+	if [ "${TT_NS_OK:-0}" = 1 ] && [ "${TT_ALLOW_SKIP:-0}" != 1 ]; then
+		fail "cannot run $* here, although namespaces work (TT_ALLOW_SKIP=1 allows the skip)"
+	fi
+	echo "SKIP-PART: $(basename "$TT_SCRIPT"): $*" >&2
 }
 
 # Print "FAIL: ..." and exit 1.
@@ -126,6 +143,20 @@ wait_for_file() {
 		i=$((i + 1))
 	done
 	return 1
+}
+
+# wait_until SECS CMD ARGS...: run CMD every 0.1 s until it succeeds (0) or
+# SECS seconds have passed (1).  For hang guards: SECS is generous, the wait
+# ends as soon as the condition holds.
+wait_until() {
+	local secs=$1 end
+	shift
+	end=$((SECONDS + secs))
+	until "$@"; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+	return 0
 }
 
 # True if PID is alive (not a zombie) and our child, so a recycled PID is never signalled.
@@ -264,28 +295,28 @@ free_port() {
 
 # start_exporter DIR FIRST LAST: start $NODE_EXPORTER (start_bg) on a free
 # loopback port in FIRST..LAST with only the textfile collector, on DIR,
-# logging to $W/exporter.log; wait (10 s at most) until it answers.  Sets
+# logging to $W/exporter.log; wait (TT_HANG s at most) until it answers.  Sets
 # EXPORTER (its pid) and URL (its /metrics).
 start_exporter() {
-	local port i=0
+	local port end
 	port=$(free_port "$2" "$3") || exit 1	# free_port said why
 	URL=http://127.0.0.1:$port/metrics
 	start_bg "$NODE_EXPORTER" --web.listen-address="127.0.0.1:$port" \
 		--collector.disable-defaults --collector.textfile \
 		--collector.textfile.directory="$1" >"$W/exporter.log" 2>&1
 	EXPORTER=$TT_LAST_PID
-	while ! curl -sf --max-time 2 -o /dev/null "$URL"; do
+	end=$((SECONDS + TT_HANG))
+	while ! curl -sf --max-time 10 -o /dev/null "$URL"; do
 		tt_is_child "$EXPORTER" ||
 			fail "node_exporter exited before answering: $(tail -n 5 "$W/exporter.log")"
-		i=$((i + 1))
-		[ "$i" -lt 100 ] || fail "node_exporter did not answer on $URL within 10 s"
+		[ "$SECONDS" -lt "$end" ] || fail "node_exporter did not answer on $URL within $TT_HANG s"
 		sleep 0.1
 	done
 }
 
 # prom_scrape FILE: one scrape of $URL (start_exporter) into FILE.
 prom_scrape() {
-	curl -sf --max-time 10 -o "$1" "$URL" || fail "cannot scrape $URL"
+	curl -sf --max-time "$TT_HANG" -o "$1" "$URL" || fail "cannot scrape $URL"
 }
 
 tt_cleanup() {

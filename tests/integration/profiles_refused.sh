@@ -44,7 +44,7 @@ n_ok=0
 refused() {
 	local label=$1 name=$2 file=$3 where=$4 frag=$5 prefix out err rc cmd derr
 	prefix="tcptune: $DIR/profiles/$file${where:+:$where}: "
-	out=$(run_bounded 10 "$BIN" apply "$name" --yes --data "$DIR" 2>/tmp/err); rc=$?
+	out=$(run_bounded "$TT_HANG" "$BIN" apply "$name" --yes --data "$DIR" 2>/tmp/err); rc=$?
 	err=$(cat /tmp/err)
 	[ "$rc" != 0 ] || fail "$label: apply $name succeeded; stdout: $out"
 	[ "$rc" != 124 ] && [ "$rc" -lt 128 ] || fail "$label: apply $name was killed or timed out (exit $rc)"
@@ -67,7 +67,7 @@ refused() {
 	[ -z "$(store_entries)" ] || fail "$label: the store has an entry: $(store_entries)"
 
 	for cmd in diff show; do
-		run_bounded 10 "$BIN" "$cmd" "$name" --data "$DIR" >/dev/null 2>/tmp/err
+		run_bounded "$TT_HANG" "$BIN" "$cmd" "$name" --data "$DIR" >/dev/null 2>/tmp/err
 		rc=$?
 		derr=$(cat /tmp/err)
 		[ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$rc" -lt 128 ] || fail "$label: $cmd $name exit $rc"
@@ -194,7 +194,7 @@ chown 0:0 "$DIR/profiles/gw.yaml"
 # naming the directory), since whoever writes it can remove or swap root's files.
 dir_refused() {	# LABEL PATH FRAGMENT
 	local err rc
-	err=$(run_bounded 10 "$BIN" apply gw --yes --data "$DIR" 2>&1 >/dev/null); rc=$?
+	err=$(run_bounded "$TT_HANG" "$BIN" apply gw --yes --data "$DIR" 2>&1 >/dev/null); rc=$?
 	[ "$rc" != 0 ] || fail "$1: apply succeeded"
 	case $err in
 	"tcptune: $2: refusing to load from a directory "*"$3"*) ;;
