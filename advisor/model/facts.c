@@ -17,7 +17,7 @@ const char *const tcpext_names[] = {
 	"PAWSActive", "PAWSEstab", "PAWSTimewait",
 	"ListenOverflows", "ListenDrops",
 	"TCPReqQFullDoCookies", "TCPReqQFullDrop", "SyncookiesSent",
-	"TCPKeepAlive", "TCPACKSkippedTimeWait", "TCPOrphanQueued",
+	"TCPKeepAlive", "TCPACKSkippedTimeWait",
 };
 const size_t tcpext_count = sizeof(tcpext_names) / sizeof(tcpext_names[0]);
 
