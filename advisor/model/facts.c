@@ -76,6 +76,11 @@ static const struct fact_def static_defs[F__STATIC_COUNT] = {
 	[F_NAT_NAT_LOADED]        = { "nat.nat_loaded", FT_INT, SCOPE_HOST, "NAT available (nf_nat)" },
 	[F_NAT_CONNTRACK_COUNT]   = { "nat.conntrack_count", FT_INT, SCOPE_NETNS, "conntrack entries" },
 	[F_NAT_CONNTRACK_MAX]     = { "nat.conntrack_max", FT_INT, SCOPE_HOST, "conntrack table size" },
+	[F_PATH_IDLE_TIMEOUT]     = { "path.idle_timeout", FT_INT, SCOPE_FILES,
+		"shortest known idle timeout on this host's paths, seconds: conntrack's established "
+		"timeout or idle_timeout in tcptune.yaml; missing when neither is known" },
+	[F_PATH_IDLE_SOURCE]      = { "path.idle_timeout_source", FT_STR, SCOPE_FILES,
+		"where path.idle_timeout comes from" },
 	[F_SYSCTLD_STALE]         = { "sysctld.stale", FT_INT, SCOPE_FILES,
 		"assignments in sysctl.d/sysctl.conf to keys this kernel lacks" },
 	[F_SYSCTLD_DRIFT]         = { "sysctld.drift", FT_INT, SCOPE_FILES,

@@ -186,6 +186,17 @@ const struct key_def key_table[] = {
 			"Default 4096 since 5.4 (128 before).",
 	},
 	{
+		.name = "net.netfilter.nf_conntrack_tcp_timeout_established", .type = KEY_INT, .unit = "s",
+		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 0, .amax = 0,
+		.arange_why = "read only: the idle timeout of tracked connections, compared with keepalive",
+		.per_netns = true, .module = "nf_conntrack", .writable = false,
+		.explain = "How long a connection-tracking entry of an established TCP connection lives "
+			"without any packet (default 432000 s, 5 days; docs/KERNEL.md §8.1). When it expires, "
+			"a stateful firewall on this host drops the connection's next packet as INVALID and a "
+			"NAT forgets the mapping. Keepalive probes keep the entry alive only if "
+			"tcp_keepalive_time is shorter. Exists only when nf_conntrack is loaded.",
+	},
+	{
 		.name = "net.netfilter.nf_conntrack_tcp_timeout_time_wait", .type = KEY_INT, .unit = "s",
 		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 10, .amax = 600,
 		.arange_why = "the kernel accepts 0 and negatives",

@@ -109,7 +109,7 @@ pending-transaction        quiet  quiet              -
 #                        processes (the growth path needs --samples: check_sampling_leak.sh).
 #   close-wait-unread    10 / 9 CLOSE_WAIT with unread data (the 9 plus 10 holding only the FIN).
 #   fin-wait2-buildup    tcp_fin_timeout=15 and 150 / 149 FIN_WAIT2 (threshold 10 x 15).
-#   keepalive-too-long   keepalive probes sent with keepalive_time 7200 / 120.
+#   keepalive-too-long   probes sent, conntrack established timeout 300 / 432000 (an idle SSH host).
 #   listen-overflow      ListenOverflows since boot; TCPReqQFullDrop with syncookies=0;
 #                        SYN cookies sent but nothing dropped.
 #   conntrack-timeouts   time_wait 30; close_wait 15; fin_wait 30 / all three at 60.
