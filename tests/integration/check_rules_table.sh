@@ -244,8 +244,8 @@ finding() {
 n_fd=$(find "$FX/close-wait-leak/fires/proc/4242/fd" -lname 'socket:\[300[0-9][0-9]\]' ! -lname 'socket:\[30000\]' | wc -l)
 [ "$n_fd" = 60 ] || fail "fixture: pid 4242 holds $n_fd CLOSE_WAIT socket links, expected 60"
 finding close-wait-leak.fires close-wait-leak \
-	'.severity == "warning" and (.title | startswith("leaky-app (pid 4242) holds 60 CLOSE_WAIT sockets"))
-	 and .evidence["closewait.max_per_process"] == 60 and (.fix | test("No sysctl removes CLOSE_WAIT"))
+	'.severity == "warning" and (.title | startswith("60 CLOSE_WAIT sockets held by leaky-app (pid 4242)"))
+	 and .evidence["closewait.top.count"] == 60 and (.fix | test("No sysctl removes CLOSE_WAIT"))
 	 and .sysctl == {}'
 finding close-wait-unread.fires close-wait-unread '.title | test("^10 CLOSE_WAIT .*api-server, pid 2210")'
 finding tw-recycle-enabled.fires tw-recycle-enabled \
