@@ -151,7 +151,7 @@ const struct key_def key_table[] = {
 		.name = "net.ipv4.tcp_timestamps", .type = KEY_INT, .unit = "enum",
 		.kmin = 0, .kmax = 255, .amin = 1, .amax = 2,
 		.arange_why = "0 disables PAWS protection, RTT measurement and makes tcp_tw_reuse ineffective",
-		.per_netns = true, .writable = true,
+		.per_netns = true, .writable = true, .own_rule = "timestamps-disabled",
 		.explain = "TCP timestamps (RFC 7323). 1 = on with a random offset per connection (default), "
 			"2 = on without offsets, 0 = off. Turning them off disables PAWS and makes "
 			"tcp_tw_reuse do nothing, since reuse requires a timestamp on the TIME_WAIT socket. "
@@ -200,7 +200,7 @@ const struct key_def key_table[] = {
 		.name = "net.netfilter.nf_conntrack_tcp_timeout_time_wait", .type = KEY_INT, .unit = "s",
 		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 10, .amax = 600,
 		.arange_why = "the kernel accepts 0 and negatives",
-		.per_netns = true, .module = "nf_conntrack", .writable = true,
+		.per_netns = true, .module = "nf_conntrack", .writable = true, .own_rule = "conntrack-timeouts",
 		.explain = "How long a connection-tracking entry stays in TIME_WAIT on this host as a "
 			"firewall or NAT box (default 120 s, deliberately longer than TCP's 60 s). It does "
 			"not touch the host's own sockets. Exists only when nf_conntrack is loaded.",
@@ -209,7 +209,7 @@ const struct key_def key_table[] = {
 		.name = "net.netfilter.nf_conntrack_tcp_timeout_close_wait", .type = KEY_INT, .unit = "s",
 		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 10, .amax = 3600,
 		.arange_why = "the kernel accepts 0 and negatives",
-		.per_netns = true, .module = "nf_conntrack", .writable = true,
+		.per_netns = true, .module = "nf_conntrack", .writable = true, .own_rule = "conntrack-timeouts",
 		.explain = "How long a conntrack entry stays in CLOSE_WAIT (default 60 s): conntrack's state "
 			"after one side's FIN was acknowledged, i.e. a half-closed connection. TCP itself never "
 			"times out CLOSE_WAIT, so a half-closed connection idle for longer loses its NAT mapping "
@@ -219,7 +219,7 @@ const struct key_def key_table[] = {
 		.name = "net.netfilter.nf_conntrack_tcp_timeout_fin_wait", .type = KEY_INT, .unit = "s",
 		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 10, .amax = 600,
 		.arange_why = "the kernel accepts 0 and negatives",
-		.per_netns = true, .module = "nf_conntrack", .writable = true,
+		.per_netns = true, .module = "nf_conntrack", .writable = true, .own_rule = "conntrack-timeouts",
 		.explain = "How long a conntrack entry stays in FIN_WAIT (default 120 s): conntrack's state "
 			"from a FIN until it is acknowledged (net/netfilter/nf_conntrack_proto_tcp.c: \"FIN_WAIT: "
 			"FIN packet seen\"); the half-closed phase after that is conntrack's CLOSE_WAIT. It does "

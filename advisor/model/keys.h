@@ -27,6 +27,9 @@ struct key_def {
 	const char *removed;	/* release that removed it, NULL if present */
 	const char *module;	/* module that provides it, NULL if core */
 	bool writable;		/* may tcptune ever write it */
+	const char *own_rule;	/* the rule that judges its harmful runtime values, where one
+				 * does; otherwise a value outside the apply range is
+				 * harmful-value's (harmful-boot-value's for boot, always) */
 	const char *explain;	/* one paragraph */
 };
 

@@ -78,6 +78,7 @@ static const struct {
 	{ "procfd",   snap_procfd_read },
 	{ "boot",     snap_boot_read },
 	{ "txn",      snap_txn_read },
+	{ "harmful",  snap_harmful_read },
 };
 
 static double now_ms(void)
@@ -117,6 +118,8 @@ int snapshot_take_config(struct snapshot *s)
 	snap_kernel_read(s);
 	snap_sysctl_read(s);
 	r = snap_boot_read(s);
+	if (r != -ENOMEM)
+		r = snap_harmful_read(s);
 	return r == -ENOMEM ? r : 0;
 }
 
