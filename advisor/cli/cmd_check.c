@@ -265,6 +265,11 @@ int cmd_check(const struct cli_args *a)
 		incomplete = true;
 	}
 
+	if (snapshot_set_path_idle(&s, cfg.idle_timeout) < 0) {
+		log_err(-ENOMEM, "check");
+		code = EXIT_UNKNOWN;
+		goto out;
+	}
 	r = rules_evaluate(&rules, &s, cfg.ignore, cfg.n_ignore, &findings);
 	if (r < 0) {
 		log_err(r, "cannot evaluate the rules");

@@ -120,6 +120,8 @@ int cmd_explain(const struct cli_args *a)
 		printf("%-22s never (%s)\n", "tcptune applies:", k->arange_why ? k->arange_why : "read only");
 	if (k->added)
 		printf("%-22s %s\n", "added in Linux:", k->added);
+	if (k->per_netns_since)
+		printf("%-22s %s (before: host-wide only)\n", "per-namespace since:", k->per_netns_since);
 	if (k->removed)
 		printf("%-22s %s\n", "removed in Linux:", k->removed);
 	if (k->module)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "strutil.h"
 #include "yaml_load.h"
 
 void config_release(struct config *c)
@@ -41,9 +42,16 @@ static int load_doc(struct config *c, const struct ynode *doc, const char *path,
 	for (size_t i = 0; i < doc->n; i++) {
 		const struct ynode *k = doc->keys[i], *v = doc->items[i];
 
+		if (strcmp(k->scalar, "idle_timeout") == 0) {
+			if (v->type != YNODE_SCALAR ||
+			    parse_ll(v->scalar, 1, CONFIG_IDLE_TIMEOUT_MAX, &c->idle_timeout) < 0)
+				return diag_set(d, -EINVAL, path, v->line, v->col,
+						"'idle_timeout' is a number of seconds from 1 to %d", CONFIG_IDLE_TIMEOUT_MAX);
+			continue;
+		}
 		if (strcmp(k->scalar, "ignore") != 0)
-			return diag_set(d, -EINVAL, path, k->line, k->col, "unknown setting '%s' (known: ignore)",
-					k->scalar);
+			return diag_set(d, -EINVAL, path, k->line, k->col,
+					"unknown setting '%s' (known: ignore, idle_timeout)", k->scalar);
 		if (v->type != YNODE_SEQ)
 			return diag_set(d, -EINVAL, path, v->line, v->col, "'ignore' is a list of rule ids");
 		for (size_t j = 0; j < v->n; j++) {

@@ -1,5 +1,7 @@
-/* /etc/tcptune/tcptune.yaml: site settings.  Today only `ignore:`, a list of
- * rule ids silenced on purpose (audited exceptions). */
+/* /etc/tcptune/tcptune.yaml: site settings.  `ignore:`, a list of rule ids
+ * silenced on purpose (audited exceptions), and `idle_timeout:`, the shortest
+ * idle timeout (seconds) of a NAT gateway, load balancer or firewall on this
+ * host's paths, which tcptune cannot see. */
 #ifndef TCPTUNE_ADVISOR_CONFIG_H
 #define TCPTUNE_ADVISOR_CONFIG_H
 
@@ -13,7 +15,10 @@
 struct config {
 	char **ignore;
 	size_t n_ignore;
+	long long idle_timeout;		/* seconds, 0 when not declared */
 };
+
+#define CONFIG_IDLE_TIMEOUT_MAX (7 * 24 * 3600)	/* longer is no idle timeout worth declaring */
 
 /* Load path; a missing file is an empty config.  trust_check as for rules.
  * Returns 0 or a negative errno with d filled. */

@@ -19,7 +19,7 @@ const struct key_def key_table[] = {
 		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 5, .amax = 60,
 		.arange_why = "0 and negative values are accepted by the kernel but meaningless; "
 			"above 60 s an orphan lives 2*T-120 s, not T (tcp_input.c, tcp_timer.c)",
-		.per_netns = true, .added = "4.6", .writable = true,
+		.per_netns = true, .per_netns_since = "4.6", .writable = true,
 		.explain = "How long an orphaned socket (the program already called close()) may stay in "
 			"FIN_WAIT2 waiting for the peer's FIN. It does NOT change TIME_WAIT, which is always "
 			"60 s (TCP_TIMEWAIT_LEN, include/net/tcp.h). Up to 60 s the orphan becomes a timewait "
@@ -31,7 +31,7 @@ const struct key_def key_table[] = {
 		.name = "net.ipv4.tcp_keepalive_time", .type = KEY_INT, .unit = "s",
 		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 10, .amax = 32767,
 		.arange_why = "the kernel accepts 0 and negatives; 32767 is the setsockopt(TCP_KEEPIDLE) limit",
-		.per_netns = true, .added = "4.5", .writable = true,
+		.per_netns = true, .per_netns_since = "4.5", .writable = true,
 		.explain = "Idle time before the first keepalive probe, for sockets that enabled SO_KEEPALIVE "
 			"and did not set TCP_KEEPIDLE themselves; other sockets are not affected at all. "
 			"Lowering it keeps idle connections alive through NAT and firewall state tables and "
@@ -42,7 +42,7 @@ const struct key_def key_table[] = {
 		.name = "net.ipv4.tcp_keepalive_intvl", .type = KEY_INT, .unit = "s",
 		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 1, .amax = 32767,
 		.arange_why = "the kernel accepts 0 and negatives; 32767 is the setsockopt(TCP_KEEPINTVL) limit",
-		.per_netns = true, .added = "4.5", .writable = true,
+		.per_netns = true, .per_netns_since = "4.5", .writable = true,
 		.explain = "Seconds between unanswered keepalive probes, for sockets with SO_KEEPALIVE and no "
 			"TCP_KEEPINTVL of their own.",
 	},
@@ -50,7 +50,7 @@ const struct key_def key_table[] = {
 		.name = "net.ipv4.tcp_keepalive_probes", .type = KEY_INT, .unit = "count",
 		.kmin = 0, .kmax = 255, .amin = 1, .amax = 127,
 		.arange_why = "0 would drop a connection at the first probe; 127 is the setsockopt(TCP_KEEPCNT) limit",
-		.per_netns = true, .added = "4.5", .writable = true,
+		.per_netns = true, .per_netns_since = "4.5", .writable = true,
 		.explain = "Unanswered keepalive probes before the connection is reset, for sockets with "
 			"SO_KEEPALIVE and no TCP_KEEPCNT of their own. A dead peer is detected after "
 			"keepalive_time + probes * keepalive_intvl seconds.",
@@ -58,7 +58,7 @@ const struct key_def key_table[] = {
 	{
 		.name = "net.ipv4.tcp_tw_reuse", .type = KEY_INT, .unit = "enum",
 		.kmin = 0, .kmax = 2, .amin = 0, .amax = 2, .arange_why = NULL,
-		.per_netns = true, .added = "4.11", .writable = true,
+		.per_netns = true, .per_netns_since = "4.11", .writable = true,
 		.explain = "Lets an outgoing connect() take over a 4-tuple still held by a TIME_WAIT socket, "
 			"when that socket carries TCP timestamps and is older than tcp_tw_reuse_delay. 0 = "
 			"never, 1 = always, 2 = loopback only (the default since 4.18). It only helps the "
@@ -72,20 +72,22 @@ const struct key_def key_table[] = {
 		.arange_why = "below 1000 ms a peer with a 1 Hz timestamp clock (allowed by RFC 7323) "
 			"can have its new segments rejected by PAWS",
 		.per_netns = true, .added = "6.14", .writable = true,
-		.explain = "Minimum age in milliseconds of a TIME_WAIT socket, counted from the last "
-			"timestamp it saw, before tcp_tw_reuse may hand its 4-tuple to a new outgoing "
-			"connection. Before 6.14 this was a fixed 1 s.",
+		.explain = "Minimum age in milliseconds of a TIME_WAIT socket, counted from the moment it "
+			"entered TIME_WAIT, before tcp_tw_reuse may hand its 4-tuple to a new outgoing "
+			"connection (added in 6.14). Before 6.14 there was no setting: reuse was allowed "
+			"from the second after the last peer timestamp the socket recorded, anywhere "
+			"between 0 and 1 s later.",
 	},
 	{
 		.name = "net.ipv4.tcp_tw_recycle", .type = KEY_INT, .unit = "enum",
 		.kmin = 0, .kmax = 1, .amin = 0, .amax = 0,
 		.arange_why = "it broke clients behind NAT",
 		.per_netns = false, .removed = "4.12", .writable = false,
-		.explain = "Removed in Linux 4.12 (commit 4396e46187ca); a line setting it in sysctl.d only "
-			"produces an error at boot. On older kernels it shortened TIME_WAIT to 3.5*RTO and "
-			"dropped SYNs whose TCP timestamp was older than the last one seen from the same IP "
-			"address, which silently broke clients behind NAT (many hosts, unrelated timestamp "
-			"clocks, one address). tcptune never sets it; use tcp_tw_reuse for outgoing "
+		.explain = "Removed in Linux 4.12 (commit 4396e46187ca); a line setting it in sysctl.d sets "
+			"nothing there. On older kernels it shortened TIME_WAIT to 3.5*RTO and dropped SYNs "
+			"from an address whose TCP timestamp was older than the last one seen from it, or "
+			"that carried no timestamp at all, which silently broke clients behind NAT (many "
+			"hosts, unrelated timestamp clocks, one address). tcptune never sets it; use tcp_tw_reuse for outgoing "
 			"connections instead.",
 	},
 	{
@@ -93,7 +95,7 @@ const struct key_def key_table[] = {
 		.kmin = INT_MIN, .kmax = INT_MAX, .amin = 16384, .amax = 16777216,
 		.arange_why = "lower values destroy TIME_WAIT protection silently (0 = none at all); "
 			"the kernel documentation says not to lower it",
-		.per_netns = true, .added = "4.11", .writable = true,
+		.per_netns = true, .per_netns_since = "4.11", .writable = true,
 		.explain = "Maximum number of timewait minisockets (TIME_WAIT plus orphaned FIN_WAIT2) in "
 			"this network namespace. When it is reached a closing socket skips TIME_WAIT and is "
 			"destroyed at once; the kernel prints nothing and only TcpExt TCPTimeWaitOverflow "
@@ -110,22 +112,27 @@ const struct key_def key_table[] = {
 			"FIN_WAIT1, LAST_ACK, CLOSING or an early FIN_WAIT2). Above it the kernel resets them "
 			"and logs \"too many orphaned sockets\" (TcpExt TCPAbortOnMemory). It is global: "
 			"absent inside a container's network namespace, and sockstat's orphan count covers "
-			"all namespaces. Each orphan can pin up to ~64 KB of memory.",
+			"all namespaces. Each orphan keeps its unacknowledged send queue, up to its send "
+			"buffer (autotuned up to tcp_wmem[2], 4 MiB by default): an orphan stuck against a "
+			"closed window can pin megabytes.",
 	},
 	{
 		.name = "net.ipv4.tcp_orphan_retries", .type = KEY_INT, .unit = "count",
 		.kmin = 0, .kmax = 255, .amin = 0, .amax = 15,
 		.arange_why = "more than 15 retries keeps dead orphans for many minutes",
 		.per_netns = true, .writable = true,
-		.explain = "Retransmissions allowed for an orphaned socket before it is killed. The default "
-			"0 means 8 for a socket that was alive recently and 0 after an ICMP error "
-			"(tcp_orphan_retries(), net/ipv4/tcp_timer.c), not \"no retries\".",
+		.explain = "How long an orphaned socket (its program closed it) keeps retransmitting before "
+			"it is killed, given as a retransmission count that the kernel turns into a time "
+			"budget: N allows (2^(N+1)-1) x 200 ms, so 8 is about 102 s and 3 about 3 s. The "
+			"default 0 means 8 while the retransmission timeout is below 120 s, and 0 once it "
+			"has reached 120 s; it is not \"no retries\" (tcp_orphan_retries(), "
+			"tcp_model_timeout(), net/ipv4/tcp_timer.c).",
 	},
 	{
 		.name = "net.ipv4.tcp_max_syn_backlog", .type = KEY_INT, .unit = "count",
 		.kmin = INT_MIN, .kmax = INT_MAX, .amin = 128, .amax = 1048576,
 		.arange_why = "the kernel accepts negatives; below 128 is smaller than its own floor",
-		.per_netns = true, .added = "4.11", .writable = true,
+		.per_netns = true, .per_netns_since = "4.11", .writable = true,
 		.explain = "Not the SYN queue size: that is each listener's min(listen() backlog, "
 			"somaxconn). This only matters with tcp_syncookies=0, where SYNs from unknown peers "
 			"are dropped once less than a quarter of it is free (tcp_conn_request(), "
@@ -144,7 +151,7 @@ const struct key_def key_table[] = {
 		.name = "net.ipv4.tcp_timestamps", .type = KEY_INT, .unit = "enum",
 		.kmin = 0, .kmax = 255, .amin = 1, .amax = 2,
 		.arange_why = "0 disables PAWS protection, RTT measurement and makes tcp_tw_reuse ineffective",
-		.per_netns = true, .writable = true,
+		.per_netns = true, .writable = true, .own_rule = "timestamps-disabled",
 		.explain = "TCP timestamps (RFC 7323). 1 = on with a random offset per connection (default), "
 			"2 = on without offsets, 0 = off. Turning them off disables PAWS and makes "
 			"tcp_tw_reuse do nothing, since reuse requires a timestamp on the TIME_WAIT socket. "
@@ -179,10 +186,21 @@ const struct key_def key_table[] = {
 			"Default 4096 since 5.4 (128 before).",
 	},
 	{
+		.name = "net.netfilter.nf_conntrack_tcp_timeout_established", .type = KEY_INT, .unit = "s",
+		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 0, .amax = 0,
+		.arange_why = "read only: the idle timeout of tracked connections, compared with keepalive",
+		.per_netns = true, .module = "nf_conntrack", .writable = false,
+		.explain = "How long a connection-tracking entry of an established TCP connection lives "
+			"without any packet (default 432000 s, 5 days; docs/KERNEL.md §8.1). When it expires, "
+			"a stateful firewall on this host drops the connection's next packet as INVALID and a "
+			"NAT forgets the mapping. Keepalive probes keep the entry alive only if "
+			"tcp_keepalive_time is shorter. Exists only when nf_conntrack is loaded.",
+	},
+	{
 		.name = "net.netfilter.nf_conntrack_tcp_timeout_time_wait", .type = KEY_INT, .unit = "s",
 		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 10, .amax = 600,
 		.arange_why = "the kernel accepts 0 and negatives",
-		.per_netns = true, .module = "nf_conntrack", .writable = true,
+		.per_netns = true, .module = "nf_conntrack", .writable = true, .own_rule = "conntrack-timeouts",
 		.explain = "How long a connection-tracking entry stays in TIME_WAIT on this host as a "
 			"firewall or NAT box (default 120 s, deliberately longer than TCP's 60 s). It does "
 			"not touch the host's own sockets. Exists only when nf_conntrack is loaded.",
@@ -191,7 +209,7 @@ const struct key_def key_table[] = {
 		.name = "net.netfilter.nf_conntrack_tcp_timeout_close_wait", .type = KEY_INT, .unit = "s",
 		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 10, .amax = 3600,
 		.arange_why = "the kernel accepts 0 and negatives",
-		.per_netns = true, .module = "nf_conntrack", .writable = true,
+		.per_netns = true, .module = "nf_conntrack", .writable = true, .own_rule = "conntrack-timeouts",
 		.explain = "How long a conntrack entry stays in CLOSE_WAIT (default 60 s): conntrack's state "
 			"after one side's FIN was acknowledged, i.e. a half-closed connection. TCP itself never "
 			"times out CLOSE_WAIT, so a half-closed connection idle for longer loses its NAT mapping "
@@ -201,7 +219,7 @@ const struct key_def key_table[] = {
 		.name = "net.netfilter.nf_conntrack_tcp_timeout_fin_wait", .type = KEY_INT, .unit = "s",
 		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 10, .amax = 600,
 		.arange_why = "the kernel accepts 0 and negatives",
-		.per_netns = true, .module = "nf_conntrack", .writable = true,
+		.per_netns = true, .module = "nf_conntrack", .writable = true, .own_rule = "conntrack-timeouts",
 		.explain = "How long a conntrack entry stays in FIN_WAIT (default 120 s): conntrack's state "
 			"from a FIN until it is acknowledged (net/netfilter/nf_conntrack_proto_tcp.c: \"FIN_WAIT: "
 			"FIN packet seen\"); the half-closed phase after that is conntrack's CLOSE_WAIT. It does "
@@ -301,6 +319,9 @@ const char *key_absence_reason(const struct key_def *k, long kernel_version, cha
 		snprintf(buf, len, "added in Linux %s, this kernel is older", k->added);
 	else if (!k->per_netns)
 		snprintf(buf, len, "host-wide key: absent in a container's network namespace");
+	else if (k->per_netns_since && kernel_version >= 0 && kernel_version < key_release_code(k->per_netns_since))
+		snprintf(buf, len, "host-wide before Linux %s: absent in a container's network namespace on this "
+			 "kernel", k->per_netns_since);
 	else if (k->module)
 		snprintf(buf, len, "needs module %s", k->module);
 	else

@@ -22,9 +22,14 @@ struct key_def {
 	const char *arange_why;	/* why the apply range is narrower */
 	bool per_netns;		/* false: host-wide, absent in child netns */
 	const char *added;	/* first kernel release with the key, NULL if older than we care */
+	const char *per_netns_since;	/* release that gave each network namespace its own copy;
+					 * before it the key exists only on the host (docs/KERNEL.md §2.4) */
 	const char *removed;	/* release that removed it, NULL if present */
 	const char *module;	/* module that provides it, NULL if core */
 	bool writable;		/* may tcptune ever write it */
+	const char *own_rule;	/* the rule that judges its harmful runtime values, where one
+				 * does; otherwise a value outside the apply range is
+				 * harmful-value's (harmful-boot-value's for boot, always) */
 	const char *explain;	/* one paragraph */
 };
 
@@ -49,7 +54,8 @@ long key_release_code(const char *release);
 
 /* Why k can be absent from /proc/sys here, from the table alone: "removed in
  * Linux 4.12", "added in Linux 6.14" (kernel older), "host-wide key: absent in
- * a container's network namespace", "needs module nf_conntrack"; NULL when the
+ * a container's network namespace", "host-wide before Linux 4.6: ..." (a key
+ * that became per-namespace later), "needs module nf_conntrack"; NULL when the
  * table gives no reason.  kernel_version as kernel.version, -1 unknown. */
 const char *key_absence_reason(const struct key_def *k, long kernel_version, char *buf, size_t len);
 

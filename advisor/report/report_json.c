@@ -149,7 +149,7 @@ static json_t *timewait_json(const struct snapshot *s)
 static json_t *closewait_json(const struct snapshot *s)
 {
 	const struct census *c = &s->census;
-	json_t *procs;
+	json_t *procs, *uids;
 
 	if (!s->census_ok)
 		return json_null();
@@ -164,8 +164,12 @@ static json_t *closewait_json(const struct snapshot *s)
 						       "comm", json_string_safe(p->comm), "count", (json_int_t) p->count,
 						       "unread", (json_int_t) p->unread, "peers", peers));
 	}
-	return json_pack("{s:o, s:I, s:I, s:b}", "processes", procs,
-			 "unattributed", (json_int_t) c->cw_unattributed,
+	uids = json_array();
+	for (size_t i = 0; i < c->n_cw_uids; i++)
+		json_array_append_new(uids, json_pack("{s:I, s:I}", "uid", (json_int_t) c->cw_uids[i].uid,
+						      "count", (json_int_t) c->cw_uids[i].count));
+	return json_pack("{s:o, s:I, s:o, s:I, s:b}", "processes", procs,
+			 "unattributed", (json_int_t) c->cw_unattributed, "unattributed_by_uid", uids,
 			 "with_unread", (json_int_t) c->cw_with_unread,
 			 "attribution_complete", c->attribution_done && c->cw_unattributed == 0);
 }

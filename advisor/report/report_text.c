@@ -117,8 +117,12 @@ static void closewait_section(const struct snapshot *s, FILE *out)
 		}
 		fprintf(out, "\n");
 	}
-	if (c->cw_unattributed)
-		fprintf(out, "  %" PRIu64 " not attributed to a process\n", c->cw_unattributed);
+	if (c->cw_unattributed) {
+		fprintf(out, "  %" PRIu64 " not attributed to a process; by socket owner:", c->cw_unattributed);
+		for (size_t i = 0; i < c->n_cw_uids && i < 5; i++)
+			fprintf(out, "%s uid %u %u", i ? "," : "", c->cw_uids[i].uid, c->cw_uids[i].count);
+		fprintf(out, "%s\n", c->n_cw_uids > 5 ? ", ..." : "");
+	}
 	fprintf(out, "  unread: data the program never read before the peer's FIN\n\n");
 }
 

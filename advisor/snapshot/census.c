@@ -50,6 +50,7 @@ void census_release(struct census *c)
 		free(c->dests->slots);
 	free(c->dests);
 	free(c->cw);
+	free(c->cw_uids);
 	free(c->procs);
 	memset(c, 0, sizeof(*c));
 }
@@ -136,6 +137,7 @@ static int add_close_wait(struct census *c, const struct sock_rec *r, bool serve
 	memset(cw, 0, sizeof(*cw));
 	cw->inode = r->inode;
 	cw->rqueue = r->rqueue;
+	cw->uid = r->uid;
 	cw->owner = -1;
 	cw->peer.family = r->family;
 	memcpy(cw->peer.addr, r->raddr, sizeof(cw->peer.addr));

@@ -37,7 +37,15 @@ struct census_cw {
 	uint64_t inode;
 	struct census_dest peer;	/* port 0 when we are the server side */
 	uint32_t rqueue;
+	uint32_t uid;			/* the socket's owner (sock_diag idiag_uid, /proc/net/tcp uid) */
 	int owner;			/* index into census.procs, -1 unknown */
+};
+
+/* CLOSE_WAIT sockets no process could be found for, by the socket's owner
+ * uid: what is known without the privilege to read other users' fds. */
+struct census_uid {
+	uint32_t uid;
+	uint32_t count;
 };
 
 struct census_proc {
@@ -72,6 +80,8 @@ struct census {
 	struct census_proc *procs;		/* filled by attribution (snap_procfd) */
 	size_t n_procs;
 	uint64_t cw_unattributed;
+	struct census_uid *cw_uids;		/* unattributed ones by owner uid, most first */
+	size_t n_cw_uids;
 	bool attribution_done;
 };
 

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +196,96 @@ static void top_peers(struct census *c)
 	}
 }
 
+static int uid_by_count(const void *a, const void *b)
+{
+	const struct census_uid *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+/* The unattributed CLOSE_WAIT sockets by owner uid, most first. */
+static int group_unattributed(struct census *c)
+{
+	free(c->cw_uids);
+	c->cw_uids = NULL;
+	c->n_cw_uids = 0;
+	for (size_t i = 0; i < c->n_cw; i++) {
+		size_t j;
+
+		if (c->cw[i].owner >= 0)
+			continue;
+		for (j = 0; j < c->n_cw_uids && c->cw_uids[j].uid != c->cw[i].uid; j++)
+			;
+		if (j == c->n_cw_uids) {
+			struct census_uid *n = realloc(c->cw_uids, (c->n_cw_uids + 1) * sizeof(*n));
+
+			if (!n)
+				return -ENOMEM;
+			c->cw_uids = n;
+			c->cw_uids[c->n_cw_uids++] = (struct census_uid) { .uid = c->cw[i].uid };
+		}
+		c->cw_uids[j].count++;
+	}
+	if (c->n_cw_uids > 1)
+		qsort(c->cw_uids, c->n_cw_uids, sizeof(*c->cw_uids), uid_by_count);
+	return 0;
+}
+
+/* "uid 33 (www-data)": the user name only live, where this host's user
+ * database is the socket's. */
+static void uid_label(const struct snapshot *s, uint32_t uid, char *buf, size_t len)
+{
+	struct passwd pw, *res = NULL;
+	char tmp[1024], name[64];
+
+	if (s->live && getpwuid_r((uid_t) uid, &pw, tmp, sizeof(tmp), &res) == 0 && res)
+		snprintf(buf, len, "uid %u (%s)", uid, str_escape(res->pw_name, name, sizeof(name)));
+	else
+		snprintf(buf, len, "uid %u", uid);
+}
+
+/* closewait.top.*: the biggest holder, a process or, where no process could
+ * be seen, the uid owning the sockets; closewait.others: the next two, as
+ * "; then java (pid 40) 120, processes of uid 33 (www-data) 80". */
+static int holder_facts(struct snapshot *s)
+{
+	const struct census *c = &s->census;
+	char others[512] = "", one[160];
+	size_t p = 0, u = 0, len = 0;
+	int r;
+
+	for (int k = 0; k < 3 && (p < c->n_procs || u < c->n_cw_uids); k++) {
+		bool proc = p < c->n_procs && (u >= c->n_cw_uids || c->procs[p].count >= c->cw_uids[u].count);
+		uint32_t count;
+
+		if (proc) {
+			snprintf(one, sizeof(one), "%s (pid %d)", c->procs[p].comm, c->procs[p].pid);
+			count = c->procs[p++].count;
+		} else {
+			char who[96];
+
+			uid_label(s, c->cw_uids[u].uid, who, sizeof(who));
+			snprintf(one, sizeof(one), "processes of %s", who);
+			count = c->cw_uids[u++].count;
+		}
+		if (k == 0) {
+			snap_set_int(s, F_CW_TOP_COUNT, count);
+			r = snap_set_str(s, F_CW_TOP_HOLDER, one);
+			if (r < 0)
+				return r;
+		} else if (len < sizeof(others))
+			len += (size_t) snprintf(others + len, sizeof(others) - len, "%s%s %u", k == 1 ? "; then " : ", ",
+						 one, count);
+	}
+	if (c->n_cw_uids) {
+		snap_set_int(s, F_CW_UNATTRIBUTED_MAX_PER_UID, c->cw_uids[0].count);
+		snap_set_int(s, F_CW_UNATTRIBUTED_TOP_UID, c->cw_uids[0].uid);
+	}
+	return others[0] ? snap_set_str(s, F_CW_OTHERS, others) : 0;
+}
+
 static int proc_by_count(const void *a, const void *b)
 {
 	const struct census_proc *x = a, *y = b;
@@ -259,6 +350,11 @@ facts:
 		snap_set_int(s, F_CW_TOP_PID, c->procs[0].pid);
 		snap_set_str(s, F_CW_TOP_COMM, c->procs[0].comm);
 	}
+	r = group_unattributed(c);
+	if (r == 0)
+		r = holder_facts(s);
+	if (r == 0 && !c->n_procs && !c->n_cw_uids)
+		snap_set_int(s, F_CW_TOP_COUNT, 0);
 out:
 	if (d)
 		closedir(d);

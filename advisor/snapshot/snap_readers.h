@@ -19,6 +19,7 @@ int snap_nat_read(struct snapshot *s);		/* ip_forward, conntrack, nf_nat */
 int snap_procfd_read(struct snapshot *s);	/* CLOSE_WAIT owners via proc/PID/fd */
 int snap_boot_read(struct snapshot *s);		/* sysctl.d resolution */
 int snap_txn_read(struct snapshot *s);		/* unfinished transactions in the store */
+int snap_harmful_read(struct snapshot *s);	/* values outside the apply range, now and at boot */
 
 /* Parsers exposed for unit tests. */
 /* "TCP: inuse 7 orphan 1 tw 2 alloc 11 mem 3": value of field `name` on the

@@ -78,6 +78,7 @@ static const struct {
 	{ "procfd",   snap_procfd_read },
 	{ "boot",     snap_boot_read },
 	{ "txn",      snap_txn_read },
+	{ "harmful",  snap_harmful_read },
 };
 
 static double now_ms(void)
@@ -117,7 +118,25 @@ int snapshot_take_config(struct snapshot *s)
 	snap_kernel_read(s);
 	snap_sysctl_read(s);
 	r = snap_boot_read(s);
+	if (r != -ENOMEM)
+		r = snap_harmful_read(s);
 	return r == -ENOMEM ? r : 0;
+}
+
+int snapshot_set_path_idle(struct snapshot *s, long long declared)
+{
+	int k = key_index("net.netfilter.nf_conntrack_tcp_timeout_established");
+	long long best = declared > 0 ? declared : 0;
+	const char *source = best ? "idle_timeout in tcptune.yaml" : NULL;
+
+	if (k >= 0 && s->sysctl[k].present && s->sysctl[k].v[0] > 0 && (!best || s->sysctl[k].v[0] < best)) {
+		best = s->sysctl[k].v[0];
+		source = "net.netfilter.nf_conntrack_tcp_timeout_established";
+	}
+	if (!source)
+		return 0;
+	snap_set_int(s, F_PATH_IDLE_TIMEOUT, best);
+	return snap_set_str(s, F_PATH_IDLE_SOURCE, source);
 }
 
 void snap_set_int(struct snapshot *s, size_t id, int64_t v)

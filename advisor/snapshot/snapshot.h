@@ -80,6 +80,11 @@ int snapshot_take(struct snapshot *s);
 /* Only kernel, sysctl and boot configuration (for explain and diff). */
 int snapshot_take_config(struct snapshot *s);
 
+/* path.idle_timeout: the shorter of declared (tcptune.yaml's idle_timeout,
+ * 0 when not declared) and conntrack's established timeout, with its
+ * source; missing when neither is known.  Returns 0 or -ENOMEM. */
+int snapshot_set_path_idle(struct snapshot *s, long long declared);
+
 void snap_set_int(struct snapshot *s, size_t id, int64_t v);
 int snap_set_str(struct snapshot *s, size_t id, const char *v);
 const struct fact_val *snap_get(const struct snapshot *s, size_t id);

@@ -56,14 +56,14 @@ tw-recycle-enabled         fires  fires              -
 tw-recycle-enabled         quiet  quiet              -
 stale-sysctl-config        fires  fires              -
 stale-sysctl-config        quiet  quiet              -
-timestamps-disabled        fires  fires              -
+timestamps-disabled        fires  fires              harmful-boot-value
 timestamps-disabled        quiet  quiet              -
 tw-reuse-ineffective       fires  fires              -
 tw-reuse-ineffective       quiet  quiet              -
 tw-reuse-ineffective       quiet  quiet-few          -
-tw-buckets-exhausted       fires  fires              -
+tw-buckets-exhausted       fires  fires              harmful-value,harmful-boot-value
 tw-buckets-exhausted       fires  fires-since-boot   -
-tw-buckets-exhausted       quiet  quiet              -
+tw-buckets-exhausted       quiet  quiet              harmful-value,harmful-boot-value
 orphans-exhausted          fires  fires              -
 orphans-exhausted          fires  fires-since-boot   -
 orphans-exhausted          quiet  quiet              -
@@ -79,7 +79,7 @@ fin-wait2-buildup          quiet  quiet              -
 keepalive-too-long         fires  fires              -
 keepalive-too-long         quiet  quiet              -
 listen-overflow            fires  fires              -
-listen-overflow            fires  fires-syn-drop     -
+listen-overflow            fires  fires-syn-drop     harmful-value,harmful-boot-value
 listen-overflow            quiet  quiet              -
 conntrack-timeouts         fires  fires              -
 conntrack-timeouts         fires  fires-close-wait   -
@@ -94,6 +94,12 @@ boot-override              fires  fires-reapplier    runtime-boot-drift
 boot-override              quiet  quiet              -
 pending-transaction        fires  fires              -
 pending-transaction        quiet  quiet              -
+harmful-value              fires  fires              runtime-boot-drift
+harmful-value              quiet  quiet              runtime-boot-drift
+harmful-value              quiet  quiet-own-rule     timestamps-disabled
+harmful-boot-value         fires  fires              runtime-boot-drift
+harmful-boot-value         fires  fires-timestamps   timestamps-disabled
+harmful-boot-value         quiet  quiet              -
 '
 # What each case shows (thresholds are explained beside each rule's `when`):
 #   tw-recycle-enabled   4.9 kernel with tcp_tw_recycle=1 / =0.
@@ -109,7 +115,7 @@ pending-transaction        quiet  quiet              -
 #                        processes (the growth path needs --samples: check_sampling_leak.sh).
 #   close-wait-unread    10 / 9 CLOSE_WAIT with unread data (the 9 plus 10 holding only the FIN).
 #   fin-wait2-buildup    tcp_fin_timeout=15 and 150 / 149 FIN_WAIT2 (threshold 10 x 15).
-#   keepalive-too-long   keepalive probes sent with keepalive_time 7200 / 120.
+#   keepalive-too-long   probes sent, conntrack established timeout 300 / 432000 (an idle SSH host).
 #   listen-overflow      ListenOverflows since boot; TCPReqQFullDrop with syncookies=0;
 #                        SYN cookies sent but nothing dropped.
 #   conntrack-timeouts   time_wait 30; close_wait 15; fin_wait 30 / all three at 60.
@@ -118,6 +124,11 @@ pending-transaction        quiet  quiet              -
 #   boot-override        /etc/sysctl.conf sets a key of 99-tcptune.conf (procps applies it last);
 #                        bpftune installed and runtime drifted / bpftune installed, no drift.
 #   pending-transaction  a "pending" manifest / a "rolled-back" one.
+#   harmful-value        somaxconn lowered by hand to 50 / to 128 (the edge of apply's range; both
+#                        drift from 4096 at boot); tcp_timestamps=0
+#                        is timestamps-disabled's alone.
+#   harmful-boot-value   a sysctl.d line tcp_max_tw_buckets = 5000; tcp_timestamps = 0 at boot /
+#                        16384 (the edge of apply's range).
 
 # ---- the ids the rules ship -----------------------------------------------------
 ls "$ROOT"/rules/*.yaml >/dev/null 2>&1 || fail "no rules/*.yaml under $ROOT"
@@ -135,7 +146,7 @@ n_items=$(grep -c '^- ' "$ROOT"/rules/*.yaml | awk -F: '{ n += $NF } END { print
 REQUIRED="tw-recycle-enabled stale-sysctl-config timestamps-disabled tw-reuse-ineffective
 tw-buckets-exhausted orphans-exhausted ephemeral-ports-exhausted close-wait-leak close-wait-unread
 fin-wait2-buildup keepalive-too-long listen-overflow conntrack-timeouts runtime-boot-drift
-boot-override pending-transaction"
+boot-override pending-transaction harmful-value harmful-boot-value"
 for id in $REQUIRED; do
 	grep -qxF "$id" <<<"$SHIPPED" || fail "rule '$id' is not shipped in rules/*.yaml"
 done
@@ -244,8 +255,8 @@ finding() {
 n_fd=$(find "$FX/close-wait-leak/fires/proc/4242/fd" -lname 'socket:\[300[0-9][0-9]\]' ! -lname 'socket:\[30000\]' | wc -l)
 [ "$n_fd" = 60 ] || fail "fixture: pid 4242 holds $n_fd CLOSE_WAIT socket links, expected 60"
 finding close-wait-leak.fires close-wait-leak \
-	'.severity == "warning" and (.title | startswith("leaky-app (pid 4242) holds 60 CLOSE_WAIT sockets"))
-	 and .evidence["closewait.max_per_process"] == 60 and (.fix | test("No sysctl removes CLOSE_WAIT"))
+	'.severity == "warning" and (.title | startswith("60 CLOSE_WAIT sockets held by leaky-app (pid 4242)"))
+	 and .evidence["closewait.top.count"] == 60 and (.fix | test("No sysctl removes CLOSE_WAIT"))
 	 and .sysctl == {}'
 finding close-wait-unread.fires close-wait-unread '.title | test("^10 CLOSE_WAIT .*api-server, pid 2210")'
 finding tw-recycle-enabled.fires tw-recycle-enabled \

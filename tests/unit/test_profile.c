@@ -471,12 +471,12 @@ static void test_builtin_matches(void **state)
 		{ "nothing known", { { NULL, 0 } }, NULL },
 		{ "idle host with sshd",
 		  { { "sockets.listen", 1 }, { "timewait.incoming", 0 }, { "timewait.outgoing", 0 },
-		    { "ports.max_dest_usage_pct", 0 }, { "nat.ip_forward", 0 }, { "nat.conntrack_loaded", 0 } }, NULL },
+		    { "ports.max_dest_usage_pct", 0 }, { "nat.gateway", 0 } }, NULL },
 		{ "a few closes", { { "sockets.listen", 2 }, { "timewait.incoming", 12 }, { "timewait.outgoing", 3 } },
 		  NULL },
 		{ "web server",
 		  { { "sockets.listen", 4 }, { "timewait.incoming", 5000 }, { "timewait.outgoing", 40 },
-		    { "ports.max_dest_usage_pct", 0 }, { "nat.ip_forward", 0 }, { "nat.conntrack_loaded", 1 } },
+		    { "ports.max_dest_usage_pct", 0 }, { "nat.gateway", 0 } },
 		  "web-server" },
 		{ "web server, forwarding facts unreadable",
 		  { { "sockets.listen", 4 }, { "timewait.incoming", 5000 }, { "timewait.outgoing", 40 } },
@@ -486,7 +486,7 @@ static void test_builtin_matches(void **state)
 		    { "ports.max_dest_usage_pct", 1 } }, "web-server" },
 		{ "proxy",
 		  { { "sockets.listen", 2 }, { "timewait.incoming", 800 }, { "timewait.outgoing", 20000 },
-		    { "ports.max_dest_usage_pct", 40 }, { "nat.ip_forward", 0 }, { "nat.conntrack_loaded", 0 } },
+		    { "ports.max_dest_usage_pct", 40 }, { "nat.gateway", 0 } },
 		  "reverse-proxy" },
 		{ "proxy with pooled backends, no TIME_WAIT",
 		  { { "sockets.listen", 2 }, { "timewait.incoming", 0 }, { "timewait.outgoing", 0 },
@@ -499,13 +499,15 @@ static void test_builtin_matches(void **state)
 		  "reverse-proxy" },
 		{ "NAT gateway",
 		  { { "sockets.listen", 1 }, { "timewait.incoming", 0 }, { "timewait.outgoing", 0 },
-		    { "nat.ip_forward", 1 }, { "nat.conntrack_loaded", 1 } }, "nat-gateway" },
+		    { "nat.gateway", 1 } }, "nat-gateway" },
+		/* dockerd turned ip_forward on for its containers: not a gateway
+		 * (nat.gateway is 0; the reader is tested by check_nat_gateway.sh). */
 		{ "container host serving the web",
 		  { { "sockets.listen", 6 }, { "timewait.incoming", 5000 }, { "timewait.outgoing", 10 },
-		    { "nat.ip_forward", 1 }, { "nat.conntrack_loaded", 1 } }, "nat-gateway" },
-		{ "router without conntrack serving the web",
+		    { "nat.ip_forward", 1 }, { "nat.conntrack_loaded", 1 }, { "nat.gateway", 0 } }, "web-server" },
+		{ "router serving the web",
 		  { { "sockets.listen", 6 }, { "timewait.incoming", 5000 }, { "timewait.outgoing", 10 },
-		    { "nat.ip_forward", 1 }, { "nat.conntrack_loaded", 0 } }, "web-server" },
+		    { "nat.gateway", 1 } }, "nat-gateway" },
 	};
 	struct expr_value *v = calloc(facts_count(), sizeof(*v));
 
