@@ -169,9 +169,12 @@ static int append_assign(struct sysctld_assign **v, size_t *n, size_t *cap, cons
 	a->order = o;
 	a->file = strdup(file);
 	a->key = key_canonical(key, &trailing);
+	a->raw = strdup(key);
+	if (a->raw && strpbrk(key, "./") && *strpbrk(key, "./") == '/')
+		sysctld_swap_separators(a->raw);
 	a->unreachable = trailing && o == ORDER_PROCPS;
 	a->value = strdup(value);
-	return a->file && a->key && a->value ? 0 : -ENOMEM;
+	return a->file && a->key && a->raw && a->value ? 0 : -ENOMEM;
 }
 
 struct sysctld_assign *sysctld_assigns_free(struct sysctld_assign *v, size_t n)
@@ -179,6 +182,7 @@ struct sysctld_assign *sysctld_assigns_free(struct sysctld_assign *v, size_t n)
 	for (size_t i = 0; v && i < n; i++) {
 		free(v[i].file);
 		free(v[i].key);
+		free(v[i].raw);
 		free(v[i].value);
 	}
 	free(v);
@@ -269,9 +273,16 @@ static int parse_line_procps(struct sysctld *d, const char *file, unsigned linen
 	if (!eq && ignore_failure && *name)
 		return append_assign(v, n, cap, file, lineno, strip_with(name, c_space), "", false, true,
 				     ORDER_PROCPS);
-	if (!eq || eq[1] == '\0' || *name == '\0')
+	if (!eq || *name == '\0')
 		return line_problem(d, file, lineno, problems, ORDER_PROCPS, "invalid syntax");
 	*eq = '\0';
+	/* "key =" with nothing after it: procps writes nothing, yet the key
+	 * counts as set explicitly and no glob writes it (by experiment,
+	 * docs/KERNEL.md §10.3), which is what an exclusion does. */
+	if (eq[1] == '\0')
+		return *strip_with(name, c_space) == '\0' ? 0 :
+			append_assign(v, n, cap, file, lineno, strip_with(name, c_space), "", ignore_failure,
+				      true, ORDER_PROCPS);
 	value = eq + 1 + strspn(eq + 1, " \t");
 	name = strip_with(name, c_space);
 	if (*name == '\0' || *value == '\0')

@@ -315,7 +315,8 @@ static int load_glob_named(struct loader *l, const struct cand *c)
 	size_t dlen = (size_t) (c->name - c->rel);
 	char dir[PATH_MAX], host[PATH_MAX + 1];
 	struct dirent **list = NULL;
-	int n, dfd, r = 0;
+	size_t self = l->d->n_files - 1;
+	int n, dfd, r = 0, matches = 0;
 
 	if (dlen >= sizeof(dir))
 		return 0;
@@ -325,6 +326,19 @@ static int load_glob_named(struct loader *l, const struct cand *c)
 	if (dfd < 0)
 		return 0;
 	n = scandirat(dfd, ".", &list, NULL, alphasort);
+	for (int i = 0; i < n; i++)
+		matches += fnmatch(c->name, list[i]->d_name, FNM_PERIOD) == 0;
+	/* GLOB_NOCHECK: with no match, the name itself is read. */
+	if (matches == 0 && n >= 0) {
+		struct sysctld_file *f = new_file(l, l->d->files[self].path);
+
+		if (f) {
+			f->used[ORDER_PROCPS] = true;
+			r = load_file(l, l->d->n_files - 1, c->rel, false, false, c->target);
+		} else {
+			r = -ENOMEM;
+		}
+	}
 	for (int i = 0; i < n; i++) {
 		char rel[PATH_MAX];
 		struct sysctld_file *f;
@@ -488,8 +502,13 @@ static int simulate(struct loader *l, enum sysctld_order o)
 		exists[k] = !rootfs_exists(l->rootfd, "proc/sys") || key_exists(l->rootfd, key_table[k].name);
 		if (key_table[k].kdefault)
 			(void) key_parse_value(&key_table[k], key_table[k].kdefault, state[k]);
+		/* systemd looks the expanded path up in its map of normalized
+		 * keys; procps compares the name as written, separators traded
+		 * only, so ".net.ipv4.x" or "net..ipv4.x" does not stop a glob
+		 * (docs/KERNEL.md §10.3). */
 		for (size_t i = 0; i < nw && !explicit[k]; i++)
-			explicit[k] = !sysctld_is_glob(w[i]->key) && strcmp(w[i]->key, key_table[k].name) == 0;
+			explicit[k] = !sysctld_is_glob(w[i]->key) &&
+				strcmp(o == ORDER_PROCPS ? w[i]->raw : w[i]->key, key_table[k].name) == 0;
 	}
 	for (size_t i = 0; i < nw && r == 0; i++) {
 		const struct sysctld_assign *a = w[i];

@@ -27,6 +27,7 @@ struct sysctld_assign {
 				 * 99-sysctl.conf link (no --root prefix) */
 	unsigned line;		/* 1-based */
 	char *key;		/* normalized: dotted form; may contain glob characters */
+	char *raw;		/* dotted, separators traded only: what procps compares */
 	char *value;		/* stripped; "" for an exclusion */
 	bool ignore_failure;	/* "-" prefix */
 	bool exclude;		/* "-key" without "=": no glob sets this key (sysctl.d(5)) */
