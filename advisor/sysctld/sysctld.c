@@ -394,7 +394,9 @@ static int load_files(struct loader *l, struct cand *cands, size_t n_cands)
 		f->used[ORDER_SYSTEMD] = c->name[0] != '.';
 		f->used[ORDER_PROCPS] = !sysctld_is_glob(c->name);
 		r = load_file(l, d->n_files - 1, c->rel, c->devnull, true, c->target);
-		if (r == 0 && sysctld_is_glob(c->name) && !d->files[d->n_files - 1].masked)
+		/* procps globs the name even when the file is empty or a link
+		 * to /dev/null: it knows no masks, only names. */
+		if (r == 0 && sysctld_is_glob(c->name))
 			r = load_glob_named(l, c);
 		if (r < 0)
 			return r;
