@@ -673,6 +673,116 @@ static void test_missing_root_dirs(void **state)
 	sysctld_release(&d);
 }
 
+/* The kernel's own answers: each row was written to /proc/sys in a
+ * throwaway network namespace (`unshare --net`, Linux 6.18, 2026-12-02) by
+ * `printf '%b\n' TEXT > /proc/sys/KEY` after resetting the keys to
+ * fin_timeout 60, keepalive_probes 9, somaxconn 4096, tw_reuse 2,
+ * tw_reuse_delay 1000, ip_unprivileged_port_start 1024 and
+ * ip_local_port_range "32768 60999"; "ok" is whether write(2) succeeded
+ * and "after" what the key read back (docs/KERNEL.md §1.1, §1.4). */
+static void test_kernel_write(void **state)
+{
+	static const struct {
+		const char *key, *text;
+		bool ok;
+		const char *after;
+	} cases[] = {
+		{ "net.ipv4.tcp_fin_timeout", "25", true, "25" },
+		{ "net.ipv4.tcp_fin_timeout", "25   # shorter", true, "25" },
+		{ "net.ipv4.tcp_fin_timeout", "010", true, "8" },
+		{ "net.ipv4.tcp_fin_timeout", "0x1e", true, "30" },
+		{ "net.ipv4.tcp_fin_timeout", "0X1E", true, "30" },
+		{ "net.ipv4.tcp_fin_timeout", "08", false, "60" },
+		{ "net.ipv4.tcp_fin_timeout", "0x", false, "60" },
+		{ "net.ipv4.tcp_fin_timeout", "+5", false, "60" },
+		{ "net.ipv4.tcp_fin_timeout", "-5", true, "-5" },
+		{ "net.ipv4.tcp_fin_timeout", "-0", true, "0" },
+		{ "net.ipv4.tcp_fin_timeout", "-", false, "60" },
+		{ "net.ipv4.tcp_fin_timeout", "12abc", false, "60" },
+		{ "net.ipv4.tcp_fin_timeout", "30s", false, "60" },
+		{ "net.ipv4.tcp_fin_timeout", "5,6", false, "60" },
+		{ "net.ipv4.tcp_fin_timeout", "7 8", true, "7" },
+		{ "net.ipv4.tcp_fin_timeout", "7\t8x", true, "7" },
+		{ "net.ipv4.tcp_fin_timeout", "", false, "60" },
+		{ "net.ipv4.tcp_fin_timeout", "abc", false, "60" },
+		{ "net.ipv4.tcp_fin_timeout", "\f13", true, "13" },
+		{ "net.ipv4.tcp_fin_timeout", "13\f", false, "60" },
+		{ "net.ipv4.tcp_fin_timeout", "13\r", false, "60" },
+		{ "net.ipv4.tcp_fin_timeout", "= 7", false, "60" },
+		{ "net.ipv4.tcp_fin_timeout", "2147483", true, "2147483" },
+		{ "net.ipv4.tcp_fin_timeout", "-2147483", true, "-2147483" },
+		{ "net.ipv4.tcp_fin_timeout", "99999999999999999999", false, "60" },
+		{ "net.ipv4.tcp_fin_timeout", "000000000000000000025", false, "60" },
+		{ "net.ipv4.tcp_fin_timeout", "00000000000000000025", true, "21" },
+		{ "net.ipv4.tcp_keepalive_probes", "255", true, "255" },
+		{ "net.ipv4.tcp_keepalive_probes", "256", false, "9" },
+		{ "net.ipv4.tcp_keepalive_probes", "-0", false, "9" },
+		{ "net.ipv4.tcp_keepalive_probes", "-1", false, "9" },
+		{ "net.ipv4.tcp_keepalive_probes", "0x10", true, "16" },
+		{ "net.ipv4.tcp_keepalive_probes", "4294967296", false, "9" },
+		{ "net.ipv4.tcp_tw_reuse", "3", false, "2" },
+		{ "net.ipv4.tcp_tw_reuse", "0", true, "0" },
+		{ "net.ipv4.tcp_tw_reuse_delay", "0", false, "1000" },
+		{ "net.ipv4.tcp_tw_reuse_delay", "60000", true, "60000" },
+		{ "net.ipv4.tcp_tw_reuse_delay", "60001", false, "1000" },
+		{ "net.core.somaxconn", "-1", false, "4096" },
+		{ "net.core.somaxconn", "2147483647", true, "2147483647" },
+		{ "net.core.somaxconn", "2147483648", false, "4096" },
+		{ "net.core.somaxconn", "+5", false, "4096" },
+		{ "net.ipv4.ip_local_port_range", "1024 65535", true, "1024 65535" },
+		{ "net.ipv4.ip_local_port_range", "1024 65536", false, "32768 60999" },
+		{ "net.ipv4.ip_local_port_range", "40000", true, "40000 60999" },
+		{ "net.ipv4.ip_local_port_range", "40000 50000 60000", true, "40000 50000" },
+		{ "net.ipv4.ip_local_port_range", "40000 50000x", false, "32768 60999" },
+		{ "net.ipv4.ip_local_port_range", "50000 40000", false, "32768 60999" },
+		{ "net.ipv4.ip_local_port_range", "1000 2000", false, "32768 60999" },
+		{ "net.ipv4.ip_local_port_range", "1024\t65535", true, "1024 65535" },
+		{ "net.ipv4.ip_local_port_range", "0 100", false, "32768 60999" },
+		{ "net.ipv4.ip_local_port_range", "070000 60000", true, "28672 60000" },
+		{ "net.ipv4.ip_local_port_range", "65000", false, "32768 60999" },
+		{ "net.ipv4.ip_local_port_range", "40000 -50000", false, "32768 60999" },
+		{ "net.ipv4.ip_unprivileged_port_start", "40000", false, "1024" },
+		{ "net.ipv4.ip_unprivileged_port_start", "32768", true, "32768" },
+		{ "net.ipv4.ip_unprivileged_port_start", "65536", false, "1024" },
+		{ "net.ipv4.ip_unprivileged_port_start", "0", true, "0" },
+	};
+	static const struct { const char *key, *value; } reset[] = {
+		{ "net.ipv4.tcp_fin_timeout", "60" }, { "net.ipv4.tcp_keepalive_probes", "9" },
+		{ "net.core.somaxconn", "4096" }, { "net.ipv4.tcp_tw_reuse", "2" },
+		{ "net.ipv4.tcp_tw_reuse_delay", "1000" }, { "net.ipv4.ip_unprivileged_port_start", "1024" },
+		{ "net.ipv4.ip_local_port_range", "32768 60999" },
+	};
+	long long (*st)[2] = calloc(key_count, sizeof(*st));
+
+	(void) state;
+	assert_non_null(st);
+	for (size_t i = 0; i < ARRAY_SIZE(reset); i++) {
+		int k = key_index(reset[i].key);
+
+		assert_true(k >= 0);
+		assert_int_equal(key_parse_value(&key_table[k], reset[i].value, st[k]), 0);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int k = key_index(cases[i].key);
+		long long v[2] = { 0, 0 };
+		char why[160] = "", got[64];
+		bool ok;
+
+		assert_true(k >= 0);
+		ok = key_kernel_write(&key_table[k], cases[i].text, st[k], v, why, sizeof(why)) == 0 &&
+		     key_kernel_cross_check((size_t) k, v, (const long long (*)[2]) st, why, sizeof(why)) == 0;
+		if (!ok)
+			memcpy(v, st[k], sizeof(v));
+		assert_true(key_format_value(&key_table[k], v, got, sizeof(got)) > 0);
+		if (ok != cases[i].ok || strcmp(got, cases[i].after) != 0)
+			fail_msg("%s = '%s': %s, %s (%s); the kernel: %s, %s", cases[i].key, cases[i].text,
+				 ok ? "accepted" : "refused", got, why, cases[i].ok ? "accepted" : "refused",
+				 cases[i].after);
+		assert_true(ok || why[0] != '\0');	/* a refusal always says why */
+	}
+	free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -688,6 +798,7 @@ int main(void)
 		cmocka_unit_test(test_live_root),
 		cmocka_unit_test(test_release),
 		cmocka_unit_test(test_missing_root_dirs),
+		cmocka_unit_test(test_kernel_write),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
