@@ -30,6 +30,6 @@ trap 'rm -rf "$W"' EXIT
 echo "seed $SEED, $CASES layouts"
 start=$(date +%s)
 python3 "$GEN" gen "$W/cases" "$SEED" "$CASES" || fail "generator failed"
-python3 "$GEN" run "$W/cases" "$BIN" "${TT_BOOT_WORKERS:-2}" || fail "the namespace runner failed"
+python3 "$GEN" run "$W/cases" "$BIN" "${TT_BOOT_WORKERS:-3}" || fail "the namespace runner failed"
 python3 "$GEN" compare "$W/cases" "$SEED" || fail "tcptune disagrees with the real programs (seed $SEED; rerun: TT_BOOT_SEED=$SEED TT_BOOT_CASES=$CASES tests/run-integration boot_differential)"
 echo "ok: $CASES layouts (seed $SEED) agree with systemd-sysctl and sysctl --system in $(($(date +%s) - start)) s"
