@@ -181,6 +181,13 @@ unit: $(UNIT_BIN)
 integration: $(B)/tcptune $(B)/tcptune-asan $(TOOL_BIN)
 	@tests/run-integration
 
+# The boot differential test with more layouts: make difftest CASES=2000 [SEED=S].
+CASES ?= 2000
+SEED ?= 13
+.PHONY: difftest
+difftest: $(B)/tcptune
+	@TT_BOOT_CASES=$(CASES) TT_BOOT_SEED=$(SEED) bash tests/integration/boot_differential.sh
+
 # make test: lint, unit tests under ASan+UBSan, the integration scenarios, the
 # valgrind pass over them, and a short pass of every fuzzer (FUZZ_SECONDS).
 test: $(B)/tcptune $(B)/tcptune-asan $(UNIT_BIN) $(TOOL_BIN) $(FUZZ_BIN) | $(TEST_DEPS_STAMP)

@@ -32,10 +32,12 @@ static void print_boot(const struct snapshot *s, size_t i, FILE *out)
 		char label[40];
 
 		snprintf(label, sizeof(label), "boot (%s):", report_order_name((enum sysctld_order) o));
-		if (!w)
+		char v[64];
+
+		if (!w || sysctld_boot_value(&s->boot, i, (enum sysctld_order) o, v, sizeof(v)) < 0)
 			fprintf(out, "%-22s not set: the kernel default stays\n", label);
 		else
-			fprintf(out, "%-22s %s from %s:%u\n", label, w->value, w->file, w->line);
+			fprintf(out, "%-22s %s from %s:%u\n", label, v, w->file, w->line);
 		for (size_t j = 0; j < b->n_overridden[o]; j++)
 			fprintf(out, "%-22s   overrides %s from %s:%u\n", "", b->overridden[o][j]->value,
 				b->overridden[o][j]->file, b->overridden[o][j]->line);

@@ -4,6 +4,7 @@
  * table holds the HZ=1000 bound, the tightest of the usual configurations. */
 #include "keys.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -50,7 +51,7 @@ const struct key_def key_table[] = {
 		.name = "net.ipv4.tcp_keepalive_probes", .type = KEY_INT, .unit = "count",
 		.kmin = 0, .kmax = 255, .amin = 1, .amax = 127,
 		.arange_why = "0 would drop a connection at the first probe; 127 is the setsockopt(TCP_KEEPCNT) limit",
-		.per_netns = true, .per_netns_since = "4.5", .writable = true,
+		.per_netns = true, .per_netns_since = "4.5", .writable = true, .kunsigned = true,
 		.explain = "Unanswered keepalive probes before the connection is reset, for sockets with "
 			"SO_KEEPALIVE and no TCP_KEEPCNT of their own. A dead peer is detected after "
 			"keepalive_time + probes * keepalive_intvl seconds.",
@@ -58,7 +59,7 @@ const struct key_def key_table[] = {
 	{
 		.name = "net.ipv4.tcp_tw_reuse", .type = KEY_INT, .unit = "enum",
 		.kmin = 0, .kmax = 2, .amin = 0, .amax = 2, .arange_why = NULL,
-		.per_netns = true, .per_netns_since = "4.11", .writable = true,
+		.per_netns = true, .per_netns_since = "4.11", .writable = true, .kunsigned = true,
 		.explain = "Lets an outgoing connect() take over a 4-tuple still held by a TIME_WAIT socket, "
 			"when that socket carries TCP timestamps and is older than tcp_tw_reuse_delay. 0 = "
 			"never, 1 = always, 2 = loopback only (the default since 4.18). It only helps the "
@@ -71,7 +72,7 @@ const struct key_def key_table[] = {
 		.kmin = 1, .kmax = 60000, .amin = 1000, .amax = 60000,
 		.arange_why = "below 1000 ms a peer with a 1 Hz timestamp clock (allowed by RFC 7323) "
 			"can have its new segments rejected by PAWS",
-		.per_netns = true, .added = "6.14", .writable = true,
+		.per_netns = true, .added = "6.14", .writable = true, .kunsigned = true,
 		.explain = "Minimum age in milliseconds of a TIME_WAIT socket, counted from the moment it "
 			"entered TIME_WAIT, before tcp_tw_reuse may hand its 4-tuple to a new outgoing "
 			"connection (added in 6.14). Before 6.14 there was no setting: reuse was allowed "
@@ -120,7 +121,7 @@ const struct key_def key_table[] = {
 		.name = "net.ipv4.tcp_orphan_retries", .type = KEY_INT, .unit = "count",
 		.kmin = 0, .kmax = 255, .amin = 0, .amax = 15,
 		.arange_why = "more than 15 retries keeps dead orphans for many minutes",
-		.per_netns = true, .writable = true,
+		.per_netns = true, .writable = true, .kunsigned = true,
 		.explain = "How long an orphaned socket (its program closed it) keeps retransmitting before "
 			"it is killed, given as a retransmission count that the kernel turns into a time "
 			"budget: N allows (2^(N+1)-1) x 200 ms, so 8 is about 102 s and 3 about 3 s. The "
@@ -142,7 +143,7 @@ const struct key_def key_table[] = {
 		.name = "net.ipv4.tcp_syncookies", .type = KEY_INT, .unit = "enum",
 		.kmin = 0, .kmax = 255, .amin = 1, .amax = 2,
 		.arange_why = "0 drops SYNs when a listener's queue is full; only 0, 1 and 2 mean anything",
-		.per_netns = true, .writable = true,
+		.per_netns = true, .writable = true, .kunsigned = true,
 		.explain = "1 = send SYN cookies when a listener's SYN queue overflows (default), 2 = always, "
 			"0 = never (drop). A fallback for floods, not throughput tuning; regular \"Possible "
 			"SYN flooding\" messages under legitimate load mean the listen backlog is too small.",
@@ -151,7 +152,7 @@ const struct key_def key_table[] = {
 		.name = "net.ipv4.tcp_timestamps", .type = KEY_INT, .unit = "enum",
 		.kmin = 0, .kmax = 255, .amin = 1, .amax = 2,
 		.arange_why = "0 disables PAWS protection, RTT measurement and makes tcp_tw_reuse ineffective",
-		.per_netns = true, .writable = true, .own_rule = "timestamps-disabled",
+		.per_netns = true, .writable = true, .kunsigned = true, .own_rule = "timestamps-disabled",
 		.explain = "TCP timestamps (RFC 7323). 1 = on with a random offset per connection (default), "
 			"2 = on without offsets, 0 = off. Turning them off disables PAWS and makes "
 			"tcp_tw_reuse do nothing, since reuse requires a timestamp on the TIME_WAIT socket. "
@@ -161,7 +162,7 @@ const struct key_def key_table[] = {
 		.name = "net.ipv4.ip_local_port_range", .type = KEY_INT_PAIR, .unit = "port",
 		.kmin = 1, .kmax = 65535, .amin = 1024, .amax = 65535,
 		.arange_why = "below 1024 collides with privileged services; low must not exceed high",
-		.per_netns = true, .writable = true,
+		.per_netns = true, .writable = true, .kdefault = "32768 60999",
 		.explain = "Ephemeral ports for outgoing connections, \"low high\". Each remote ip:port "
 			"can be reached from at most this many local ports at once (TIME_WAIT sockets "
 			"included); when they run out connect() fails with EADDRNOTAVAIL. The kernel also "
@@ -171,7 +172,7 @@ const struct key_def key_table[] = {
 	{
 		.name = "net.ipv4.ip_unprivileged_port_start", .type = KEY_INT, .unit = "port",
 		.kmin = 0, .kmax = 65535, .amin = 0, .amax = 65535, .arange_why = NULL,
-		.per_netns = true, .added = "4.11", .writable = false,
+		.per_netns = true, .added = "4.11", .writable = false, .kdefault = "1024",
 		.explain = "First port an unprivileged process may bind. Read because the kernel refuses an "
 			"ip_local_port_range whose low end is below it.",
 	},
@@ -346,4 +347,189 @@ bool key_in_kernel_range(const struct key_def *k, const long long v[2])
 bool key_in_apply_range(const struct key_def *k, const long long v[2])
 {
 	return k->writable && in_range(k->amin, k->amax, k, v);
+}
+
+/* The kernel's TMPBUFLEN (kernel/sysctl.c): proc_get_long() looks at 21
+ * characters of one number at most. */
+#define KTMPBUFLEN 22
+
+/* strtoul_lenient(p, &end, 0, ...) of kernel/sysctl.c: base 0 as
+ * _parse_integer_fixup_radix() decides it ("0x" followed by a hex digit is
+ * hex, another leading 0 octal), digits of that base only, overflow of an
+ * unsigned long is an error.  Returns the digits consumed (0: none) or -1. */
+static int kernel_strtoul(const char *p, const char **end, unsigned long long *ret)
+{
+	const char *s = p;
+	unsigned base = 10;
+	unsigned long long v = 0;
+	int n = 0;
+
+	if (s[0] == '0') {
+		if ((s[1] == 'x' || s[1] == 'X') && isxdigit((unsigned char) s[2])) {
+			base = 16;
+			s += 2;
+		} else {
+			base = 8;
+		}
+	}
+	for (;; s++, n++) {
+		unsigned d;
+
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned) (*s - '0');
+		else if (*s >= 'a' && *s <= 'f')
+			d = (unsigned) (*s - 'a' + 10);
+		else if (*s >= 'A' && *s <= 'F')
+			d = (unsigned) (*s - 'A' + 10);
+		else
+			break;
+		if (d >= base)
+			break;
+		if (v > (ULLONG_MAX - d) / base)
+			return -1;
+		v = v * base + d;
+	}
+	*end = s;
+	*ret = v;
+	return n;
+}
+
+/* proc_get_long() with the separators of proc_wspace_sep: one number at
+ * *p, of *left bytes remaining.  Returns 0 or -EINVAL with why. */
+static int kernel_get_long(const char **p, size_t *left, unsigned long long *ret, bool *neg,
+			   char *why, size_t why_len)
+{
+	char tmp[KTMPBUFLEN];
+	const char *t = tmp, *end;
+	size_t len = *left < KTMPBUFLEN - 1 ? *left : KTMPBUFLEN - 1;
+
+	memcpy(tmp, *p, len);
+	tmp[len] = '\0';
+	*neg = false;
+	if (*t == '-' && *left > 1) {
+		*neg = true;
+		t++;
+	}
+	if (!isdigit((unsigned char) *t)) {
+		snprintf(why, why_len, *t == '+' ? "'+' is refused: only '-' is a sign" :
+			 "'%.16s' does not start with a digit", t);
+		return -EINVAL;
+	}
+	if (kernel_strtoul(t, &end, ret) < 0) {
+		snprintf(why, why_len, "the number overflows");
+		return -EINVAL;
+	}
+	len = (size_t) (end - tmp);
+	if (len == KTMPBUFLEN - 1) {
+		snprintf(why, why_len, "a number of %d characters or more is refused", KTMPBUFLEN - 1);
+		return -EINVAL;
+	}
+	if (len < *left && *end != ' ' && *end != '\t' && *end != '\n') {
+		snprintf(why, why_len, "'%c' right after the number (only blank, tab or newline may follow)",
+			 isprint((unsigned char) *end) ? *end : '?');
+		return -EINVAL;
+	}
+	*p += len;
+	*left -= len;
+	return 0;
+}
+
+/* The converter of k's handler on element i: int conversion, u8/uint
+ * sign check, then the handler's range (key table kmin/kmax, which hold
+ * the jiffies bound too). */
+static int kernel_conv(const struct key_def *k, unsigned long long lv, bool neg, long long *ret,
+		       char *why, size_t why_len)
+{
+	long long v;
+
+	if (neg && k->kunsigned) {
+		snprintf(why, why_len, "a negative value for an unsigned key");
+		return -EINVAL;
+	}
+	if (k->kunsigned ? lv > UINT_MAX : neg ? lv > (unsigned long long) INT_MAX + 1 : lv > INT_MAX) {
+		snprintf(why, why_len, "outside the range of an int");
+		return -EINVAL;
+	}
+	v = neg ? -(long long) lv : (long long) lv;
+	if (v < k->kmin || v > k->kmax) {
+		snprintf(why, why_len, "%lld is outside the kernel's range %lld to %lld", v, k->kmin, k->kmax);
+		return -EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
+static size_t kernel_skip_spaces(const char **p, size_t left)
+{
+	size_t n = 0;
+
+	while (n < left && isspace((unsigned char) (*p)[n]))
+		n++;
+	*p += n;
+	return n;
+}
+
+int key_kernel_write(const struct key_def *k, const char *text, const long long cur[2],
+		     long long ret[2], char *why, size_t why_len)
+{
+	char buf[4096];
+	const char *p = buf;
+	size_t left, n_elem = k->type == KEY_INT_PAIR ? 2 : 1, parsed = 0;
+	long long v[2] = { cur[0], cur[1] };
+	int r;
+
+	/* Both programs write the value and a newline in one write(2) at
+	 * offset 0; text past what the handler consumes is ignored (§1.1, §1.3). */
+	r = snprintf(buf, sizeof(buf), "%s\n", text);
+	if (r < 0)
+		return -EINVAL;
+	left = (size_t) r < sizeof(buf) ? (size_t) r : sizeof(buf) - 1;
+	for (size_t i = 0; i < n_elem; i++) {
+		unsigned long long lv;
+		bool neg;
+
+		left -= kernel_skip_spaces(&p, left);
+		if (left == 0)
+			break;
+		r = kernel_get_long(&p, &left, &lv, &neg, why, why_len);
+		if (r == 0)
+			r = kernel_conv(k, lv, neg, &v[i], why, why_len);
+		if (r < 0)
+			return r;
+		parsed++;
+	}
+	if (parsed == 0) {
+		snprintf(why, why_len, "no value");
+		return -EINVAL;
+	}
+	if (k->type == KEY_INT_PAIR && v[0] > v[1]) {
+		snprintf(why, why_len, "low end %lld above high end %lld", v[0], v[1]);
+		return -EINVAL;
+	}
+	ret[0] = v[0];
+	ret[1] = k->type == KEY_INT_PAIR ? v[1] : 0;
+	return 0;
+}
+
+int key_kernel_cross_check(size_t k, const long long v[2], const long long state[][2],
+			   char *why, size_t why_len)
+{
+	int range = key_index("net.ipv4.ip_local_port_range");
+	int unpriv = key_index("net.ipv4.ip_unprivileged_port_start");
+
+	if (range < 0 || unpriv < 0)
+		return 0;
+	/* ipv4_local_port_range(): low below ip_unprivileged_port_start;
+	 * ipv4_privileged_ports(): the reverse. */
+	if (k == (size_t) range && v[0] < state[unpriv][0]) {
+		snprintf(why, why_len, "low end %lld is below ip_unprivileged_port_start (%lld at that point)",
+			 v[0], state[unpriv][0]);
+		return -EINVAL;
+	}
+	if (k == (size_t) unpriv && v[0] > state[range][0]) {
+		snprintf(why, why_len, "%lld is above the low end of ip_local_port_range (%lld at that point)",
+			 v[0], state[range][0]);
+		return -EINVAL;
+	}
+	return 0;
 }

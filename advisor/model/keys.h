@@ -30,6 +30,10 @@ struct key_def {
 	const char *own_rule;	/* the rule that judges its harmful runtime values, where one
 				 * does; otherwise a value outside the apply range is
 				 * harmful-value's (harmful-boot-value's for boot, always) */
+	bool kunsigned;		/* proc_dou8vec_minmax or proc_douintvec_minmax: a '-' is refused */
+	const char *kdefault;	/* what a new namespace starts with, where a write's result
+				 * depends on it (a vector written in part, a cross-key check);
+				 * NULL for the others (docs/KERNEL.md §1.4) */
 	const char *explain;	/* one paragraph */
 };
 
@@ -65,6 +69,22 @@ const char *key_absence_reason(const struct key_def *k, long kernel_version, cha
  * ("30", "1024 65535"), without a newline.  Returns the length or
  * -EOVERFLOW.  The one form in which values are compared and written. */
 int key_format_value(const struct key_def *k, const long long v[2], char *buf, size_t len);
+
+/* What the kernel does when text (as a program writes it, without the
+ * newline it adds) is written to k: the parsing of proc_dointvec and its
+ * family (docs/KERNEL.md §1.1) and the ranges of k's handler (§1.2, key
+ * table).  Elements the text does not reach keep their value in cur.
+ * Returns 0 with the new value in ret, or -EINVAL with the reason in why
+ * ("'+' is refused: only '-' is a sign"). */
+int key_kernel_write(const struct key_def *k, const char *text, const long long cur[2],
+		     long long ret[2], char *why, size_t why_len);
+
+/* The checks a write of v to key index k makes against other keys at write
+ * time (ip_local_port_range against ip_unprivileged_port_start and back,
+ * docs/KERNEL.md §1.4); state holds every key's current value by key table
+ * index.  Returns 0, or -EINVAL with the reason in why. */
+int key_kernel_cross_check(size_t k, const long long v[2], const long long state[][2],
+			   char *why, size_t why_len);
 
 bool key_in_kernel_range(const struct key_def *k, const long long v[2]);
 bool key_in_apply_range(const struct key_def *k, const long long v[2]);

@@ -67,6 +67,19 @@ static json_t *assign_json(const struct key_def *k, const struct sysctld_assign 
 			 "line", (json_int_t) a->line);
 }
 
+/* What boot leaves key i at under order o (the kernel's value, not the
+ * line's text), and the line that set it. */
+static json_t *boot_json_key(const struct snapshot *s, size_t i, enum sysctld_order o)
+{
+	const struct sysctld_assign *a = s->boot.keys[i].winner[o];
+	char v[64];
+
+	if (!a || sysctld_boot_value(&s->boot, i, o, v, sizeof(v)) < 0)
+		return json_null();
+	return json_pack("{s:o, s:o, s:I, s:o}", "value", value_json(&key_table[i], v), "file",
+			 json_string_safe(a->file), "line", (json_int_t) a->line, "text", json_string_safe(a->value));
+}
+
 static json_t *sysctl_json(const struct snapshot *s)
 {
 	json_t *o = json_object();
@@ -81,8 +94,8 @@ static json_t *sysctl_json(const struct snapshot *s)
 		if (s->boot_ok) {
 			const struct sysctld_key *b = &s->boot.keys[i];
 
-			json_object_set_new(e, "boot", assign_json(k, b->winner[ORDER_SYSTEMD]));
-			json_object_set_new(e, "boot_procps", assign_json(k, b->winner[ORDER_PROCPS]));
+			json_object_set_new(e, "boot", boot_json_key(s, i, ORDER_SYSTEMD));
+			json_object_set_new(e, "boot_procps", boot_json_key(s, i, ORDER_PROCPS));
 			for (size_t j = 0; j < b->n_overridden[ORDER_SYSTEMD]; j++)
 				json_array_append_new(over, assign_json(k, b->overridden[ORDER_SYSTEMD][j]));
 		} else {
@@ -176,10 +189,23 @@ static json_t *closewait_json(const struct snapshot *s)
 
 static json_t *boot_json(const struct snapshot *s)
 {
-	json_t *stale, *re, *files, *warn;
+	json_t *stale, *re, *files, *warn, *rej;
 
 	if (!s->boot_ok)
 		return json_null();
+	rej = json_array();
+	for (size_t i = 0; i < s->boot.n_rejected; i++) {
+		const struct sysctld_rejected *rj = &s->boot.rejected[i];
+		json_t *by = json_array();
+
+		for (int o = 0; o < ORDER__COUNT; o++)
+			if (rj->order[o])
+				json_array_append_new(by, json_string(o == ORDER_SYSTEMD ? "systemd" : "procps"));
+		json_array_append_new(rej, json_pack("{s:s, s:o, s:I, s:o, s:o, s:o}", "key", key_table[rj->key].name,
+						     "file", json_string_safe(rj->file), "line", (json_int_t) rj->line,
+						     "value", json_string_safe(rj->value), "why", json_string_safe(rj->why),
+						     "by", by));
+	}
 	stale = json_array();
 	for (size_t i = 0; i < s->boot.n_stale; i++) {
 		const struct sysctld_stale *st = &s->boot.stale[i];
@@ -210,8 +236,8 @@ static json_t *boot_json(const struct snapshot *s)
 		json_array_append_new(warn, json_pack("{s:o, s:I, s:o}", "file", json_string_safe(s->boot.warnings[i].file),
 						      "line", (json_int_t) s->boot.warnings[i].line,
 						      "text", json_string_safe(s->boot.warnings[i].text)));
-	return json_pack("{s:o, s:o, s:o, s:o}", "stale", stale, "reappliers", re, "files", files,
-			 "warnings", warn);
+	return json_pack("{s:o, s:o, s:o, s:o, s:o}", "stale", stale, "reappliers", re, "files", files,
+			 "warnings", warn, "rejected", rej);
 }
 
 static json_t *notes_json(const struct snapshot *s)

@@ -156,19 +156,22 @@ static void sysctl_section(const struct snapshot *s, FILE *out)
 		const struct key_def *k = &key_table[i];
 		const struct sysctld_assign *w = s->boot_ok ? s->boot.keys[i].winner[ORDER_SYSTEMD] : NULL;
 		const struct sysctld_assign *p = s->boot_ok ? s->boot.keys[i].winner[ORDER_PROCPS] : NULL;
-		char rt[64];
+		char rt[64], bv[64] = "-", bp[64] = "kernel default";
 
 		value_str(&s->sysctl[i], rt, sizeof(rt));
-		fprintf(out, "  %-50s %-12s %-12s ", k->name, rt, w ? esc(w->value) : "-");
+		if (w)
+			(void) sysctld_boot_value(&s->boot, i, ORDER_SYSTEMD, bv, sizeof(bv));
+		if (p)
+			(void) sysctld_boot_value(&s->boot, i, ORDER_PROCPS, bp, sizeof(bp));
+		fprintf(out, "  %-50s %-12s %-12s ", k->name, rt, esc(bv));
 		if (w)
 			fprintf(out, "%s:%u", esc(w->file), w->line);
 		else if (!s->sysctl[i].present)
 			fprintf(out, "-");
 		else
 			fprintf(out, "%s", s->boot_ok ? "kernel default" : "unknown");
-		if (p != w && (!p || !w || strcmp(p->value, w->value) != 0))
-			fprintf(out, "; sysctl --system: %s%s%s", p ? esc(p->value) : "kernel default",
-				p ? " from " : "", p ? esc(p->file) : "");
+		if (strcmp(w ? bv : "kernel default", bp) != 0)
+			fprintf(out, "; sysctl --system: %s%s%s", esc(bp), p ? " from " : "", p ? esc(p->file) : "");
 		if (!k->per_netns)
 			fprintf(out, " [host-wide]");
 		fprintf(out, "\n");
@@ -179,13 +182,23 @@ static void sysctl_section(const struct snapshot *s, FILE *out)
 
 static void boot_section(const struct snapshot *s, FILE *out)
 {
-	if (!s->boot_ok || (s->boot.n_stale == 0 && s->boot.n_reappliers == 0))
+	if (!s->boot_ok || (s->boot.n_stale == 0 && s->boot.n_reappliers == 0 && s->boot.n_rejected == 0))
 		return;
 	fprintf(out, "Boot configuration\n");
+	for (size_t i = 0; i < s->boot.n_rejected; i++) {
+		const struct sysctld_rejected *rj = &s->boot.rejected[i];
+
+		fprintf(out, "  %s:%u: %s = %s is refused by the kernel at boot (%s): the key keeps its value\n",
+			esc(rj->file), rj->line, key_table[rj->key].name, esc(rj->value), esc(rj->why));
+	}
 	for (size_t i = 0; i < s->boot.n_stale; i++) {
 		const struct sysctld_stale *st = &s->boot.stale[i];
-		fprintf(out, "  %s:%u sets %s, which this kernel lacks: %s\n", esc(st->file), st->line, esc(st->key),
-			st->detail ? esc(st->detail) : sysctld_stale_reason_name(st->reason));
+
+		if (st->reason == STALE_INTERFACE)
+			fprintf(out, "  %s:%u sets %s: %s\n", esc(st->file), st->line, esc(st->key), esc(st->detail));
+		else
+			fprintf(out, "  %s:%u sets %s, which this kernel lacks: %s\n", esc(st->file), st->line,
+				esc(st->key), st->detail ? esc(st->detail) : sysctld_stale_reason_name(st->reason));
 	}
 	for (size_t i = 0; i < s->boot.n_reappliers; i++)
 		fprintf(out, "  %s rewrites sysctls after boot: %s\n", s->boot.reappliers[i].name,

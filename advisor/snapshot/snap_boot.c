@@ -11,26 +11,30 @@
 /* Does boot (order o) set key i to something other than its runtime value? */
 static bool differs(const struct snapshot *s, size_t i, enum sysctld_order o)
 {
-	const struct sysctld_assign *w = s->boot.keys[i].winner[o];
-	long long v[2];
+	const struct sysctld_key *b = &s->boot.keys[i];
 
-	if (!w || !s->sysctl[i].present)
+	/* The value the kernel will hold (a refused line leaves the key as it
+	 * was, docs/KERNEL.md §1.1), not the text of the line: "25   # shorter"
+	 * sets 25. */
+	if (!b->winner[o] || !s->sysctl[i].present)
 		return false;
-	if (key_parse_value(&key_table[i], w->value, v) < 0)
-		return true;	/* boot will fail to set it: runtime keeps drifting */
-	return v[0] != s->sysctl[i].v[0] || (key_table[i].type == KEY_INT_PAIR && v[1] != s->sysctl[i].v[1]);
+	return b->value[o][0] != s->sysctl[i].v[0] ||
+	       (key_table[i].type == KEY_INT_PAIR && b->value[o][1] != s->sysctl[i].v[1]);
 }
 
-static bool same_assign_value(const struct sysctld_assign *a, const struct sysctld_assign *b)
+/* Do both programs leave key i with the same value? */
+static bool same_boot_value(const struct snapshot *s, size_t i)
 {
-	if (!a || !b)
-		return a == b;
-	return strcmp(a->value, b->value) == 0;
+	const struct sysctld_key *b = &s->boot.keys[i];
+
+	if (!b->winner[ORDER_SYSTEMD] || !b->winner[ORDER_PROCPS])
+		return !b->winner[ORDER_SYSTEMD] && !b->winner[ORDER_PROCPS];
+	return memcmp(b->value[ORDER_SYSTEMD], b->value[ORDER_PROCPS], sizeof(b->value[0])) == 0;
 }
 
 int snap_boot_read(struct snapshot *s)
 {
-	int64_t drift = 0, conflicts = 0, overridden = 0;
+	int64_t drift = 0, conflicts = 0, overridden = 0, stale = 0;
 	int r;
 
 	r = sysctld_load(&s->boot, s->rootfd, s->kernel_version);
@@ -40,13 +44,28 @@ int snap_boot_read(struct snapshot *s)
 	for (size_t i = 0; i < key_count; i++) {
 		if (differs(s, i, ORDER_SYSTEMD))
 			drift++;
-		if (!same_assign_value(s->boot.keys[i].winner[ORDER_SYSTEMD], s->boot.keys[i].winner[ORDER_PROCPS]))
+		if (!same_boot_value(s, i))
 			conflicts++;
 		if (sysctld_file_loses(&s->boot, i, TXN_DEFAULT_MANAGED_FILE))
 			overridden++;
 	}
 	snap_set_int(s, F_SYSCTLD_MANAGED_OVERRIDDEN, overridden);
-	snap_set_int(s, F_SYSCTLD_STALE, (int64_t) s->boot.n_stale);
+	/* An absent interface's key is not stale: it applies when the
+	 * interface appears (docs/KERNEL.md §10.1). */
+	for (size_t i = 0; i < s->boot.n_stale; i++)
+		stale += s->boot.stale[i].reason != STALE_INTERFACE;
+	snap_set_int(s, F_SYSCTLD_STALE, stale);
+	snap_set_int(s, F_SYSCTLD_REJECTED, (int64_t) s->boot.n_rejected);
+	if (s->boot.n_rejected > 0) {
+		const struct sysctld_rejected *rj = &s->boot.rejected[0];
+		char first[512];
+
+		snprintf(first, sizeof(first), "%s:%u: %s = %s (%s)", rj->file, rj->line,
+			 key_table[rj->key].name, rj->value, rj->why);
+		snap_set_str(s, F_SYSCTLD_REJECTED_FIRST, first);
+	} else {
+		snap_set_str(s, F_SYSCTLD_REJECTED_FIRST, "");
+	}
 	snap_set_int(s, F_SYSCTLD_DRIFT, drift);
 	snap_set_int(s, F_SYSCTLD_ORDER_CONFLICTS, conflicts);
 	snap_set_int(s, F_SYSCTLD_REAPPLIERS, (int64_t) s->boot.n_reappliers);

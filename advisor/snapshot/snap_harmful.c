@@ -47,15 +47,19 @@ int snap_harmful_read(struct snapshot *s)
 			continue;
 		for (int o = 0; o < ORDER__COUNT; o++) {
 			const struct sysctld_assign *w = s->boot.keys[i].winner[o];
-			long long v[2];
+			const struct sysctld_assign *w0 = s->boot.keys[i].winner[ORDER_SYSTEMD];
+			const long long *v = s->boot.keys[i].value[o];
+			char text[64];
 
-			/* A value the kernel refuses is not set at boot: another
-			 * finding says so.  Both orders naming the same line count once. */
-			if (!w || key_parse_value(k, w->value, v) < 0 || !key_in_kernel_range(k, v) ||
-			    key_in_apply_range(k, v) || (o == ORDER_PROCPS && w == s->boot.keys[i].winner[ORDER_SYSTEMD]))
+			/* The value the kernel will hold (a refused line is another
+			 * finding's); both orders naming the same line count once. */
+			if (!w || key_in_apply_range(k, v) ||
+			    (o == ORDER_PROCPS && w0 && w0->line == w->line && strcmp(w0->file, w->file) == 0))
+				continue;
+			if (key_format_value(k, v, text, sizeof(text)) < 0)
 				continue;
 			snprintf(where, sizeof(where), "%s:%u", w->file, w->line);
-			list_add(boot, sizeof(boot), (size_t) n_boot++, k, w->value, where);
+			list_add(boot, sizeof(boot), (size_t) n_boot++, k, text, where);
 			if (!why[0] && k->arange_why)
 				snprintf(why, sizeof(why), "%s: %s", k->name, k->arange_why);
 		}

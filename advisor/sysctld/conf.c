@@ -4,6 +4,7 @@
  * resolver (sysctld.c) and the re-applier detection (reappliers.c). */
 #include "sysctld.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -17,11 +18,15 @@
 #include <unistd.h>
 
 #include "keys.h"
+#include "readfile.h"
 #include "rootfs.h"
 #include "strutil.h"
 #include "sysctld_int.h"
 
-#define CONF_MAX (1024 * 1024)	/* bytes per file; a larger one is not configuration */
+/* Neither program limits a file's size (a 2.5 MB file is read to its end
+ * by both, docs/KERNEL.md §10.3); the cap only bounds memory. */
+#define CONF_MAX (16 * 1024 * 1024)
+#define SD_LONG_LINE_MAX (1024 * 1024)	/* systemd's LONG_LINE_MAX for read_line() */
 #define LINE_WARN_MAX 20	/* per file: binary junk would otherwise add a warning per line */
 
 /* Room for element n of an array of cap elements: returns v, a larger copy
@@ -100,21 +105,58 @@ void sysctld_swap_separators(char *s)
 	}
 }
 
-/* Both tools accept "net/ipv4/x" as well as "net.ipv4.x"; which form a key
- * uses is decided by its first separator. */
-static void key_normalize(char *key)
+/* The /proc/sys file a key names, as the program writes it and the
+ * kernel's path walk finds it (docs/KERNEL.md §10.3): separators traded
+ * when the first one is '.' (both programs), then empty and "." components
+ * dropped and ".." going up (systemd's path_simplify(), the kernel's lookup
+ * for procps).  Returns the dotted form in a new string, or NULL on
+ * -ENOMEM; *ret_trailing says the key ended with a separator, which the
+ * kernel refuses for a file (ENOTDIR) when procps keeps it. */
+static char *key_canonical(const char *key, bool *ret_trailing)
 {
+	size_t n = strlen(key), o = 0;
 	const char *sep = strpbrk(key, "./");
+	char *tmp, *out;
 
-	if (sep && *sep == '/')
-		sysctld_swap_separators(key);
+	tmp = strdup(key);
+	out = malloc(n + 1);
+	if (!tmp || !out) {
+		free(tmp);
+		free(out);
+		return NULL;
+	}
+	if (sep && *sep == '.')
+		sysctld_swap_separators(tmp);
+	*ret_trailing = n > 0 && tmp[n - 1] == '/';
+	for (char *c = tmp; *c;) {
+		size_t len = strcspn(c, "/");
+
+		if (len == 2 && c[0] == '.' && c[1] == '.') {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+		} else if (len > 0 && !(len == 1 && c[0] == '.')) {
+			if (o > 0)
+				out[o++] = '/';
+			memcpy(out + o, c, len);
+			o += len;
+		}
+		c += len;
+		c += *c == '/';
+	}
+	out[o] = '\0';
+	free(tmp);
+	sysctld_swap_separators(out);
+	return out;
 }
 
-/* Exact lookup: key_lookup() would also map "eth0/100" to "eth0.100". */
 static int append_assign(struct sysctld_assign **v, size_t *n, size_t *cap, const char *file,
-			 unsigned line, const char *key, const char *value, bool ignore_failure)
+			 unsigned line, const char *key, const char *value, bool ignore_failure,
+			 bool exclude, enum sysctld_order o)
 {
 	struct sysctld_assign *a;
+	bool trailing = false;
 
 	a = sysctld_grow(*v, cap, *n, sizeof(*a));
 	if (!a)
@@ -123,10 +165,16 @@ static int append_assign(struct sysctld_assign **v, size_t *n, size_t *cap, cons
 	a = &(*v)[(*n)++];
 	a->line = line;
 	a->ignore_failure = ignore_failure;
+	a->exclude = exclude;
+	a->order = o;
 	a->file = strdup(file);
-	a->key = strdup(key);
+	a->key = key_canonical(key, &trailing);
+	a->raw = strdup(key);
+	if (a->raw && strpbrk(key, "./") && *strpbrk(key, "./") == '/')
+		sysctld_swap_separators(a->raw);
+	a->unreachable = trailing && o == ORDER_PROCPS;
 	a->value = strdup(value);
-	return a->file && a->key && a->value ? 0 : -ENOMEM;
+	return a->file && a->key && a->raw && a->value ? 0 : -ENOMEM;
 }
 
 struct sysctld_assign *sysctld_assigns_free(struct sysctld_assign *v, size_t n)
@@ -134,6 +182,7 @@ struct sysctld_assign *sysctld_assigns_free(struct sysctld_assign *v, size_t n)
 	for (size_t i = 0; v && i < n; i++) {
 		free(v[i].file);
 		free(v[i].key);
+		free(v[i].raw);
 		free(v[i].value);
 	}
 	free(v);
@@ -141,61 +190,153 @@ struct sysctld_assign *sysctld_assigns_free(struct sysctld_assign *v, size_t n)
 }
 
 static int line_problem(struct sysctld *d, const char *file, unsigned line, unsigned *problems,
-			const char *text)
+			enum sysctld_order o, const char *text)
 {
-	if (++*problems > LINE_WARN_MAX)
+	if (o != ORDER_SYSTEMD || ++*problems > LINE_WARN_MAX)
 		return 0;
 	return sysctld_add_warning(d, file, line, "%s", text);
 }
 
-/* As systemd-sysctl's parse_file(). */
+/* systemd's WHITESPACE (" \t\n\r"): strstrip() leaves a form feed or a
+ * vertical tab in place, procps' isspace() does not. */
+static bool sd_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static char *strip_with(char *s, bool (*is_ws)(char))
+{
+	char *e;
+
+	while (*s && is_ws(*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && is_ws(e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static bool c_space(char c)
+{
+	return isspace((unsigned char) c) != 0;
+}
+
+/* One line of systemd-sysctl's parse_file() (systemd 252). */
+static int parse_line_systemd(struct sysctld *d, const char *file, unsigned lineno, char *line,
+			      unsigned *problems, struct sysctld_assign **v, size_t *n, size_t *cap)
+{
+	bool ignore_failure = false, exclude = false;
+	char *p = strip_with(line, sd_space), *eq, *value = NULL;
+
+	if (*p == '\0' || *p == '#' || *p == ';')
+		return 0;
+	eq = strchr(p, '=');
+	if (eq) {
+		if (*p == '-') {
+			ignore_failure = true;
+			p++;
+		}
+		*eq = '\0';
+		value = strip_with(eq + 1, sd_space);
+	} else if (*p == '-') {
+		exclude = true;
+		p++;
+	} else {
+		return line_problem(d, file, lineno, problems, ORDER_SYSTEMD,
+				    "line is not an assignment, ignored");
+	}
+	p = strip_with(p, sd_space);
+	if (*p == '\0')
+		return line_problem(d, file, lineno, problems, ORDER_SYSTEMD, "empty key, line ignored");
+	return append_assign(v, n, cap, file, lineno, p, exclude ? "" : value, ignore_failure, exclude,
+			     ORDER_SYSTEMD);
+}
+
+/* One line of procps' Preload() (procps-ng 4.0.2), by experiment
+ * (docs/KERNEL.md §10.3): isspace() stripping, lines shorter than two
+ * characters skipped, the name up to the first '=' after any leading '=',
+ * the value the rest of the line after leading blanks and tabs. */
+static int parse_line_procps(struct sysctld *d, const char *file, unsigned lineno, char *line,
+			     unsigned *problems, struct sysctld_assign **v, size_t *n, size_t *cap)
+{
+	bool ignore_failure = false;
+	char *t = strip_with(line, c_space), *name, *eq, *value;
+
+	if (strlen(t) < 2 || *t == '#' || *t == ';')
+		return 0;
+	if (*t == '-') {
+		ignore_failure = true;
+		t++;
+	}
+	name = t + strspn(t, "=");
+	eq = strchr(name, '=');
+	if (!eq && ignore_failure && *name)
+		return append_assign(v, n, cap, file, lineno, strip_with(name, c_space), "", false, true,
+				     ORDER_PROCPS);
+	if (!eq || *name == '\0')
+		return line_problem(d, file, lineno, problems, ORDER_PROCPS, "invalid syntax");
+	*eq = '\0';
+	/* "key =" with nothing after it: procps writes nothing, yet the key
+	 * counts as set explicitly and no glob writes it (by experiment,
+	 * docs/KERNEL.md §10.3), which is what an exclusion does. */
+	if (eq[1] == '\0')
+		return *strip_with(name, c_space) == '\0' ? 0 :
+			append_assign(v, n, cap, file, lineno, strip_with(name, c_space), "", ignore_failure,
+				      true, ORDER_PROCPS);
+	value = eq + 1 + strspn(eq + 1, " \t");
+	name = strip_with(name, c_space);
+	if (*name == '\0' || *value == '\0')
+		return line_problem(d, file, lineno, problems, ORDER_PROCPS, "invalid syntax");
+	return append_assign(v, n, cap, file, lineno, name, value, ignore_failure, false, ORDER_PROCPS);
+}
+
+int sysctld_parse_conf_as(struct sysctld *d, const char *file, const char *buf, size_t len,
+			  enum sysctld_order o, struct sysctld_assign **v, size_t *n, size_t *cap)
+{
+	unsigned lineno = 0, problems = 0;
+	size_t pos = 0;
+	int r = 0;
+
+	while (pos < len && r == 0) {
+		size_t end = pos, next;
+		char *line;
+
+		/* systemd's read_line(): a line ends at '\n', '\r' or NUL, "\r\n"
+		 * is one end; procps' getline() ends lines at '\n' only and a NUL
+		 * ends the C string it then works on. */
+		if (o == ORDER_SYSTEMD)
+			while (end < len && buf[end] != '\n' && buf[end] != '\r' && buf[end] != '\0')
+				end++;
+		else
+			while (end < len && buf[end] != '\n')
+				end++;
+		next = end + 1;
+		if (o == ORDER_SYSTEMD && end + 1 < len && buf[end] == '\r' && buf[end + 1] == '\n')
+			next = end + 2;
+		lineno++;
+		if (o == ORDER_SYSTEMD && end - pos >= SD_LONG_LINE_MAX) {
+			r = sysctld_add_warning(d, file, lineno, "line longer than 1 MiB: systemd-sysctl "
+						"stops reading the file here");
+			break;
+		}
+		line = strndup(buf + pos, end - pos);
+		if (!line)
+			return -ENOMEM;
+		r = o == ORDER_SYSTEMD ? parse_line_systemd(d, file, lineno, line, &problems, v, n, cap) :
+			parse_line_procps(d, file, lineno, line, &problems, v, n, cap);
+		free(line);
+		pos = next;
+	}
+	if (r == 0 && problems > LINE_WARN_MAX)
+		r = sysctld_add_warning(d, file, 0, "%u more lines with problems not listed",
+					problems - LINE_WARN_MAX);
+	return r;
+}
+
 int sysctld_parse_conf(struct sysctld *d, const char *file, char *buf,
 		       struct sysctld_assign **v, size_t *n, size_t *cap)
 {
-	unsigned lineno = 0, problems = 0;
-	char *next = buf;
-	int r;
-
-	while (next) {
-		char *line = next, *eq, *key;
-		bool ignore_failure = false;
-
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		lineno++;
-		line = str_strip(line);
-		if (*line == '\0' || *line == '#' || *line == ';')
-			continue;
-		if (*line == '-') {
-			ignore_failure = true;
-			line++;
-		}
-		eq = strchr(line, '=');
-		if (!eq) {
-			r = line_problem(d, file, lineno, &problems,
-					 "line is not an assignment, ignored");
-			if (r < 0)
-				return r;
-			continue;
-		}
-		*eq = '\0';
-		key = str_strip(line);
-		if (*key == '\0') {
-			r = line_problem(d, file, lineno, &problems, "empty key, line ignored");
-			if (r < 0)
-				return r;
-			continue;
-		}
-		key_normalize(key);
-		r = append_assign(v, n, cap, file, lineno, key, str_strip(eq + 1), ignore_failure);
-		if (r < 0)
-			return r;
-	}
-	if (problems > LINE_WARN_MAX)
-		return sysctld_add_warning(d, file, 0, "%u more lines with problems not listed",
-				   problems - LINE_WARN_MAX);
-	return 0;
+	return sysctld_parse_conf_as(d, file, buf, strlen(buf), ORDER_SYSTEMD, v, n, cap);
 }
 
 /* The result of a skipped file: r from sysctld_add_warning(), 0 or -ENOMEM. */
@@ -205,9 +346,10 @@ static int skipped(int r)
 }
 
 int sysctld_read_conf(struct sysctld *d, int rootfd, const char *rel, const char *host,
-		      char **ret_buf, struct stat *ret_st)
+		      char **ret_buf, size_t *ret_len, struct stat *ret_st)
 {
 	struct stat st;
+	size_t len;
 	char *buf;
 	int fd, r;
 
@@ -225,14 +367,20 @@ int sysctld_read_conf(struct sysctld *d, int rootfd, const char *rel, const char
 		return SYSCTLD_READ_NULL;
 	if (!S_ISREG(st.st_mode))
 		return skipped(sysctld_add_warning(d, host, 0, "not a regular file, skipped"));
-	r = rootfs_read_file(rootfd, rel, CONF_MAX, &buf, NULL);
+	fd = rootfs_open_regular(rootfd, rel);
+	if (fd < 0)
+		return skipped(sysctld_add_warning(d, host, 0, "cannot read, skipped: %s", rootfs_strerror(fd)));
+	/* NUL bytes are kept: both programs read such a file (§10.3). */
+	r = read_fd_capped(fd, CONF_MAX, &buf, &len);
+	close(fd);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)
 		return skipped(sysctld_add_warning(d, host, 0, "cannot read, skipped: %s%s", rootfs_strerror(r),
-					   r == -EFBIG ? " (larger than 1 MiB)" :
-					   r == -EINVAL ? " (contains a NUL byte)" : ""));
+					   r == -EFBIG ? " (larger than 16 MiB)" : ""));
 	*ret_buf = buf;
+	if (ret_len)
+		*ret_len = len;
 	if (ret_st)
 		*ret_st = st;
 	return SYSCTLD_READ_TEXT;

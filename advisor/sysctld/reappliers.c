@@ -36,7 +36,7 @@ static int conf_get(struct sysctld *d, int rootfd, const char *rel, const char *
 	(void) str_printf(host, sizeof(host), "/%s", rel);
 	if (!rootfs_exists(rootfd, rel))
 		return 0;
-	r = sysctld_read_conf(d, rootfd, rel, host, &buf, NULL);
+	r = sysctld_read_conf(d, rootfd, rel, host, &buf, NULL, NULL);
 	if (r != SYSCTLD_READ_TEXT)
 		return r < 0 ? r : 0;
 	for (next = buf; next;) {
@@ -179,7 +179,7 @@ static int find_ufw(struct sysctld *d, int rootfd)
 	}
 	for (rel = path; *rel == '/'; rel++)
 		;
-	r = sysctld_read_conf(d, rootfd, rel, path, &buf, NULL);
+	r = sysctld_read_conf(d, rootfd, rel, path, &buf, NULL, NULL);
 	if (r == SYSCTLD_READ_TEXT)
 		r = sysctld_parse_conf(d, path, buf, &v, &n, &cap);
 	if (r >= 0)

@@ -40,11 +40,12 @@ struct cand {
 	const char *name;	/* its basename, inside rel */
 	size_t prio;		/* index in conf_dirs */
 	bool devnull;		/* symlink to "/dev/null" */
+	bool isdir;		/* a directory of that name: shadows, read by neither */
+	char *target;		/* a symlink's target as a host path, or NULL */
 };
 
 /* What loading needs beyond the public struct; parallel to d->files. */
 struct file_info {
-	size_t first, n;	/* its assignments in d->assigns */
 	bool have_id;		/* dev/ino of the file read (symlinks followed) */
 	dev_t dev;
 	ino_t ino;
@@ -55,7 +56,7 @@ struct loader {
 	int rootfd;
 	long kernel_version;
 	struct file_info *info;
-	size_t cap_assigns, cap_stale;
+	size_t cap_files, cap_assigns, cap_stale, cap_rejected;
 };
 
 static bool is_devnull_link(int dirfd, const char *name)
@@ -75,30 +76,77 @@ static bool ends_with(const char *s, const char *suffix)
 	return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
+/* The host path a symlink in directory host_dir points to, lexically
+ * ("../sysctl.conf" from /etc/sysctl.d is /etc/sysctl.conf): the file an
+ * admin edits.  NULL when it is not a symlink or on -ENOMEM. */
+static char *link_target(int dirfd, const char *name, const char *host_dir)
+{
+	char target[PATH_MAX], joined[2 * PATH_MAX + 2], *out;
+	ssize_t n;
+	size_t o = 0;
+
+	n = readlinkat(dirfd, name, target, sizeof(target) - 1);
+	if (n <= 0)
+		return NULL;
+	target[n] = '\0';
+	if (target[0] == '/')
+		snprintf(joined, sizeof(joined), "%s", target);
+	else
+		snprintf(joined, sizeof(joined), "%s/%s", host_dir, target);
+	out = malloc(strlen(joined) + 2);
+	if (!out)
+		return NULL;
+	for (char *c = joined; *c;) {
+		size_t len = strcspn(c, "/");
+
+		if (len == 2 && c[0] == '.' && c[1] == '.') {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+		} else if (len > 0 && !(len == 1 && c[0] == '.')) {
+			out[o++] = '/';
+			memcpy(out + o, c, len);
+			o += len;
+		}
+		c += len;
+		c += *c == '/';
+	}
+	out[o] = '\0';
+	return out;
+}
+
 static int add_cand(struct cand **cands, size_t *n, size_t *cap, size_t prio, const char *name,
-		    bool devnull)
+		    bool devnull, bool isdir, char *target)
 {
 	struct cand *c;
 
 	c = sysctld_grow(*cands, cap, *n, sizeof(*c));
-	if (!c)
+	if (!c) {
+		free(target);
 		return -ENOMEM;
+	}
 	*cands = c;
 	c = &(*cands)[*n];
 	if (asprintf(&c->rel, "%s/%s", conf_dirs[prio], name) < 0) {
 		c->rel = NULL;
+		free(target);
 		return -ENOMEM;
 	}
 	(*n)++;
 	c->name = c->rel + strlen(conf_dirs[prio]) + 1;
 	c->prio = prio;
 	c->devnull = devnull;
+	c->isdir = isdir;
+	c->target = target;
 	return 0;
 }
 
-/* List the *.conf entries of conf_dirs[prio].  A directory already listed
- * under another name (Debian 12: /lib -> usr/lib) is skipped, or its files
- * would shadow themselves.  Returns 0 or -ENOMEM. */
+/* List the *.conf entries of conf_dirs[prio], hidden ones and directories
+ * included (procps reads hidden files, a directory shadows a file of its
+ * name for both; docs/KERNEL.md §10.3).  A directory already listed under
+ * another name (Debian 12: /lib -> usr/lib) is skipped, or its files would
+ * shadow themselves.  Returns 0 or -ENOMEM. */
 static int collect_dir(struct loader *l, size_t prio, struct stat *seen, size_t *n_seen,
 		       struct cand **cands, size_t *n, size_t *cap)
 {
@@ -138,16 +186,17 @@ static int collect_dir(struct loader *l, size_t prio, struct stat *seen, size_t 
 	r = 0;
 	for (errno = 0; (de = readdir(dir)); errno = 0) {
 		const char *name = de->d_name;
+		bool lnk;
 
-		/* Hidden files are skipped by both tools (systemd's conf_files_list()). */
-		if (name[0] == '.' || !ends_with(name, ".conf"))
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || !ends_with(name, ".conf"))
 			continue;
 		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;	/* vanished while listing */
-		if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+		if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode) && !S_ISDIR(st.st_mode))
 			continue;
-		r = add_cand(cands, n, cap, prio, name,
-			     S_ISLNK(st.st_mode) && is_devnull_link(dfd, name));
+		lnk = S_ISLNK(st.st_mode);
+		r = add_cand(cands, n, cap, prio, name, lnk && is_devnull_link(dfd, name), S_ISDIR(st.st_mode),
+			     lnk ? link_target(dfd, name, host) : NULL);
 		if (r < 0)
 			goto out;
 	}
@@ -171,28 +220,65 @@ static int cand_cmp(const void *a, const void *b)
 	return x->prio < y->prio ? -1 : x->prio > y->prio;
 }
 
-/* Parse one file into d->assigns and record where its lines went. */
-static int load_file(struct loader *l, size_t i, const char *rel, bool devnull, bool maskable)
+/* A new entry at the end of d->files.  Returns it, or NULL on -ENOMEM. */
+static struct sysctld_file *new_file(struct loader *l, const char *path)
 {
 	struct sysctld *d = l->d;
-	struct sysctld_file *f = &d->files[i];
+	struct sysctld_file *f;
+	size_t cap = l->cap_files;
+
+	f = sysctld_grow(d->files, &cap, d->n_files, sizeof(*f));
+	if (!f)
+		return NULL;
+	d->files = f;
+	l->info = sysctld_grow(l->info, &l->cap_files, d->n_files, sizeof(*l->info));
+	if (!l->info)
+		return NULL;
+	f = &d->files[d->n_files++];
+	f->path = strdup(path);
+	return f->path ? f : NULL;
+}
+
+/* Read file i (rel under the root) and parse it once for each program that
+ * reads it; assignments name edit_path, the file behind a symlink. */
+static int load_file(struct loader *l, size_t i, const char *rel, bool devnull, bool maskable,
+		     const char *edit_path)
+{
+	struct sysctld *d = l->d;
 	struct file_info *fi = &l->info[i];
 	struct stat st;
 	char *buf = NULL;
+	size_t len = 0, first = d->n_assigns;
 	int r;
 
-	fi->first = d->n_assigns;
-	r = devnull ? SYSCTLD_READ_NULL : sysctld_read_conf(d, l->rootfd, rel, f->path, &buf, &st);
-	if (r == SYSCTLD_READ_NULL && maskable)
-		f->masked = true;
+	r = devnull ? SYSCTLD_READ_NULL :
+		sysctld_read_conf(d, l->rootfd, rel, d->files[i].path, &buf, &len, &st);
+	if (r == SYSCTLD_READ_NULL && maskable) {
+		d->files[i].masked = true;
+		d->files[i].used[ORDER_SYSTEMD] = d->files[i].used[ORDER_PROCPS] = false;
+	}
 	if (r == SYSCTLD_READ_TEXT) {
 		fi->have_id = true;
 		fi->dev = st.st_dev;
 		fi->ino = st.st_ino;
-		r = sysctld_parse_conf(d, f->path, buf, &d->assigns, &d->n_assigns, &l->cap_assigns);
+		r = 0;
+		for (int o = 0; o < ORDER__COUNT && r == 0; o++)
+			if (d->files[i].used[o])
+				r = sysctld_parse_conf_as(d, d->files[i].path, buf, len, (enum sysctld_order) o,
+							  &d->assigns, &d->n_assigns, &l->cap_assigns);
 	}
 	free(buf);
-	fi->n = d->n_assigns - fi->first;
+	for (size_t a = first; a < d->n_assigns; a++) {
+		d->assigns[a].file_idx = i;
+		if (edit_path && strcmp(edit_path, d->assigns[a].file) != 0) {
+			char *p = strdup(edit_path);
+
+			if (!p)
+				return -ENOMEM;
+			free(d->assigns[a].file);
+			d->assigns[a].file = p;
+		}
+	}
 	return r < 0 ? r : 0;
 }
 
@@ -214,127 +300,304 @@ static int load_sysctl_conf(struct loader *l)
 	}
 	devnull = S_ISLNK(st.st_mode) && is_devnull_link(etcfd, "sysctl.conf");
 	close(etcfd);
-	f = &d->files[d->n_files++];
-	f->path = strdup("/etc/sysctl.conf");
-	if (!f->path)
+	f = new_file(l, "/etc/sysctl.conf");
+	if (!f)
 		return -ENOMEM;
 	f->used[ORDER_PROCPS] = true;
-	return load_file(l, d->n_files - 1, "etc/sysctl.conf", devnull, false);
+	return load_file(l, d->n_files - 1, "etc/sysctl.conf", devnull, false, NULL);
+}
+
+/* procps hands each file name to glob(3) (docs/KERNEL.md §10.3): a name
+ * with glob characters reads the files of that directory it matches, not
+ * itself.  Adds them as procps-only files.  Returns 0 or -ENOMEM. */
+static int load_glob_named(struct loader *l, const struct cand *c)
+{
+	size_t dlen = (size_t) (c->name - c->rel);
+	char dir[PATH_MAX], host[PATH_MAX + 1];
+	struct dirent **list = NULL;
+	size_t self = l->d->n_files - 1;
+	int n, dfd, r = 0, matches = 0;
+
+	if (dlen >= sizeof(dir))
+		return 0;
+	memcpy(dir, c->rel, dlen - 1);
+	dir[dlen - 1] = '\0';
+	dfd = rootfs_openat(l->rootfd, dir, O_RDONLY | O_DIRECTORY);
+	if (dfd < 0)
+		return 0;
+	n = scandirat(dfd, ".", &list, NULL, alphasort);
+	for (int i = 0; i < n; i++)
+		matches += fnmatch(c->name, list[i]->d_name, FNM_PERIOD) == 0;
+	/* GLOB_NOCHECK: with no match, the name itself is read. */
+	if (matches == 0 && n >= 0) {
+		struct sysctld_file *f = new_file(l, l->d->files[self].path);
+
+		if (f) {
+			f->used[ORDER_PROCPS] = true;
+			r = load_file(l, l->d->n_files - 1, c->rel, false, false, c->target);
+		} else {
+			r = -ENOMEM;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		char rel[PATH_MAX];
+		struct sysctld_file *f;
+
+		if (r == 0 && fnmatch(c->name, list[i]->d_name, FNM_PERIOD) == 0 &&
+		    str_printf(rel, sizeof(rel), "%s/%s", dir, list[i]->d_name) == 0 &&
+		    str_printf(host, sizeof(host), "/%s", rel) == 0) {
+			f = new_file(l, host);
+			if (!f) {
+				r = -ENOMEM;
+			} else {
+				f->used[ORDER_PROCPS] = true;
+				r = load_file(l, l->d->n_files - 1, rel, false, false, NULL);
+			}
+		}
+		free(list[i]);
+	}
+	free(list);
+	close(dfd);
+	return r;
 }
 
 /* Build d->files in application order and parse each file that counts. */
 static int load_files(struct loader *l, struct cand *cands, size_t n_cands)
 {
 	struct sysctld *d = l->d;
-	size_t winner = 0;
+	size_t winner = 0, winner_file = 0;
 	int r;
 
 	if (n_cands > 1)
 		qsort(cands, n_cands, sizeof(*cands), cand_cmp);
-	d->files = calloc(n_cands + 1, sizeof(*d->files));
-	l->info = calloc(n_cands + 1, sizeof(*l->info));
-	if (!d->files || !l->info)
-		return -ENOMEM;
 	for (size_t i = 0; i < n_cands; i++) {
-		struct sysctld_file *f = &d->files[d->n_files++];
+		const struct cand *c = &cands[i];
+		struct sysctld_file *f;
+		char host[PATH_MAX + 1];
 
-		if (asprintf(&f->path, "/%s", cands[i].rel) < 0) {
-			f->path = NULL;
+		snprintf(host, sizeof(host), "/%s", c->rel);
+		f = new_file(l, host);
+		if (!f)
 			return -ENOMEM;
-		}
 		/* A loser is ignored entirely, not merged (sysctl.d(5)). */
-		if (i > 0 && strcmp(cands[i].name, cands[winner].name) == 0) {
-			f->shadowed_by = strdup(d->files[winner].path);
+		if (i > 0 && strcmp(c->name, cands[winner].name) == 0) {
+			f->shadowed_by = strdup(d->files[winner_file].path);
 			if (!f->shadowed_by)
 				return -ENOMEM;
 			continue;
 		}
 		winner = i;
-		r = load_file(l, i, cands[i].rel, cands[i].devnull, true);
+		winner_file = d->n_files - 1;
+		if (c->isdir)
+			continue;	/* shadows the name, read by neither program */
+		/* systemd skips hidden files (conf_files_list()); procps reads them. */
+		f->used[ORDER_SYSTEMD] = c->name[0] != '.';
+		f->used[ORDER_PROCPS] = !sysctld_is_glob(c->name);
+		r = load_file(l, d->n_files - 1, c->rel, c->devnull, true, c->target);
+		/* procps globs the name even when the file is empty or a link
+		 * to /dev/null: it knows no masks, only names. */
+		if (r == 0 && sysctld_is_glob(c->name))
+			r = load_glob_named(l, c);
 		if (r < 0)
 			return r;
-		f->used[ORDER_SYSTEMD] = f->used[ORDER_PROCPS] = !f->masked;
 	}
 	return load_sysctl_conf(l);
 }
 
-
 /* Does a glob line yield to an explicit line for the same key, wherever
- * that one is?  systemd-sysctl skips a glob match for a key that has an
- * explicit setting anywhere ("explicit setting exists"), whatever the
- * order; procps writes every line in turn.  The one place that decides it,
- * for resolve_key() and sysctld_overrides(). */
+ * that one is?  Both programs skip a glob match for a key that has an
+ * explicit setting or a "-key" exclusion anywhere (systemd: "explicit
+ * setting exists"; procps 4.0.2 by experiment, docs/KERNEL.md §10.3).  The
+ * one place that decides it, for simulate() and sysctld_overrides(). */
 static bool glob_yields(enum sysctld_order o)
 {
-	return o == ORDER_SYSTEMD;
+	(void) o;
+	return true;
 }
 
-/* Winner and overridden lines of key k under order o; cand is scratch space
- * for n_assigns pointers. */
-static int resolve_key(struct loader *l, size_t k, enum sysctld_order o,
-		       const struct sysctld_assign **cand)
+/* The writes program o makes, in its order (docs/KERNEL.md §10.3): procps
+ * every line in turn; systemd-sysctl one entry per key in an ordered map,
+ * where a repeated assignment with another value removes the entry and
+ * appends the new one at the end, and one with the same value keeps the
+ * first entry and its place.  Fills w (room for n_assigns) and returns the
+ * count. */
+static size_t write_order(const struct sysctld *d, enum sysctld_order o, const struct sysctld_assign **w)
+{
+	size_t nw = 0;
+
+	for (size_t i = 0; i < d->n_assigns; i++) {
+		const struct sysctld_assign *a = &d->assigns[i];
+		size_t j;
+
+		if (a->order != o || !d->files[a->file_idx].used[o])
+			continue;
+		if (o == ORDER_SYSTEMD) {
+			for (j = 0; j < nw && strcmp(w[j]->key, a->key) != 0; j++)
+				;
+			if (j < nw) {
+				if (w[j]->exclude == a->exclude && strcmp(w[j]->value, a->value) == 0)
+					continue;
+				memmove(&w[j], &w[j + 1], (nw - j - 1) * sizeof(*w));
+				nw--;
+			}
+		}
+		w[nw++] = a;
+	}
+	return nw;
+}
+
+static int add_rejected(struct loader *l, size_t k, const struct sysctld_assign *a, const char *why)
+{
+	struct sysctld *d = l->d;
+	struct sysctld_rejected *rj;
+
+	for (size_t i = 0; i < d->n_rejected; i++) {
+		rj = &d->rejected[i];
+		if (rj->key == k && rj->line == a->line && strcmp(rj->file, a->file) == 0 &&
+		    strcmp(rj->value, a->value) == 0) {
+			rj->order[a->order] = true;
+			return 0;
+		}
+	}
+	rj = sysctld_grow(d->rejected, &l->cap_rejected, d->n_rejected, sizeof(*rj));
+	if (!rj)
+		return -ENOMEM;
+	d->rejected = rj;
+	rj = &d->rejected[d->n_rejected++];
+	rj->key = k;
+	rj->line = a->line;
+	rj->order[a->order] = true;
+	rj->file = strdup(a->file);
+	rj->value = strdup(a->value);
+	rj->why = strdup(why);
+	return rj->file && rj->value && rj->why ? 0 : -ENOMEM;
+}
+
+/* Does the dotted key exist under proc/sys? */
+static bool key_exists(int rootfd, const char *key);
+
+/* Play program o's writes against the tracked keys as the kernel takes
+ * them: the last accepted write wins, a refused one leaves the key as it
+ * was (docs/KERNEL.md §1.1-1.4), and the order of writes decides the
+ * checks between keys. */
+static int simulate(struct loader *l, enum sysctld_order o)
+{
+	struct sysctld *d = l->d;
+	const struct sysctld_assign **w;
+	long long (*state)[2];
+	bool *exists, *explicit;
+	char path[PATH_MAX], why[160];
+	size_t nw;
+	int r = 0;
+
+	w = calloc(d->n_assigns ? d->n_assigns : 1, sizeof(*w));	/* NOLINT(bugprone-sizeof-expression): pointers */
+	state = calloc(key_count, sizeof(*state));
+	exists = calloc(key_count, sizeof(*exists));
+	explicit = calloc(key_count, sizeof(*explicit));
+	if (!w || !state || !exists || !explicit) {
+		r = -ENOMEM;
+		goto out;
+	}
+	nw = write_order(d, o, w);
+	for (size_t k = 0; k < key_count; k++) {
+		/* A root without proc/sys (a bare configuration tree) has every key. */
+		exists[k] = !rootfs_exists(l->rootfd, "proc/sys") || key_exists(l->rootfd, key_table[k].name);
+		if (key_table[k].kdefault)
+			(void) key_parse_value(&key_table[k], key_table[k].kdefault, state[k]);
+		/* systemd looks the expanded path up in its map of normalized
+		 * keys; procps compares the name as written, separators traded
+		 * only, so ".net.ipv4.x" or "net..ipv4.x" does not stop a glob
+		 * (docs/KERNEL.md §10.3). */
+		for (size_t i = 0; i < nw && !explicit[k]; i++)
+			explicit[k] = !sysctld_is_glob(w[i]->key) &&
+				strcmp(o == ORDER_PROCPS ? w[i]->raw : w[i]->key, key_table[k].name) == 0;
+	}
+	for (size_t i = 0; i < nw && r == 0; i++) {
+		const struct sysctld_assign *a = w[i];
+		bool glob = sysctld_is_glob(a->key);
+
+		if (a->exclude || a->unreachable)
+			continue;
+		for (size_t k = 0; k < key_count && r == 0; k++) {
+			long long v[2];
+
+			if (!exists[k] || key_proc_path(&key_table[k], path, sizeof(path)) < 0)
+				continue;
+			if (glob ? explicit[k] && glob_yields(o) : false)
+				continue;
+			if (!sysctld_assign_matches(a, key_table[k].name, path))
+				continue;
+			if (key_kernel_write(&key_table[k], a->value, state[k], v, why, sizeof(why)) < 0 ||
+			    key_kernel_cross_check(k, v, (const long long (*)[2]) state, why, sizeof(why)) < 0) {
+				r = add_rejected(l, k, a, why);
+				continue;
+			}
+			state[k][0] = v[0];
+			state[k][1] = v[1];
+			d->keys[k].winner[o] = a;
+			d->keys[k].value[o][0] = v[0];
+			d->keys[k].value[o][1] = v[1];
+		}
+	}
+out:
+	free(w);
+	free(state);
+	free(exists);
+	free(explicit);
+	return r;
+}
+
+/* Overridden lines of key k under order o: every line of o that sets the
+ * key and is not the winner. */
+static int resolve_overridden(struct loader *l, size_t k, enum sysctld_order o)
 {
 	struct sysctld *d = l->d;
 	struct sysctld_key *ks = &d->keys[k];
 	char path[PATH_MAX];
-	size_t nc = 0, win, j = 0;
+	size_t j = 0;
 
-	if (key_proc_path(&key_table[k], path, sizeof(path)) < 0)
+	if (!ks->winner[o] || key_proc_path(&key_table[k], path, sizeof(path)) < 0)
 		return 0;
-	for (size_t i = 0; i < d->n_files; i++) {
-		const struct file_info *fi = &l->info[i];
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < d->n_assigns; i++) {
+			const struct sysctld_assign *a = &d->assigns[i];
 
-		if (!d->files[i].used[o])
-			continue;
-		for (size_t a = fi->first; a < fi->first + fi->n; a++)
-			if (sysctld_assign_matches(&d->assigns[a], key_table[k].name, path))
-				cand[nc++] = &d->assigns[a];
-	}
-	if (nc == 0)
-		return 0;
-	win = nc - 1;
-	if (glob_yields(o)) {
-		for (size_t i = nc; i-- > 0;) {
-			if (!sysctld_is_glob(cand[i]->key)) {
-				win = i;
-				break;
-			}
+			if (a->order != o || a->exclude || a == ks->winner[o] || !d->files[a->file_idx].used[o] ||
+			    !sysctld_assign_matches(a, key_table[k].name, path))
+				continue;
+			if (pass == 1)
+				ks->overridden[o][j] = a;
+			j++;
+		}
+		if (pass == 0) {
+			if (j == 0)
+				return 0;
+			ks->overridden[o] = calloc(j, sizeof(*ks->overridden[o]));	/* NOLINT(bugprone-sizeof-expression): pointers */
+			if (!ks->overridden[o])
+				return -ENOMEM;
+			ks->n_overridden[o] = j;
+			j = 0;
 		}
 	}
-	ks->winner[o] = cand[win];
-	if (nc == 1)
-		return 0;
-	ks->overridden[o] = calloc(nc - 1, sizeof(*ks->overridden[o]));	/* NOLINT(bugprone-sizeof-expression): pointers */
-	if (!ks->overridden[o])
-		return -ENOMEM;
-	for (size_t i = 0; i < nc; i++)
-		if (i != win)
-			ks->overridden[o][j++] = cand[i];
-	ks->n_overridden[o] = j;
 	return 0;
 }
 
 static int resolve_keys(struct loader *l)
 {
 	struct sysctld *d = l->d;
-	const struct sysctld_assign **cand;
 	int r = 0;
 
 	d->keys = calloc(key_count, sizeof(*d->keys));
-	cand = calloc(d->n_assigns ? d->n_assigns : 1, sizeof(*cand));	/* NOLINT(bugprone-sizeof-expression): pointers */
-	if (!d->keys || !cand) {
-		r = -ENOMEM;
-		goto out;
-	}
+	if (!d->keys)
+		return -ENOMEM;
+	for (int o = 0; o < ORDER__COUNT && r == 0; o++)
+		r = simulate(l, (enum sysctld_order) o);
 	for (size_t k = 0; k < key_count && r == 0; k++)
 		for (int o = 0; o < ORDER__COUNT && r == 0; o++)
-			r = resolve_key(l, k, (enum sysctld_order) o, cand);
-out:
-	free(cand);
+			r = resolve_overridden(l, k, (enum sysctld_order) o);
 	return r;
 }
 
-/* Does the dotted key exist under proc/sys? */
 static bool key_exists(int rootfd, const char *key)
 {
 	char path[PATH_MAX];
@@ -369,15 +632,49 @@ static const char *key_module(const struct key_def *k, const char *key)
 	return NULL;
 }
 
+/* For "net.ipv4.conf.eno1.rp_filter" and the other per-interface trees
+ * (net.ipv{4,6}.{conf,neigh}.IF.*): the interface's directory under
+ * proc/sys in buf and its name in *ret_if, or false for another key and for
+ * "all" and "default", which always exist. */
+static bool interface_key(const char *key, char *buf, size_t len, const char **ret_if)
+{
+	static const char *const trees[] = { "net/ipv4/conf/", "net/ipv6/conf/", "net/ipv4/neigh/", "net/ipv6/neigh/" };
+	char path[PATH_MAX];
+
+	if (str_printf(path, sizeof(path), "%s", key) < 0)
+		return false;
+	sysctld_swap_separators(path);
+	for (size_t i = 0; i < sizeof(trees) / sizeof(trees[0]); i++) {
+		size_t tl = strlen(trees[i]), il;
+		const char *ifn = path + tl;
+
+		if (strncmp(path, trees[i], tl) != 0)
+			continue;
+		il = strcspn(ifn, "/");
+		if (il == 0 || ifn[il] != '/' || (il == 3 && strncmp(ifn, "all", 3) == 0) ||
+		    (il == 7 && strncmp(ifn, "default", 7) == 0))
+			return false;
+		if (str_printf(buf, len, "proc/sys/%.*s", (int) (tl + il), path) < 0)
+			return false;
+		*ret_if = buf + strlen("proc/sys/") + tl;
+		return true;
+	}
+	return false;
+}
+
 static int add_stale(struct loader *l, const struct sysctld_assign *a)
 {
 	struct sysctld *d = l->d;
 	const struct key_def *k = key_lookup(a->key);
-	const char *mod = key_module(k, a->key);
-	char modpath[PATH_MAX];
+	const char *mod = key_module(k, a->key), *ifn = NULL;
+	char modpath[PATH_MAX], ifdir[PATH_MAX];
 	struct sysctld_stale *s;
 	int n;
 
+	for (size_t i = 0; i < d->n_stale; i++)
+		if (d->stale[i].line == a->line && strcmp(d->stale[i].file, a->file) == 0 &&
+		    strcmp(d->stale[i].key, a->key) == 0)
+			return 0;	/* the other program's reading of the same line */
 	s = sysctld_grow(d->stale, &l->cap_stale, d->n_stale, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -391,6 +688,12 @@ static int add_stale(struct loader *l, const struct sysctld_assign *a)
 	} else if (k && !k->per_netns) {
 		s->reason = STALE_NOT_NAMESPACED;
 		n = asprintf(&s->detail, "host-wide key, absent in this network namespace");
+	} else if (interface_key(a->key, ifdir, sizeof(ifdir), &ifn) && !rootfs_exists(l->rootfd, ifdir)) {
+		/* udev runs systemd-sysctl for each new interface
+		 * (99-systemd.rules), which sets these keys then (docs/KERNEL.md §10.1). */
+		s->reason = STALE_INTERFACE;
+		n = asprintf(&s->detail, "interface %s is not present now; set when it appears "
+			     "(udev runs systemd-sysctl for it)", ifn);
 	} else if (mod && str_printf(modpath, sizeof(modpath), "sys/module/%s", mod) == 0 &&
 		   !rootfs_exists(l->rootfd, modpath)) {
 		s->reason = STALE_MODULE;
@@ -408,39 +711,23 @@ static int add_stale(struct loader *l, const struct sysctld_assign *a)
 	return s->key && s->file ? 0 : -ENOMEM;
 }
 
-/* Same inode read earlier under another name?  With Debian's
- * 99-sysctl.conf -> ../sysctl.conf, procps reads one file twice; its stale
- * lines are still one problem each. */
-static bool read_before(const struct loader *l, size_t i)
-{
-	const struct file_info *fi = &l->info[i];
-
-	for (size_t j = 0; j < i && fi->have_id; j++)
-		if (l->info[j].have_id && l->info[j].n > 0 &&
-		    l->info[j].dev == fi->dev && l->info[j].ino == fi->ino)
-			return true;
-	return false;
-}
-
+/* Lines that set a key the kernel lacks, each once: a line read by both
+ * programs, or twice by procps (Debian's 99-sysctl.conf -> ../sysctl.conf
+ * and /etc/sysctl.conf itself, both named /etc/sysctl.conf), is one. */
 static int find_stale(struct loader *l)
 {
 	struct sysctld *d = l->d;
 	int r;
 
-	for (size_t i = 0; i < d->n_files; i++) {
-		const struct file_info *fi = &l->info[i];
+	for (size_t i = 0; i < d->n_assigns; i++) {
+		const struct sysctld_assign *as = &d->assigns[i];
 
-		if (fi->n == 0 || read_before(l, i))
+		if (!d->files[as->file_idx].used[as->order] || as->exclude || sysctld_is_glob(as->key) ||
+		    key_exists(l->rootfd, as->key))
 			continue;
-		for (size_t a = fi->first; a < fi->first + fi->n; a++) {
-			const struct sysctld_assign *as = &d->assigns[a];
-
-			if (sysctld_is_glob(as->key) || key_exists(l->rootfd, as->key))
-				continue;
-			r = add_stale(l, as);
-			if (r < 0)
-				return r;
-		}
+		r = add_stale(l, as);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
@@ -465,8 +752,10 @@ int sysctld_load(struct sysctld *d, int rootfd, long kernel_version)
 	if (r == 0)
 		r = reappliers_find(d, rootfd);
 
-	for (size_t i = 0; i < n_cands; i++)
+	for (size_t i = 0; i < n_cands; i++) {
 		free(cands[i].rel);
+		free(cands[i].target);
+	}
 	free(cands);
 	free(l.info);
 	if (r < 0)
@@ -500,6 +789,12 @@ void sysctld_release(struct sysctld *d)
 		free(d->warnings[i].text);
 	}
 	free(d->warnings);
+	for (size_t i = 0; i < d->n_rejected; i++) {
+		free(d->rejected[i].file);
+		free(d->rejected[i].value);
+		free(d->rejected[i].why);
+	}
+	free(d->rejected);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -514,6 +809,8 @@ const char *sysctld_stale_reason_name(enum stale_reason r)
 		return "module-not-loaded";
 	case STALE_UNKNOWN:
 		return "unknown";
+	case STALE_INTERFACE:
+		return "interface-not-present";
 	}
 	return "unknown";
 }
@@ -523,15 +820,6 @@ static const char *base_name(const char *path)
 	const char *b = strrchr(path, '/');
 
 	return b ? b + 1 : path;
-}
-
-/* The file d read under path, or NULL. */
-static const struct sysctld_file *file_at(const struct sysctld *d, const char *path)
-{
-	for (size_t i = 0; i < d->n_files; i++)
-		if (strcmp(d->files[i].path, path) == 0)
-			return &d->files[i];
-	return NULL;
 }
 
 /* Under order o, is file `other` applied after a sysctl.d file `path`
@@ -556,10 +844,11 @@ void sysctld_overrides(const struct sysctld *d, size_t k, const char *path,
 	for (int o = 0; o < ORDER__COUNT; o++) {
 		for (size_t i = 0; i < d->n_assigns; i++) {
 			const struct sysctld_assign *a = &d->assigns[i];
-			const struct sysctld_file *f = file_at(d, a->file);
+			const struct sysctld_file *f = &d->files[a->file_idx];
 
-			if (!f || !f->used[o] || strcmp(a->file, path) == 0 ||
-			    !applied_after(a->file, path, (enum sysctld_order) o))
+			if (a->order != (enum sysctld_order) o || a->exclude || !f->used[o] ||
+			    strcmp(a->file, path) == 0 ||
+			    !applied_after(f->path, path, (enum sysctld_order) o))
 				continue;
 			/* path's line is explicit: a glob yields to it where globs do. */
 			if (sysctld_is_glob(a->key) && glob_yields((enum sysctld_order) o))
@@ -578,7 +867,7 @@ bool sysctld_file_loses(const struct sysctld *d, size_t k, const char *path)
 	if (!d->keys || k >= key_count || key_proc_path(&key_table[k], proc, sizeof(proc)) < 0)
 		return false;
 	for (size_t i = 0; i < d->n_assigns && !sets; i++)
-		sets = strcmp(d->assigns[i].file, path) == 0 &&
+		sets = !d->assigns[i].exclude && strcmp(d->assigns[i].file, path) == 0 &&
 		       sysctld_assign_matches(&d->assigns[i], key_table[k].name, proc);
 	if (!sets)
 		return false;
@@ -589,4 +878,11 @@ bool sysctld_file_loses(const struct sysctld *d, size_t k, const char *path)
 			return true;
 	}
 	return false;
+}
+
+int sysctld_boot_value(const struct sysctld *d, size_t k, enum sysctld_order o, char *buf, size_t len)
+{
+	if (!d->keys || k >= key_count || !d->keys[k].winner[o])
+		return -ENOENT;
+	return key_format_value(&key_table[k], d->keys[k].value[o], buf, len);
 }

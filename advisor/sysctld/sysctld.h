@@ -18,13 +18,33 @@ enum sysctld_order {
 	ORDER__COUNT
 };
 
-/* One "key = value" line. */
+/* One "key = value" line (or "-key", an exclusion from globs) as one of
+ * the programs reads it: each file is parsed once per order, because the
+ * two split lines, strip and normalize keys differently (docs/KERNEL.md
+ * §10.3). */
 struct sysctld_assign {
-	char *file;		/* host path, e.g. "/etc/sysctl.d/99-tcptune.conf" (no --root prefix) */
+	char *file;		/* the file to edit, host path, e.g. "/etc/sysctl.conf" for Debian's
+				 * 99-sysctl.conf link (no --root prefix) */
 	unsigned line;		/* 1-based */
 	char *key;		/* normalized: dotted form; may contain glob characters */
-	char *value;		/* stripped */
+	char *raw;		/* dotted, separators traded only: what procps compares */
+	char *value;		/* stripped; "" for an exclusion */
 	bool ignore_failure;	/* "-" prefix */
+	bool exclude;		/* "-key" without "=": no glob sets this key (sysctl.d(5)) */
+	bool unreachable;	/* procps: a trailing separator makes the write fail (ENOTDIR) */
+	enum sysctld_order order;	/* the program that reads the line this way */
+	size_t file_idx;	/* index in sysctld.files */
+};
+
+/* A line whose value the kernel refuses for a tracked key: the key keeps
+ * what it had (docs/KERNEL.md §1.1, §1.2, §1.4). */
+struct sysctld_rejected {
+	size_t key;		/* key table index */
+	char *file;
+	unsigned line;
+	char *value;		/* as written */
+	char *why;		/* "65536 is outside the kernel's range 1 to 65535" */
+	bool order[ORDER__COUNT];	/* refused when that program writes it */
 };
 
 /* A configuration file considered by one or both orders. */
@@ -40,6 +60,7 @@ enum stale_reason {
 	STALE_NOT_NAMESPACED,	/* host-wide key, absent in this network namespace */
 	STALE_MODULE,		/* provided by a module that is not loaded */
 	STALE_UNKNOWN,
+	STALE_INTERFACE,	/* an interface's key: applies when the interface appears */
 };
 
 struct sysctld_stale {
@@ -52,7 +73,8 @@ struct sysctld_stale {
 
 /* Per tracked key (index = key table index). */
 struct sysctld_key {
-	const struct sysctld_assign *winner[ORDER__COUNT];	/* NULL: boot leaves the kernel default */
+	const struct sysctld_assign *winner[ORDER__COUNT];	/* last accepted write; NULL: boot leaves the kernel default */
+	long long value[ORDER__COUNT][2];	/* what the key holds after boot, when winner is set */
 	const struct sysctld_assign **overridden[ORDER__COUNT];	/* earlier assignments the winner beats */
 	size_t n_overridden[ORDER__COUNT];
 };
@@ -83,6 +105,8 @@ struct sysctld {
 	size_t n_reappliers;
 	struct sysctld_warning *warnings;
 	size_t n_warnings;
+	struct sysctld_rejected *rejected;
+	size_t n_rejected;
 };
 
 /* Resolve the boot configuration under rootfd (a directory fd of "/" or the
@@ -104,12 +128,20 @@ enum {
 
 /* Read the configuration file rel under rootfd; host is its name in warnings
  * ("/etc/sysctl.d/x.conf").  Returns SYSCTLD_READ_TEXT with *ret_buf
- * (NUL-terminated, the caller frees it) and, when ret_st is not NULL, the
- * stat of the file reached through any symlinks in *ret_st; SYSCTLD_READ_NULL;
- * SYSCTLD_READ_SKIPPED after adding a warning (missing, unreadable, not a
- * regular file, over 1 MiB, a NUL byte); or -ENOMEM. */
+ * (NUL-terminated after *ret_len bytes, which may hold NUL bytes as the
+ * programs read them; the caller frees it; ret_len may be NULL) and, when
+ * ret_st is not NULL, the stat of the file reached through any symlinks in
+ * *ret_st; SYSCTLD_READ_NULL; SYSCTLD_READ_SKIPPED after adding a warning
+ * (missing, unreadable, not a regular file, over 16 MiB); or -ENOMEM. */
 int sysctld_read_conf(struct sysctld *d, int rootfd, const char *rel, const char *host,
-		      char **ret_buf, struct stat *ret_st);
+		      char **ret_buf, size_t *ret_len, struct stat *ret_st);
+
+/* Parse len bytes of buf as program o reads them (docs/KERNEL.md §10.3) and
+ * append the assignments, tagged with o, as sysctld_parse_conf() does.
+ * Warnings are added for ORDER_SYSTEMD only, so a file is not reported
+ * twice.  Returns 0 or -ENOMEM. */
+int sysctld_parse_conf_as(struct sysctld *d, const char *file, const char *buf, size_t len,
+			  enum sysctld_order o, struct sysctld_assign **v, size_t *n, size_t *cap);
 
 /* Parse buf (NUL-terminated, modified in place) as systemd-sysctl does and
  * append one assignment per "key = value" line, keys normalized, to the
@@ -137,6 +169,12 @@ void sysctld_overrides(const struct sysctld *d, size_t k, const char *path,
 /* Does the file at path set tracked key k (globs matched) while another
  * file wins it at boot under either order? */
 bool sysctld_file_loses(const struct sysctld *d, size_t k, const char *path);
+
+/* What tracked key k holds after boot under order o, in the kernel's text
+ * form ("40000 60999": a vector written in part keeps its other element),
+ * into buf.  Returns the length, -ENOENT when boot leaves the key as it
+ * was (no accepted write), or -EOVERFLOW. */
+int sysctld_boot_value(const struct sysctld *d, size_t k, enum sysctld_order o, char *buf, size_t len);
 
 /* Free n assignments (half-built ones too) and the array v, which may be
  * NULL.  Returns NULL. */

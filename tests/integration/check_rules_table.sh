@@ -92,6 +92,8 @@ runtime-boot-drift         quiet  base               -
 boot-override              fires  fires              -
 boot-override              fires  fires-reapplier    runtime-boot-drift
 boot-override              quiet  quiet              -
+boot-value-rejected        fires  fires              -
+boot-value-rejected        quiet  quiet              -
 pending-transaction        fires  fires              -
 pending-transaction        quiet  quiet              -
 harmful-value              fires  fires              runtime-boot-drift
@@ -123,6 +125,7 @@ harmful-boot-value         quiet  quiet              -
 #   runtime-boot-drift   somaxconn 65535 at runtime, 4096 in 99-tcptune.conf / base.
 #   boot-override        /etc/sysctl.conf sets a key of 99-tcptune.conf (procps applies it last);
 #                        bpftune installed and runtime drifted / bpftune installed, no drift.
+#   boot-value-rejected  ip_local_port_range = 1024 65536 / fin_timeout = 60 with a comment after it.
 #   pending-transaction  a "pending" manifest / a "rolled-back" one.
 #   harmful-value        somaxconn lowered by hand to 50 / to 128 (the edge of apply's range; both
 #                        drift from 4096 at boot); tcp_timestamps=0
