@@ -103,6 +103,8 @@ int manifest_encode(const struct txn_entry *e, uid_t uid, char **ret_text)
 	if (set_new(root, "file", file) < 0 || set_new(file, "path", json_string(e->file_path)) < 0 ||
 	    set_new(file, "existed", json_boolean(e->file_existed)) < 0)
 		goto out;
+	if (e->file_mode && set_new(file, "mode", json_integer(e->file_mode & 07777)) < 0)
+		goto out;
 	if (e->error[0] && set_new(root, "error", json_string(e->error)) < 0)
 		goto out;
 
@@ -250,7 +252,7 @@ static int decode_file(json_t *file, struct txn_entry *e, char *why, size_t why_
 	if (!json_is_object(file))
 		return bad(why, why_len, "\"file\" %s", file ? "is not an object" : "missing");
 	json_object_foreach(file, member, v) {
-		if (strcmp(member, "path") != 0 && strcmp(member, "existed") != 0)
+		if (strcmp(member, "path") != 0 && strcmp(member, "existed") != 0 && strcmp(member, "mode") != 0)
 			return bad(why, why_len, "file.unknown member \"%s\"", member);
 	}
 	r = get_str(file, "file.", "path", true, e->file_path, sizeof(e->file_path), why, why_len);
@@ -260,6 +262,13 @@ static int decode_file(json_t *file, struct txn_entry *e, char *why, size_t why_
 	if (!json_is_boolean(v))
 		return bad(why, why_len, "file.\"existed\" is not true or false");
 	e->file_existed = json_is_true(v);
+	/* Optional: entries written before it was recorded lack it. */
+	v = json_object_get(file, "mode");
+	if (v) {
+		if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > 07777)
+			return bad(why, why_len, "file.\"mode\" is not a permission mode");
+		e->file_mode = (unsigned) json_integer_value(v);
+	}
 	return 0;
 }
 

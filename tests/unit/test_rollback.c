@@ -158,7 +158,8 @@ static void test_newer_apply_in_effect(void **state)
 	f->req.file_content = second;
 	apply_ok(f, "0002", true);
 	assert_int_equal(txn_rollback(&f->paths, "0001", false, "bob", 0, id, &err), -EEXIST);
-	assert_non_null(strstr(err.what, "transaction 0002 was applied after 0001"));
+	assert_non_null(strstr(err.what, "transaction 0002 (web) was applied after 0001"));
+	assert_non_null(strstr(err.what, "tcptune rollback 0002; tcptune rollback 0001"));
 	read_all(f->managed, buf, sizeof(buf), NULL);
 	assert_string_equal(buf, second);
 
@@ -276,6 +277,113 @@ static void test_each_step_fails(void **state)
 	}
 }
 
+/* ---- #12: rollback that always gets you back ---------------------------- */
+
+/* Issue #12 break 1: a key recorded in the entry that no longer exists here
+ * (module not loaded, another kernel) is skipped with its reason, as apply's
+ * preflight skips it; the rest is restored and the rollback entry says what
+ * could not be restored and how to finish when the key returns. */
+static void test_vanished_key_skipped(void **state)
+{
+	struct fx *f = *state;
+
+	for (int force = 0; force <= 1; force++) {
+		struct txn_error err;
+		struct txn_entry *v;
+		char id[16] = "", buf[256];
+		size_t n;
+
+		reset_machine(f, true);
+		apply_ok(f, "0001", true);
+		assert_int_equal(unlink(fx_path(f, f->proc, "net/ipv4/tcp_keepalive_time")), 0);
+		assert_int_equal(txn_rollback(&f->paths, NULL, force, "bob", 0, id, &err), 0);
+		assert_string_equal(id, "0002");
+		assert_string_equal(proc_value(f, "net/ipv4/tcp_fin_timeout"), "60\n");
+		assert_string_equal(proc_value(f, "net/ipv4/ip_local_port_range"), "32768\t60999\n");
+		assert_string_equal(proc_value(f, "net/core/somaxconn"), "4096\n");
+		read_all(f->managed, buf, sizeof(buf), NULL);
+		assert_string_equal(buf, managed_old);
+		n = history(f, &v);
+		assert_int_equal(n, 2);
+		assert_string_equal(v[0].status, "undone");
+		assert_string_equal(v[1].status, "applied");
+		/* The entry itself says what is left and how to finish. */
+		assert_non_null(strstr(v[1].error, "net.ipv4.tcp_keepalive_time"));
+		assert_non_null(strstr(v[1].error, "sysctl -w net.ipv4.tcp_keepalive_time=7200"));
+		txn_entries_free(v, n);
+		write_file(fx_path(f, f->proc, "net/ipv4/tcp_keepalive_time"), "7200\n", 0644);
+	}
+}
+
+/* Issue #12 break 2: `rollback OLD --force` under a newer applied entry must
+ * not leave the managed file holding an undone profile.  It is refused, with
+ * the plan (the newer entries to undo first, newest first), and nothing
+ * changes; undoing in order gets back to the start. */
+static void test_out_of_order_force_refused(void **state)
+{
+	static const char second[] = "net.ipv4.tcp_tw_reuse = 1\n";
+	struct fx *f = *state;
+	struct txn_error err;
+	struct snap start, after2;
+	char id[16], buf[256];
+
+	take_snap(f, &start);
+	apply_ok(f, "0001", true);
+	set_key(f, 0, "net.ipv4.tcp_tw_reuse", "1");
+	f->req.n_keys = 1;
+	f->req.file_content = second;
+	apply_ok(f, "0002", true);
+	take_snap(f, &after2);
+	assert_int_equal(txn_rollback(&f->paths, "0001", true, "bob", 0, id, &err), -EEXIST);
+	assert_non_null(strstr(err.what, "tcptune rollback 0002"));
+	assert_as_before(f, &after2);
+	assert_string_equal(status_of(f, "0001"), "applied");
+	assert_int_equal(txn_rollback(&f->paths, NULL, false, "bob", 0, id, &err), 0);
+	assert_int_equal(txn_rollback(&f->paths, NULL, false, "bob", 0, id, &err), 0);
+	assert_as_before(f, &start);
+	read_all(f->managed, buf, sizeof(buf), NULL);
+	assert_string_equal(buf, managed_old);
+	assert_int_equal(txn_rollback(&f->paths, NULL, true, "bob", 0, id, &err), -ENOENT);
+}
+
+/* Issue #12 break 7: a hand edit of the managed file since the apply is
+ * treated like a hand-changed key: refused without --force; with it, the
+ * edited content is kept in the store (the rollback entry's prior-file). */
+static void test_managed_hand_edit(void **state)
+{
+	static const char edited[] = "# edited by hand\nnet.core.somaxconn = 9000\n";
+	struct fx *f = *state;
+	struct txn_error err;
+	char id[16], buf[256];
+
+	apply_ok(f, "0001", true);
+	write_file(f->managed, edited, 0644);
+	assert_int_equal(txn_rollback(&f->paths, NULL, false, "bob", 0, id, &err), -EEXIST);
+	assert_non_null(strstr(err.what, "changed by hand"));
+	read_all(f->managed, buf, sizeof(buf), NULL);
+	assert_string_equal(buf, edited);
+	assert_int_equal(txn_rollback(&f->paths, NULL, true, "bob", 0, id, &err), 0);
+	read_all(f->managed, buf, sizeof(buf), NULL);
+	assert_string_equal(buf, managed_old);
+	read_all(fx_path(f, f->store, "0002/prior-file"), buf, sizeof(buf), NULL);
+	assert_string_equal(buf, edited);
+}
+
+/* Issue #12 break 7: the managed file comes back with its mode, not 0644. */
+static void test_managed_mode_restored(void **state)
+{
+	struct fx *f = *state;
+	struct txn_error err;
+	struct stat st;
+	char id[16];
+
+	assert_int_equal(chmod(f->managed, 0600), 0);
+	apply_ok(f, "0001", true);
+	assert_int_equal(txn_rollback(&f->paths, NULL, false, "bob", 0, id, &err), 0);
+	assert_int_equal(stat(f->managed, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -287,6 +395,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_key_without_old_left_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pending_blocks_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_each_step_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vanished_key_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_order_force_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_managed_hand_edit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_managed_mode_restored, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
