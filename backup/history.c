@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lock.h"
 #include "manifest.h"
 #include "store.h"
 
@@ -103,6 +104,23 @@ int history_prune(int storefd, size_t keep)
 	return first < 0 ? first : removed;
 }
 
+/* For the views that do not hold the lock (history, check): while a
+ * transaction runs, its entry -- the newest, pending, or without a manifest
+ * yet while it records -- is "running", not pending or corrupt. */
+static void mark_running(int storefd, struct txn_entry *v, size_t n)
+{
+	struct txn_entry *e = n ? &v[n - 1] : NULL;
+
+	if (!e || (strcmp(e->status, ST_PENDING) != 0 && strcmp(e->status, ST_CORRUPT) != 0))
+		return;
+	if (strcmp(e->status, ST_CORRUPT) == 0 && !strstr(e->error, STORE_MANIFEST " missing"))
+		return;
+	if (!lock_is_held(storefd))
+		return;
+	snprintf(e->status, sizeof(e->status), ST_RUNNING);
+	snprintf(e->error, sizeof(e->error), "a transaction holds the store lock and is running");
+}
+
 int txn_history(const struct txn_paths *p, struct txn_entry **ret, size_t *ret_n)
 {
 	int storefd, r;
@@ -119,6 +137,8 @@ int txn_history(const struct txn_paths *p, struct txn_entry **ret, size_t *ret_n
 	if (storefd < 0)
 		return storefd;
 	r = history_load(storefd, ret, ret_n);
+	if (r == 0)
+		mark_running(storefd, *ret, *ret_n);
 	close(storefd);
 	return r;
 }
@@ -133,6 +153,7 @@ int txn_store_state(int storefd, struct txn_store_state *ret)
 	r = history_load(storefd, &v, &n);
 	if (r < 0)
 		return r;
+	mark_running(storefd, v, n);
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(v[i].status, ST_PENDING) == 0 && ret->n_pending++ == 0)
 			snprintf(ret->oldest_pending, sizeof(ret->oldest_pending), "%s", v[i].id);

@@ -23,7 +23,8 @@
  * Status: pending (running, or cut off by a crash), applied, unchanged
  * (nothing to do), rolled-back (failed and restored), recovered (a pending
  * entry restored by recovery), undone (applied, later reversed by a rollback
- * entry).  Pruning keeps the store at TXN_KEEP entries where it can, but
+ * entry); history and txn_store_state() show the newest entry as "running"
+ * while a transaction holds the lock.  Pruning keeps the store at TXN_KEEP entries where it can, but
  * never removes a pending entry, an applied apply entry (each is the way back
  * to the state before it, the oldest to the state before tcptune), nor the
  * newest entry; "unchanged" entries go first. */

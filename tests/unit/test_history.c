@@ -214,6 +214,43 @@ static void test_prune_reapplies_keep_the_way_back(void **state)
 	txn_entries_free(v, n);
 }
 
+/* Issue #12 break 7: while a transaction holds the lock, history and check
+ * (txn_store_state()) call its entry running, not pending or corrupt; once
+ * the lock is free the same entry is pending (cut off). */
+static void test_running_entry_not_pending(void **state)
+{
+	struct fx *f = *state;
+	struct txn_store_state st;
+	struct txn_entry *v;
+	int storefd, lockfd;
+	pid_t holder = 0;
+	size_t n;
+
+	apply_ok(f, "0001", true);
+	storefd = store_open(f->store, false);
+	assert_true(storefd >= 0);
+	assert_int_equal(store_set_status(storefd, "0001", "pending", NULL), 0);
+	assert_int_equal(mkdir(fx_path(f, f->store, "0002"), 0700), 0);	/* recording, no manifest yet */
+	lockfd = txn_lock(&f->paths, &holder);
+	assert_true(lockfd >= 0);
+	n = history(f, &v);
+	assert_string_equal(v[1].status, "running");
+	txn_entries_free(v, n);
+	assert_int_equal(txn_store_state(storefd, &st), 0);
+	assert_int_equal(st.n_corrupt, 0);
+	assert_int_equal(st.n_pending, 1);	/* 0001 is not the running one */
+	assert_int_equal(rmdir(fx_path(f, f->store, "0002")), 0);
+	assert_int_equal(txn_store_state(storefd, &st), 0);
+	assert_int_equal(st.n_pending, 0);
+	n = history(f, &v);
+	assert_string_equal(v[0].status, "running");
+	txn_entries_free(v, n);
+	txn_unlock(lockfd);
+	assert_int_equal(txn_store_state(storefd, &st), 0);
+	assert_int_equal(st.n_pending, 1);
+	close(storefd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +259,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prune_keeps_fifty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_never_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_reapplies_keep_the_way_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_running_entry_not_pending, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
