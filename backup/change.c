@@ -362,6 +362,8 @@ static void undo(int storefd, int sysfd, const struct txn_paths *p, const char *
 			  sizeof(err->note));
 	rf = recover_file(sysfd, p->managed_name, managed_path, c->entry.file_existed, c->prior_file,
 			  c->prior_file_len, c->entry.file_mode, what_f, sizeof(what_f));
+	if (rf == 0 && c->entry.file_existed)
+		recover_owner(sysfd, p->managed_name, managed_path, &c->entry, err->note, sizeof(err->note));
 	err->restored = rk == 0 && rf == 0;
 	/* The first restore failure only: the message must still have room
 	 * to say where the entry stands. */
@@ -407,6 +409,8 @@ int change_run(int storefd, int sysfd, const struct txn_paths *p, struct change 
 		change_say(err->what, sizeof(err->what), "cannot write %s: %s", managed_path, strerror(-r));
 		goto fail;
 	}
+	if (c->new_file && c->new_file_owner)
+		recover_owner(sysfd, p->managed_name, managed_path, c->new_file_owner, err->note, sizeof(err->note));
 	r = runtime(p, c, &keys_done, err);
 	if (r < 0)
 		goto fail;
@@ -457,8 +461,12 @@ int change_finish(int storefd, const struct txn_paths *p, const char *managed_pa
 	if (c->entry.file_existed) {
 		struct stat st;
 
-		if (fstatat(sysfd, p->managed_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		if (fstatat(sysfd, p->managed_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 			c->entry.file_mode = (unsigned) (st.st_mode & 07777);
+			c->entry.file_owner_known = true;
+			c->entry.file_uid = st.st_uid;
+			c->entry.file_gid = st.st_gid;
+		}
 	}
 	if (c->check_file && !same_file(c->entry.file_existed, prior, c->prior_file_len, c->expect_existed,
 					c->expect_file, c->expect_len)) {

@@ -22,6 +22,7 @@ struct change {
 	const char *prior_file;		/* its content now, when entry.file_existed */
 	size_t prior_file_len;
 	unsigned new_file_mode;		/* permission bits for new_file; 0: 0644 */
+	const struct txn_entry *new_file_owner;	/* its owner: this entry's file_uid/gid (rollback); NULL: ours */
 	/* Rollback: the managed file must still be what the target wrote
 	 * (expect_file, or absent when !expect_existed), unless force; a hand
 	 * edit is refused with -EEXIST, or, forced, kept as the new entry's

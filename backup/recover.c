@@ -91,6 +91,21 @@ int recover_file(int sysfd, const char *name, const char *path, bool existed, co
 	return r;
 }
 
+void recover_owner(int sysfd, const char *name, const char *path, const struct txn_entry *e, char *note,
+		   size_t note_len)
+{
+	struct stat st;
+
+	if (!e->file_owner_known || fstatat(sysfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    (st.st_uid == e->file_uid && st.st_gid == e->file_gid))
+		return;
+	if (fchownat(sysfd, name, e->file_uid, e->file_gid, AT_SYMLINK_NOFOLLOW) == 0)
+		return;
+	change_append(note, note_len, "%s%s was owned by %u:%u, now %u:%u (%s); finish with: chown %u:%u %s",
+		      note[0] ? "; " : "", path, (unsigned) e->file_uid, (unsigned) e->file_gid, (unsigned) st.st_uid,
+		      (unsigned) st.st_gid, strerror(errno), (unsigned) e->file_uid, (unsigned) e->file_gid, path);
+}
+
 /* A rollback that is undone again leaves its target in effect: "applied". */
 static int reinstate_target(int storefd, const struct txn_entry *e, struct txn_error *err)
 {
@@ -252,6 +267,8 @@ static int recover_entry(int storefd, int *sysfd, const struct txn_paths *p, con
 	rf = recover_file(*sysfd, p->managed_name, managed_path, e->file_existed, prior, prior_len, e->file_mode,
 			  what_f, sizeof(what_f));
 	free(prior);
+	if (rf == 0 && e->file_existed)
+		recover_owner(*sysfd, p->managed_name, managed_path, e, note, sizeof(note));
 	if (rk < 0 || rf < 0) {
 		change_say(err->what, sizeof(err->what), "%s", rk < 0 ? what_k : what_f);
 		return rk < 0 ? rk : rf;

@@ -29,4 +29,11 @@ int recover_keys(const char *proc_sys, const struct txn_entry_key *keys, size_t 
 int recover_file(int sysfd, const char *name, const char *path, bool existed, const char *prior, size_t prior_len,
 		 unsigned mode, char *what, size_t what_len);
 
+/* Give sysfd/name the owner e recorded for its prior file (nothing when
+ * not recorded or already so).  apply and rollback run without CAP_CHOWN
+ * (docs/SECURITY.md), so this may be refused: then note says whose it was
+ * and the chown that finishes; never an error of the transaction. */
+void recover_owner(int sysfd, const char *name, const char *path, const struct txn_entry *e, char *note,
+		   size_t note_len);
+
 #endif

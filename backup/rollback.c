@@ -261,6 +261,7 @@ int txn_rollback(const struct txn_paths *p, const char *id, bool force, const ch
 		goto out;
 	c.new_file = t->file_existed ? target_file : NULL;	/* NULL: it created the file, remove it */
 	c.new_file_mode = t->file_mode;
+	c.new_file_owner = t;
 	r = read_target_planned(storefd, t, &planned, &c.expect_len, &c.check_file, err);
 	if (r < 0)
 		goto out;

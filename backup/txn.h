@@ -9,7 +9,7 @@
  *                              "target" (rollback: the entry it undoes),"user","uid",
  *                              "time" (RFC 3339 UTC),"status","keys":[{"key","old"
  *                              (null: absent),"new"}],"file":{"path","existed",
- *                              "mode" (of the prior file; optional)},
+ *                              "mode", "uid", "gid" (of the prior file; optional)},
  *                              "error" (why it was rolled back, or what it could
  *                              not restore and how to finish)}
  *   NNNN/prior.conf           prior runtime values, sysctl.conf syntax (sysctl -p restores)
@@ -96,6 +96,9 @@ struct txn_entry {
 	char file_path[256];
 	bool file_existed;
 	unsigned file_mode;		/* the prior file's permission bits; 0: not recorded (0644) */
+	bool file_owner_known;		/* file_uid and file_gid recorded */
+	uid_t file_uid;			/* the prior file's owner */
+	gid_t file_gid;
 };
 
 /* Take the store lock (creating the store, 0700, if needed).  -EBUSY when

@@ -369,7 +369,8 @@ static void test_managed_hand_edit(void **state)
 	assert_string_equal(buf, edited);
 }
 
-/* Issue #12 break 7: the managed file comes back with its mode, not 0644. */
+/* Issue #12 break 7: the managed file comes back with its mode, not 0644,
+ * and (as root, which may chown) its owner. */
 static void test_managed_mode_restored(void **state)
 {
 	struct fx *f = *state;
@@ -378,10 +379,17 @@ static void test_managed_mode_restored(void **state)
 	char id[16];
 
 	assert_int_equal(chmod(f->managed, 0600), 0);
+	if (geteuid() == 0)
+		assert_int_equal(chown(f->managed, 4242, 4343), 0);
 	apply_ok(f, "0001", true);
 	assert_int_equal(txn_rollback(&f->paths, NULL, false, "bob", 0, id, &err), 0);
 	assert_int_equal(stat(f->managed, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
+	if (geteuid() == 0) {
+		assert_int_equal(st.st_uid, 4242);
+		assert_int_equal(st.st_gid, 4343);
+		assert_string_equal(err.note, "");
+	}
 }
 
 int main(void)
