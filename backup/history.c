@@ -67,7 +67,7 @@ long history_first_pending(const struct txn_entry *v, size_t n)
 /* Never pruned: a pending entry (recovery needs it) and an applied apply
  * entry (rollback needs its backups: the oldest holds the state before
  * tcptune's first change, each later one the state the one before it left;
- * issue #12). */
+ * README: The apply transaction). */
 static bool prunable(const struct txn_entry *e)
 {
 	return strcmp(e->status, ST_PENDING) != 0 &&

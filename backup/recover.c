@@ -148,7 +148,7 @@ static int read_entry_file(int storefd, const struct txn_entry *e, const char *n
 	return r == -ENOENT ? 0 : r;
 }
 
-/* Issue #12: what changed after the crash is kept before it is overwritten,
+/* What changed after the crash is kept before it is overwritten,
  * as rollback keeps a hand edit: the managed file when it is neither the
  * prior file nor what the entry was writing (planned-file; entries without
  * one keep any file that differs from the prior), and keys at neither their
@@ -326,7 +326,7 @@ int txn_recover(const struct txn_paths *p, struct txn_error *err)
 		if (strcmp(v[i].status, ST_CORRUPT) == 0) {
 			/* Only a manifest that is there and cannot be decoded is
 			 * corrupt; one that cannot be read (EIO) may be a pending
-			 * entry: never skip it in silence (issue #12). */
+			 * entry: never skip it in silence. */
 			struct txn_entry e;
 			char why[256];
 			uid_t uid;

@@ -63,7 +63,7 @@ int rollback_find_target(const struct txn_entry *v, size_t n, const char *id, bo
 	}
 	/* Only in order, even with force: going back to this entry's prior file
 	 * would throw away what a newer applied entry wrote there, and leave
-	 * the managed file holding a profile history calls undone (issue #12).
+	 * the managed file holding a profile history calls undone.
 	 * The refusal gives the plan: the rollbacks to run, newest first. */
 	(void) force;
 	for (size_t j = n; j-- > i + 1;)

@@ -163,7 +163,7 @@ static int load_cand(const struct datadir *dd, const char *sub, const struct can
 
 /* A directory the user named (--data) is what they want loaded: one that
  * is not there is an error, never a silent fall back to the next directory
- * or the built-in copy (issue #12). */
+ * or the built-in copy (README: Data search path). */
 static int check_named(const char *path, bool trust_check, struct diag *d)
 {
 	struct stat st;

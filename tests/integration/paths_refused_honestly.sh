@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue #12, breaks 5 and 7: a path the user names that is not what it must
+# A path the user names that is not what it must
 # be is an error, never a silent fall back; a refused store says why and how
 # to fix it.
 # 1. --data naming a missing path, an empty string or a regular file: exit 3

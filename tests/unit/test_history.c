@@ -169,7 +169,7 @@ static void test_prune_never_pending(void **state)
 	txn_entries_free(v, n);
 }
 
-/* Issue #12 break 4: idempotent re-applies (a periodic Ansible run) never
+/* Idempotent re-applies (a periodic Ansible run) never
  * prune an entry an applied entry depends on, nor the one that holds the
  * state before tcptune's first change; and no-op ("unchanged") entries go
  * before real ones. */
@@ -214,7 +214,7 @@ static void test_prune_reapplies_keep_the_way_back(void **state)
 	txn_entries_free(v, n);
 }
 
-/* Issue #12 break 7: while a transaction holds the lock, history and check
+/* While a transaction holds the lock, history and check
  * (txn_store_state()) call its entry running, not pending or corrupt; once
  * the lock is free the same entry is pending (cut off). */
 static void test_running_entry_not_pending(void **state)
@@ -251,7 +251,7 @@ static void test_running_entry_not_pending(void **state)
 	close(storefd);
 }
 
-/* Issue #12 break 7: check (txn_store_state()) counts pending entries the
+/* Check (txn_store_state()) counts pending entries the
  * way recovery sees them: a symlink in place of an entry directory or of a
  * manifest is never followed by either, so neither calls it pending. */
 static void test_symlinked_pending_agrees_with_recovery(void **state)

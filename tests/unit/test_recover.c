@@ -323,9 +323,9 @@ static void test_crash_during_rollback(void **state)
 	crash_everywhere(*state, true);
 }
 
-/* ---- #12: recovery that never loses anything ------------------------------ */
+/* ---- recovery that never loses anything ----------------------------------- */
 
-/* Issue #12 break 1: a pending entry with a key that no longer exists is
+/* A pending entry with a key that no longer exists is
  * recovered all the same (the key skipped with its reason), and stops
  * blocking every later apply. */
 static void test_recover_vanished_key(void **state)
@@ -353,7 +353,7 @@ static void test_recover_vanished_key(void **state)
 	apply_ok(f, "0008", true);
 }
 
-/* Issue #12 break 3: what an admin fixed by hand between the crash and the
+/* What an admin fixed by hand between the crash and the
  * recovery (the managed file, a key to a third value) is kept in the store
  * and named, never silently lost. */
 static void test_recover_keeps_hand_fixes(void **state)
@@ -380,7 +380,7 @@ static void test_recover_keeps_hand_fixes(void **state)
 	txn_entries_free(v, n);
 }
 
-/* Issue #12 break 6: a manifest recovery cannot read (EIO) is never skipped
+/* A manifest recovery cannot read (EIO) is never skipped
  * in silence: recovery either restores the entry or fails naming it, and
  * never reports success while an entry is still pending. */
 static void test_recover_read_error_not_silent(void **state)

@@ -277,9 +277,9 @@ static void test_each_step_fails(void **state)
 	}
 }
 
-/* ---- #12: rollback that always gets you back ---------------------------- */
+/* ---- rollback that always gets you back ---------------------------------- */
 
-/* Issue #12 break 1: a key recorded in the entry that no longer exists here
+/* A key recorded in the entry that no longer exists here
  * (module not loaded, another kernel) is skipped with its reason, as apply's
  * preflight skips it; the rest is restored and the rollback entry says what
  * could not be restored and how to finish when the key returns. */
@@ -315,7 +315,7 @@ static void test_vanished_key_skipped(void **state)
 	}
 }
 
-/* Issue #12 break 2: `rollback OLD --force` under a newer applied entry must
+/* `rollback OLD --force` under a newer applied entry must
  * not leave the managed file holding an undone profile.  It is refused, with
  * the plan (the newer entries to undo first, newest first), and nothing
  * changes; undoing in order gets back to the start. */
@@ -346,7 +346,7 @@ static void test_out_of_order_force_refused(void **state)
 	assert_int_equal(txn_rollback(&f->paths, NULL, true, "bob", 0, id, &err), -ENOENT);
 }
 
-/* Issue #12 break 7: a hand edit of the managed file since the apply is
+/* A hand edit of the managed file since the apply is
  * treated like a hand-changed key: refused without --force; with it, the
  * edited content is kept in the store (the rollback entry's prior-file). */
 static void test_managed_hand_edit(void **state)
@@ -369,7 +369,7 @@ static void test_managed_hand_edit(void **state)
 	assert_string_equal(buf, edited);
 }
 
-/* Issue #12 break 7: the managed file comes back with its mode, not 0644,
+/* The managed file comes back with its mode, not 0644,
  * and (as root, which may chown) its owner. */
 static void test_managed_mode_restored(void **state)
 {
@@ -392,7 +392,7 @@ static void test_managed_mode_restored(void **state)
 	}
 }
 
-/* Issue #12: 200 seeded random sequences on the fake tree, with what a
+/* 200 seeded random sequences on the fake tree, with what a
  * network namespace cannot do: keys that vanish (a key file deleted, as when
  * nf_conntrack is unloaded) and come back with their default.  Steps: apply
  * one of three requests (keys this "kernel" lacks skipped first, as apply's

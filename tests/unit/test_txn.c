@@ -518,7 +518,7 @@ static void test_restore_refused_stays_pending(void **state)
 	assert_no_temp(f);
 }
 
-/* Issue #12 break 6: a store that fills up (ENOSPC from some write on) must
+/* A store that fills up (ENOSPC from some write on) must
  * never be reported as "entry marked rolled-back" while the entry is still
  * pending: err.status is what the store really says about the entry. */
 static void test_store_fills_status_honest(void **state)
