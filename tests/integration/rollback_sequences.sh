@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue #12: after any sequence of applies and rollbacks, runtime, the
+# After any sequence of applies and rollbacks, runtime, the
 # managed file and `history` tell one story, and rolling back everything
 # returns the exact starting state.  SEQUENCES seeded random sequences
 # (seed = SEED + sequence number; SEED defaults to 12) of: apply
