@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +33,18 @@ void change_say(char *buf, size_t len, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+void change_append(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t used = strlen(buf);
+	va_list ap;
+
+	if (used + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + used, len - used, fmt, ap);
 	va_end(ap);
 }
 
@@ -203,6 +216,14 @@ static int write_entry_files(int entryfd, struct change *c, const char **ret_fai
 	r = store_write(entryfd, STORE_PLANNED_CONF, planned, strlen(planned));
 	if (r < 0)
 		goto out;
+	/* What the managed file will hold: recovery tells a hand edit after a
+	 * crash from our own write by it, rollback a hand edit since. */
+	*ret_failed = STORE_PLANNED_FILE;
+	if (c->new_file) {
+		r = store_write(entryfd, STORE_PLANNED_FILE, c->new_file, c->new_file_len);
+		if (r < 0)
+			goto out;
+	}
 	*ret_failed = STORE_MANIFEST;
 	r = store_write(entryfd, STORE_MANIFEST, manifest, strlen(manifest));
 	if (r < 0)
@@ -234,7 +255,7 @@ int change_record(int storefd, struct change *c, const char *status, struct txn_
 	snprintf(c->entry.id, sizeof(c->entry.id), "%s", id);
 	snprintf(c->entry.status, sizeof(c->entry.status), "%s", status);
 	now_rfc3339(c->entry.time);
-	c->entry.error[0] = '\0';
+	/* entry.error stays: a rollback records there what it cannot restore. */
 
 	r = write_entry_files(entryfd, c, &failed);
 	close(entryfd);
@@ -244,6 +265,7 @@ int change_record(int storefd, struct change *c, const char *status, struct txn_
 	}
 	if (r == 0) {
 		snprintf(err->id, sizeof(err->id), "%s", id);
+		snprintf(err->status, sizeof(err->status), "%s", status);
 		return 0;
 	}
 
@@ -275,7 +297,8 @@ static int persist(int sysfd, const struct txn_paths *p, const struct change *c)
 	if (c->entry.file_existed && c->prior_file_len == c->new_file_len &&
 	    memcmp(c->prior_file, c->new_file, c->new_file_len) == 0)
 		return 0;
-	return atomic_write(sysfd, name, c->new_file, c->new_file_len, 0644);
+	return atomic_write(sysfd, name, c->new_file, c->new_file_len,
+			    c->new_file_mode ? (mode_t) (c->new_file_mode & 07777) : 0644);
 }
 
 /* Write each key that differs; *ret_done counts the keys reached, the
@@ -323,6 +346,8 @@ static int commit(int storefd, struct change *c, bool *ret_target_marked, struct
 	r = store_save(storefd, &c->entry, c->uid);
 	if (r < 0)
 		change_say(err->what, sizeof(err->what), "cannot mark entry %s applied: %s", c->entry.id, strerror(-r));
+	else
+		snprintf(err->status, sizeof(err->status), ST_APPLIED);
 	return r;
 }
 
@@ -333,9 +358,12 @@ static void undo(int storefd, int sysfd, const struct txn_paths *p, const char *
 	char what_k[256] = "", what_f[256] = "";
 	int rk, rf, r;
 
-	rk = recover_keys(p->proc_sys, c->entry.keys, keys_done, what_k, sizeof(what_k));
+	rk = recover_keys(p->proc_sys, c->entry.keys, keys_done, what_k, sizeof(what_k), err->note,
+			  sizeof(err->note));
 	rf = recover_file(sysfd, p->managed_name, managed_path, c->entry.file_existed, c->prior_file,
-			  c->prior_file_len, what_f, sizeof(what_f));
+			  c->prior_file_len, c->entry.file_mode, what_f, sizeof(what_f));
+	if (rf == 0 && c->entry.file_existed)
+		recover_owner(sysfd, p->managed_name, managed_path, &c->entry, err->note, sizeof(err->note));
 	err->restored = rk == 0 && rf == 0;
 	/* The first restore failure only: the message must still have room
 	 * to say where the entry stands. */
@@ -353,6 +381,9 @@ static void undo(int storefd, int sysfd, const struct txn_paths *p, const char *
 		if ((unsigned char) *s < 0x20 || (unsigned char) *s > 0x7e)
 			*s = '?';	/* the manifest is JSON: UTF-8 only */
 	r = store_save(storefd, &c->entry, c->uid);
+	/* What the store really says now: the manifest on disk is still the
+	 * "pending" one when this save failed. */
+	snprintf(err->status, sizeof(err->status), "%s", r < 0 ? ST_PENDING : c->entry.status);
 	if (r < 0)
 		say_more(err, " (entry %s left pending: %s)", c->entry.id, strerror(-r));
 	else if (!err->restored)
@@ -378,6 +409,8 @@ int change_run(int storefd, int sysfd, const struct txn_paths *p, struct change 
 		change_say(err->what, sizeof(err->what), "cannot write %s: %s", managed_path, strerror(-r));
 		goto fail;
 	}
+	if (c->new_file && c->new_file_owner)
+		recover_owner(sysfd, p->managed_name, managed_path, c->new_file_owner, err->note, sizeof(err->note));
 	r = runtime(p, c, &keys_done, err);
 	if (r < 0)
 		goto fail;
@@ -401,11 +434,18 @@ static bool nothing_to_do(const struct change *c)
 	       memcmp(c->prior_file, c->new_file, c->new_file_len) == 0;
 }
 
+static bool same_file(bool a_exists, const char *a, size_t a_len, bool b_exists, const char *b, size_t b_len)
+{
+	if (!a_exists || !b_exists)
+		return a_exists == b_exists;
+	return a_len == b_len && memcmp(a, b, a_len) == 0;
+}
+
 int change_finish(int storefd, const struct txn_paths *p, const char *managed_path, struct change *c,
 		  bool skip_unchanged, bool *ret_changed, char ret_id[16], struct txn_error *err)
 {
 	char *prior = NULL;
-	bool changed = false;
+	bool changed = false, hand_edit = false;
 	int sysfd, r;
 
 	sysfd = open_dir_nofollow(p->sysctl_dir);
@@ -417,6 +457,29 @@ int change_finish(int storefd, const struct txn_paths *p, const char *managed_pa
 	if (r < 0)
 		goto out;
 	c->prior_file = prior;
+	c->entry.file_mode = 0;
+	if (c->entry.file_existed) {
+		struct stat st;
+
+		if (fstatat(sysfd, p->managed_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			c->entry.file_mode = (unsigned) (st.st_mode & 07777);
+			c->entry.file_owner_known = true;
+			c->entry.file_uid = st.st_uid;
+			c->entry.file_gid = st.st_gid;
+		}
+	}
+	if (c->check_file && !same_file(c->entry.file_existed, prior, c->prior_file_len, c->expect_existed,
+					c->expect_file, c->expect_len)) {
+		if (!c->force) {
+			change_say(err->what, sizeof(err->what),
+				   "%s was changed by hand since entry %s wrote it; use --force to roll back anyway "
+				   "(its content is then kept in the store, in the rollback entry's " STORE_PRIOR_FILE ")",
+				   managed_path, c->expect_from);
+			r = -EEXIST;
+			goto out;
+		}
+		hand_edit = true;
+	}
 
 	if (skip_unchanged && nothing_to_do(c)) {
 		r = change_record(storefd, c, ST_UNCHANGED, err);
@@ -431,6 +494,9 @@ int change_finish(int storefd, const struct txn_paths *p, const char *managed_pa
 	if (ret_changed)
 		*ret_changed = changed;
 	memcpy(ret_id, c->entry.id, sizeof(c->entry.id));
+	if (hand_edit)
+		change_append(err->note, sizeof(err->note), "%s%s had been changed by hand; that content is kept in %s/%s/"
+			      STORE_PRIOR_FILE, err->note[0] ? "; " : "", managed_path, p->store, c->entry.id);
 out:
 	c->prior_file = NULL;
 	free(prior);
@@ -456,7 +522,8 @@ int change_load_history(int storefd, const struct txn_paths *p, struct txn_entry
 	pending = history_first_pending(v, n);
 	if (pending >= 0) {
 		change_say(err->what, sizeof(err->what),
-			   "transaction %s is pending (cut off before it finished); recover it first", v[pending].id);
+			   "transaction %s is still pending (cut off before it finished, and recovery has not "
+			   "restored it: the machine may be partly changed; see tcptune history)", v[pending].id);
 		snprintf(err->id, sizeof(err->id), "%s", v[pending].id);
 		txn_entries_free(v, n);
 		return -EINPROGRESS;

@@ -21,6 +21,18 @@ struct change {
 	size_t new_file_len;
 	const char *prior_file;		/* its content now, when entry.file_existed */
 	size_t prior_file_len;
+	unsigned new_file_mode;		/* permission bits for new_file; 0: 0644 */
+	const struct txn_entry *new_file_owner;	/* its owner: this entry's file_uid/gid (rollback); NULL: ours */
+	/* Rollback: the managed file must still be what the target wrote
+	 * (expect_file, or absent when !expect_existed), unless force; a hand
+	 * edit is refused with -EEXIST, or, forced, kept as the new entry's
+	 * prior-file and said in err->note. */
+	bool check_file;
+	bool expect_existed;
+	const char *expect_file;
+	size_t expect_len;
+	const char *expect_from;	/* the target's id, for messages */
+	bool force;
 };
 
 /* Check p and build "<sysctl_dir>/<managed_name>" into managed_path.
@@ -32,7 +44,7 @@ int change_check_paths(const struct txn_paths *p, char managed_path[256], struct
 int change_canonical_value(size_t key, const char *in, char out[64]);
 
 /* Record c as a new entry with status (prior.conf, prior-file, planned.conf,
- * then the manifest; every file, the entry directory and the store fsynced).
+ * planned-file when c->new_file, then the manifest; every file, the entry directory and the store fsynced).
  * If that fails the half-made entry is removed again and nothing else has
  * changed: err->restored is true, err->id empty. */
 int change_record(int storefd, struct change *c, const char *status, struct txn_error *err);
@@ -86,5 +98,8 @@ int change_load_history(int storefd, const struct txn_paths *p, struct txn_entry
 
 /* vsnprintf into buf (err->what and friends); a long message is cut. */
 void change_say(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* The same, appended to what buf already holds. */
+void change_append(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

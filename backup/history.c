@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "lock.h"
 #include "manifest.h"
 #include "store.h"
 
@@ -62,30 +64,61 @@ long history_first_pending(const struct txn_entry *v, size_t n)
 	return -1;
 }
 
+/* Never pruned: a pending entry (recovery needs it) and an applied apply
+ * entry (rollback needs its backups: the oldest holds the state before
+ * tcptune's first change, each later one the state the one before it left;
+ * README: The apply transaction). */
+static bool prunable(const struct txn_entry *e)
+{
+	return strcmp(e->status, ST_PENDING) != 0 &&
+	       !(strcmp(e->action, "apply") == 0 && strcmp(e->status, ST_APPLIED) == 0);
+}
+
 int history_prune(int storefd, size_t keep)
 {
 	struct txn_entry *v = NULL;
-	size_t n = 0;
-	long protect = -1;
+	size_t n = 0, left;
 	int r, removed = 0, first = 0;
 
 	r = history_load(storefd, &v, &n);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i].action, "apply") == 0 && strcmp(v[i].status, ST_APPLIED) == 0)
-			protect = (long) i;
-	for (size_t i = 0; n > keep && i < n - keep; i++) {
-		if (strcmp(v[i].status, ST_PENDING) == 0 || (long) i == protect)
-			continue;
-		r = store_entry_remove(storefd, v[i].id);
-		if (r < 0 && first == 0)
-			first = r;
-		if (r == 0)
-			removed++;
-	}
+	left = n;
+	/* Pass 0 removes "unchanged" entries only, so that no-op re-applies
+	 * never push a real change out; pass 1 the other prunable ones.  Oldest
+	 * first, never the newest entry (the one just made). */
+	for (int pass = 0; pass < 2 && left > keep; pass++)
+		for (size_t i = 0; i + 1 < n && left > keep; i++) {
+			if (!v[i].id[0] || !prunable(&v[i]) || (pass == 0 && strcmp(v[i].status, ST_UNCHANGED) != 0))
+				continue;
+			r = store_entry_remove(storefd, v[i].id);
+			v[i].id[0] = '\0';	/* tried: not again in the next pass */
+			if (r < 0 && first == 0)
+				first = r;
+			if (r == 0) {
+				removed++;
+				left--;
+			}
+		}
 	txn_entries_free(v, n);
 	return first < 0 ? first : removed;
+}
+
+/* For the views that do not hold the lock (history, check): while a
+ * transaction runs, its entry -- the newest, pending, or without a manifest
+ * yet while it records -- is "running", not pending or corrupt. */
+static void mark_running(int storefd, struct txn_entry *v, size_t n)
+{
+	struct txn_entry *e = n ? &v[n - 1] : NULL;
+
+	if (!e || (strcmp(e->status, ST_PENDING) != 0 && strcmp(e->status, ST_CORRUPT) != 0))
+		return;
+	if (strcmp(e->status, ST_CORRUPT) == 0 && !strstr(e->error, STORE_MANIFEST " missing"))
+		return;
+	if (!lock_is_held(storefd))
+		return;
+	snprintf(e->status, sizeof(e->status), ST_RUNNING);
+	snprintf(e->error, sizeof(e->error), "a transaction holds the store lock and is running");
 }
 
 int txn_history(const struct txn_paths *p, struct txn_entry **ret, size_t *ret_n)
@@ -104,6 +137,8 @@ int txn_history(const struct txn_paths *p, struct txn_entry **ret, size_t *ret_n
 	if (storefd < 0)
 		return storefd;
 	r = history_load(storefd, ret, ret_n);
+	if (r == 0)
+		mark_running(storefd, *ret, *ret_n);
 	close(storefd);
 	return r;
 }
@@ -118,6 +153,7 @@ int txn_store_state(int storefd, struct txn_store_state *ret)
 	r = history_load(storefd, &v, &n);
 	if (r < 0)
 		return r;
+	mark_running(storefd, v, n);
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(v[i].status, ST_PENDING) == 0 && ret->n_pending++ == 0)
 			snprintf(ret->oldest_pending, sizeof(ret->oldest_pending), "%s", v[i].id);
@@ -127,6 +163,32 @@ int txn_store_state(int storefd, struct txn_store_state *ret)
 		}
 	}
 	txn_entries_free(v, n);
+	return 0;
+}
+
+int txn_store_refusal(const char *path, char *why, size_t why_len)
+{
+	struct stat st;
+
+	why[0] = '\0';
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if (S_ISLNK(st.st_mode)) {
+		snprintf(why, why_len, "%s is a symlink, which tcptune never follows there; replace it with a directory "
+			 "(mkdir -m 0700)", path);
+		return 0;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		snprintf(why, why_len, "%s is owned by uid %u, not root; fix with: chown root %s", path,
+			 (unsigned) st.st_uid, path);
+		return 0;
+	}
+	if (st.st_mode & 022) {
+		snprintf(why, why_len, "%s is writable by %s (mode %04o); fix with: chmod go-w %s", path,
+			 (st.st_mode & 020) && (st.st_mode & 002) ? "group and others" : st.st_mode & 020 ? "group" : "others",
+			 (unsigned) (st.st_mode & 07777), path);
+		return 0;
+	}
 	return 0;
 }
 

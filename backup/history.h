@@ -17,10 +17,11 @@ int history_load(int storefd, struct txn_entry **ret, size_t *ret_n);
 /* Index of the oldest "pending" entry in v, or -1. */
 long history_first_pending(const struct txn_entry *v, size_t n);
 
-/* Remove the oldest entries until keep are left, except pending entries and
- * the newest "applied" apply entry (the default rollback target), which are
- * never removed.  Returns the number removed or the first error (removal
- * carries on past it). */
+/* Remove old entries until keep are left where it can: "unchanged" ones
+ * first, then the others, oldest first; never a pending entry, an applied
+ * apply entry (the way back, down to the state before tcptune) or the newest
+ * entry, so more than keep may stay.  Returns the number removed or the
+ * first error (removal carries on past it). */
 int history_prune(int storefd, size_t keep);
 
 #endif

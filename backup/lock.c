@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define PID_TEXT_MAX 24
@@ -100,4 +101,31 @@ void lock_release(int fd)
 	 * only flock() decides. */
 	(void) ftruncate(fd, 0);
 	close(fd);
+}
+
+bool lock_is_held(int storefd)
+{
+	char line[256];
+	struct stat st;
+	bool held = false;
+	FILE *f;
+
+	if (fstatat(storefd, LOCK_NAME, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	f = fopen("/proc/locks", "re");
+	if (!f)
+		return false;
+	/* "1: FLOCK  ADVISORY  WRITE 1234 00:2a:12345 0 EOF"; a waiter's line
+	 * starts "1: -> FLOCK" and does not match. */
+	while (!held && fgets(line, sizeof(line), f)) {
+		unsigned maj, min;
+		unsigned long long ino;
+		char type[16];
+
+		if (sscanf(line, "%*d: %15s %*s %*s %*d %x:%x:%llu", type, &maj, &min, &ino) == 4 &&
+		    strcmp(type, "FLOCK") == 0 && ino == (unsigned long long) st.st_ino && makedev(maj, min) == st.st_dev)
+			held = true;
+	}
+	fclose(f);
+	return held;
 }

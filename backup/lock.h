@@ -5,6 +5,7 @@
 #ifndef TCPTUNE_BACKUP_LOCK_H
 #define TCPTUNE_BACKUP_LOCK_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #define LOCK_NAME "lock"
@@ -17,6 +18,12 @@ int lock_take(int storefd, pid_t *ret_pid);
 
 /* Clear our pid and release the lock; fd < 0 is a no-op. */
 void lock_release(int fd);
+
+/* Is the lock in the store at storefd held now (a transaction is running)?
+ * Read from /proc/locks, which lists every flock() with the device and inode
+ * it holds: nobody's lock is taken, so a running apply is never disturbed.
+ * False when it cannot tell. */
+bool lock_is_held(int storefd);
 
 /* The pid in the lock file fd, 0 when empty or not a pid. */
 pid_t lock_read_pid(int fd);

@@ -103,6 +103,11 @@ int manifest_encode(const struct txn_entry *e, uid_t uid, char **ret_text)
 	if (set_new(root, "file", file) < 0 || set_new(file, "path", json_string(e->file_path)) < 0 ||
 	    set_new(file, "existed", json_boolean(e->file_existed)) < 0)
 		goto out;
+	if (e->file_mode && set_new(file, "mode", json_integer(e->file_mode & 07777)) < 0)
+		goto out;
+	if (e->file_owner_known && (set_new(file, "uid", json_integer(e->file_uid)) < 0 ||
+				    set_new(file, "gid", json_integer(e->file_gid)) < 0))
+		goto out;
 	if (e->error[0] && set_new(root, "error", json_string(e->error)) < 0)
 		goto out;
 
@@ -250,7 +255,8 @@ static int decode_file(json_t *file, struct txn_entry *e, char *why, size_t why_
 	if (!json_is_object(file))
 		return bad(why, why_len, "\"file\" %s", file ? "is not an object" : "missing");
 	json_object_foreach(file, member, v) {
-		if (strcmp(member, "path") != 0 && strcmp(member, "existed") != 0)
+		if (strcmp(member, "path") != 0 && strcmp(member, "existed") != 0 && strcmp(member, "mode") != 0 &&
+		    strcmp(member, "uid") != 0 && strcmp(member, "gid") != 0)
 			return bad(why, why_len, "file.unknown member \"%s\"", member);
 	}
 	r = get_str(file, "file.", "path", true, e->file_path, sizeof(e->file_path), why, why_len);
@@ -260,6 +266,26 @@ static int decode_file(json_t *file, struct txn_entry *e, char *why, size_t why_
 	if (!json_is_boolean(v))
 		return bad(why, why_len, "file.\"existed\" is not true or false");
 	e->file_existed = json_is_true(v);
+	/* Optional: entries written before it was recorded lack it. */
+	v = json_object_get(file, "mode");
+	if (v) {
+		if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > 07777)
+			return bad(why, why_len, "file.\"mode\" is not a permission mode");
+		e->file_mode = (unsigned) json_integer_value(v);
+	}
+	{
+		json_t *u = json_object_get(file, "uid"), *g = json_object_get(file, "gid");
+
+		if (u || g) {
+			if (!json_is_integer(u) || !json_is_integer(g) || json_integer_value(u) < 0 ||
+			    json_integer_value(g) < 0 || json_integer_value(u) > 0xfffffffe ||
+			    json_integer_value(g) > 0xfffffffe)
+				return bad(why, why_len, "file.\"uid\" and \"gid\" are not both user and group ids");
+			e->file_owner_known = true;
+			e->file_uid = (uid_t) json_integer_value(u);
+			e->file_gid = (gid_t) json_integer_value(g);
+		}
+	}
 	return 0;
 }
 

@@ -15,7 +15,8 @@
 #define MANIFEST_SCHEMA 1
 #define MANIFEST_MAX (256 * 1024)	/* bytes; a full key table is ~4 KB */
 
-/* The statuses of txn.h; "corrupt" is never written, only reported. */
+/* The statuses of txn.h; "corrupt" and "running" are never written, only
+ * reported. */
 #define ST_PENDING "pending"
 #define ST_APPLIED "applied"
 #define ST_UNCHANGED "unchanged"
@@ -23,6 +24,7 @@
 #define ST_RECOVERED "recovered"
 #define ST_UNDONE "undone"
 #define ST_CORRUPT "corrupt"
+#define ST_RUNNING "running"	/* never written: history's view of the entry a live transaction holds */
 
 /* Is s an entry id: 1 to 8 decimal digits?  Only such names are entries. */
 bool manifest_id_valid(const char *s);

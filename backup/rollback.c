@@ -61,13 +61,18 @@ int rollback_find_target(const struct txn_entry *v, size_t n, const char *id, bo
 		change_say(why, why_len, "transaction %s is %s, not applied: nothing to roll back", v[i].id, v[i].status);
 		return -EINVAL;
 	}
-	/* Our keys are checked one by one below; the managed file is not, and
-	 * going back to this entry's prior file would throw away what a later
-	 * apply wrote there. */
-	for (size_t j = i + 1; j < n && !force; j++)
+	/* Only in order, even with force: going back to this entry's prior file
+	 * would throw away what a newer applied entry wrote there, and leave
+	 * the managed file holding a profile history calls undone.
+	 * The refusal gives the plan: the rollbacks to run, newest first. */
+	(void) force;
+	for (size_t j = n; j-- > i + 1;)
 		if (strcmp(v[j].action, "apply") == 0 && strcmp(v[j].status, ST_APPLIED) == 0) {
-			change_say(why, why_len, "transaction %s was applied after %s and is still in effect; roll it back "
-			    "first (or use --force)", v[j].id, v[i].id);
+			change_say(why, why_len, "transaction %s (%s) was applied after %s and is still in effect; undo in "
+				   "order, newest first:", v[j].id, v[j].profile, v[i].id);
+			for (size_t k = n; k-- > i;)
+				if (strcmp(v[k].action, "apply") == 0 && strcmp(v[k].status, ST_APPLIED) == 0)
+					change_append(why, why_len, " tcptune rollback %s%s", v[k].id, k > i ? ";" : "");
 			return -EEXIST;
 		}
 	*ret_index = i;
@@ -99,7 +104,10 @@ int txn_rollback_target(const struct txn_paths *p, const char *id, bool force, s
 }
 
 /* Keys of the target that had an old value: back to it.  Keys it created
- * (no old value) are left alone.  Refuses keys changed outside tcptune. */
+ * (no old value) are left alone; keys this kernel lacks now are skipped with
+ * the command that finishes them, in err->note and the entry's error (as
+ * apply's preflight skips them, docs/ARCHITECTURE.md §4).  Refuses keys
+ * changed outside tcptune unless force. */
 static int plan_keys(const struct txn_paths *p, const struct txn_entry *t, bool force, struct txn_entry *e,
 		     struct txn_error *err)
 {
@@ -116,9 +124,13 @@ static int plan_keys(const struct txn_paths *p, const struct txn_entry *t, bool 
 		if (!tk->had_old)
 			continue;
 		r = sysctl_read(p->proc_sys, tk->key, now, sizeof(now));
+		if (r == -ENOENT) {
+			change_append(err->note, sizeof(err->note), "%s%s (absent here; when it returns: sysctl -w %s=%s)",
+				      err->note[0] ? "; " : "not restored: ", name, name, tk->old_value);
+			continue;
+		}
 		if (r < 0) {
-			change_say(err->what, sizeof(err->what), r == -ENOENT ? "%s does not exist here any more"
-				: "cannot read %s: %s", name, strerror(-r));
+			change_say(err->what, sizeof(err->what), "cannot read %s: %s", name, strerror(-r));
 			return r;
 		}
 		if (!force && !sysctl_value_equal(tk->key, now, tk->new_value)) {
@@ -136,6 +148,32 @@ static int plan_keys(const struct txn_paths *p, const struct txn_entry *t, bool 
 		(void) change_canonical_value(k->key, tk->old_value, k->new_value);	/* decoded: parses */
 		e->n_keys++;
 	}
+	return 0;
+}
+
+/* What the target wrote to the managed file (its planned-file), so that a
+ * hand edit since is not dropped in silence.  *ret_known false for entries
+ * recorded before planned-file existed: no check then. */
+static int read_target_planned(int storefd, const struct txn_entry *t, char **ret_buf, size_t *ret_len,
+			       bool *ret_known, struct txn_error *err)
+{
+	int fd, r;
+
+	*ret_buf = NULL;
+	*ret_len = 0;
+	*ret_known = false;
+	fd = store_entry_open(storefd, t->id);
+	r = fd < 0 ? fd : store_read_at(fd, STORE_PLANNED_FILE, STORE_FILE_MAX, ret_buf, ret_len);
+	if (fd >= 0)
+		close(fd);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		change_say(err->what, sizeof(err->what), "cannot read what entry %s wrote to %s: %s", t->id,
+			   t->file_path, strerror(-r));
+		return r;
+	}
+	*ret_known = true;
 	return 0;
 }
 
@@ -163,7 +201,7 @@ static int read_target_file(int storefd, const struct txn_entry *t, char **ret_b
 int txn_rollback(const struct txn_paths *p, const char *id, bool force, const char *user, uid_t uid,
 		 char ret_id[16], struct txn_error *err)
 {
-	char managed_path[256], *target_file = NULL;
+	char managed_path[256], *target_file = NULL, *planned = NULL;
 	struct txn_entry *v = NULL;
 	const struct txn_entry *t;
 	struct txn_error dummy;
@@ -222,11 +260,23 @@ int txn_rollback(const struct txn_paths *p, const char *id, bool force, const ch
 	if (r < 0)
 		goto out;
 	c.new_file = t->file_existed ? target_file : NULL;	/* NULL: it created the file, remove it */
+	c.new_file_mode = t->file_mode;
+	c.new_file_owner = t;
+	r = read_target_planned(storefd, t, &planned, &c.expect_len, &c.check_file, err);
+	if (r < 0)
+		goto out;
+	c.expect_existed = true;
+	c.expect_file = planned;
+	c.expect_from = t->id;
+	c.force = force;
+	if (err->note[0])
+		change_say(c.entry.error, sizeof(c.entry.error), "%.*s", (int) sizeof(c.entry.error) - 1, err->note);
 
 	r = change_finish(storefd, p, managed_path, &c, false, NULL, ret_id, err);
 out:
 	manifest_entry_release(&c.entry);
 	free(target_file);
+	free(planned);
 	txn_entries_free(v, n);
 	if (storefd >= 0)
 		close(storefd);

@@ -15,6 +15,9 @@
 #define STORE_PRIOR_CONF "prior.conf"
 #define STORE_PRIOR_FILE "prior-file"
 #define STORE_PLANNED_CONF "planned.conf"
+#define STORE_PLANNED_FILE "planned-file"
+#define STORE_HAND_FILE "hand-file"
+#define STORE_HAND_CONF "hand.conf"
 #define STORE_FILE_MAX (1024 * 1024)	/* cap for the managed file and its backup */
 
 /* Open the store directory (O_NOFOLLOW).  create: make it (0700) when

@@ -8,15 +8,26 @@
  *   NNNN/manifest.json        {"schema":1,"id","action":"apply|rollback","profile",
  *                              "target" (rollback: the entry it undoes),"user","uid",
  *                              "time" (RFC 3339 UTC),"status","keys":[{"key","old"
- *                              (null: absent),"new"}],"file":{"path","existed"},
- *                              "error" (when rolled back)}
+ *                              (null: absent),"new"}],"file":{"path","existed",
+ *                              "mode", "uid", "gid" (of the prior file; optional)},
+ *                              "error" (why it was rolled back, or what it could
+ *                              not restore and how to finish)}
  *   NNNN/prior.conf           prior runtime values, sysctl.conf syntax (sysctl -p restores)
  *   NNNN/prior-file           prior content of the managed file (absent if it was absent)
  *   NNNN/planned.conf         the values this transaction sets
+ *   NNNN/planned-file         the managed file it writes (absent: it removes the file;
+ *                             entries made before this file existed lack it)
+ *   NNNN/hand-file, hand.conf what recovery found changed by hand after a crash (the
+ *                             managed file; keys at neither their old nor new value)
+ *                             before it put the entry's prior state back
  * Status: pending (running, or cut off by a crash), applied, unchanged
  * (nothing to do), rolled-back (failed and restored), recovered (a pending
  * entry restored by recovery), undone (applied, later reversed by a rollback
- * entry).  The store keeps the newest TXN_KEEP entries. */
+ * entry); history and txn_store_state() show the newest entry as "running"
+ * while a transaction holds the lock.  Pruning keeps the store at TXN_KEEP entries where it can, but
+ * never removes a pending entry, an applied apply entry (each is the way back
+ * to the state before it, the oldest to the state before tcptune), nor the
+ * newest entry; "unchanged" entries go first. */
 #ifndef TCPTUNE_BACKUP_TXN_H
 #define TCPTUNE_BACKUP_TXN_H
 
@@ -60,6 +71,8 @@ struct txn_error {
 	char what[256];			/* "cannot write /proc/sys/net/ipv4/tcp_fin_timeout: Invalid argument" */
 	bool restored;			/* the machine is as it was before */
 	char id[16];			/* the entry concerned, if any */
+	char status[16];		/* that entry's status as recorded ("rolled-back", "pending"); "" none */
+	char note[512];			/* also on success: what was skipped or kept, and how to finish */
 };
 
 struct txn_entry_key {
@@ -82,6 +95,10 @@ struct txn_entry {
 	size_t n_keys;
 	char file_path[256];
 	bool file_existed;
+	unsigned file_mode;		/* the prior file's permission bits; 0: not recorded (0644) */
+	bool file_owner_known;		/* file_uid and file_gid recorded */
+	uid_t file_uid;			/* the prior file's owner */
+	gid_t file_gid;
 };
 
 /* Take the store lock (creating the store, 0700, if needed).  -EBUSY when
@@ -91,7 +108,11 @@ int txn_lock(const struct txn_paths *p, pid_t *ret_pid);
 void txn_unlock(int lockfd);
 
 /* Restore every pending entry (a crash mid-apply or mid-rollback): prior
- * runtime values and the prior managed file, then status "recovered".
+ * runtime values and the prior managed file, then status "recovered".  A key
+ * this kernel lacks is skipped; what was changed by hand after the crash is
+ * kept in the entry (hand-file, hand.conf) before it is overwritten; both
+ * are said in err->note and the entry's error.  An entry whose manifest
+ * cannot be read (I/O error) fails recovery, naming it.
  * Call with the lock held.  Returns the number recovered or a negative errno. */
 int txn_recover(const struct txn_paths *p, struct txn_error *err);
 
@@ -114,8 +135,12 @@ int txn_rollback_target(const struct txn_paths *p, const char *id, bool force, s
 
 /* Undo entry id (NULL: the newest "applied" apply entry) as a transaction of
  * its own: runtime values and managed file back to what they were before it.
- * -EEXIST when a key was changed outside tcptune since (runtime differs from
- * what the entry set) and force is false; err->what names the key. */
+ * -EEXIST when a newer apply entry is still applied (even with force: the
+ * managed file would then hold an undone profile; err->what gives the
+ * rollbacks to run first, newest first), or when a key or the managed file
+ * was changed outside tcptune since and force is false; err->what names it.
+ * A key this kernel lacks now is skipped: err->note and the new entry's error
+ * name it and the `sysctl -w` that finishes when it returns. */
 int txn_rollback(const struct txn_paths *p, const char *id, bool force, const char *user, uid_t uid,
 		 char ret_id[16], struct txn_error *err);
 
@@ -131,6 +156,11 @@ struct txn_store_state {
 	char first_corrupt_why[256];
 };
 int txn_store_state(int storefd, struct txn_store_state *ret);
+
+/* Why the store (or data) directory at path is refused: its owner or mode,
+ * and the command that fixes it, into why.  0 when it is not refused for
+ * that, -errno when it cannot be examined. */
+int txn_store_refusal(const char *path, char *why, size_t why_len);
 
 /* Entries, oldest first.  Caller frees with txn_entries_free(). */
 int txn_history(const struct txn_paths *p, struct txn_entry **ret, size_t *ret_n);

@@ -61,15 +61,18 @@ static int run_apply(const struct cmd_plan *p, bool json, bool yes)
 	r = txn_apply(&guard_paths, &req, &changed, id, &err);
 	free(keys);
 	if (r < 0) {
-		log_errx(0, "apply %s failed: %s; %s", pl->profile, err.what,
-			 !err.restored ? "the machine may be partly changed: run tcptune rollback, see tcptune history"
-			 : err.id[0] ? "the machine is as it was (entry marked rolled-back)"
-				     : "the machine is as it was (nothing was recorded)");
+		char state[512];
+
+		guard_state_after_failure(&err, state, sizeof(state));
+		log_errx(0, "apply %s failed: %s; %s", pl->profile, err.what, state);
 		if (json)
-			json_print(json_pack("{s:b, s:s, s:s, s:s, s:b}", "changed", 0, "entry", err.id,
-					     "status", "failed", "error", err.what, "restored", err.restored), stdout);
+			json_print(json_pack("{s:b, s:s, s:s, s:s, s:b, s:s}", "changed", 0, "entry", err.id,
+					     "status", "failed", "error", err.what, "restored", err.restored,
+					     "entry_status", err.status), stdout);
 		return r;
 	}
+	if (err.note[0])
+		log_info("note: %s", err.note);
 	if (json) {
 		json_t *o = report_plan_json(pl);
 		json_object_set_new(o, "changed", json_boolean(changed));

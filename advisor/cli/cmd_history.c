@@ -46,7 +46,7 @@ int cmd_history(const struct cli_args *a)
 
 	r = txn_history(&guard_paths, &v, &n);
 	if (r < 0)
-		return log_err(r, "cannot read the backup store '%s'", guard_paths.store), EXIT_FAILED;
+		return guard_explain_store(r, "history", guard_paths.store), EXIT_FAILED;
 	if (json)
 		r = print_json(v, n);
 	else if (n == 0)
@@ -67,6 +67,9 @@ int cmd_history(const struct cli_args *a)
 				       ek->had_old ? ek->old_value : "(absent)", ek->new_value);
 			}
 			printf("%s\n", shown ? "" : "(no value changed)");
+			/* What it could not restore, what recovery kept, why it failed. */
+			if (v[i].error[0])
+				printf("      %s\n", v[i].error);
 		}
 	}
 	txn_entries_free(v, n);

@@ -43,8 +43,11 @@ int cmd_rollback(const struct cli_args *a)
 	}
 	/* The same choice txn_rollback() makes, shown before asking. */
 	r = txn_rollback_target(&guard_paths, id, force, &target, &err);
+	if (r == -EPERM)
+		return guard_explain_store(r, "rollback", guard_paths.store), EXIT_FAILED;
 	if (r < 0)
-		return log_errx(EXIT_FAILED, "rollback: %s%s", err.what, r == -ENOENT && !id ? "" : " (see tcptune history)");
+		return log_errx(EXIT_FAILED, "rollback: %s%s", err.what,
+				r == -ENOENT && !id ? "" : r == -EEXIST ? " (nothing changed)" : " (nothing changed; see tcptune history)");
 	snprintf(question, sizeof(question), "Undo transaction %s (%s %s, %s, %zu keys)?", target.id, target.action,
 		 target.profile, target.time, target.n_keys);
 	if (!json)
@@ -53,12 +56,20 @@ int cmd_rollback(const struct cli_args *a)
 	if (guard_confirm("rollback", question, yes) < 0)
 		return EXIT_FAILED;
 	r = txn_rollback(&guard_paths, target.id, force, cli_login_name(), getuid(), new_id, &err);
-	if (r < 0)
-		return log_errx(EXIT_FAILED, "rollback of %s failed: %s; %s", target.id, err.what,
-				err.restored ? "the machine is as it was"
-					     : "the machine may be partly changed: see tcptune history");
+	if (r < 0) {
+		char state[512];
+
+		if (r == -EEXIST && !err.status[0])	/* refused before anything was recorded */
+			return log_errx(EXIT_FAILED, "rollback of %s refused: %s; nothing changed", target.id, err.what);
+		guard_state_after_failure(&err, state, sizeof(state));
+		return log_errx(EXIT_FAILED, "rollback of %s failed: %s; %s", target.id, err.what, state);
+	}
 	if (json)
-		json_print(json_pack("{s:b, s:s, s:s}", "changed", 1, "entry", new_id, "target", target.id), stdout);
+		json_print(json_pack("{s:b, s:s, s:s, s:s?}", "changed", 1, "entry", new_id, "target", target.id,
+				     "note", err.note[0] ? err.note : NULL), stdout);
+	else if (err.note[0])
+		printf("Rolled back %s (entry %s): runtime values and %s/%s are as before it, except: %s\n", target.id,
+		       new_id, guard_paths.sysctl_dir, guard_paths.managed_name, err.note);
 	else
 		printf("Rolled back %s (entry %s): runtime values and %s/%s are as before it.\n", target.id, new_id,
 		       guard_paths.sysctl_dir, guard_paths.managed_name);

@@ -75,17 +75,52 @@ int guard_lock(const char *verb, int *ret_lockfd)
 		return log_errx(fd, "%s: another transaction is running (it is just starting)", verb);
 	if (fd == -EBUSY)
 		return log_errx(fd, "%s: another transaction is running (pid %d)", verb, (int) holder);
+	if (fd == -EPERM)
+		return guard_explain_store(fd, verb, guard_paths.store);
 	if (fd < 0)
 		return log_err(fd, "%s: cannot lock the backup store '%s'", verb, guard_paths.store);
 	r = txn_recover(&guard_paths, &err);
 	if (r < 0) {
 		txn_unlock(fd);
-		return log_errx(r, "%s: an unfinished transaction could not be restored: %s", verb, err.what);
+		return log_errx(r, "%s: an unfinished transaction could not be restored: %s; %s", verb, err.what,
+				err.restored ? "the machine is as it was before it, the entry still says pending"
+					     : "the machine may be partly changed (entry pending); fix the cause and run "
+					       "tcptune rollback again, which retries the recovery first (tcptune history lists it)");
 	}
 	if (r > 0)
 		log_info("restored the state before %d unfinished transaction%s first", r, r == 1 ? "" : "s");
+	if (err.note[0])
+		log_info("recovery: %s", err.note);
 	*ret_lockfd = fd;
 	return 0;
+}
+
+void guard_state_after_failure(const struct txn_error *err, char *buf, size_t len)
+{
+	if (!err->status[0])
+		snprintf(buf, len, "%s", err->restored ? "the machine is as it was (nothing was recorded)"
+			 : "the machine may be partly changed and nothing says so in the store: see tcptune history");
+	else if (strcmp(err->status, "rolled-back") == 0)
+		snprintf(buf, len, "the machine is as it was (entry %s marked rolled-back)", err->id);
+	else if (strcmp(err->status, "pending") == 0 && err->restored)
+		snprintf(buf, len, "the machine is as it was, but entry %s could not be marked rolled-back and still "
+			 "says pending; the next tcptune rollback or apply finishes it (recovery runs first), "
+			 "tcptune check reports it until then", err->id);
+	else if (strcmp(err->status, "pending") == 0)
+		snprintf(buf, len, "the machine may be partly changed: entry %s stays pending; run tcptune rollback, "
+			 "which restores the state before it first (see tcptune history)", err->id);
+	else
+		snprintf(buf, len, "entry %s is %s%s; see tcptune history", err->id, err->status,
+			 err->restored ? "" : ", the machine may be partly changed");
+}
+
+int guard_explain_store(int r, const char *verb, const char *path)
+{
+	char why[512];
+
+	if (r == -EPERM && txn_store_refusal(path, why, sizeof(why)) == 0 && why[0])
+		return log_errx(r, "%s: refusing the backup store: %s", verb, why);
+	return log_err(r, "%s: cannot open the backup store '%s'", verb, path);
 }
 
 int guard_confirm(const char *verb, const char *question, bool yes)

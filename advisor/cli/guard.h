@@ -25,6 +25,15 @@ int guard_drop_privileges(const char *verb, bool print_capeff);
  * *ret_lockfd must be released with txn_unlock(). */
 int guard_lock(const char *verb, int *ret_lockfd);
 
+/* After a failed apply or rollback: the state the machine and the store are
+ * really in (err->restored, err->status of entry err->id), and the exact
+ * command that continues, into buf. */
+void guard_state_after_failure(const struct txn_error *err, char *buf, size_t len);
+
+/* Print why the store or data directory at path was refused (-EPERM): its
+ * owner or mode and the command that fixes it; r otherwise.  Returns r. */
+int guard_explain_store(int r, const char *verb, const char *path);
+
 /* Ask on the terminal unless yes; with no terminal and no --yes, refuse. */
 int guard_confirm(const char *verb, const char *question, bool yes);
 

@@ -19,6 +19,7 @@
 void datadir_init(struct datadir *dd, const char *data_opt)
 {
 	dd->n_dirs = 0;
+	dd->first_named = data_opt != NULL;
 	if (data_opt)
 		dd->dirs[dd->n_dirs++] = data_opt;
 	dd->dirs[dd->n_dirs++] = "/etc/tcptune";
@@ -74,12 +75,12 @@ static int check_dir(int fd, const char *path, struct diag *d)
 		return diag_set(d, -errno, path, 0, 0, "cannot stat directory: %s", strerror(errno));
 	if (st.st_uid != 0)
 		return diag_set(d, -EPERM, path, 0, 0,
-				"refusing to load from a directory owned by uid %u, not root; fix with chown root",
-				(unsigned) st.st_uid);
+				"refusing to load from a directory owned by uid %u, not root; fix with: chown root %s",
+				(unsigned) st.st_uid, path);
 	if (st.st_mode & (S_IWGRP | S_IWOTH))
 		return diag_set(d, -EPERM, path, 0, 0,
-				"refusing to load from a directory writable by group or others (mode %04o); fix with chmod go-w",
-				(unsigned) (st.st_mode & 07777));
+				"refusing to load from a directory writable by group or others (mode %04o); fix with: chmod go-w %s",
+				(unsigned) (st.st_mode & 07777), path);
 	return 0;
 }
 
@@ -160,11 +161,41 @@ static int load_cand(const struct datadir *dd, const char *sub, const struct can
 	return r;
 }
 
+/* A directory the user named (--data) is what they want loaded: one that
+ * is not there is an error, never a silent fall back to the next directory
+ * or the built-in copy (README: Data search path). */
+static int check_named(const char *path, bool trust_check, struct diag *d)
+{
+	struct stat st;
+	int fd, r;
+
+	if (!path[0])
+		return diag_set(d, -EINVAL, "--data", 0, 0, "empty path: name a data directory (with rules/ or profiles/)");
+	if (stat(path, &st) < 0)
+		return diag_set(d, -errno, path, 0, 0, "--data names no data directory: %s", strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return diag_set(d, -ENOTDIR, path, 0, 0, "--data names a file, not a directory (with rules/ or profiles/)");
+	if (!trust_check)
+		return 0;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return diag_set(d, -errno, path, 0, 0, "cannot open directory: %s", strerror(errno));
+	r = check_dir(fd, path, d);
+	close(fd);
+	return r;
+}
+
 int datadir_load_yaml(const struct datadir *dd, const char *sub, datadir_add_fn add, void *ctx, struct diag *d)
 {
 	struct cand *c = NULL;
 	size_t n = 0, plen = strlen(sub);
 	int r = 0;
+
+	if (dd->first_named && dd->n_dirs > 0) {
+		r = check_named(dd->dirs[0], dd->trust_check, d);
+		if (r < 0)
+			return r;
+	}
 
 	for (size_t i = 0; i < dd->n_dirs && r == 0; i++)
 		r = list_dir(dd->dirs[i], sub, i, dd->trust_check, &c, &n, d);

@@ -15,6 +15,7 @@ struct datadir {
 	size_t n_dirs;
 	bool builtin;		/* fall back to the built-in copy */
 	bool trust_check;	/* running as root: refuse files not owned by root or writable by others */
+	bool first_named;	/* dirs[0] is --data: it must exist and be a directory */
 };
 
 /* Fill dd from --data (may be NULL) and the process's privilege. */
@@ -27,7 +28,9 @@ typedef int (*datadir_add_fn)(void *ctx, const struct ynode *doc, const char *di
 /* Load every SUB/NAME.yaml along the search path, the first directory that
  * has a NAME winning (built-ins last), in name order, passing each document
  * to add.  Files are opened O_NOFOLLOW with the trust check when
- * dd->trust_check.  Stops at the first error: 0 or a negative errno with d
+ * dd->trust_check.  A --data directory that is missing, empty or not a
+ * directory is an error (-ENOENT, -EINVAL, -ENOTDIR), never skipped.  Stops
+ * at the first error: 0 or a negative errno with d
  * naming file:line:column. */
 int datadir_load_yaml(const struct datadir *dd, const char *sub, datadir_add_fn add, void *ctx, struct diag *d);
 

@@ -152,7 +152,8 @@ static void test_bad_manifests(void **state)
 		{ "\"file\": {", "\"file\": 1, \"x\": {", "unknown member \"x\"" },
 		{ ", \"file\": {\"path\": \"/etc/sysctl.d/99-tcptune.conf\", \"existed\": true}", "", "\"file\" missing" },
 		{ "\"existed\": true", "\"existed\": \"yes\"", "file.\"existed\" is not true or false" },
-		{ "\"existed\": true", "\"existed\": true, \"mode\": 420", "file.unknown member \"mode\"" },
+		{ "\"existed\": true", "\"existed\": true, \"owner\": 0", "file.unknown member \"owner\"" },
+		{ "\"existed\": true", "\"existed\": true, \"mode\": 70000", "file.\"mode\" is not a permission mode" },
 		{ "\"root\"", "\"ro\\u0000ot\"", "NUL" },
 		{ "\"root\"", "\"ro", "line 1" },
 	};

@@ -157,7 +157,7 @@ static void test_recover_keys(void **state)
 	keys[2].key = (size_t) key_index("net.ipv4.tcp_keepalive_time");
 	keys[2].had_old = false;					/* no old value: left alone */
 
-	assert_int_equal(recover_keys(f->proc, keys, 3, what, sizeof(what)), 0);
+	assert_int_equal(recover_keys(f->proc, keys, 3, what, sizeof(what), NULL, 0), 0);
 	assert_int_equal(n_proc_writes, 1);
 	assert_string_equal(proc_value(f, "net/core/somaxconn"), "1024\n");
 	assert_string_equal(proc_value(f, "net/ipv4/tcp_keepalive_time"), "7200\n");
@@ -166,7 +166,7 @@ static void test_recover_keys(void **state)
 	write_file(fx_path(f, f->proc, "net/ipv4/tcp_fin_timeout"), "30\n", 0644);
 	write_file(fx_path(f, f->proc, "net/core/somaxconn"), "8192\n", 0644);
 	n_proc_writes = 0;
-	assert_int_equal(recover_keys(f->proc, keys, 3, what, sizeof(what)), 0);
+	assert_int_equal(recover_keys(f->proc, keys, 3, what, sizeof(what), NULL, 0), 0);
 	assert_int_equal(n_proc_writes, 2);
 	assert_string_equal(proc_write_keys[0], "net/core/somaxconn");
 	assert_string_equal(proc_write_keys[1], "net/ipv4/tcp_fin_timeout");
@@ -175,7 +175,7 @@ static void test_recover_keys(void **state)
 	snprintf(keys[0].old_value, sizeof(keys[0].old_value), "50");
 	snprintf(keys[1].old_value, sizeof(keys[1].old_value), "2048");
 	snprintf(kernel_einval, sizeof(kernel_einval), "net/core/somaxconn");
-	assert_int_equal(recover_keys(f->proc, keys, 3, what, sizeof(what)), -EINVAL);
+	assert_int_equal(recover_keys(f->proc, keys, 3, what, sizeof(what), NULL, 0), -EINVAL);
 	assert_string_equal(what, "cannot restore net.core.somaxconn to 2048: Invalid argument");
 	assert_string_equal(proc_value(f, "net/ipv4/tcp_fin_timeout"), "50\n");
 }
@@ -190,26 +190,26 @@ static void test_recover_file(void **state)
 	assert_true(sysfd >= 0);
 	/* Already as it was: not rewritten (same inode). */
 	assert_int_equal(stat(f->managed, &st1), 0);
-	assert_int_equal(recover_file(sysfd, "99-tcptune.conf", f->managed, true, managed_old, strlen(managed_old),
+	assert_int_equal(recover_file(sysfd, "99-tcptune.conf", f->managed, true, managed_old, strlen(managed_old), 0,
 				      what, sizeof(what)), 0);
 	assert_int_equal(stat(f->managed, &st2), 0);
 	assert_int_equal(st1.st_ino, st2.st_ino);
 	/* Changed: content back, 0644. */
 	write_file(f->managed, "changed\n", 0600);
-	assert_int_equal(recover_file(sysfd, "99-tcptune.conf", f->managed, true, managed_old, strlen(managed_old),
+	assert_int_equal(recover_file(sysfd, "99-tcptune.conf", f->managed, true, managed_old, strlen(managed_old), 0,
 				      what, sizeof(what)), 0);
 	read_all(f->managed, buf, sizeof(buf), NULL);
 	assert_string_equal(buf, managed_old);
 	assert_int_equal(stat(f->managed, &st2), 0);
 	assert_int_equal(st2.st_mode & 07777, 0644);
 	/* Did not exist: removed; twice is fine. */
-	assert_int_equal(recover_file(sysfd, "99-tcptune.conf", f->managed, false, NULL, 0, what, sizeof(what)), 0);
+	assert_int_equal(recover_file(sysfd, "99-tcptune.conf", f->managed, false, NULL, 0, 0, what, sizeof(what)), 0);
 	assert_int_equal(access(f->managed, F_OK), -1);
-	assert_int_equal(recover_file(sysfd, "99-tcptune.conf", f->managed, false, NULL, 0, what, sizeof(what)), 0);
+	assert_int_equal(recover_file(sysfd, "99-tcptune.conf", f->managed, false, NULL, 0, 0, what, sizeof(what)), 0);
 	/* A failure is reported with the path. */
 	wraps_reset();
 	wrap_fail(&w_renameat, 1, 1, EROFS);
-	assert_int_equal(recover_file(sysfd, "99-tcptune.conf", f->managed, true, managed_old, strlen(managed_old),
+	assert_int_equal(recover_file(sysfd, "99-tcptune.conf", f->managed, true, managed_old, strlen(managed_old), 0,
 				      what, sizeof(what)), -EROFS);
 	assert_non_null(strstr(what, "cannot restore "));
 	assert_non_null(strstr(what, "99-tcptune.conf: Read-only file system"));
@@ -323,6 +323,97 @@ static void test_crash_during_rollback(void **state)
 	crash_everywhere(*state, true);
 }
 
+/* ---- recovery that never loses anything ----------------------------------- */
+
+/* A pending entry with a key that no longer exists is
+ * recovered all the same (the key skipped with its reason), and stops
+ * blocking every later apply. */
+static void test_recover_vanished_key(void **state)
+{
+	struct fx *f = *state;
+	struct txn_error err;
+	struct txn_entry *v;
+	char buf[256];
+	size_t n;
+
+	make_crashed_apply(f, true);
+	assert_int_equal(unlink(fx_path(f, f->proc, "net/core/somaxconn")), 0);
+	assert_int_equal(txn_recover(&f->paths, &err), 1);
+	assert_string_equal(proc_value(f, "net/ipv4/tcp_fin_timeout"), "60\n");
+	assert_string_equal(proc_value(f, "net/ipv4/ip_local_port_range"), "32768\t60999\n");
+	read_all(f->managed, buf, sizeof(buf), NULL);
+	assert_string_equal(buf, managed_old);
+	n = history(f, &v);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].status, "recovered");
+	assert_non_null(strstr(v[0].error, "net.core.somaxconn"));
+	txn_entries_free(v, n);
+	/* Not blocking: the next apply runs (the missing key is the caller's to skip). */
+	f->req.n_keys = 3;
+	apply_ok(f, "0008", true);
+}
+
+/* What an admin fixed by hand between the crash and the
+ * recovery (the managed file, a key to a third value) is kept in the store
+ * and named, never silently lost. */
+static void test_recover_keeps_hand_fixes(void **state)
+{
+	static const char fixed[] = "# fixed by hand after the crash\nnet.core.somaxconn = 5000\n";
+	struct fx *f = *state;
+	struct txn_error err;
+	struct txn_entry *v;
+	char buf[256];
+	size_t n;
+
+	make_crashed_apply(f, true);
+	put_file(f, "0007/planned-file", managed_new);
+	write_file(f->managed, fixed, 0644);
+	write_file(fx_path(f, f->proc, "net/ipv4/tcp_fin_timeout"), "45\n", 0644);
+	assert_int_equal(txn_recover(&f->paths, &err), 1);
+	read_all(fx_path(f, f->store, "0007/hand-file"), buf, sizeof(buf), NULL);
+	assert_string_equal(buf, fixed);
+	read_all(fx_path(f, f->store, "0007/hand.conf"), buf, sizeof(buf), NULL);
+	assert_non_null(strstr(buf, "net.ipv4.tcp_fin_timeout = 45\n"));
+	n = history(f, &v);
+	assert_non_null(strstr(v[0].error, "hand-file"));
+	assert_non_null(strstr(v[0].error, "net.ipv4.tcp_fin_timeout"));
+	txn_entries_free(v, n);
+}
+
+/* A manifest recovery cannot read (EIO) is never skipped
+ * in silence: recovery either restores the entry or fails naming it, and
+ * never reports success while an entry is still pending. */
+static void test_recover_read_error_not_silent(void **state)
+{
+	struct fx *f = *state;
+	unsigned failed = 0;
+
+	for (unsigned call = 1; call <= 40; call++) {
+		struct txn_error err;
+		struct txn_store_state st;
+		int r, storefd;
+
+		(void) rm_tree(f->store);
+		make_crashed_apply(f, true);
+		wraps_reset();
+		wrap_fail(&w_openat, call, 1, EIO);
+		r = txn_recover(&f->paths, &err);
+		wraps_reset();
+		storefd = store_open(f->store, false);
+		assert_true(storefd >= 0);
+		assert_int_equal(txn_store_state(storefd, &st), 0);
+		close(storefd);
+		print_message("openat #%u fails: %d %s (pending %zu)\n", call, r, err.what, st.n_pending);
+		if (r >= 0)
+			assert_int_equal(st.n_pending, 0);
+		else {
+			failed++;
+			assert_true(err.what[0] != '\0');
+		}
+	}
+	assert_true(failed > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -335,6 +426,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_recover_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_during_apply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_during_rollback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_vanished_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_keeps_hand_fixes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_read_error_not_silent, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -284,7 +284,7 @@ static void test_pending_blocks_apply(void **state)
 	close(storefd);
 	assert_int_equal(txn_apply(&f->paths, &f->req, &changed, id, &err), -EINPROGRESS);
 	assert_string_equal(err.id, "0001");
-	assert_non_null(strstr(err.what, "transaction 0001 is pending"));
+	assert_non_null(strstr(err.what, "transaction 0001 is still pending"));
 	assert_int_equal(txn_recover(&f->paths, &err), 1);
 	assert_string_equal(proc_value(f, "net/ipv4/tcp_fin_timeout"), "60\n");
 	assert_int_equal(txn_apply(&f->paths, &f->req, &changed, id, &err), 0);
@@ -518,6 +518,46 @@ static void test_restore_refused_stays_pending(void **state)
 	assert_no_temp(f);
 }
 
+/* A store that fills up (ENOSPC from some write on) must
+ * never be reported as "entry marked rolled-back" while the entry is still
+ * pending: err.status is what the store really says about the entry. */
+static void test_store_fills_status_honest(void **state)
+{
+	struct fx *f = *state;
+	unsigned pending = 0;
+
+	for (unsigned call = 1; call <= 12; call++) {
+		struct txn_error err;
+		struct txn_entry *v;
+		bool changed;
+		char id[16];
+		size_t n;
+		int r;
+
+		reset_machine(f, true);
+		wraps_reset();
+		wrap_fail(&w_renameat, call, 100, ENOSPC);
+		r = txn_apply(&f->paths, &f->req, &changed, id, &err);
+		wraps_reset();
+		n = history(f, &v);
+		print_message("renameat #%u on fails: %d status '%s' restored %d: %s\n", call, r, err.status,
+			      err.restored, err.what);
+		if (err.id[0] && n) {
+			assert_string_equal(v[n - 1].id, err.id);
+			assert_string_equal(v[n - 1].status, err.status);
+			if (strcmp(err.status, "pending") == 0)
+				pending++;
+		} else {
+			assert_true(r < 0);
+			assert_int_equal(n, 0);
+			assert_string_equal(err.status, "");
+		}
+		txn_entries_free(v, n);
+		(void) txn_recover(&f->paths, &err);
+	}
+	assert_true(pending > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -532,6 +572,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kernel_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_fails_then_recover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_refused_stays_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_fills_status_honest, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
