@@ -154,7 +154,7 @@ int txn_store_state(int storefd, struct txn_store_state *ret)
 	if (r < 0)
 		return r;
 	mark_running(storefd, v, n);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; v && i < n; i++) {	/* v is NULL only when n is 0 */
 		if (strcmp(v[i].status, ST_PENDING) == 0 && ret->n_pending++ == 0)
 			snprintf(ret->oldest_pending, sizeof(ret->oldest_pending), "%s", v[i].id);
 		if (strcmp(v[i].status, ST_CORRUPT) == 0 && ret->n_corrupt++ == 0) {

@@ -70,7 +70,7 @@ int recover_file(int sysfd, const char *name, const char *path, bool existed, co
 
 	r = store_read_at(sysfd, name, STORE_FILE_MAX, &now, &now_len);
 	if (existed) {
-		bool same = r == 0 && now_len == prior_len && memcmp(now, prior, prior_len) == 0 &&
+		bool same = r == 0 && now_len == prior_len && (prior_len == 0 || memcmp(now, prior, prior_len) == 0) &&
 			    fstatat(sysfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && (st.st_mode & 07777) == want;
 
 		free(now);

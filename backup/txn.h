@@ -36,11 +36,14 @@
 #include <sys/types.h>
 
 #define TXN_KEEP 50
-#define TXN_DEFAULT_STORE "/var/lib/tcptune"
-#define TXN_DEFAULT_SYSCTL_DIR "/etc/sysctl.d"
+/* The live system's paths; the _REL forms name them under an audited root. */
+#define TXN_DEFAULT_STORE_REL "var/lib/tcptune"
+#define TXN_DEFAULT_STORE "/" TXN_DEFAULT_STORE_REL
+#define TXN_DEFAULT_SYSCTL_DIR_REL "etc/sysctl.d"
+#define TXN_DEFAULT_SYSCTL_DIR "/" TXN_DEFAULT_SYSCTL_DIR_REL
 #define TXN_MANAGED_NAME "99-tcptune.conf"
-/* The managed file of the live system; + 1 gives it relative to a root. */
-#define TXN_DEFAULT_MANAGED_FILE TXN_DEFAULT_SYSCTL_DIR "/" TXN_MANAGED_NAME
+#define TXN_DEFAULT_MANAGED_FILE_REL TXN_DEFAULT_SYSCTL_DIR_REL "/" TXN_MANAGED_NAME
+#define TXN_DEFAULT_MANAGED_FILE "/" TXN_DEFAULT_MANAGED_FILE_REL
 
 /* Where a transaction works.  Paths are absolute; tests point them at a
  * tmpfs.  proc_sys is normally "/proc/sys". */

@@ -86,7 +86,7 @@ int plan_build(struct plan *pl, const struct snapshot *s, const char *profile, c
 		plan_release(pl);
 		return r;
 	}
-	if (rootfs_read_file(s->rootfd, TXN_DEFAULT_MANAGED_FILE + 1, 1024 * 1024, &current, NULL) == 0)
+	if (rootfs_read_file(s->rootfd, TXN_DEFAULT_MANAGED_FILE_REL, 1024 * 1024, &current, NULL) == 0)
 		pl->file_unchanged = strcmp(current, pl->file_content) == 0;
 	free(current);
 	return 0;

@@ -328,7 +328,6 @@ int snap_procfd_read(struct snapshot *s)
 		if (r < 0)
 			goto out;
 	}
-	r = 0;
 	c->attribution_done = true;
 	log_debug("CLOSE_WAIT attribution: %zu of %zu sockets found, %zu processes hold them",
 		  c->n_cw - remaining, c->n_cw, c->n_procs);

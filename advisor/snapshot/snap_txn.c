@@ -16,7 +16,7 @@
 
 int snap_txn_read(struct snapshot *s)
 {
-	const char *store = TXN_DEFAULT_STORE + 1;	/* under the audited root */
+	const char *store = TXN_DEFAULT_STORE_REL;	/* under the audited root */
 	struct txn_store_state st;
 	int fd, r;
 

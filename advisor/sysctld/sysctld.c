@@ -437,7 +437,7 @@ static size_t write_order(const struct sysctld *d, enum sysctld_order o, const s
 			if (j < nw) {
 				if (w[j]->exclude == a->exclude && strcmp(w[j]->value, a->value) == 0)
 					continue;
-				memmove(&w[j], &w[j + 1], (nw - j - 1) * sizeof(*w));
+				memmove(&w[j], &w[j + 1], (nw - j - 1) * sizeof(*w));	/* NOLINT(bugprone-sizeof-expression): an array of pointers */
 				nw--;
 			}
 		}
