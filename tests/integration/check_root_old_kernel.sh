@@ -322,18 +322,19 @@ for k in net.ipv4.tcp_tw_recycle net.ipv4.tcp_fin_timeout; do
 	n=$(line "$k" etc/sysctl.d/10-tuning.conf)
 	[ -n "$n" ] || fail "fixture etc/sysctl.d/10-tuning.conf does not set $k"
 	v=$(fx "proc/sys/${k//.//}")
-	expect ".sysctl[\"$k\"].boot" "{\"value\":$v,\"file\":\"/etc/sysctl.d/10-tuning.conf\",\"line\":$n}"
-	expect ".sysctl[\"$k\"].boot_procps" "{\"value\":$v,\"file\":\"/etc/sysctl.d/10-tuning.conf\",\"line\":$n}"
+	expect ".sysctl[\"$k\"].boot | {value, file, line}" "{\"value\":$v,\"file\":\"/etc/sysctl.d/10-tuning.conf\",\"line\":$n}"
+	expect ".sysctl[\"$k\"].boot_procps | {value, file, line}" "{\"value\":$v,\"file\":\"/etc/sysctl.d/10-tuning.conf\",\"line\":$n}"
 done
 # /etc/sysctl.conf: procps reads it itself; systemd through 99-sysctl.conf -> ../sysctl.conf.
 [ "$(readlink "$FX/etc/sysctl.d/99-sysctl.conf")" = ../sysctl.conf ] || fail "fixture lacks etc/sysctl.d/99-sysctl.conf -> ../sysctl.conf"
 n=$(line net.ipv4.tcp_keepalive_time etc/sysctl.conf)
 [ -n "$n" ] || fail "fixture etc/sysctl.conf does not set net.ipv4.tcp_keepalive_time"
 v=$(fx proc/sys/net/ipv4/tcp_keepalive_time)
-expect '.sysctl["net.ipv4.tcp_keepalive_time"].boot_procps' "{\"value\":$v,\"file\":\"/etc/sysctl.conf\",\"line\":$n}"
-expect '.sysctl["net.ipv4.tcp_keepalive_time"].boot' "{\"value\":$v,\"file\":\"/etc/sysctl.d/99-sysctl.conf\",\"line\":$n}"
+expect '.sysctl["net.ipv4.tcp_keepalive_time"].boot_procps | {value, file, line}' "{\"value\":$v,\"file\":\"/etc/sysctl.conf\",\"line\":$n}"
+# systemd reads it through the link; the file to edit is named (the link's target).
+expect '.sysctl["net.ipv4.tcp_keepalive_time"].boot | {value, file, line}' "{\"value\":$v,\"file\":\"/etc/sysctl.conf\",\"line\":$n}"
 n=$(line net.ipv4.ip_local_port_range etc/sysctl.conf)
-expect '.sysctl["net.ipv4.ip_local_port_range"].boot_procps' "{\"value\":\"$PLOW $PHIGH\",\"file\":\"/etc/sysctl.conf\",\"line\":$n}"
+expect '.sysctl["net.ipv4.ip_local_port_range"].boot_procps | {value, file, line}' "{\"value\":\"$PLOW $PHIGH\",\"file\":\"/etc/sysctl.conf\",\"line\":$n}"
 # The one line for a key this kernel lacks: conntrack not loaded.  Not tcp_tw_recycle,
 # which 4.9 still has.
 n=$(line net.netfilter.nf_conntrack_tcp_timeout_time_wait etc/sysctl.conf)
