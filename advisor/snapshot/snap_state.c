@@ -257,7 +257,9 @@ static int read_boot_id(const struct snapshot *s, char *buf, size_t cap)
 	raw[n] = '\0';
 	if (!boot_id_ok(raw))
 		return -EINVAL;
-	snprintf(buf, cap, "%s", raw);
+	if (n >= cap)
+		return -EINVAL;
+	memcpy(buf, raw, n + 1);	/* 36 characters, checked above */
 	return 0;
 }
 
