@@ -353,33 +353,37 @@ static void when(int64_t t, int64_t now, char *buf, size_t len)
 }
 
 /* evidence.tcpext.<i>: the first of these that applies. */
-static int set_evidence(struct snapshot *s, size_t i, const struct check_state *prev, int64_t now,
-			int64_t uptime_s)
+static int set_evidence(struct snapshot *s, size_t i, const struct check_state *prev, int64_t now)
 {
 	const struct fact_val *tot = snap_get(s, fact_id_tcpext(i)), *rate = snap_get(s, fact_id_rate_tcpext(i));
-	const struct fact_val *delta = snap_get(s, fact_id_delta_tcpext(i));
+	const struct fact_val *delta = snap_get(s, fact_id_delta_tcpext(i)), *up = snap_get(s, F_UPTIME_SECONDS);
 	const struct fact_val *nsamp = snap_get(s, F_SAMPLES), *ssec = snap_get(s, F_SAMPLE_SECONDS);
 	const struct fact_val *dsec = snap_get(s, F_DELTA_SECONDS);
-	char up[32], ago[32], at[32], text[160];
+	char total[64], ago[32], at[32], text[192];
 
 	if (!tot->present)
 		return 0;
-	span(uptime_s, up, sizeof(up));
+	if (up->present) {
+		span(up->i, ago, sizeof(ago));
+		snprintf(total, sizeof(total), "%" PRId64 " since boot (up %s)", tot->i, ago);
+	} else
+		snprintf(total, sizeof(total), "%" PRId64 " since boot", tot->i);
 	if (rate->present && rate->i > 0)
 		snprintf(text, sizeof(text), "%" PRId64 "/s, rate from %" PRId64 " samples over %" PRId64 " s",
 			 rate->i, nsamp->i, ssec->i);
 	else if (delta->present && delta->i > 0) {
 		span(dsec->i, ago, sizeof(ago));
 		snprintf(text, sizeof(text), "+%" PRId64 " since the previous check %s ago", delta->i, ago);
-	} else if (delta->present) {
+	} else if (tot->i == 0)
+		snprintf(text, sizeof(text), "0 since boot");
+	else if (delta->present) {
 		const struct state_counter *c = check_state_find(prev, tcpext_names[i]);
 		when(c ? c->since : prev->time, now, at, sizeof(at));
-		snprintf(text, sizeof(text), "%" PRId64 " since boot (up %s), no increase since %s", tot->i, up, at);
+		snprintf(text, sizeof(text), "%s, no increase since %s", total, at);
 	} else if (rate->present)
-		snprintf(text, sizeof(text), "%" PRId64 " since boot (up %s), none in %" PRId64 " s of sampling",
-			 tot->i, up, ssec->i);
+		snprintf(text, sizeof(text), "%s, none in %" PRId64 " s of sampling", total, ssec->i);
 	else
-		snprintf(text, sizeof(text), "%" PRId64 " since boot (up %s), no earlier check to compare", tot->i, up);
+		snprintf(text, sizeof(text), "%s, no earlier check to compare", total);
 	return snap_set_str(s, fact_id_evidence_tcpext(i), text);
 }
 
@@ -409,7 +413,7 @@ static const char *prev_usable(const struct check_state *prev, const struct chec
 int snap_state_load(struct snapshot *s, struct state_place *place, struct check_state *ret_cur)
 {
 	struct check_state *cur = ret_cur, prev;
-	bool have_prev = false;
+	bool have_prev = false, ids_ok = true;
 	char why[160] = "";
 	int r;
 
@@ -418,14 +422,12 @@ int snap_state_load(struct snapshot *s, struct state_place *place, struct check_
 	place_find(s, place);
 	cur->time = (int64_t) time(NULL);
 	cur->netns_cookie = s->live ? netns_cookie() : 0;
-	if (read_uptime_cs(s, &cur->uptime_cs) < 0 || read_boot_id(s, cur->boot_id, sizeof(cur->boot_id)) < 0) {
-		/* Without both, boots cannot be told apart: no state at all. */
-		place->known = false;
-		snap_note(s, "evidence", "cannot read %s and %s: counters since boot are judged without a previous check",
-			  snap_path(s, "proc/uptime"), snap_path(s, "proc/sys/kernel/random/boot_id"));
-	} else
+	if (read_uptime_cs(s, &cur->uptime_cs) == 0)
 		snap_set_int(s, F_UPTIME_SECONDS, cur->uptime_cs / 100);
-
+	else
+		ids_ok = false;
+	if (read_boot_id(s, cur->boot_id, sizeof(cur->boot_id)) < 0)
+		ids_ok = false;
 	for (size_t i = 0; i < tcpext_count; i++) {
 		const struct fact_val *f = snap_get(s, fact_id_tcpext(i));
 
@@ -438,16 +440,23 @@ int snap_state_load(struct snapshot *s, struct state_place *place, struct check_
 	}
 	if (place->known) {
 		r = read_prev(s, place, &prev, why, sizeof(why));
-		if (r == 0) {
+		if (r == 0 && !ids_ok)
+			/* Without both, boots cannot be told apart. */
+			snprintf(why, sizeof(why), "cannot read %s or %s to tell this boot",
+				 snap_path(s, "proc/uptime"), snap_path(s, "proc/sys/kernel/random/boot_id"));
+		else if (r == 0) {
 			const char *bad = prev_usable(&prev, cur, s);
 			if (bad)
-				snap_note(s, "evidence", "previous check %s/%s ignored: %s", place->in_root ?
-					  snap_path(s, place->dir) : place->dir, place->name, bad);
+				snprintf(why, sizeof(why), "%s", bad);
 			have_prev = !bad;
-		} else if (r != -ENOENT)
+		}
+		if (r != -ENOENT && !have_prev)
 			snap_note(s, "evidence", "previous check %s/%s ignored: %s", place->in_root ?
 				  snap_path(s, place->dir) : place->dir, place->name, why);
 	}
+	/* Never write what the next check could not trust. */
+	if (!ids_ok)
+		place->known = false;
 	if (have_prev) {
 		snap_set_int(s, F_DELTA_SECONDS, (cur->uptime_cs - prev.uptime_cs + 50) / 100);
 		for (size_t i = 0; i < tcpext_count; i++) {
@@ -466,7 +475,7 @@ int snap_state_load(struct snapshot *s, struct state_place *place, struct check_
 		}
 	}
 	for (size_t i = 0; i < tcpext_count; i++)
-		if (set_evidence(s, i, &prev, cur->time, cur->uptime_cs / 100) < 0)
+		if (set_evidence(s, i, &prev, cur->time) < 0)
 			return -ENOMEM;
 	return 0;
 }
