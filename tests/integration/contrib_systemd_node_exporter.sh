@@ -7,8 +7,8 @@
 #   - with a warning finding made to fire (tcp_timestamps 0 in the test's
 #     namespace), the exit code is listed in SuccessExitStatus, which must hold
 #     1 and 2, the warning and critical results, and not 3;
-#   - under strace, every write lands under ReadWritePaths (ProtectSystem=
-#     strict) and, when systemd-analyze can expand SystemCallFilter, every
+#   - under strace, every write lands under ReadWritePaths or StateDirectory
+#     (ProtectSystem=strict), the state for the next check among them, and, when systemd-analyze can expand SystemCallFilter, every
 #     system call is allowed by it;
 #   - the real prometheus-node-exporter, on loopback with only the textfile
 #     collector on that directory, accepts the file (node_textfile_scrape_error
@@ -68,6 +68,13 @@ case $RWP in
 /*/*) ;;
 *) fail "expected one absolute ReadWritePaths= in $SERVICE, got '$RWP'" ;;
 esac
+# StateDirectory=tcptune makes /var/lib/tcptune writable, where check keeps
+# its counters for the next check (README "Evidence"); $SDIR stands for it.
+[ "$(unit_get "$SERVICE" Service StateDirectory)" = tcptune ] ||
+	fail "expected StateDirectory=tcptune in $SERVICE (check writes /var/lib/tcptune/check)"
+SDIR=$W/statedir
+mkdir -m 0700 "$SDIR" || fail "cannot create $SDIR"
+export TCPTUNE_STATE_DIR=$SDIR/check
 [ "$(unit_get "$SERVICE" Service ProtectSystem)" = strict ] || fail "the service lacks ProtectSystem=strict"
 [ "$(unit_get "$SERVICE" Service NoNewPrivileges)" = yes ] || fail "the service lacks NoNewPrivileges=yes"
 SUCCESS_LIST=$(unit_get "$SERVICE" Service SuccessExitStatus | xargs)	# one space between codes
@@ -159,8 +166,9 @@ grep -E '^[0-9]+ +((open|openat|openat2|creat)\(.*(O_WRONLY|O_RDWR|O_CREAT|O_TRU
 	"$W/trace.tcptune" >"$W/writes" || true
 [ -s "$W/writes" ] || fail "strace saw no write by the check (tracing broken?)"
 bad=$(sed -E 's/AT_FDCWD<[^>]*>/AT_FDCWD/g' "$W/writes" | grep -oE '<[^>]*>|"/[^"]*"' | tr -d '<>"' |
-	grep -vE "^$TF(/|$)" | sort -u | head -n 5)
-[ -z "$bad" ] || fail "the check writes outside ReadWritePaths ($RWP), which ProtectSystem=strict forbids: $bad"
+	grep -vE "^($TF|$SDIR)(/|$)" | sort -u | head -n 5)
+[ -z "$bad" ] || fail "the check writes outside ReadWritePaths ($RWP) and StateDirectory, which ProtectSystem=strict forbids: $bad"
+ls "$SDIR"/check/netns-*.state >/dev/null 2>&1 || fail "the check saved no state under $SDIR/check"
 
 # SystemCallFilter: every call made is in the allowed sets.
 FILTER=$(unit_get "$SERVICE" Service SystemCallFilter | tr '\n' ' ')

@@ -127,6 +127,14 @@ enter_netns() {
 		esac
 	done
 	export TMPDIR=/tmp
+	# check records its counters for the next check (README "Evidence"): in
+	# a scenario, in a directory of its own (removed by tt_cleanup), never
+	# the host's /var/lib/tcptune.  A scenario about that place unsets it.
+	if [ -z "${TCPTUNE_STATE_DIR:-}" ]; then
+		TCPTUNE_STATE_DIR=$(mktemp -d /tmp/tcptune-state.XXXXXX) || fail "mktemp -d failed"
+		TT_STATE_DIR=$TCPTUNE_STATE_DIR
+		export TCPTUNE_STATE_DIR
+	fi
 }
 
 # wait_for_file FILE SECS [PID]: wait until FILE exists and is not empty.
@@ -324,6 +332,7 @@ tt_cleanup() {
 	for pid in $TT_PIDS; do
 		stop_pid "$pid" 5
 	done
+	if [ -n "${TT_STATE_DIR:-}" ]; then rm -rf "$TT_STATE_DIR"; fi
 }
 
 trap tt_cleanup EXIT
