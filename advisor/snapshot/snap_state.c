@@ -482,21 +482,27 @@ int snap_state_load(struct snapshot *s, struct state_place *place, struct check_
 
 /* ---- writing ------------------------------------------------------------- */
 
-/* Create dir (and missing parents, 0700) like mkdir -p. */
-static int mkdir_parents(const char *dir)
+/* Create dir and its missing parents (0700), like mkdir -p, touching only
+ * what is missing (under ProtectSystem=strict the rest is read-only). */
+static int mkdir_parents(const char *dir, unsigned depth)
 {
-	char path[PATH_MAX];
+	char parent[PATH_MAX];
+	char *slash;
+	int r;
 
-	snprintf(path, sizeof(path), "%s", dir);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+	if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT || depth > 32)
+		return -errno;
+	snprintf(parent, sizeof(parent), "%s", dir);
+	slash = strrchr(parent, '/');
+	if (!slash || slash == parent)
+		return -ENOENT;
+	*slash = '\0';
+	r = mkdir_parents(parent, depth + 1);
+	if (r < 0)
+		return r;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
 }
@@ -540,7 +546,7 @@ int snap_state_save(const struct state_place *place, const struct check_state *c
 	len = check_state_format(cur, buf, sizeof(buf));
 	if (len < 0)
 		return len;
-	r = mkdir_parents(place->dir);
+	r = mkdir_parents(place->dir, 0);
 	if (r < 0)
 		return r;
 	dfd = open_dir_nofollow(place->dir);
