@@ -14,8 +14,10 @@
 # checked against the ids the YAML files ship and against the list of ids below, which users rely on.
 #
 # Rules that need --samples (rates, CLOSE_WAIT growth) are shown firing
-# through their non-sampling condition ("since boot" counters, counts); their
-# sampling paths are covered by the live test check_sampling_leak.sh.
+# through their non-sampling condition (counts, or a counter's increase since
+# the previous check that a state file in the tree records, README
+# "Evidence"); their sampling paths are covered by the live tests
+# check_sampling_leak.sh and check_counter_evidence.sh.
 #
 # Reads files only: no root, no namespace.  Exit 0 pass, 1 fail, 77 skip.
 # TCPTUNE=/path/to/binary overrides build/tcptune (e.g. a sanitizer build).
