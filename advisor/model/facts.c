@@ -123,6 +123,22 @@ static const struct fact_def static_defs[F__STATIC_COUNT] = {
 	[F_TXN_PENDING_ID]        = { "txn.pending_id", FT_STR, SCOPE_FILES, "the oldest unfinished transaction" },
 	[F_SAMPLES]               = { "sample.count", FT_INT, SCOPE_KERNEL, "snapshots taken (check --samples)" },
 	[F_SAMPLE_SECONDS]        = { "sample.seconds", FT_INT, SCOPE_KERNEL, "time between first and last snapshot" },
+	[F_LISTEN_FULLEST_PCT]    = { "listen.fullest.pct", FT_INT, SCOPE_NETNS,
+		"the fullest listener's accept queue as % of its backlog (sock_diag only)" },
+	[F_LISTEN_FULLEST_QUEUE]  = { "listen.fullest.queue", FT_INT, SCOPE_NETNS,
+		"connections waiting in its accept queue" },
+	[F_LISTEN_FULLEST_BACKLOG] = { "listen.fullest.backlog", FT_INT, SCOPE_NETNS,
+		"its backlog (listen() argument clamped to somaxconn)" },
+	[F_LISTEN_FULLEST_PORT]   = { "listen.fullest.port", FT_STR, SCOPE_NETNS, "its local address:port" },
+	[F_LISTEN_FULLEST_PROCESS] = { "listen.fullest.process", FT_STR, SCOPE_NETNS,
+		"the process holding it (\"nginx (pid 812)\"), \"an unknown process\" when not seen" },
+	[F_LISTEN_SMALL_COUNT]    = { "listen.small.count", FT_INT, SCOPE_NETNS,
+		"listeners whose backlog is at most 1/8 of somaxconn and under 512 (sock_diag only)" },
+	[F_LISTEN_SMALL_BACKLOG]  = { "listen.small.backlog", FT_INT, SCOPE_NETNS,
+		"of those, the one with most connections waiting: its backlog" },
+	[F_LISTEN_SMALL_QUEUE]    = { "listen.small.queue", FT_INT, SCOPE_NETNS, "connections waiting in its accept queue" },
+	[F_LISTEN_SMALL_PORT]     = { "listen.small.port", FT_STR, SCOPE_NETNS, "its local address:port" },
+	[F_LISTEN_SMALL_PROCESS]  = { "listen.small.process", FT_STR, SCOPE_NETNS, "the process holding it" },
 };
 
 #define MAX_DERIVED 128

@@ -57,6 +57,17 @@ struct census_proc {
 	size_t n_top_peers;
 };
 
+/* A listening socket: from sock_diag, queue is its accept queue now and
+ * backlog the listen() backlog after the somaxconn clamp (docs/KERNEL.md
+ * §9.1, §6.1); /proc/net/tcp gives no backlog (0). */
+struct census_listener {
+	uint8_t family;
+	uint8_t addr[16];
+	uint16_t port;
+	uint32_t queue, backlog;
+	uint64_t inode;
+};
+
 struct census {
 	uint64_t states[TCPS_MAX + 1];		/* by kernel state number, both families */
 	uint64_t by_family[2][TCPS_MAX + 1];	/* [0] ipv4, [1] ipv6 */
@@ -83,6 +94,9 @@ struct census {
 	struct census_uid *cw_uids;		/* unattributed ones by owner uid, most first */
 	size_t n_cw_uids;
 	bool attribution_done;
+
+	struct census_listener *listeners;	/* every LISTEN socket */
+	size_t n_listeners, cap_listeners;
 };
 
 /* Prepare an empty census; port range from ip_local_port_range (used to tell
