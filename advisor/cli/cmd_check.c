@@ -24,10 +24,12 @@
 #include "report.h"
 #include "rule.h"
 #include "sample.h"
+#include "snap_state.h"
 #include "snapshot.h"
 #include "strutil.h"
 
-enum { OPT_OUTPUT = 1, OPT_IGNORE, OPT_SAMPLES, OPT_INTERVAL, OPT_CONFIG, OPT_RECORD, OPT_ALL_NETNS };
+enum { OPT_OUTPUT = 1, OPT_IGNORE, OPT_SAMPLES, OPT_INTERVAL, OPT_CONFIG, OPT_RECORD, OPT_NO_STATE,
+       OPT_ALL_NETNS };
 
 const struct cli_opt cmd_check_opts[] = {
 	{ "format",   true, CLI_OPT_FORMAT, "" },
@@ -36,6 +38,7 @@ const struct cli_opt cmd_check_opts[] = {
 	{ "samples",  true, OPT_SAMPLES,  "take N snapshots (2..100) and add rates and growth" },
 	{ "interval", true, OPT_INTERVAL, "seconds between samples (default 1)" },
 	{ "config",   true, OPT_CONFIG,   "site settings file (default " CONFIG_PATH ")" },
+	{ "no-state", false, OPT_NO_STATE, "compare with the previous check but do not record this one" },
 	{ "all-netns", false, OPT_ALL_NETNS, "also every other network namespace of the host (needs CAP_SYS_ADMIN)" },
 	{ "debug-record-sockdiag", true, OPT_RECORD, NULL },	/* writes unit-test fixtures */
 	{ "debug-print-capeff", false, CLI_OPT_CAPEFF, NULL },	/* tests: the capabilities kept */
@@ -46,7 +49,7 @@ struct check_opts {
 	const struct report_format *fmt;
 	const char *output, *config, *record;
 	long long samples, interval;
-	bool print_capeff, all_netns;
+	bool print_capeff, no_state, all_netns;
 };
 
 static double clock_s(clockid_t id)
@@ -88,6 +91,9 @@ static int parse_opts(const struct cli_args *a, struct check_opts *o, struct con
 			break;
 		case OPT_RECORD:
 			o->record = v;
+			break;
+		case OPT_NO_STATE:
+			o->no_state = true;
 			break;
 		case OPT_ALL_NETNS:
 			o->all_netns = true;
@@ -194,6 +200,8 @@ int cmd_check(const struct cli_args *a)
 	struct recommendation rec;
 	struct netns_scan scan = { 0 };
 	struct snapshot s = { .rootfd = -1 };
+	struct state_place place = { .known = false };
+	struct check_state *state = NULL;
 	struct datadir dd;
 	struct diag d = { .line = 0 };
 	FILE *record = NULL;
@@ -281,6 +289,14 @@ int cmd_check(const struct cli_args *a)
 		incomplete = true;
 	}
 
+	/* Evidence that counters rose recently: the previous check of this
+	 * boot and namespace (README "Evidence"). */
+	state = calloc(1, sizeof(*state));
+	if (!state || snap_state_load(&s, &place, state) < 0) {
+		log_err(-ENOMEM, "check");
+		code = EXIT_UNKNOWN;
+		goto out;
+	}
 	if (snapshot_set_path_idle(&s, cfg.idle_timeout) < 0) {
 		log_err(-ENOMEM, "check");
 		code = EXIT_UNKNOWN;
@@ -338,7 +354,15 @@ int cmd_check(const struct cli_args *a)
 		if (write_report(&o, &ctx) < 0)
 			code = EXIT_UNKNOWN;
 	}
+	/* After the report: a check that failed to report still saw the counters. */
+	if (!o.no_state) {
+		r = snap_state_save(&place, state);
+		if (r < 0)
+			log_errx(0, "note: cannot save this check in '%s/%s': %s (the next check cannot tell "
+				 "recent increases; --no-state skips saving)", place.dir, place.name, strerror(-r));
+	}
 out:
+	free(state);
 	if (record && fclose(record) != 0 && code != EXIT_UNKNOWN) {
 		log_err(-errno, "cannot write '%s'", o.record);
 		code = EXIT_UNKNOWN;

@@ -31,7 +31,7 @@ static const struct expr_value *lookup(void *ctx, size_t id)
 static void format_fact(const struct snapshot *s, size_t id, char *buf, size_t len)
 {
 	const struct fact_val *f = snap_get(s, id);
-	char esc[128];
+	char esc[160];
 
 	if (!f || !f->present)
 		snprintf(buf, len, "missing");

@@ -123,6 +123,11 @@ static const struct fact_def static_defs[F__STATIC_COUNT] = {
 	[F_TXN_PENDING_ID]        = { "txn.pending_id", FT_STR, SCOPE_FILES, "the oldest unfinished transaction" },
 	[F_SAMPLES]               = { "sample.count", FT_INT, SCOPE_KERNEL, "snapshots taken (check --samples)" },
 	[F_SAMPLE_SECONDS]        = { "sample.seconds", FT_INT, SCOPE_KERNEL, "time between first and last snapshot" },
+	[F_UPTIME_SECONDS]        = { "uptime.seconds", FT_INT, SCOPE_KERNEL,
+		"seconds since boot (/proc/uptime): how long the since-boot counters have been counting" },
+	[F_DELTA_SECONDS]         = { "delta.seconds", FT_INT, SCOPE_KERNEL,
+		"seconds since the previous check of this boot and network namespace (README \"Evidence\"); "
+		"missing without one" },
 	[F_LISTEN_FULLEST_PCT]    = { "listen.fullest.pct", FT_INT, SCOPE_NETNS,
 		"the fullest listener's accept queue as % of its backlog (sock_diag only)" },
 	[F_LISTEN_FULLEST_QUEUE]  = { "listen.fullest.queue", FT_INT, SCOPE_NETNS,
@@ -141,11 +146,12 @@ static const struct fact_def static_defs[F__STATIC_COUNT] = {
 	[F_LISTEN_SMALL_PROCESS]  = { "listen.small.process", FT_STR, SCOPE_NETNS, "the process holding it" },
 };
 
-#define MAX_DERIVED 128
+#define MAX_DERIVED 256
 static struct fact_def all_defs[F__STATIC_COUNT + MAX_DERIVED];
 static char derived_names[MAX_DERIVED][96];
 static size_t n_defs;
 static size_t base_sysctl, base_state, base_tcpext, base_rate_tcpext, base_rate_state;
+static size_t base_delta_tcpext, base_evidence_tcpext;
 
 static void add_derived(const char *prefix, const char *name, enum fact_type t, enum fact_scope sc,
 			const char *help)
@@ -185,6 +191,16 @@ static void facts_build(void)
 	for (size_t i = 0; i < tcp_state_count; i++)
 		add_derived("rate.sockets.", tcp_state_names[i].fact, FT_INT, SCOPE_NETNS,
 			    "change per second while sampling, rounded away from zero");
+	/* The previous check of this boot and namespace (snap_state.c); missing without one. */
+	base_delta_tcpext = n_defs;
+	for (size_t i = 0; i < tcpext_count; i++)
+		add_derived("delta.tcpext.", tcpext_names[i], FT_INT, SCOPE_NETNS,
+			    "increase since the previous check of this boot and network namespace");
+	base_evidence_tcpext = n_defs;
+	for (size_t i = 0; i < tcpext_count; i++)
+		add_derived("evidence.tcpext.", tcpext_names[i], FT_STR, SCOPE_NETNS,
+			    "how recent the counter's increase is: a rate while sampling, the increase since "
+			    "the previous check, or its total since boot as history");
 }
 
 size_t facts_count(void)
@@ -240,6 +256,18 @@ size_t fact_id_rate_state(int tcp_state)
 
 	facts_build();
 	return base_rate_state + (size_t) (s ? s - tcp_state_names : 0);
+}
+
+size_t fact_id_delta_tcpext(size_t idx)
+{
+	facts_build();
+	return base_delta_tcpext + idx;
+}
+
+size_t fact_id_evidence_tcpext(size_t idx)
+{
+	facts_build();
+	return base_evidence_tcpext + idx;
 }
 
 const char *fact_scope_name(enum fact_scope s)

@@ -84,6 +84,8 @@ enum {
 	F_PATH_IDLE_SOURCE,
 	F_SAMPLES,
 	F_SAMPLE_SECONDS,
+	F_UPTIME_SECONDS,
+	F_DELTA_SECONDS,
 	F_LISTEN_FULLEST_PCT,
 	F_LISTEN_FULLEST_QUEUE,
 	F_LISTEN_FULLEST_BACKLOG,
@@ -123,6 +125,8 @@ size_t fact_id_state(int tcp_state);	/* sockets.<state fact name>, kernel state 
 size_t fact_id_tcpext(size_t idx);	/* tcpext.<Counter> */
 size_t fact_id_rate_tcpext(size_t idx);	/* rate.tcpext.<Counter>: per second while sampling */
 size_t fact_id_rate_state(int tcp_state);	/* rate.sockets.<state>: change per second while sampling */
+size_t fact_id_delta_tcpext(size_t idx);	/* delta.tcpext.<Counter>: increase since the previous check */
+size_t fact_id_evidence_tcpext(size_t idx);	/* evidence.tcpext.<Counter>: how recent, as a phrase */
 
 const char *fact_scope_name(enum fact_scope s);
 

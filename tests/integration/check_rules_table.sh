@@ -62,10 +62,16 @@ tw-reuse-ineffective       fires  fires              -
 tw-reuse-ineffective       quiet  quiet              -
 tw-reuse-ineffective       quiet  quiet-few          -
 tw-buckets-exhausted       fires  fires              harmful-value,harmful-boot-value
-tw-buckets-exhausted       fires  fires-since-boot   -
+tw-buckets-exhausted       fires  fires-recent       -
+tw-overflow-history        fires  fires              -
+tw-overflow-history        fires  fires-no-increase  -
+tw-overflow-history        quiet  quiet              tw-buckets-exhausted
 tw-buckets-exhausted       quiet  quiet              harmful-value,harmful-boot-value
 orphans-exhausted          fires  fires              -
-orphans-exhausted          fires  fires-since-boot   -
+orphans-exhausted          fires  fires-recent       -
+orphans-abort-history      fires  fires              -
+orphans-abort-history      fires  fires-no-increase  -
+orphans-abort-history      quiet  quiet              orphans-exhausted
 orphans-exhausted          quiet  quiet              -
 ephemeral-ports-exhausted  fires  fires              -
 ephemeral-ports-exhausted  quiet  quiet              -
@@ -81,6 +87,11 @@ keepalive-too-long         quiet  quiet              -
 listen-overflow            fires  fires              -
 listen-overflow            fires  fires-syn-drop     harmful-value,harmful-boot-value
 listen-overflow            quiet  quiet              -
+listen-overflow            quiet  quiet-old-burst    listen-overflow-history
+listen-overflow-history    fires  fires              -
+listen-overflow-history    fires  fires-no-increase  -
+listen-overflow-history    fires  fires-other-boot   -
+listen-overflow-history    quiet  quiet              listen-overflow
 conntrack-timeouts         fires  fires              -
 conntrack-timeouts         fires  fires-close-wait   -
 conntrack-timeouts         fires  fires-fin-wait     -
@@ -109,17 +120,24 @@ harmful-boot-value         quiet  quiet              -
 #   timestamps-disabled  tcp_timestamps=0 / =2 (on, without offsets).
 #   tw-reuse-ineffective tw_reuse=1 with TIME_WAIT 90 in / 10 out (90%); 89/11; 98/1 (< 100 in all).
 #   tw-buckets-exhausted tcp_max_tw_buckets=200 with 180 / 179 minisockets; TCPTimeWaitOverflow
-#                        since boot (the rate path needs --samples).
+#                        up since the previous check (state file in the tree; the rate path
+#                        needs --samples).
+#   tw-overflow-history  TCPTimeWaitOverflow since boot, no previous check; the same as at the
+#                        previous check / risen by one (the warning instead).
 #   orphans-exhausted    sockstat orphan 65536 / 65535 of tcp_max_orphans 131072 (50%);
-#                        TCPAbortOnMemory since boot (the rate path needs --samples).
+#                        TCPAbortOnMemory up since the previous check.
+#   orphans-abort-history  TCPAbortOnMemory as tw-overflow-history.
 #   ephemeral-ports-exhausted  160 / 159 sockets to 10.0.0.20:5432 in a 200-port range (80%).
 #   close-wait-leak      leaky-app (pid 4242) holds 60 / 49 CLOSE_WAIT; 60 split 30+30 over two
 #                        processes (the growth path needs --samples: check_sampling_leak.sh).
 #   close-wait-unread    10 / 9 CLOSE_WAIT with unread data (the 9 plus 10 holding only the FIN).
 #   fin-wait2-buildup    tcp_fin_timeout=15 and 150 / 149 FIN_WAIT2 (threshold 10 x 15).
 #   keepalive-too-long   probes sent, conntrack established timeout 300 / 432000 (an idle SSH host).
-#   listen-overflow      ListenOverflows since boot; TCPReqQFullDrop with syncookies=0;
-#                        SYN cookies sent but nothing dropped.
+#   listen-overflow      ListenOverflows up since the previous check; TCPReqQFullDrop up with
+#                        syncookies=0 / SYN cookies sent but nothing dropped; an old burst
+#                        (no increase since the previous check: history only).
+#   listen-overflow-history  ListenOverflows since boot with no previous check, with no
+#                        increase, with a previous check of another boot (ignored) / risen.
 #   conntrack-timeouts   time_wait 30; close_wait 15; fin_wait 30 / all three at 60.
 #   conntrack-table-full 235930 / 235929 of 262144 entries (90%).
 #   runtime-boot-drift   somaxconn 65535 at runtime, 4096 in 99-tcptune.conf / base.
@@ -280,7 +298,28 @@ finding ephemeral-ports-exhausted.fires ephemeral-ports-exhausted \
 finding tw-buckets-exhausted.fires tw-buckets-exhausted \
 	'(.title | startswith("180 TIME_WAIT/FIN_WAIT2 minisockets against tcp_max_tw_buckets 200;"))
 	 and (.explain | test("no sysctl changes"))'
-finding tw-buckets-exhausted.fires-since-boot tw-buckets-exhausted '.title | test("TCPTimeWaitOverflow 15342 since boot")'
+# Counter evidence (README "Evidence"): the increase since the previous check
+# the fixture's state file records, or the total as history.
+finding tw-buckets-exhausted.fires-recent tw-buckets-exhausted \
+	'.title | endswith("TCPTimeWaitOverflow +342 since the previous check 5 min ago")'
+finding tw-overflow-history.fires tw-overflow-history \
+	'.severity == "info" and .evidence["evidence.tcpext.TCPTimeWaitOverflow"] == "15342 since boot, no earlier check to compare"'
+finding orphans-exhausted.fires-recent orphans-exhausted \
+	'.evidence["evidence.tcpext.TCPAbortOnMemory"] == "+30 since the previous check 10 min ago"'
+finding orphans-abort-history.fires-no-increase orphans-abort-history \
+	'.evidence["evidence.tcpext.TCPAbortOnMemory"] | test("^37 since boot \\(up 10 days\\), no increase since ")'
+finding listen-overflow.fires listen-overflow \
+	'.severity == "warning" and .evidence["evidence.tcpext.ListenOverflows"] == "+40 since the previous check 5 min ago"
+	 and .evidence["delta.tcpext.ListenOverflows"] == 40'
+finding listen-overflow.fires-syn-drop listen-overflow \
+	'.evidence["evidence.tcpext.TCPReqQFullDrop"] == "+12 since the previous check 60 s ago"'
+finding listen-overflow-history.fires-no-increase listen-overflow-history \
+	'.evidence["evidence.tcpext.ListenOverflows"] | test("^1840 since boot \\(up 10 days\\), no increase since ")'
+finding listen-overflow-history.fires-other-boot listen-overflow-history \
+	'.evidence["delta.tcpext.ListenOverflows"] == null'
+jq -e '[.notes[] | select(.source == "evidence" and (.text | test("root.state ignored: it is from an earlier boot$")))] | length == 1' \
+	"$W/listen-overflow-history.fires-other-boot/out.json" >/dev/null ||
+	fail "listen-overflow-history.fires-other-boot: no note that the other boot's state was ignored"
 finding fin-wait2-buildup.fires fin-wait2-buildup '.title == "150 sockets in FIN_WAIT2 with tcp_fin_timeout 15 s"'
 finding conntrack-timeouts.fires conntrack-timeouts \
 	'.sysctl == {"net.netfilter.nf_conntrack_tcp_timeout_time_wait": 120,

@@ -14,7 +14,7 @@
 static void test_counts_and_uniqueness(void **state)
 {
 	(void) state;
-	assert_int_equal(facts_count(), F__STATIC_COUNT + key_count + 2 * tcp_state_count + 2 * tcpext_count);
+	assert_int_equal(facts_count(), F__STATIC_COUNT + key_count + 2 * tcp_state_count + 4 * tcpext_count);
 	for (size_t i = 0; i < facts_count(); i++) {
 		const struct fact_def *d = fact_def(i);
 
@@ -36,6 +36,10 @@ static void test_derived_names(void **state)
 	assert_int_equal(fact_lookup("tcpext.TCPTimeWaitOverflow"), (int) fact_id_tcpext(3));
 	assert_int_equal(fact_lookup("rate.tcpext.TCPTimeWaitOverflow"), (int) fact_id_rate_tcpext(3));
 	assert_int_equal(fact_lookup("rate.sockets.close_wait"), (int) fact_id_rate_state(TCPS_CLOSE_WAIT));
+	assert_int_equal(fact_lookup("delta.tcpext.TCPTimeWaitOverflow"), (int) fact_id_delta_tcpext(3));
+	assert_int_equal(fact_lookup("evidence.tcpext.TCPTimeWaitOverflow"), (int) fact_id_evidence_tcpext(3));
+	assert_int_equal(fact_def(fact_id_evidence_tcpext(3))->type, FT_STR);
+	assert_int_equal(fact_def(fact_id_delta_tcpext(3))->type, FT_INT);
 	assert_int_equal(fact_def(fact_id_sysctl((size_t) key_index("net.ipv4.ip_local_port_range")))->type, FT_STR);
 	assert_int_equal(fact_def((size_t) fact_lookup("sockstat.orphan"))->scope, SCOPE_HOST);
 	assert_int_equal(fact_def((size_t) fact_lookup("sockstat.tw"))->scope, SCOPE_NETNS);
