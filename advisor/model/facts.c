@@ -18,6 +18,7 @@ const char *const tcpext_names[] = {
 	"ListenOverflows", "ListenDrops",
 	"TCPReqQFullDoCookies", "TCPReqQFullDrop", "SyncookiesSent",
 	"TCPKeepAlive", "TCPACKSkippedTimeWait",
+	"TCPAbortOnLinger",
 };
 const size_t tcpext_count = sizeof(tcpext_names) / sizeof(tcpext_names[0]);
 
