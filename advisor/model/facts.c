@@ -145,6 +145,11 @@ static const struct fact_def static_defs[F__STATIC_COUNT] = {
 	[F_LISTEN_SMALL_QUEUE]    = { "listen.small.queue", FT_INT, SCOPE_NETNS, "connections waiting in its accept queue" },
 	[F_LISTEN_SMALL_PORT]     = { "listen.small.port", FT_STR, SCOPE_NETNS, "its local address:port" },
 	[F_LISTEN_SMALL_PROCESS]  = { "listen.small.process", FT_STR, SCOPE_NETNS, "the process holding it" },
+	[F_SOCKETS_STALLED]       = { "sockets.stalled", FT_INT, SCOPE_NETNS,
+		"connections with unacknowledged data whose oldest segment was retransmitted 5 times or more "
+		"without an ACK: a peer or path that went silent" },
+	[F_SOCKETS_STALLED_MAX_RETRANS] = { "sockets.stalled_max_retrans", FT_INT, SCOPE_NETNS,
+		"the most retransmissions among them" },
 };
 
 #define MAX_DERIVED 256

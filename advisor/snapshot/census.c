@@ -189,6 +189,12 @@ int census_add(struct census *c, const struct sock_rec *r)
 		c->listen_ports[r->lport / 8] |= (uint8_t) (1u << (r->lport % 8));
 		return listener_add(c, r);
 	}
+	if (r->timer == 1 && r->retrans >= CENSUS_STALLED_RETRANS && r->wqueue > 0 && state != TCPS_SYN_RECV &&
+	    state != TCPS_SYN_SENT) {
+		c->stalled++;
+		if (r->retrans > c->stalled_max_retrans)
+			c->stalled_max_retrans = r->retrans;
+	}
 	if (r->timer == 3)
 		c->tw_minisocks++;
 	else if (r->inode == 0) {

@@ -22,6 +22,7 @@ struct sock_rec {
 	uint32_t rqueue, wqueue;
 	uint32_t uid;
 	uint64_t inode;		/* 0: no struct socket (timewait, request, orphan, unaccepted) */
+	uint8_t retrans;	/* timer 1: retransmissions of the oldest unacknowledged segment */
 };
 
 /* An endpoint and how many sockets point at it. */
@@ -77,6 +78,8 @@ struct census {
 	uint64_t tw_minisocks;			/* timer 3: TIME_WAIT + FIN_WAIT2 substate */
 	uint64_t tw_incoming, tw_outgoing;
 	uint64_t cw_with_unread;		/* CLOSE_WAIT with rqueue > 1: data unread before the FIN */
+	uint64_t stalled;			/* data unacknowledged, CENSUS_STALLED_RETRANS retransmissions */
+	uint8_t stalled_max_retrans;		/* the most retransmissions among them */
 
 	uint8_t listen_ports[65536 / 8];	/* bitmap of listening local ports */
 	uint16_t port_low, port_high;		/* ip_local_port_range, for "outgoing" */
@@ -98,6 +101,12 @@ struct census {
 	struct census_listener *listeners;	/* every LISTEN socket */
 	size_t n_listeners, cap_listeners;
 };
+
+/* A connection whose oldest unacknowledged segment has been retransmitted
+ * this often without any ACK: 5 backoffs from the 200 ms minimum RTO are
+ * 6.2 s of silence (docs/KERNEL.md §13.6), which loss on a live path does
+ * not produce. */
+#define CENSUS_STALLED_RETRANS 5
 
 /* Prepare an empty census; port range from ip_local_port_range (used to tell
  * outgoing sockets from incoming ones).  Returns 0 or -ENOMEM. */

@@ -115,6 +115,8 @@ harmful-boot-value         fires  fires-timestamps   timestamps-disabled
 harmful-boot-value         quiet  quiet              -
 resets-instead-of-closes   fires  fires              -
 resets-instead-of-closes   quiet  quiet              -
+dead-peer-data-in-flight   fires  fires              -
+dead-peer-data-in-flight   quiet  quiet              -
 '
 # What each case shows (thresholds are explained beside each rule's `when`):
 #   tw-recycle-enabled   4.9 kernel with tcp_tw_recycle=1 / =0.
