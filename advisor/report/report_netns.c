@@ -88,8 +88,7 @@ static void states_line(const struct netns_result *r, FILE *out)
 
 		if (!n)
 			continue;
-		w = snprintf(one, sizeof(one), "%s %s %" PRIu64, col > 18 && col < 40 ? "," : ",",
-			     tcp_state_names[i].ss, n);
+		w = snprintf(one, sizeof(one), ", %s %" PRIu64, tcp_state_names[i].ss, n);
 		if (col + (size_t) w > 78) {
 			fprintf(out, ",\n      %s", one + 2);
 			col = 6 + (size_t) w - 2;
