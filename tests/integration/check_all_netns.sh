@@ -49,11 +49,11 @@ ns50_ino=$(stat -L -c %i "/proc/$holder_ns_pid/ns/net") || fail "stat the 50th n
 
 leak=$P-21
 start_bg ip netns exec "$leak" "$GEN" --ready /run/netns/ready.leak --tw-out 0 --tw-out2 0 --tw-in 0 --tw6 0 \
-	--close-wait 60 --close-wait-unread 0 --estab 0 --timeout "$TT_HANG"
+	--close-wait 60 --close-wait-unread 0 --estab 0 --orphan-fw1 0 --orphan-fw2 0 --timeout "$TT_HANG"
 wait_for_file /run/netns/ready.leak "$TT_HANG" "$TT_LAST_PID" || fail "leak scenario in $leak did not start"
 busy=$P-2
 start_bg ip netns exec "$busy" "$GEN" --ready /run/netns/ready.busy --tw-out 0 --tw-out2 0 --tw-in 0 --tw6 0 \
-	--close-wait 0 --close-wait-unread 0 --estab 7 --timeout "$TT_HANG"
+	--close-wait 0 --close-wait-unread 0 --estab 7 --orphan-fw1 0 --orphan-fw2 0 --timeout "$TT_HANG"
 wait_for_file /run/netns/ready.busy "$TT_HANG" "$TT_LAST_PID" || fail "scenario in $busy did not start"
 rm -f /run/netns/ready.*
 
