@@ -18,6 +18,7 @@
 #include "datadir.h"
 #include "fsutil.h"
 #include "log.h"
+#include "netns_scan.h"
 #include "profile.h"
 #include "recommend.h"
 #include "report.h"
@@ -27,7 +28,8 @@
 #include "snapshot.h"
 #include "strutil.h"
 
-enum { OPT_OUTPUT = 1, OPT_IGNORE, OPT_SAMPLES, OPT_INTERVAL, OPT_CONFIG, OPT_RECORD, OPT_NO_STATE };
+enum { OPT_OUTPUT = 1, OPT_IGNORE, OPT_SAMPLES, OPT_INTERVAL, OPT_CONFIG, OPT_RECORD, OPT_NO_STATE,
+       OPT_ALL_NETNS };
 
 const struct cli_opt cmd_check_opts[] = {
 	{ "format",   true, CLI_OPT_FORMAT, "" },
@@ -37,6 +39,7 @@ const struct cli_opt cmd_check_opts[] = {
 	{ "interval", true, OPT_INTERVAL, "seconds between samples (default 1)" },
 	{ "config",   true, OPT_CONFIG,   "site settings file (default " CONFIG_PATH ")" },
 	{ "no-state", false, OPT_NO_STATE, "compare with the previous check but do not record this one" },
+	{ "all-netns", false, OPT_ALL_NETNS, "also every other network namespace of the host (needs CAP_SYS_ADMIN)" },
 	{ "debug-record-sockdiag", true, OPT_RECORD, NULL },	/* writes unit-test fixtures */
 	{ "debug-print-capeff", false, CLI_OPT_CAPEFF, NULL },	/* tests: the capabilities kept */
 	{ NULL, false, 0, NULL },
@@ -46,7 +49,7 @@ struct check_opts {
 	const struct report_format *fmt;
 	const char *output, *config, *record;
 	long long samples, interval;
-	bool print_capeff, no_state;
+	bool print_capeff, no_state, all_netns;
 };
 
 static double clock_s(clockid_t id)
@@ -92,8 +95,13 @@ static int parse_opts(const struct cli_args *a, struct check_opts *o, struct con
 		case OPT_NO_STATE:
 			o->no_state = true;
 			break;
+		case OPT_ALL_NETNS:
+			o->all_netns = true;
+			break;
 		}
 	}
+	if (o->all_netns && (a->g->netns_arg || strcmp(a->g->target.root, "/") != 0))
+		return log_errx(-EINVAL, "--all-netns reads every live namespace; it does not go with --netns or --root");
 	return 0;
 }
 
@@ -190,6 +198,7 @@ int cmd_check(const struct cli_args *a)
 	struct findings findings = { 0 };
 	struct profile_set profiles = { 0 };
 	struct recommendation rec;
+	struct netns_scan scan = { 0 };
 	struct snapshot s = { .rootfd = -1 };
 	struct state_place place = { .known = false };
 	struct check_state *state = NULL;
@@ -197,7 +206,7 @@ int cmd_check(const struct cli_args *a)
 	struct diag d = { .line = 0 };
 	FILE *record = NULL;
 	bool incomplete = false, have_rules = false, have_findings = false, have_snapshot = false;
-	bool have_profiles = false;
+	bool have_profiles = false, have_scan = false;
 	double started = clock_s(CLOCK_REALTIME), t0 = clock_s(CLOCK_MONOTONIC);
 	int r, code = EXIT_OK;
 
@@ -210,8 +219,16 @@ int cmd_check(const struct cli_args *a)
 	 * right to write into a directory root does not own (a textfile
 	 * directory owned by prometheus). */
 	{
-		static const cap_value_t keep[] = { CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE, CAP_DAC_OVERRIDE };
-		int r2 = caps_keep_only(keep, o.output ? 3 : 2);
+		/* --all-netns: setns() needs CAP_SYS_ADMIN (docs/KERNEL.md §14.1). */
+		cap_value_t keep[4] = { CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE };
+		size_t n_keep = 2;
+		int r2;
+
+		if (o.output)
+			keep[n_keep++] = CAP_DAC_OVERRIDE;
+		if (o.all_netns)
+			keep[n_keep++] = CAP_SYS_ADMIN;
+		r2 = caps_keep_only(keep, n_keep);
 		char hex[32];
 
 		if (r2 < 0)
@@ -300,6 +317,25 @@ int cmd_check(const struct cli_args *a)
 	case SEV_WARNING:  code = EXIT_WARNING; break;
 	default:           code = EXIT_OK; break;
 	}
+	if (o.all_netns) {
+		int worst = findings_worst(&findings);
+
+		r = netns_scan_run(&scan, &rules, &s, &findings, cfg.ignore, cfg.n_ignore);
+		if (r < 0) {
+			log_err(r, "cannot scan the network namespaces");
+			code = EXIT_UNKNOWN;
+			goto out;
+		}
+		have_scan = true;
+		/* The exit code follows the worst finding in any namespace. */
+		for (size_t i = 0; i < scan.n; i++)
+			if (scan.v[i].worst > worst)
+				worst = scan.v[i].worst;
+		if (worst == SEV_CRITICAL && code < EXIT_CRITICAL)
+			code = incomplete ? EXIT_UNKNOWN : EXIT_CRITICAL;
+		else if (worst == SEV_WARNING && code == EXIT_OK)
+			code = EXIT_WARNING;
+	}
 	if (code != EXIT_CRITICAL && (incomplete || findings.n_errors))
 		code = EXIT_UNKNOWN;
 
@@ -313,7 +349,7 @@ int cmd_check(const struct cli_args *a)
 		struct report_ctx ctx = {
 			.s = &s, .rules = &rules, .findings = &findings, .rec = &rec, .started = started,
 			.duration = clock_s(CLOCK_MONOTONIC) - t0, .status = code,
-			.color = a->g->use_color && !o.output,
+			.color = a->g->use_color && !o.output, .netns = have_scan ? &scan : NULL,
 		};
 		if (write_report(&o, &ctx) < 0)
 			code = EXIT_UNKNOWN;
@@ -331,6 +367,8 @@ out:
 		log_err(-errno, "cannot write '%s'", o.record);
 		code = EXIT_UNKNOWN;
 	}
+	if (have_scan)
+		netns_scan_release(&scan);
 	if (have_findings)
 		findings_release(&findings);
 	if (have_snapshot)

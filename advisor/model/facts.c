@@ -18,6 +18,7 @@ const char *const tcpext_names[] = {
 	"ListenOverflows", "ListenDrops",
 	"TCPReqQFullDoCookies", "TCPReqQFullDrop", "SyncookiesSent",
 	"TCPKeepAlive", "TCPACKSkippedTimeWait",
+	"TCPAbortOnLinger",
 };
 const size_t tcpext_count = sizeof(tcpext_names) / sizeof(tcpext_names[0]);
 
@@ -128,6 +129,27 @@ static const struct fact_def static_defs[F__STATIC_COUNT] = {
 	[F_DELTA_SECONDS]         = { "delta.seconds", FT_INT, SCOPE_KERNEL,
 		"seconds since the previous check of this boot and network namespace (README \"Evidence\"); "
 		"missing without one" },
+	[F_LISTEN_FULLEST_PCT]    = { "listen.fullest.pct", FT_INT, SCOPE_NETNS,
+		"the fullest listener's accept queue as % of its backlog (sock_diag only)" },
+	[F_LISTEN_FULLEST_QUEUE]  = { "listen.fullest.queue", FT_INT, SCOPE_NETNS,
+		"connections waiting in its accept queue" },
+	[F_LISTEN_FULLEST_BACKLOG] = { "listen.fullest.backlog", FT_INT, SCOPE_NETNS,
+		"its backlog (listen() argument clamped to somaxconn)" },
+	[F_LISTEN_FULLEST_PORT]   = { "listen.fullest.port", FT_STR, SCOPE_NETNS, "its local address:port" },
+	[F_LISTEN_FULLEST_PROCESS] = { "listen.fullest.process", FT_STR, SCOPE_NETNS,
+		"the process holding it (\"nginx (pid 812)\"), \"an unknown process\" when not seen" },
+	[F_LISTEN_SMALL_COUNT]    = { "listen.small.count", FT_INT, SCOPE_NETNS,
+		"listeners whose backlog is at most 1/8 of somaxconn and under 512 (sock_diag only)" },
+	[F_LISTEN_SMALL_BACKLOG]  = { "listen.small.backlog", FT_INT, SCOPE_NETNS,
+		"of those, the one with most connections waiting: its backlog" },
+	[F_LISTEN_SMALL_QUEUE]    = { "listen.small.queue", FT_INT, SCOPE_NETNS, "connections waiting in its accept queue" },
+	[F_LISTEN_SMALL_PORT]     = { "listen.small.port", FT_STR, SCOPE_NETNS, "its local address:port" },
+	[F_LISTEN_SMALL_PROCESS]  = { "listen.small.process", FT_STR, SCOPE_NETNS, "the process holding it" },
+	[F_SOCKETS_STALLED]       = { "sockets.stalled", FT_INT, SCOPE_NETNS,
+		"connections with unacknowledged data whose oldest segment was retransmitted 5 times or more "
+		"without an ACK: a peer or path that went silent" },
+	[F_SOCKETS_STALLED_MAX_RETRANS] = { "sockets.stalled_max_retrans", FT_INT, SCOPE_NETNS,
+		"the most retransmissions among them" },
 };
 
 #define MAX_DERIVED 256

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "netns_scan.h"
 #include "recommend.h"
 #include "rule.h"
 #include "snapshot.h"
@@ -19,6 +20,7 @@ struct report_ctx {
 	double duration;			/* seconds */
 	int status;				/* the exit code: 0 ok, 1 warning, 2 critical, 3 unknown */
 	bool color;				/* text: ANSI colours (--color, NO_COLOR, a terminal) */
+	const struct netns_scan *netns;		/* --all-netns: every namespace, else NULL */
 };
 
 struct report_format {

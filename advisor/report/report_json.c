@@ -9,6 +9,7 @@
 
 #include "jsonutil.h"
 #include "keys.h"
+#include "report_netns.h"
 #include "strutil.h"
 #include "tcpstates.h"
 
@@ -334,6 +335,8 @@ int report_json(const struct report_ctx *ctx, FILE *out)
 				json_pack("{s:s, s:o}", "profile", ctx->rec->profile->name,
 					  "reason", json_string_safe(ctx->rec->reason)) : json_null(),
 			 "status", report_status_name(ctx->status));
+	if (root && ctx->netns)
+		json_object_set_new(root, "namespaces", report_netns_json(ctx->netns));
 	if (!root)
 		return -ENOMEM;
 	r = json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

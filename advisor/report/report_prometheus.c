@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "keys.h"
+#include "report_netns.h"
 #include "tcpstates.h"
 
 #ifndef TCPTUNE_VERSION
@@ -252,6 +253,7 @@ int report_prometheus(const struct report_ctx *ctx, FILE *out)
 	sysctl_family(&p, ctx->s);
 	kernel_counter_families(&p, ctx->s);
 	finding_families(&p, ctx);
+	report_netns_prometheus(ctx->netns, out);
 	if (fflush(out) != 0 || ferror(out))
 		return -EIO;
 	return 0;

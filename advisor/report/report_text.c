@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "keys.h"
+#include "report_netns.h"
 #include "strutil.h"
 #include "tcpstates.h"
 
@@ -328,5 +329,6 @@ int report_text(const struct report_ctx *ctx, FILE *out)
 		fprintf(out, "\n");
 	}
 	findings_section(ctx, out);
+	report_netns_text(ctx->netns, out);
 	return ferror(out) ? -EIO : 0;
 }

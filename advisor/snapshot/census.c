@@ -52,6 +52,7 @@ void census_release(struct census *c)
 	free(c->cw);
 	free(c->cw_uids);
 	free(c->procs);
+	free(c->listeners);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -148,6 +149,28 @@ static int add_close_wait(struct census *c, const struct sock_rec *r, bool serve
 	return 0;
 }
 
+static int listener_add(struct census *c, const struct sock_rec *r)
+{
+	struct census_listener *l;
+
+	if (c->n_listeners == c->cap_listeners) {
+		size_t cap = c->cap_listeners ? c->cap_listeners * 2 : 16;
+		l = realloc(c->listeners, cap * sizeof(*l));
+		if (!l)
+			return -ENOMEM;
+		c->listeners = l;
+		c->cap_listeners = cap;
+	}
+	l = &c->listeners[c->n_listeners++];
+	l->family = r->family;
+	memcpy(l->addr, r->laddr, sizeof(l->addr));
+	l->port = r->lport;
+	l->queue = r->rqueue;
+	l->backlog = r->wqueue;
+	l->inode = r->inode;
+	return 0;
+}
+
 int census_add(struct census *c, const struct sock_rec *r)
 {
 	const struct tcp_state_name *sn = tcp_state_by_number(r->state);
@@ -164,7 +187,13 @@ int census_add(struct census *c, const struct sock_rec *r)
 
 	if (state == TCPS_LISTEN) {
 		c->listen_ports[r->lport / 8] |= (uint8_t) (1u << (r->lport % 8));
-		return 0;
+		return listener_add(c, r);
+	}
+	if (r->timer == 1 && r->retrans >= CENSUS_STALLED_RETRANS && r->wqueue > 0 && state != TCPS_SYN_RECV &&
+	    state != TCPS_SYN_SENT) {
+		c->stalled++;
+		if (r->retrans > c->stalled_max_retrans)
+			c->stalled_max_retrans = r->retrans;
 	}
 	if (r->timer == 3)
 		c->tw_minisocks++;

@@ -22,6 +22,7 @@ struct sock_rec {
 	uint32_t rqueue, wqueue;
 	uint32_t uid;
 	uint64_t inode;		/* 0: no struct socket (timewait, request, orphan, unaccepted) */
+	uint8_t retrans;	/* timer 1: retransmissions of the oldest unacknowledged segment */
 };
 
 /* An endpoint and how many sockets point at it. */
@@ -57,6 +58,17 @@ struct census_proc {
 	size_t n_top_peers;
 };
 
+/* A listening socket: from sock_diag, queue is its accept queue now and
+ * backlog the listen() backlog after the somaxconn clamp (docs/KERNEL.md
+ * §9.1, §6.1); /proc/net/tcp gives no backlog (0). */
+struct census_listener {
+	uint8_t family;
+	uint8_t addr[16];
+	uint16_t port;
+	uint32_t queue, backlog;
+	uint64_t inode;
+};
+
 struct census {
 	uint64_t states[TCPS_MAX + 1];		/* by kernel state number, both families */
 	uint64_t by_family[2][TCPS_MAX + 1];	/* [0] ipv4, [1] ipv6 */
@@ -66,6 +78,8 @@ struct census {
 	uint64_t tw_minisocks;			/* timer 3: TIME_WAIT + FIN_WAIT2 substate */
 	uint64_t tw_incoming, tw_outgoing;
 	uint64_t cw_with_unread;		/* CLOSE_WAIT with rqueue > 1: data unread before the FIN */
+	uint64_t stalled;			/* data unacknowledged, CENSUS_STALLED_RETRANS retransmissions */
+	uint8_t stalled_max_retrans;		/* the most retransmissions among them */
 
 	uint8_t listen_ports[65536 / 8];	/* bitmap of listening local ports */
 	uint16_t port_low, port_high;		/* ip_local_port_range, for "outgoing" */
@@ -83,7 +97,16 @@ struct census {
 	struct census_uid *cw_uids;		/* unattributed ones by owner uid, most first */
 	size_t n_cw_uids;
 	bool attribution_done;
+
+	struct census_listener *listeners;	/* every LISTEN socket */
+	size_t n_listeners, cap_listeners;
 };
+
+/* A connection whose oldest unacknowledged segment has been retransmitted
+ * this often without any ACK: 5 backoffs from the 200 ms minimum RTO are
+ * 6.2 s of silence (docs/KERNEL.md §14.6), which loss on a live path does
+ * not produce. */
+#define CENSUS_STALLED_RETRANS 5
 
 /* Prepare an empty census; port range from ip_local_port_range (used to tell
  * outgoing sockets from incoming ones).  Returns 0 or -ENOMEM. */

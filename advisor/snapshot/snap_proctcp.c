@@ -132,6 +132,7 @@ int proctcp_parse_line(const char *line, int family, struct sock_rec *ret)
 	skip_blanks(&p);
 	if (hex_field(&p, 1, 8, &v) < 0)				/* retrnsmt */
 		return -EINVAL;
+	r.retrans = v > UINT8_MAX ? UINT8_MAX : (uint8_t) v;
 	skip_blanks(&p);
 	if (dec_field(&p, UINT32_MAX, &v) < 0)				/* uid */
 		return -EINVAL;

@@ -48,6 +48,7 @@ static int decode_msg(const struct nlmsghdr *nlh, int family, struct census *c)
 	r.wqueue = m->idiag_wqueue;
 	r.uid = m->idiag_uid;
 	r.inode = m->idiag_inode;
+	r.retrans = m->idiag_retrans;
 	return census_add(c, &r);
 }
 

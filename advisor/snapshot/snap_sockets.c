@@ -102,6 +102,8 @@ static void set_facts(struct snapshot *s)
 	snap_set_int(s, F_SOCKETS_TOTAL, (int64_t) c->total);
 	snap_set_int(s, F_SOCKETS_ORPHANS, (int64_t) c->orphans);
 	snap_set_int(s, F_SOCKETS_UNACCEPTED, (int64_t) c->unaccepted);
+	snap_set_int(s, F_SOCKETS_STALLED, (int64_t) c->stalled);
+	snap_set_int(s, F_SOCKETS_STALLED_MAX_RETRANS, c->stalled_max_retrans);
 	snap_set_int(s, F_SOCKETS_TW_MINISOCKS, (int64_t) c->tw_minisocks);
 	snap_set_int(s, F_TW_INCOMING, (int64_t) c->tw_incoming);
 	snap_set_int(s, F_TW_OUTGOING, (int64_t) c->tw_outgoing);

@@ -76,6 +76,7 @@ static const struct {
 	{ "tcpext",   snap_netstat_read },
 	{ "nat",      snap_nat_read },
 	{ "procfd",   snap_procfd_read },
+	{ "listen",   snap_listen_read },
 	{ "boot",     snap_boot_read },
 	{ "txn",      snap_txn_read },
 	{ "harmful",  snap_harmful_read },
