@@ -15,7 +15,7 @@ DEB_PACKAGES := gcc make libc6-dev pkg-config libyaml-dev libcap-dev libmnl-dev 
 # node_exporter, ansible), the man page tools, and clang, valgrind, cppcheck
 # and clang-tidy.  build-aux/install-deps leaves no service of these running
 # or enabled.
-TEST_DEB_PACKAGES := libcmocka-dev iproute2 util-linux procps systemd python3 jq curl strace prometheus-node-exporter \
+TEST_DEB_PACKAGES := libcmocka-dev dpkg-dev debhelper fakeroot lintian iproute2 util-linux procps systemd python3 jq curl strace prometheus-node-exporter \
                 scdoc man-db ansible-core clang libclang-rt-14-dev valgrind cppcheck clang-tidy
 PKGS := yaml-0.1 libcap libmnl jansson
 
@@ -215,6 +215,21 @@ install: $(B)/tcptune $(B)/tcptune.8
 	install -m 0644 $(B)/tcptune.8 $(DESTDIR)$(PREFIX)/share/man/man8/tcptune.8
 	install -m 0644 contrib/bash-completion/tcptune $(DESTDIR)$(PREFIX)/share/bash-completion/completions/tcptune
 
+# The Debian package (debian/; README.md, "The Debian package"): built by
+# dpkg-buildpackage from a copy of the tree in build/deb/src (the .deb files
+# land in build/deb/), then lintian, which must report no error or warning.
+DEB_TOOLS := dpkg-dev debhelper fakeroot lintian scdoc
+.PHONY: deb
+deb: | $(DEPS_STAMP)
+	@build-aux/install-deps $(DEB_TOOLS)
+	@rm -rf $(B)/deb && mkdir -p $(B)/deb/src
+	@tar --exclude=./build --exclude=./.git -cf - . | tar -C $(B)/deb/src -xf -
+	@echo "  DEB     $(B)/deb (dpkg-buildpackage -us -uc -b; log: $(B)/deb/build.log)"
+	@cd $(B)/deb/src && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || { tail -n 30 ../build.log >&2; exit 1; }
+	@ls $(B)/deb/*.deb
+	@echo "  LINTIAN $(B)/deb/*.changes"
+	@lintian --fail-on error,warning --info $(B)/deb/*.changes && echo "lintian: no errors, no warnings"
+
 # libFuzzer targets, one per parser (tests/fuzz/fuzz_<name>.c; clang and
 # libclang-rt-14-dev).  `make fuzz` runs each for FUZZ_SECONDS (tests/run-fuzz:
 # seeds from tests/fuzz/corpus and tests/fuzz/crashes, new inputs and crash
@@ -238,4 +253,5 @@ fuzz: $(FUZZ_BIN)
 clean:
 	rm -rf $(B)
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# (not the package build's copy of the tree, build/deb/src)
+-include $(shell find $(B) -path $(B)/deb -prune -o -name '*.d' -type f -print 2>/dev/null)
