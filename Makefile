@@ -15,7 +15,7 @@ DEB_PACKAGES := gcc make libc6-dev pkg-config libyaml-dev libcap-dev libmnl-dev 
 # node_exporter, ansible), the man page tools, and clang, valgrind, cppcheck
 # and clang-tidy.  build-aux/install-deps leaves no service of these running
 # or enabled.
-TEST_DEB_PACKAGES := libcmocka-dev dpkg-dev debhelper fakeroot lintian iproute2 util-linux procps systemd python3 jq curl strace prometheus-node-exporter \
+TEST_DEB_PACKAGES := libcmocka-dev dpkg-dev debhelper fakeroot lintian prometheus iproute2 util-linux procps systemd python3 jq curl strace prometheus-node-exporter \
                 scdoc man-db ansible-core clang libclang-rt-14-dev valgrind cppcheck clang-tidy
 PKGS := yaml-0.1 libcap libmnl jansson
 
