@@ -10,12 +10,13 @@ VERSION := 0.1.0
 
 # Building and running: a compiler, the four libraries and pkg-config.
 DEB_PACKAGES := gcc make libc6-dev pkg-config libyaml-dev libcap-dev libmnl-dev libjansson-dev
-# The test toolchain on top: cmocka, the peer programs the integration tests
-# compare with or drive (ss, ip, unshare, systemd-sysctl, sysctl, strace,
-# node_exporter, ansible), the man page tools, and clang, valgrind, cppcheck
-# and clang-tidy.  build-aux/install-deps leaves no service of these running
+# The test toolchain on top: cmocka, the Debian package tools (make deb and
+# its test), promtool (prometheus: contrib/prometheus), the peer programs the
+# integration tests compare with or drive (ss, ip, unshare, systemd-sysctl,
+# sysctl, strace, node_exporter, ansible), the man page tools, and clang,
+# valgrind, cppcheck and clang-tidy.  build-aux/install-deps leaves no service of these running
 # or enabled.
-TEST_DEB_PACKAGES := libcmocka-dev dpkg-dev debhelper fakeroot lintian prometheus iproute2 util-linux procps systemd python3 jq curl strace prometheus-node-exporter \
+TEST_DEB_PACKAGES := libcmocka-dev dpkg-dev debhelper fakeroot lintian debootstrap prometheus iproute2 util-linux procps systemd python3 jq curl strace prometheus-node-exporter \
                 scdoc man-db ansible-core clang libclang-rt-14-dev valgrind cppcheck clang-tidy
 PKGS := yaml-0.1 libcap libmnl jansson
 
