@@ -130,6 +130,7 @@ in_root tcptune apply --yes web-server >"$T/apply.log" 2>&1 ||
 [ -f "$R/etc/sysctl.d/99-tcptune.conf" ] || fail "apply wrote no /etc/sysctl.d/99-tcptune.conf"
 n_entries=$(find "$R/var/lib/tcptune" -mindepth 1 -maxdepth 1 -type d -name '[0-9]*' | wc -l)
 [ "$n_entries" -ge 1 ] || fail "apply left no entry in /var/lib/tcptune"
+[ "$n_entries" = 1 ] && said_entries="1 entry" || said_entries="$n_entries entries"
 echo "check: exit $rc, status $(jq -r .status "$T/check.json"); apply web-server: $n_entries entry in /var/lib/tcptune"
 
 # --- upgrade: an edited conffile is kept, an untouched one follows -------------
@@ -160,7 +161,7 @@ in_root dpkg -r tcptune >"$T/remove.log" 2>&1 || { cat "$T/remove.log" >&2; fail
 [ -f "$R/etc/tcptune/rules/ports.yaml" ] || fail "dpkg -r removed the conffiles"
 [ -d "$R/var/lib/tcptune" ] && [ -f "$R/etc/sysctl.d/99-tcptune.conf" ] ||
 	fail "dpkg -r removed the rollback history or 99-tcptune.conf"
-grep -q "^tcptune: keeping /var/lib/tcptune, the rollback history ($n_entries entries)" "$T/remove.log" ||
+grep -q "^tcptune: keeping /var/lib/tcptune, the rollback history ($said_entries)" "$T/remove.log" ||
 	{ cat "$T/remove.log" >&2; fail "dpkg -r did not say it keeps /var/lib/tcptune"; }
 echo "remove: ok; said:"
 grep '^tcptune:' "$T/remove.log" | sed 's/^/    /'
@@ -169,7 +170,7 @@ grep '^tcptune:' "$T/remove.log" | sed 's/^/    /'
 in_root dpkg -P tcptune >"$T/purge.log" 2>&1 || { cat "$T/purge.log" >&2; fail "dpkg -P tcptune failed"; }
 [ -z "$(dpkg_status)" ] || [ "$(dpkg_status)" = un ] || [ "$(dpkg_status)" = pn ] ||
 	fail "after dpkg -P, status is '$(dpkg_status)'"
-grep -q "^tcptune: purge: deleting /var/lib/tcptune, the rollback history ($n_entries entries)" "$T/purge.log" ||
+grep -q "^tcptune: purge: deleting /var/lib/tcptune, the rollback history ($said_entries)" "$T/purge.log" ||
 	{ cat "$T/purge.log" >&2; fail "dpkg -P did not say it deletes /var/lib/tcptune"; }
 [ ! -e "$R/var/lib/tcptune" ] || fail "dpkg -P said it deletes /var/lib/tcptune but it is still there"
 grep -q "^tcptune: purge: keeping /etc/sysctl.d/99-tcptune.conf" "$T/purge.log" ||
