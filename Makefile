@@ -229,6 +229,7 @@ deb: $(B)/deb/stamp
 $(B)/deb/stamp: $(DEB_INPUTS) | $(DEPS_STAMP)
 	@build-aux/install-deps $(DEB_TOOLS)
 	@rm -rf $(B)/deb && mkdir -p $(B)/deb/src
+	@touch $(B)/deb/stamp.tmp	# the time of the copy: an edit during the build makes the next make deb build again
 	@tar --exclude=./build --exclude=./.git -cf - . | tar -C $(B)/deb/src -xf -
 	@echo "  DEB     $(B)/deb (dpkg-buildpackage -us -uc -b; log: $(B)/deb/build.log)"
 	@cd $(B)/deb/src && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || { tail -n 30 ../build.log >&2; exit 1; }
@@ -237,7 +238,7 @@ $(B)/deb/stamp: $(DEB_INPUTS) | $(DEPS_STAMP)
 	@lintian --fail-on error,warning --info $(B)/deb/*.changes >$(B)/deb/lintian.log 2>&1; rc=$$?; \
 	  grep -v '^running with root privileges' $(B)/deb/lintian.log; [ $$rc = 0 ] || exit $$rc
 	@echo "lintian: no errors, no warnings" | tee -a $(B)/deb/lintian.log
-	@touch $@
+	@mv $(B)/deb/stamp.tmp $@
 
 # libFuzzer targets, one per parser (tests/fuzz/fuzz_<name>.c; clang and
 # libclang-rt-14-dev).  `make fuzz` runs each for FUZZ_SECONDS (tests/run-fuzz:
