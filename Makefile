@@ -10,12 +10,13 @@ VERSION := 0.1.0
 
 # Building and running: a compiler, the four libraries and pkg-config.
 DEB_PACKAGES := gcc make libc6-dev pkg-config libyaml-dev libcap-dev libmnl-dev libjansson-dev
-# The test toolchain on top: cmocka, the peer programs the integration tests
-# compare with or drive (ss, ip, unshare, systemd-sysctl, sysctl, strace,
-# node_exporter, ansible), the man page tools, and clang, valgrind, cppcheck
-# and clang-tidy.  build-aux/install-deps leaves no service of these running
+# The test toolchain on top: cmocka, the Debian package tools (make deb and
+# its test), promtool (prometheus: contrib/prometheus), the peer programs the
+# integration tests compare with or drive (ss, ip, unshare, systemd-sysctl,
+# sysctl, strace, node_exporter, ansible), the man page tools, and clang,
+# valgrind, cppcheck and clang-tidy.  build-aux/install-deps leaves no service of these running
 # or enabled.
-TEST_DEB_PACKAGES := libcmocka-dev iproute2 util-linux procps systemd python3 jq curl strace prometheus-node-exporter \
+TEST_DEB_PACKAGES := libcmocka-dev dpkg-dev debhelper fakeroot lintian debootstrap prometheus iproute2 util-linux procps systemd python3 jq curl strace prometheus-node-exporter \
                 scdoc man-db ansible-core clang libclang-rt-14-dev valgrind cppcheck clang-tidy
 PKGS := yaml-0.1 libcap libmnl jansson
 
@@ -215,6 +216,30 @@ install: $(B)/tcptune $(B)/tcptune.8
 	install -m 0644 $(B)/tcptune.8 $(DESTDIR)$(PREFIX)/share/man/man8/tcptune.8
 	install -m 0644 contrib/bash-completion/tcptune $(DESTDIR)$(PREFIX)/share/bash-completion/completions/tcptune
 
+# The Debian package (debian/; README.md, "The Debian package"): built by
+# dpkg-buildpackage from a copy of the tree in build/deb/src (the .deb files
+# land in build/deb/), then lintian (its report in build/deb/lintian.log),
+# which must report no error or warning.  Built again only when a file that
+# goes into it changed (tests/integration/package_deb.sh runs `make deb`).
+DEB_TOOLS  := dpkg-dev debhelper fakeroot lintian scdoc
+DEB_INPUTS := Makefile $(shell find debian advisor backup rules profiles build-aux -type f 2>/dev/null) \
+              docs/tcptune.8.scd contrib/bash-completion/tcptune
+.PHONY: deb
+deb: $(B)/deb/stamp
+$(B)/deb/stamp: $(DEB_INPUTS) | $(DEPS_STAMP)
+	@build-aux/install-deps $(DEB_TOOLS)
+	@rm -rf $(B)/deb && mkdir -p $(B)/deb/src
+	@touch $(B)/deb/stamp.tmp	# the time of the copy: an edit during the build makes the next make deb build again
+	@tar --exclude=./build --exclude=./.git -cf - . | tar -C $(B)/deb/src -xf -
+	@echo "  DEB     $(B)/deb (dpkg-buildpackage -us -uc -b; log: $(B)/deb/build.log)"
+	@cd $(B)/deb/src && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || { tail -n 30 ../build.log >&2; exit 1; }
+	@ls $(B)/deb/*.deb
+	@echo "  LINTIAN $(B)/deb/*.changes"
+	@lintian --fail-on error,warning --info $(B)/deb/*.changes >$(B)/deb/lintian.log 2>&1; rc=$$?; \
+	  grep -v '^running with root privileges' $(B)/deb/lintian.log; [ $$rc = 0 ] || exit $$rc
+	@echo "lintian: no errors, no warnings" | tee -a $(B)/deb/lintian.log
+	@mv $(B)/deb/stamp.tmp $@
+
 # libFuzzer targets, one per parser (tests/fuzz/fuzz_<name>.c; clang and
 # libclang-rt-14-dev).  `make fuzz` runs each for FUZZ_SECONDS (tests/run-fuzz:
 # seeds from tests/fuzz/corpus and tests/fuzz/crashes, new inputs and crash
@@ -238,4 +263,5 @@ fuzz: $(FUZZ_BIN)
 clean:
 	rm -rf $(B)
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# (not the package build's copy of the tree, build/deb/src)
+-include $(shell find $(B) -path $(B)/deb -prune -o -name '*.d' -type f -print 2>/dev/null)
