@@ -26,7 +26,7 @@
 #include "snapshot.h"
 #include "strutil.h"
 
-enum { OPT_OUTPUT = 1, OPT_IGNORE, OPT_SAMPLES, OPT_INTERVAL, OPT_CONFIG, OPT_RECORD };
+enum { OPT_OUTPUT = 1, OPT_IGNORE, OPT_SAMPLES, OPT_INTERVAL, OPT_CONFIG, OPT_RECORD, OPT_WIDE };
 
 const struct cli_opt cmd_check_opts[] = {
 	{ "format",   true, CLI_OPT_FORMAT, "" },
@@ -35,6 +35,7 @@ const struct cli_opt cmd_check_opts[] = {
 	{ "samples",  true, OPT_SAMPLES,  "take N snapshots (2..100) and add rates and growth" },
 	{ "interval", true, OPT_INTERVAL, "seconds between samples (default 1)" },
 	{ "config",   true, OPT_CONFIG,   "site settings file (default " CONFIG_PATH ")" },
+	{ "wide",     false, OPT_WIDE,    "text: one line per item, never wrapped (for grep)" },
 	{ "debug-record-sockdiag", true, OPT_RECORD, NULL },	/* writes unit-test fixtures */
 	{ "debug-print-capeff", false, CLI_OPT_CAPEFF, NULL },	/* tests: the capabilities kept */
 	{ NULL, false, 0, NULL },
@@ -44,7 +45,7 @@ struct check_opts {
 	const struct report_format *fmt;
 	const char *output, *config, *record;
 	long long samples, interval;
-	bool print_capeff;
+	bool print_capeff, wide, interval_given;
 };
 
 static double clock_s(clockid_t id)
@@ -75,11 +76,16 @@ static int parse_opts(const struct cli_args *a, struct check_opts *o, struct con
 			break;
 		case OPT_SAMPLES:
 			if (parse_ll(v, 1, SAMPLE_MAX, &o->samples) < 0)
-				return log_errx(-EINVAL, "invalid --samples '%s': a number from 1 to %d", v, SAMPLE_MAX);
+				return log_errx(-EINVAL, "invalid --samples '%s': a number from 2 to %d", v, SAMPLE_MAX);
+			/* A rate needs two snapshots; one is what check does anyway. */
+			if (o->samples == 1)
+				return log_errx(-EINVAL, "--samples 1 measures no rate: give 2 or more, or leave "
+						"--samples out for a single snapshot");
 			break;
 		case OPT_INTERVAL:
 			if (parse_ll(v, 0, 3600, &o->interval) < 0)
 				return log_errx(-EINVAL, "invalid --interval '%s': whole seconds from 0 to 3600", v);
+			o->interval_given = true;
 			break;
 		case OPT_CONFIG:
 			o->config = v;
@@ -87,20 +93,23 @@ static int parse_opts(const struct cli_args *a, struct check_opts *o, struct con
 		case OPT_RECORD:
 			o->record = v;
 			break;
+		case OPT_WIDE:
+			o->wide = true;
+			break;
 		}
 	}
+	if (o->interval_given && o->samples < 2)
+		return log_errx(-EINVAL, "--interval is the time between samples: it needs --samples N (2 or more)");
 	return 0;
 }
 
 /* Take the snapshots; *last holds the final one.  Returns the last
  * snapshot_take() result, or a negative errno when none could be taken. */
 static int take_snapshots(const struct cli_args *a, const struct check_opts *o, struct snapshot *last,
-			  FILE *record)
+			  FILE *record, struct sampler *sm)
 {
-	struct sampler sm;
 	int r = 0;
 
-	sampler_init(&sm);
 	for (long long i = 0; i < o->samples; i++) {
 		struct snapshot s;
 
@@ -130,14 +139,13 @@ static int take_snapshots(const struct cli_args *a, const struct check_opts *o, 
 			snap_set_int(last, F_SAMPLES, 1);
 			continue;
 		}
-		if (sampler_add(&sm, last, clock_s(CLOCK_MONOTONIC)) < 0) {
+		if (sampler_add(sm, last, clock_s(CLOCK_MONOTONIC)) < 0) {
 			r = log_err(-ENOMEM, "sampling");
 			break;
 		}
 	}
-	if (sm.n > 0)
-		sampler_finish(&sm, last);
-	sampler_release(&sm);
+	if (sm->n > 0)
+		sampler_finish(sm, last);
 	return r;
 }
 
@@ -186,6 +194,7 @@ int cmd_check(const struct cli_args *a)
 	struct profile_set profiles = { 0 };
 	struct recommendation rec;
 	struct snapshot s = { .rootfd = -1 };
+	struct sampler sm;
 	struct datadir dd;
 	struct diag d = { .line = 0 };
 	FILE *record = NULL;
@@ -194,6 +203,7 @@ int cmd_check(const struct cli_args *a)
 	double started = clock_s(CLOCK_REALTIME), t0 = clock_s(CLOCK_MONOTONIC);
 	int r, code = EXIT_OK;
 
+	sampler_init(&sm);
 	if (parse_opts(a, &o, &cfg) < 0) {
 		code = EXIT_UNKNOWN;
 		goto out;
@@ -243,7 +253,7 @@ int cmd_check(const struct cli_args *a)
 		}
 	}
 
-	r = take_snapshots(a, &o, &s, record);
+	r = take_snapshots(a, &o, &s, record, &sm);
 	have_snapshot = s.facts != NULL;
 	if (!have_snapshot) {
 		code = EXIT_UNKNOWN;
@@ -299,6 +309,8 @@ int cmd_check(const struct cli_args *a)
 			.s = &s, .rules = &rules, .findings = &findings, .rec = &rec, .started = started,
 			.duration = clock_s(CLOCK_MONOTONIC) - t0, .status = code,
 			.color = a->g->use_color && !o.output,
+			.width = o.wide ? 0 : o.output ? 80 : report_text_width(stdout),
+			.verbosity = a->g->verbosity, .sampler = sm.n >= 2 ? &sm : NULL,
 		};
 		if (write_report(&o, &ctx) < 0)
 			code = EXIT_UNKNOWN;
@@ -317,5 +329,6 @@ out:
 	if (have_profiles)
 		profile_set_release(&profiles);
 	config_release(&cfg);
+	sampler_release(&sm);
 	return code;
 }

@@ -53,7 +53,7 @@ const char *severity_name(enum severity s);
 
 struct finding_evidence {
 	const char *fact;	/* fact name */
-	char value[64];		/* "1234", "\"cwholder\"", "missing" */
+	char *value;		/* "1234", "cwholder" (escaped), "missing"; malloc'd, whole */
 };
 
 struct finding {

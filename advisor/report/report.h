@@ -7,6 +7,7 @@
 
 #include "recommend.h"
 #include "rule.h"
+#include "sample.h"
 #include "snapshot.h"
 
 /* Everything a report shows. */
@@ -19,7 +20,15 @@ struct report_ctx {
 	double duration;			/* seconds */
 	int status;				/* the exit code: 0 ok, 1 warning, 2 critical, 3 unknown */
 	bool color;				/* text: ANSI colours (--color, NO_COLOR, a terminal) */
+	/* text only: */
+	size_t width;				/* wrap prose here; 0: never wrap (--wide) */
+	int verbosity;				/* 0 -q: status and findings; 1; 2 -v: everything */
+	const struct sampler *sampler;		/* --samples: first values for exact rates, or NULL */
 };
+
+/* The width a text report wraps at: the terminal's when out is one (80 when
+ * it cannot be told), else 80, the width a mail or a ticket shows. */
+size_t report_text_width(FILE *out);
 
 struct report_format {
 	const char *name;
