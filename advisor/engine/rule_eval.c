@@ -59,10 +59,21 @@ char *rule_interpolate(const char *text, const struct snapshot *s)
 		return NULL;
 	for (const char *p = text; *p; ) {
 		char *piece = NULL;
-		const char *add = p, *end;
+		const char *add = p, *end = NULL;
 		size_t alen = 1;
 
-		if (*p == '{' && (end = strchr(p, '}'))) {
+		if (*p == '{' && (end = strchr(p, '}')) && !s) {
+			/* No snapshot: the placeholder by name, "{a|b}" as "<a|b>". */
+			if (asprintf(&piece, "<%.*s>", (int) (end - p - 1), p + 1) < 0)
+				piece = NULL;
+			if (!piece) {
+				free(out);
+				return NULL;
+			}
+			add = piece;
+			alen = strlen(piece);
+			p = end + 1;
+		} else if (*p == '{' && end) {
 			/* {a|b}: the first present fact, "?" if none */
 			const char *name = p + 1;
 

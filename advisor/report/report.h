@@ -30,6 +30,11 @@ struct report_ctx {
  * it cannot be told), else 80, the width a mail or a ticket shows. */
 size_t report_text_width(FILE *out);
 
+/* Print first, then text word by word, wrapped at width columns (0: never);
+ * the following lines start with cont.  ANSI colour sequences take no
+ * column; a word longer than a line is broken, never dropped. */
+void report_wrap(FILE *out, size_t width, const char *first, const char *cont, const char *text);
+
 struct report_format {
 	const char *name;
 	int (*write)(const struct report_ctx *ctx, FILE *out);

@@ -62,10 +62,7 @@ static size_t visible_len(const char *s)
 	return n;
 }
 
-/* Print first, then text word by word, wrapped at width (0: never); the
- * following lines start with cont.  A word longer than a line is broken,
- * never dropped. */
-static void wrap(FILE *out, size_t width, const char *first, const char *cont, const char *text)
+void report_wrap(FILE *out, size_t width, const char *first, const char *cont, const char *text)
 {
 	size_t il = visible_len(cont), col = visible_len(first), start = col;
 	const char *p = text;
@@ -98,6 +95,8 @@ static void wrap(FILE *out, size_t width, const char *first, const char *cont, c
 	}
 	fputc('\n', out);
 }
+
+#define wrap report_wrap
 
 /* wrap() of a formatted line. */
 static void wrapf(FILE *out, size_t width, const char *first, const char *cont, const char *fmt, ...)
