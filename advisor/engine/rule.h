@@ -87,7 +87,8 @@ int findings_worst(const struct findings *f);
 
 /* Interpolate {fact} / {fact|fallback} in text against s.  Returns a malloc'd
  * string or NULL on ENOMEM.  Missing facts show as "?".  With s NULL (no
- * snapshot) each placeholder is named: "{a|b}" becomes "<a|b>". */
+ * snapshot) each placeholder is named: "{a|b}" becomes "<a or b>", "{a|}"
+ * "<a, if any>". */
 char *rule_interpolate(const char *text, const struct snapshot *s);
 
 /* Check every {fact} in text names a known fact: 0 or -EINVAL with d (column

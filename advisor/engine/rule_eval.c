@@ -50,6 +50,37 @@ static char *format_fact(const struct snapshot *s, size_t id)
 	return out;
 }
 
+/* "{a|b}" as "<a or b>", "{a|}" as "<a, if any>": what a title says where
+ * no snapshot fills it.  name..end is the text between the braces. */
+static char *placeholder_name(const char *name, const char *end)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&out, &len);
+
+	if (!m)
+		return NULL;
+	fputc('<', m);
+	for (const char *q = name; q < end; ) {
+		const char *bar = memchr(q, '|', (size_t) (end - q));
+		const char *stop = bar ? bar : end;
+
+		if (stop == q && q > name)
+			fputs(", if any", m);
+		else
+			fprintf(m, "%s%.*s", q > name ? " or " : "", (int) (stop - q), q);
+		q = bar ? bar + 1 : end;
+		if (bar && bar + 1 == end)
+			fputs(", if any", m);
+	}
+	fputc('>', m);
+	if (fclose(m) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 char *rule_interpolate(const char *text, const struct snapshot *s)
 {
 	size_t cap = strlen(text) + 64, n = 0;
@@ -63,9 +94,7 @@ char *rule_interpolate(const char *text, const struct snapshot *s)
 		size_t alen = 1;
 
 		if (*p == '{' && (end = strchr(p, '}')) && !s) {
-			/* No snapshot: the placeholder by name, "{a|b}" as "<a|b>". */
-			if (asprintf(&piece, "<%.*s>", (int) (end - p - 1), p + 1) < 0)
-				piece = NULL;
+			piece = placeholder_name(p + 1, end);
 			if (!piece) {
 				free(out);
 				return NULL;
