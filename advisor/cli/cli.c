@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "caps.h"
@@ -323,6 +324,15 @@ int cli_run(int argc, char **argv)
 	if (g.netns_arg && strcmp(g.target.root, "/") != 0)
 		return log_errx(EXIT_UNKNOWN, "--netns and --root do not go together: --root audits files, "
 				"--netns a live namespace"), EXIT_UNKNOWN;
+	/* A --root that is not there is an error for every verb, never "/". */
+	if (strcmp(g.target.root, "/") != 0) {
+		struct stat st;
+
+		if (stat(g.target.root, &st) < 0)
+			return log_err(-errno, "--root '%s'", g.target.root), EXIT_UNKNOWN;
+		if (!S_ISDIR(st.st_mode))
+			return log_errx(EXIT_UNKNOWN, "--root '%s' is not a directory", g.target.root), EXIT_UNKNOWN;
+	}
 	if (help && v) {
 		verb_usage(v, stdout);
 		return EXIT_OK;

@@ -7,9 +7,11 @@
 #include "cmd.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,7 +47,7 @@ struct check_opts {
 	const struct report_format *fmt;
 	const char *output, *config, *record;
 	long long samples, interval;
-	bool print_capeff, wide, interval_given;
+	bool print_capeff, wide, interval_given, config_given;
 };
 
 static double clock_s(clockid_t id)
@@ -54,6 +56,27 @@ static double clock_s(clockid_t id)
 
 	clock_gettime(id, &ts);
 	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* --output's directory must exist: found out before a long sampling run,
+ * not at the end.  Logs and returns true when it does not. */
+static bool output_dir_missing(const char *output)
+{
+	char *copy = strdup(output);
+	struct stat st;
+	bool missing = false;
+
+	if (!copy)
+		return false;	/* the write itself will say */
+	if (stat(dirname(copy), &st) < 0) {
+		log_err(-errno, "--output '%s': cannot use its directory", output);
+		missing = true;
+	} else if (!S_ISDIR(st.st_mode)) {
+		log_errx(0, "--output '%s': its directory is not a directory", output);
+		missing = true;
+	}
+	free(copy);
+	return missing;
 }
 
 static int parse_opts(const struct cli_args *a, struct check_opts *o, struct config *cfg)
@@ -89,6 +112,7 @@ static int parse_opts(const struct cli_args *a, struct check_opts *o, struct con
 			break;
 		case OPT_CONFIG:
 			o->config = v;
+			o->config_given = true;
 			break;
 		case OPT_RECORD:
 			o->record = v;
@@ -98,6 +122,8 @@ static int parse_opts(const struct cli_args *a, struct check_opts *o, struct con
 			break;
 		}
 	}
+	if (o->output && output_dir_missing(o->output))
+		return -ENOENT;
 	if (o->interval_given && o->samples < 2)
 		return log_errx(-EINVAL, "--interval is the time between samples: it needs --samples N (2 or more)");
 	return 0;
@@ -230,7 +256,7 @@ int cmd_check(const struct cli_args *a)
 		goto out;
 	}
 	have_rules = true;
-	r = config_load(&cfg, o.config, dd.trust_check, &d);
+	r = config_load(&cfg, a->g->target.root, o.config, o.config_given, dd.trust_check, &d);
 	if (r < 0) {
 		log_diag(0, &d);
 		code = EXIT_UNKNOWN;
