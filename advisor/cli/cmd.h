@@ -63,6 +63,9 @@ extern const struct cli_opt cmd_list_opts[];
 int cmd_rules(const struct cli_args *a);
 extern const struct cli_opt cmd_rules_opts[];
 
+int cmd_watch(const struct cli_args *a);
+extern const struct cli_opt cmd_watch_opts[];
+
 int cmd_keys(const struct cli_args *a);
 extern const struct cli_opt cmd_keys_opts[];
 
