@@ -82,6 +82,7 @@ struct watch {
 	bool paused, help, utf8;
 	enum sort_by sort;
 	char error[160];		/* the last snapshot's trouble, shown in the header */
+	time_t taken;			/* wall clock of the latest snapshot */
 };
 
 /* ---- the terminal ----------------------------------------------------- */
@@ -289,6 +290,7 @@ static void refresh(struct watch *w)
 		return;
 	}
 	r = snapshot_take(&s);
+	w->taken = time(NULL);
 	w->error[0] = '\0';
 	if (r < 0 || !s.census_ok)
 		snprintf(w->error, sizeof(w->error), "incomplete snapshot: %s", r < 0 ? strerror(-r) : "no census");
@@ -553,7 +555,6 @@ static void draw(struct watch *w)
 	struct screen sc = { 0 };
 	char *buf = NULL, when[16];
 	size_t len = 0, extra, n_states = N_SHOWN, n_list = 2;
-	time_t t = time(NULL);
 	struct tm tm;
 
 	sc.f = open_memstream(&buf, &len);
@@ -561,7 +562,7 @@ static void draw(struct watch *w)
 		return;
 	term_size(&sc.rows, &sc.cols);
 	fputs("\033[H", sc.f);
-	strftime(when, sizeof(when), "%H:%M:%S", localtime_r(&t, &tm));
+	strftime(when, sizeof(when), "%H:%M:%S", localtime_r(&w->taken, &tm));
 	{
 		char rel[160], ns[256];
 

@@ -43,7 +43,7 @@ grep -qF '{' "$W/rules" && fail "a placeholder shows as {...}: $(grep -F '{' "$W
 "$BIN" keys >"$W/keys" || fail "tcptune keys failed"
 for k in $(grep -E '^net\.' "$W/keys" | cut -d' ' -f1); do
 	"$BIN" explain "$k" >/dev/null 2>&1 || fail "keys lists '$k', which explain does not know"
-	grep -A1 -x "$k\( (host-wide)\)\{0,1\}" "$W/keys" | tail -n 1 | grep -q '^    [A-Z]' || fail "key $k has no summary"
+	grep -A1 -x "$k\( (host-wide)\)\{0,1\}" "$W/keys" | tail -n 1 | grep -q '^    [^ ]' || fail "key $k has no summary"
 done
 grep -qx 'net.ipv4.tcp_max_orphans (host-wide)' "$W/keys" || fail "tcp_max_orphans is not marked host-wide"
 [ "$(awk 'length > 80' "$W/rules" "$W/keys" | wc -l)" = 0 ] || fail "rules or keys have lines over 80 columns"
