@@ -204,10 +204,11 @@ static double now_s(void)
 /* ---- one refresh ------------------------------------------------------ */
 
 /* What the rates row shows: TcpExt counters summed, per second.  TW and
- * TWKilled count timewait sockets as they are created (docs/KERNEL.md
- * §13); the TCPAbortOn* counters are the resets this host sends. */
+ * TWKilled count timewait sockets as they are created; the TCPAbortOn*
+ * counters are connections the kernel aborted, most of them with a reset
+ * (docs/KERNEL.md §13). */
 static const char *const rate_labels[] = { "TIME_WAIT made", "TW overflows", "listen overflows", "listen drops",
-					   "resets sent", "SYN cookies" };
+					   "aborts (resets)", "SYN cookies" };
 static const char *const rate_counters[][5] = {
 	{ "TW", "TWKilled" },
 	{ "TCPTimeWaitOverflow" },
