@@ -112,9 +112,11 @@ int config_load(struct config *c, const char *root, const char *path, bool requi
 	}
 	if (dfd < 0) {
 		/* The default file is optional; one the user named is not. */
-		r = dfd == -ENOENT && !required ? 0
-			: diag_set(d, dfd, display ? display : path, 0, 0, "%s: cannot open its directory: %s",
-				   required ? "--config" : "site settings", strerror(-dfd));
+		if (dfd == -ENOENT && !required)
+			r = 0;
+		else
+			r = diag_set(d, dfd, display ? display : path, 0, 0, "%s: cannot open its directory: %s",
+				     required ? "--config" : "site settings", strerror(-dfd));
 		goto out;
 	}
 	r = yaml_load_file(dfd, basename(base_copy), display ? display : path, trust_check, &doc, d);
