@@ -20,13 +20,18 @@ BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
 LEAK=$TT_ROOT/build/tools/cwleak
 [ -x "$BIN" ] && [ -x "$LEAK" ] || fail "build first: make build/tcptune build/tools/cwleak"
 W=/tmp
-T=(tmux -L tcptune-watch-test -f /dev/null)
-trap '"${T[@]}" kill-server 2>/dev/null; tt_cleanup' EXIT
+T=()
+SERVERS=0
+trap 'for n in $(seq "$SERVERS"); do tmux -L "tcptune-watch-test-$n" kill-server 2>/dev/null; done; tt_cleanup' EXIT
 
 # start_watch: a pane running watch between two `stty -g`, its pid in $W/pid.
 start_watch() {
 	rm -f "$W/pid" "$W/before" "$W/after" "$W/rc"
-	"${T[@]}" kill-server 2>/dev/null
+	[ "${#T[@]}" = 0 ] || "${T[@]}" kill-server 2>/dev/null
+	# A server of its own each time: a new session must not meet the last
+	# server while it shuts down.
+	SERVERS=$((SERVERS + 1))
+	T=(tmux -L "tcptune-watch-test-$SERVERS" -f /dev/null)
 	"${T[@]}" new-session -d -x 80 -y 24 \
 		"stty -g >$W/before; sh -c 'echo \$\$ >$W/pid; exec $BIN watch'; echo \$? >$W/rc; stty -g >$W/after; sleep $TT_HANG" ||
 		fail "cannot start tmux"
