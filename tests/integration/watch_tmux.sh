@@ -11,6 +11,7 @@
 #     screen left, the cursor shown, `stty -g` the same.
 #  6. The same after SIGTERM, and at 60x20 after a resize nothing is wider
 #     than the pane.
+#  7. --netns /proc/PID/ns/net watches that namespace (empty), not this one.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmds tmux ss
@@ -24,7 +25,7 @@ T=()
 SERVERS=0
 trap 'for n in $(seq "$SERVERS"); do tmux -L "tcptune-watch-test-$n" kill-server 2>/dev/null; done; tt_cleanup' EXIT
 
-# start_watch: a pane running watch between two `stty -g`, its pid in $W/pid.
+# start_watch [ARGS]: a pane running watch [ARGS] between two `stty -g`, its pid in $W/pid.
 start_watch() {
 	rm -f "$W/pid" "$W/before" "$W/after" "$W/rc"
 	[ "${#T[@]}" = 0 ] || "${T[@]}" kill-server 2>/dev/null
@@ -33,7 +34,7 @@ start_watch() {
 	SERVERS=$((SERVERS + 1))
 	T=(tmux -L "tcptune-watch-test-$SERVERS" -f /dev/null)
 	"${T[@]}" new-session -d -x 80 -y 24 \
-		"stty -g >$W/before; sh -c 'echo \$\$ >$W/pid; exec $BIN watch'; echo \$? >$W/rc; stty -g >$W/after; sleep $TT_HANG" ||
+		"stty -g >$W/before; sh -c 'echo \$\$ >$W/pid; exec $BIN ${1:-} watch'; echo \$? >$W/rc; stty -g >$W/after; sleep $TT_HANG" ||
 		fail "cannot start tmux"
 	wait_for_file "$W/pid" "$TT_HANG" || fail "watch did not start"
 	WPID=$(cat "$W/pid")
@@ -110,4 +111,17 @@ wait_until "$TT_HANG" shows '^TCP states' || fail "watch did not draw"
 tr '\0' ' ' <"/proc/$WPID/cmdline" | grep -q ' watch' || fail "pid $WPID is not tcptune watch"
 kill -TERM "$WPID"
 restored "SIGTERM"
+
+# 7. --netns: a namespace of its own, with no socket, while this one has the leaker's.
+start_bg unshare --net sleep "$TT_HANG"
+NS=$TT_LAST_PID
+wait_until "$TT_HANG" eval '[ "$(stat -L -c %i /proc/$NS/ns/net 2>/dev/null)" != "$(stat -L -c %i /proc/self/ns/net)" ]' ||
+	fail "the inner namespace did not appear"
+start_watch "--netns /proc/$NS/ns/net"
+wait_until "$TT_HANG" shows '^CLOSE_WAIT: 0 sockets' || fail "--netns: $(cat "$W/screen")"
+grep -q "netns /proc/$NS/ns/net" "$W/screen" || fail "--netns: the header does not name the namespace: $(head -n 1 "$W/screen")"
+[ "$(ss -Htan state close-wait | wc -l)" -gt 0 ] || fail "this namespace lost its CLOSE_WAIT sockets"
+"${T[@]}" send-keys q
+restored "q under --netns"
+echo "  --netns: the other namespace's (empty) view, not this one's"
 echo "ok: watch shows states and a growing CLOSE_WAIT holder, pauses, sorts, quits with q and on SIGTERM, terminal restored"
