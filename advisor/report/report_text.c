@@ -503,11 +503,10 @@ static void status_line(const struct report_ctx *ctx, FILE *out)
 	}
 	snprintf(first, sizeof(first), "%s%s%s: ", st == 0 ? (ctx->color ? "\033[32m" : "")
 		 : color_on(ctx, st == 3 ? 1 : st), upper[st], color_off(ctx));
-	wrapf(out, ctx->width, first, "  ", "%s%s, kernel %s%s%s%s%s", counts,
+	/* What was audited (root, namespace) opens the details: this line stays short. */
+	wrapf(out, ctx->width, first, "  ", "%s%s, kernel %s", counts,
 	      st == 3 ? "; the check is incomplete (errors above)" : "",
-	      s->kernel_release[0] ? esc(s->kernel_release) : "unknown",
-	      strcmp(s->root, "/") ? ", root " : "", strcmp(s->root, "/") ? esc(s->root) : "",
-	      s->netns ? ", network namespace " : "", s->netns ? esc(s->netns) : "");
+	      s->kernel_release[0] ? esc(s->kernel_release) : "unknown");
 }
 
 /* One finding: severity and title (with the rule id), the fix; with -v the
@@ -584,6 +583,12 @@ int report_text(const struct report_ctx *ctx, FILE *out)
 	findings_section(ctx, out);
 	if (ctx->verbosity >= 1) {
 		fprintf(out, "\n");
+		if (strcmp(ctx->s->root, "/") != 0 || ctx->s->netns) {
+			wrapf(out, ctx->width, "", "  ", "Audited: %s%s%s%s", strcmp(ctx->s->root, "/") ? "the tree under " : "",
+			      strcmp(ctx->s->root, "/") ? esc(ctx->s->root) : "",
+			      ctx->s->netns ? "network namespace " : "", ctx->s->netns ? esc(ctx->s->netns) : "");
+			fprintf(out, "\n");
+		}
 		census_section(ctx, out);
 		timewait_section(ctx, out);
 		closewait_section(ctx, out);
