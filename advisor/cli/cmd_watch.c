@@ -395,7 +395,7 @@ static void draw_states(const struct watch *w, struct screen *sc, size_t n_state
 	size_t spark = sc->cols > 40 ? sc->cols - 36 : 4;
 
 	line(sc, "TCP states, last %.0f min (%zu s a column)%*s %10s %9s", HIST * w->interval_s / 60,
-	     (size_t) ((HIST + spark - 1) / spark * w->interval_s), (int) (spark > 31 ? spark - 31 : 0), "", "now",
+	     (size_t) (ceil((double) HIST / (double) spark) * w->interval_s), (int) (spark > 31 ? spark - 31 : 0), "", "now",
 	     "per s");
 	for (size_t i = 0; i < n_states && sc->row + 1 < sc->rows; i++) {
 		int st = shown_states[i];
