@@ -105,6 +105,7 @@ char *rule_interpolate(const char *text, const struct snapshot *s)
 		} else if (*p == '{' && end) {
 			/* {a|b}: the first present fact, "?" if none */
 			const char *name = p + 1;
+			bool chosen = false;
 
 			while (name <= end) {
 				const char *bar = memchr(name, '|', (size_t) (end - name));
@@ -114,17 +115,19 @@ char *rule_interpolate(const char *text, const struct snapshot *s)
 
 				if (stop == name) {	/* "{a|}": an empty last choice shows nothing */
 					piece = strdup("");
+					chosen = true;
 					break;
 				}
 				snprintf(fact, sizeof(fact), "%.*s", (int) (stop - name), name);
 				id = fact_lookup(fact);
 				if (id >= 0 && snap_get(s, (size_t) id)->present) {
 					piece = format_fact(s, (size_t) id);
+					chosen = true;
 					break;
 				}
 				name = stop + 1;
 			}
-			if (name > end)
+			if (!chosen)
 				piece = strdup("?");
 			if (!piece) {
 				free(out);
