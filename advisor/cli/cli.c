@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "caps.h"
@@ -50,6 +51,10 @@ static const struct verb verbs[] = {
 	{ "rollback", cmd_rollback, 0, 1, cmd_rollback_opts, "[ID]",  "undo the last (or the given) applied transaction",
 	  TJ, VERB_CHANGES },
 	{ "history", cmd_history, 0, 0, cmd_history_opts, "",         "the transactions in the backup store", TJ, 0 },
+	{ "watch",   cmd_watch,   0, 0, cmd_watch_opts,   "",         "a live full-screen view: states, rates, CLOSE_WAIT holders, findings",
+	  NULL, NETNS },
+	{ "rules",   cmd_rules,   0, 0, cmd_rules_opts,   "",         "every rule id, its severity and what it reports", NULL, 0 },
+	{ "keys",    cmd_keys,    0, 0, cmd_keys_opts,    "",         "every tracked sysctl, with a one-line summary", NULL, 0 },
 	/* For shell completion; not in --help. */
 	{ "list",    cmd_list,    1, 1, cmd_list_opts,    "WHAT",     NULL, NULL, 0 },
 };
@@ -111,12 +116,11 @@ static void verb_usage(const struct verb *v, FILE *f)
 	fprintf(f, "\nGlobal options (tcptune --help): --root DIR, --data DIR, --color WHEN, -q, -v\n");
 }
 
-/* Levenshtein distance, for "did you mean". */
-static size_t distance(const char *a, const char *b)
+size_t cli_distance(const char *a, const char *b)
 {
-	size_t la = strlen(a), lb = strlen(b), prev[32], cur[32];
+	size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
 
-	if (la >= 31 || lb >= 31)
+	if (la >= 63 || lb >= 63)
 		return 99;
 	for (size_t j = 0; j <= lb; j++)
 		prev[j] = j;
@@ -141,7 +145,7 @@ static const struct verb *find_verb(const char *name)
 		if (strcmp(verbs[i].name, name) == 0)
 			return &verbs[i];
 	for (size_t i = 0; i < n_verbs; i++) {
-		size_t d = distance(name, verbs[i].name);
+		size_t d = cli_distance(name, verbs[i].name);
 		if (d < best_d) {
 			best_d = d;
 			best = &verbs[i];
@@ -160,6 +164,34 @@ static const struct cli_opt *match_opt(const struct cli_opt *table, const char *
 		if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
 			return o;
 	return NULL;
+}
+
+/* The visible option nearest to name[0..len) (at most 2 edits): the global
+ * ones and the verb's, or every verb's before the verb is known. */
+static const char *nearest_opt(const struct verb *v, const char *name, size_t len)
+{
+	const char *best = NULL;
+	size_t best_d = 3;
+	char typed[64];
+
+	if (len >= sizeof(typed))
+		return NULL;
+	snprintf(typed, sizeof(typed), "%.*s", (int) len, name);
+	for (size_t i = 0; i <= n_verbs; i++) {
+		const struct cli_opt *table = i == n_verbs ? global_opts : verbs[i].opts;
+
+		if (i < n_verbs && v && v != &verbs[i])
+			continue;
+		for (const struct cli_opt *o = table; o && o->name; o++) {
+			size_t d = o->help ? cli_distance(typed, o->name) : 99;
+
+			if (d < best_d) {
+				best_d = d;
+				best = o->name;
+			}
+		}
+	}
+	return best;
 }
 
 /* --format: one of the verb's formats; the first by default. */
@@ -236,9 +268,16 @@ int cli_run(int argc, char **argv)
 		o = match_opt(global_opts, name, len);
 		if (!o && v)
 			o = match_opt(v->opts, name, len);
-		if (!o)
+		if (!o) {
+			const char *near = nearest_opt(v, name, len);
+
+			if (near && (strlen(near) != len || strncmp(near, name, len) != 0))
+				return log_errx(EXIT_UNKNOWN, "unknown option '%s', did you mean '--%s'?%s", arg, near,
+						v || match_opt(global_opts, near, strlen(near)) ? ""
+						: " (command options go after the command)"), EXIT_UNKNOWN;
 			return log_errx(EXIT_UNKNOWN, "unknown option '%s'%s", arg,
 					v ? "" : " (command options go after the command)"), EXIT_UNKNOWN;
+		}
 		if (o->has_arg && !value) {
 			if (i + 1 >= argc)
 				return log_errx(EXIT_UNKNOWN, "option '--%s' needs a value", o->name), EXIT_UNKNOWN;
@@ -287,6 +326,16 @@ int cli_run(int argc, char **argv)
 	if (g.netns_arg && strcmp(g.target.root, "/") != 0)
 		return log_errx(EXIT_UNKNOWN, "--netns and --root do not go together: --root audits files, "
 				"--netns a live namespace"), EXIT_UNKNOWN;
+	/* A --root that is not there is an error for every verb, never "/". */
+	/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): "/" or --root's value, which has_arg sets */
+	if (strcmp(g.target.root, "/") != 0) {
+		struct stat st;
+
+		if (stat(g.target.root, &st) < 0)
+			return log_err(-errno, "--root '%s'", g.target.root), EXIT_UNKNOWN;
+		if (!S_ISDIR(st.st_mode))
+			return log_errx(EXIT_UNKNOWN, "--root '%s' is not a directory", g.target.root), EXIT_UNKNOWN;
+	}
 	if (help && v) {
 		verb_usage(v, stdout);
 		return EXIT_OK;

@@ -86,6 +86,10 @@ int cli_run(int argc, char **argv);
 /* The login name of the real uid, for the history ("?" when unknown). */
 const char *cli_login_name(void);
 
+/* Edit distance between a and b (Levenshtein), for "did you mean"; a
+ * large number when either is longer than 63 characters. */
+size_t cli_distance(const char *a, const char *b);
+
 /* Is --format the given one? */
 bool cli_format_is(const struct cli_args *a, const char *name);
 

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "plan.h"
 #include "profile.h"
+#include "rule.h"
 #include "snapshot.h"
 
 /* Load the profiles along the data search path; logs and returns -EINVAL on
@@ -58,6 +59,19 @@ extern const struct cli_opt cmd_recommend_opts[];
 
 int cmd_list(const struct cli_args *a);
 extern const struct cli_opt cmd_list_opts[];
+
+int cmd_rules(const struct cli_args *a);
+extern const struct cli_opt cmd_rules_opts[];
+
+int cmd_watch(const struct cli_args *a);
+extern const struct cli_opt cmd_watch_opts[];
+
+int cmd_keys(const struct cli_args *a);
+extern const struct cli_opt cmd_keys_opts[];
+
+/* Load the rules along the data search path; logs and returns -EINVAL on a
+ * bad rule file. */
+int cmd_load_rules(const struct cli_args *a, struct rule_set *rules);
 
 /* The verbs' names, for `tcptune list verbs`. */
 void cli_print_verbs(void);

@@ -7,9 +7,11 @@
 #include "cmd.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,7 +31,7 @@
 #include "strutil.h"
 
 enum { OPT_OUTPUT = 1, OPT_IGNORE, OPT_SAMPLES, OPT_INTERVAL, OPT_CONFIG, OPT_RECORD, OPT_NO_STATE,
-       OPT_ALL_NETNS };
+       OPT_ALL_NETNS, OPT_WIDE };
 
 const struct cli_opt cmd_check_opts[] = {
 	{ "format",   true, CLI_OPT_FORMAT, "" },
@@ -40,6 +42,7 @@ const struct cli_opt cmd_check_opts[] = {
 	{ "config",   true, OPT_CONFIG,   "site settings file (default " CONFIG_PATH ")" },
 	{ "no-state", false, OPT_NO_STATE, "compare with the previous check but do not record this one" },
 	{ "all-netns", false, OPT_ALL_NETNS, "also every other network namespace of the host (needs CAP_SYS_ADMIN)" },
+	{ "wide",     false, OPT_WIDE,    "text: one line per item, never wrapped (for grep)" },
 	{ "debug-record-sockdiag", true, OPT_RECORD, NULL },	/* writes unit-test fixtures */
 	{ "debug-print-capeff", false, CLI_OPT_CAPEFF, NULL },	/* tests: the capabilities kept */
 	{ NULL, false, 0, NULL },
@@ -49,7 +52,7 @@ struct check_opts {
 	const struct report_format *fmt;
 	const char *output, *config, *record;
 	long long samples, interval;
-	bool print_capeff, no_state, all_netns;
+	bool print_capeff, no_state, all_netns, wide, interval_given, config_given;
 };
 
 static double clock_s(clockid_t id)
@@ -58,6 +61,27 @@ static double clock_s(clockid_t id)
 
 	clock_gettime(id, &ts);
 	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* --output's directory must exist: found out before a long sampling run,
+ * not at the end.  Logs and returns true when it does not. */
+static bool output_dir_missing(const char *output)
+{
+	char *copy = strdup(output);
+	struct stat st;
+	bool missing = false;
+
+	if (!copy)
+		return false;	/* the write itself will say */
+	if (stat(dirname(copy), &st) < 0) {
+		log_err(-errno, "--output '%s': cannot use its directory", output);
+		missing = true;
+	} else if (!S_ISDIR(st.st_mode)) {
+		log_errx(0, "--output '%s': its directory is not a directory", output);
+		missing = true;
+	}
+	free(copy);
+	return missing;
 }
 
 static int parse_opts(const struct cli_args *a, struct check_opts *o, struct config *cfg)
@@ -80,14 +104,20 @@ static int parse_opts(const struct cli_args *a, struct check_opts *o, struct con
 			break;
 		case OPT_SAMPLES:
 			if (parse_ll(v, 1, SAMPLE_MAX, &o->samples) < 0)
-				return log_errx(-EINVAL, "invalid --samples '%s': a number from 1 to %d", v, SAMPLE_MAX);
+				return log_errx(-EINVAL, "invalid --samples '%s': a number from 2 to %d", v, SAMPLE_MAX);
+			/* A rate needs two snapshots; one is what check does anyway. */
+			if (o->samples == 1)
+				return log_errx(-EINVAL, "--samples 1 measures no rate: give 2 or more, or leave "
+						"--samples out for a single snapshot");
 			break;
 		case OPT_INTERVAL:
 			if (parse_ll(v, 0, 3600, &o->interval) < 0)
 				return log_errx(-EINVAL, "invalid --interval '%s': whole seconds from 0 to 3600", v);
+			o->interval_given = true;
 			break;
 		case OPT_CONFIG:
 			o->config = v;
+			o->config_given = true;
 			break;
 		case OPT_RECORD:
 			o->record = v;
@@ -98,22 +128,27 @@ static int parse_opts(const struct cli_args *a, struct check_opts *o, struct con
 		case OPT_ALL_NETNS:
 			o->all_netns = true;
 			break;
+		case OPT_WIDE:
+			o->wide = true;
+			break;
 		}
 	}
 	if (o->all_netns && (a->g->netns_arg || strcmp(a->g->target.root, "/") != 0))
 		return log_errx(-EINVAL, "--all-netns reads every live namespace; it does not go with --netns or --root");
+	if (o->output && output_dir_missing(o->output))
+		return -ENOENT;
+	if (o->interval_given && o->samples < 2)
+		return log_errx(-EINVAL, "--interval is the time between samples: it needs --samples N (2 or more)");
 	return 0;
 }
 
 /* Take the snapshots; *last holds the final one.  Returns the last
  * snapshot_take() result, or a negative errno when none could be taken. */
 static int take_snapshots(const struct cli_args *a, const struct check_opts *o, struct snapshot *last,
-			  FILE *record)
+			  FILE *record, struct sampler *sm)
 {
-	struct sampler sm;
 	int r = 0;
 
-	sampler_init(&sm);
 	for (long long i = 0; i < o->samples; i++) {
 		struct snapshot s;
 
@@ -143,14 +178,13 @@ static int take_snapshots(const struct cli_args *a, const struct check_opts *o, 
 			snap_set_int(last, F_SAMPLES, 1);
 			continue;
 		}
-		if (sampler_add(&sm, last, clock_s(CLOCK_MONOTONIC)) < 0) {
+		if (sampler_add(sm, last, clock_s(CLOCK_MONOTONIC)) < 0) {
 			r = log_err(-ENOMEM, "sampling");
 			break;
 		}
 	}
-	if (sm.n > 0)
-		sampler_finish(&sm, last);
-	sampler_release(&sm);
+	if (sm->n > 0)
+		sampler_finish(sm, last);
 	return r;
 }
 
@@ -202,6 +236,7 @@ int cmd_check(const struct cli_args *a)
 	struct snapshot s = { .rootfd = -1 };
 	struct state_place place = { .known = false };
 	struct check_state *state = NULL;
+	struct sampler sm;
 	struct datadir dd;
 	struct diag d = { .line = 0 };
 	FILE *record = NULL;
@@ -210,6 +245,7 @@ int cmd_check(const struct cli_args *a)
 	double started = clock_s(CLOCK_REALTIME), t0 = clock_s(CLOCK_MONOTONIC);
 	int r, code = EXIT_OK;
 
+	sampler_init(&sm);
 	if (parse_opts(a, &o, &cfg) < 0) {
 		code = EXIT_UNKNOWN;
 		goto out;
@@ -244,7 +280,7 @@ int cmd_check(const struct cli_args *a)
 		goto out;
 	}
 	have_rules = true;
-	r = config_load(&cfg, o.config, dd.trust_check, &d);
+	r = config_load(&cfg, a->g->target.root, o.config, o.config_given, dd.trust_check, &d);
 	if (r < 0) {
 		log_diag(0, &d);
 		code = EXIT_UNKNOWN;
@@ -267,7 +303,7 @@ int cmd_check(const struct cli_args *a)
 		}
 	}
 
-	r = take_snapshots(a, &o, &s, record);
+	r = take_snapshots(a, &o, &s, record, &sm);
 	have_snapshot = s.facts != NULL;
 	if (!have_snapshot) {
 		code = EXIT_UNKNOWN;
@@ -350,6 +386,8 @@ int cmd_check(const struct cli_args *a)
 			.s = &s, .rules = &rules, .findings = &findings, .rec = &rec, .started = started,
 			.duration = clock_s(CLOCK_MONOTONIC) - t0, .status = code,
 			.color = a->g->use_color && !o.output, .netns = have_scan ? &scan : NULL,
+			.width = o.wide ? 0 : o.output ? 80 : report_text_width(stdout),
+			.verbosity = a->g->verbosity, .sampler = sm.n >= 2 ? &sm : NULL,
 		};
 		if (write_report(&o, &ctx) < 0)
 			code = EXIT_UNKNOWN;
@@ -378,5 +416,6 @@ out:
 	if (have_profiles)
 		profile_set_release(&profiles);
 	config_release(&cfg);
+	sampler_release(&sm);
 	return code;
 }

@@ -1,8 +1,12 @@
-/* `tcptune explain KEY`: the key table's entry with the runtime value and
- * what boot sets, under both orders.  Rules join in #3. */
+/* `tcptune explain KEY|RULE`: the key table's entry with the runtime value
+ * and what boot sets, under both orders; or a rule's text, its title's
+ * placeholders named and filled from this machine.  A typo gets the nearest
+ * names. */
 #include "cmd.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "keys.h"
@@ -44,30 +48,117 @@ static void print_boot(const struct snapshot *s, size_t i, FILE *out)
 	}
 }
 
+/* "did you mean": the rule ids and keys (full or last part) at most 3 edits
+ * from name, nearest first, at most 3 of them. */
+static void suggest(const struct rule_set *rules, const char *name)
+{
+	const char *best[3] = { NULL, NULL, NULL };
+	size_t best_d[3] = { 4, 4, 4 };
+	char line[256] = "";
+
+	for (size_t i = 0; i < rules->n + 2 * key_count; i++) {
+		const char *cand;
+		size_t d;
+
+		if (i < rules->n)
+			cand = rules->rules[i].id;
+		else if (i < rules->n + key_count)
+			cand = key_table[i - rules->n].name;
+		else {
+			cand = strrchr(key_table[i - rules->n - key_count].name, '.');
+			cand = cand ? cand + 1 : key_table[i - rules->n - key_count].name;
+		}
+		d = cli_distance(name, cand);
+		for (size_t k = 0; k < 3; k++)
+			if (d < best_d[k]) {
+				memmove(&best[k + 1], &best[k], (2 - k) * sizeof(best[0]));
+				memmove(&best_d[k + 1], &best_d[k], (2 - k) * sizeof(best_d[0]));
+				best[k] = cand;
+				best_d[k] = d;
+				break;
+			}
+	}
+	for (size_t k = 0; k < 3 && best[k]; k++) {
+		size_t len = strlen(line);
+
+		snprintf(line + len, sizeof(line) - len, "%s'%s'", k == 0 ? "" : k == 2 || !best[k + 1] ? " or " : ", ",
+			 best[k]);
+	}
+	if (best[0])
+		log_errx(0, "'%s' is neither a tracked sysctl nor a rule id; did you mean %s?", name, line);
+	else
+		log_errx(0, "'%s' is neither a tracked sysctl nor a rule id (tcptune rules, tcptune keys list them)",
+			 name);
+}
+
+/* The rule's text; its title's placeholders named (<fact>), then filled
+ * from this machine when a snapshot can be taken. */
 static int explain_rule(const struct cli_args *a, const char *id)
 {
 	struct rule_set rules;
-	struct datadir dd;
-	struct diag d = { .line = 0 };
+	struct findings found = { 0 };
+	struct snapshot s;
 	const struct rule *r;
-	int rc;
+	size_t width = report_text_width(stdout);
+	char *title;
+	bool have_snapshot = false, have_found = false;
+	int code = EXIT_OK;
 
-	datadir_init(&dd, a->g->data);
-	rc = rule_set_load(&rules, &dd, &d);
-	if (rc < 0)
-		return log_diag(EXIT_UNKNOWN, &d);
+	if (cmd_load_rules(a, &rules) < 0)
+		return EXIT_UNKNOWN;
 	r = rule_set_find(&rules, id);
 	if (!r) {
+		suggest(&rules, id);
 		rule_set_release(&rules);
-		return log_errx(EXIT_UNKNOWN, "'%s' is neither a tracked sysctl nor a rule id", id);
+		return EXIT_UNKNOWN;
 	}
-	printf("%s (%s)\n\n%s\n\n", r->id, severity_name(r->severity), r->title);
-	printf("%s\n\nFix: %s\n", r->explain, r->fix);
+	title = rule_interpolate(r->title, NULL);
+	if (!title) {
+		log_err(-ENOMEM, "explain");
+		code = EXIT_UNKNOWN;
+		goto out;
+	}
+	printf("%s (%s)\n\n", r->id, severity_name(r->severity));
+	report_wrap(stdout, width, "Reports: ", "  ", title);
+	free(title);
+	if (snapshot_init(&s, &a->g->target) == 0) {
+		have_snapshot = true;
+		(void) snapshot_take(&s);	/* what could not be read shows as "?" */
+		if (rules_evaluate(&rules, &s, NULL, 0, &found) == 0)
+			have_found = true;
+	}
+	if (have_found) {
+		const struct finding *f = NULL;
+
+		for (size_t i = 0; i < found.n; i++)
+			if (found.v[i].rule == r)
+				f = &found.v[i];
+		if (f)
+			report_wrap(stdout, width, "Here now: ", "  ", f->title);
+		else {
+			char *here = rule_interpolate(r->title, &s);
+
+			report_wrap(stdout, width, "Here now: does not fire; its title would read: ", "  ",
+				    here ? here : "?");
+			free(here);
+		}
+	}
+	printf("\n");
+	report_wrap(stdout, width, "", "", r->explain);
+	printf("\n");
+	report_wrap(stdout, width, "Fix: ", "     ", r->fix);
 	for (size_t i = 0; i < r->n_sysctl; i++)
-		printf("  %s = %s\n", r->sysctl[i].key, r->sysctl[i].value);
-	printf("\nFires when: %s\nDefined in: %s:%u\n", r->when_src, r->file, r->line);
+		printf("     %s = %s\n", r->sysctl[i].key, r->sysctl[i].value);
+	printf("\n");
+	report_wrap(stdout, width, "Fires when: ", "  ", r->when_src);
+	printf("Defined in: %s:%u\n", r->file, r->line);
+out:
+	if (have_found)
+		findings_release(&found);
+	if (have_snapshot)
+		snapshot_release(&s);
 	rule_set_release(&rules);
-	return EXIT_OK;
+	return code;
 }
 
 int cmd_explain(const struct cli_args *a)

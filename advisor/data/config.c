@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "rootfs.h"
 #include "strutil.h"
 #include "yaml_load.h"
 
@@ -65,33 +67,74 @@ static int load_doc(struct config *c, const struct ynode *doc, const char *path,
 	return 0;
 }
 
-int config_load(struct config *c, const char *path, bool trust_check, struct diag *d)
+int config_load(struct config *c, const char *root, const char *path, bool required, bool trust_check,
+		struct diag *d)
 {
-	char *dir_copy = strdup(path), *base_copy = strdup(path);
+	char *dir_copy = strdup(path), *base_copy = strdup(path), *display = NULL;
+	bool in_root = strcmp(root, "/") != 0;
 	struct ynode *doc = NULL;
-	int dfd = -1, r;
+	int rootfd = -1, dfd = -1, r;
 
 	if (!dir_copy || !base_copy) {
 		r = -ENOMEM;
 		goto out;
 	}
-	dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (in_root) {
+		/* Inside the audited tree, as every other file of it (README "--root"). */
+		const char *rel = path;
+
+		while (*rel == '/')
+			rel++;
+		if (asprintf(&display, "%s/%s", root, rel) < 0) {
+			display = NULL;
+			r = -ENOMEM;
+			goto out;
+		}
+		rootfd = rootfs_open(root);
+		if (rootfd < 0) {
+			r = diag_set(d, rootfd, root, 0, 0, "cannot open the --root directory: %s", strerror(-rootfd));
+			goto out;
+		}
+		free(dir_copy);
+		dir_copy = strdup(rel);
+		if (!dir_copy) {
+			r = -ENOMEM;
+			goto out;
+		}
+		dfd = strchr(rel, '/') ? rootfs_openat(rootfd, dirname(dir_copy), O_RDONLY | O_DIRECTORY)
+				       : fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+		if (dfd < 0 && !strchr(rel, '/'))
+			dfd = -errno;
+	} else {
+		dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			dfd = -errno;
+	}
 	if (dfd < 0) {
-		r = errno == ENOENT ? 0 : diag_set(d, -errno, path, 0, 0, "cannot open its directory");
+		/* The default file is optional; one the user named is not. */
+		if (dfd == -ENOENT && !required)
+			r = 0;
+		else
+			r = diag_set(d, dfd, display ? display : path, 0, 0, "%s: cannot open its directory: %s",
+				     required ? "--config" : "site settings", strerror(-dfd));
 		goto out;
 	}
-	r = yaml_load_file(dfd, basename(base_copy), path, trust_check, &doc, d);
+	r = yaml_load_file(dfd, basename(base_copy), display ? display : path, trust_check, &doc, d);
 	if (r == -ENOENT) {
-		r = 0;
+		r = required ? diag_set(d, r, display ? display : path, 0, 0, "--config names no file: %s",
+					strerror(ENOENT)) : 0;
 		goto out;
 	}
 	if (r == 0)
-		r = load_doc(c, doc, path, d);
+		r = load_doc(c, doc, display ? display : path, d);
 out:
 	ynode_free(doc);
 	if (dfd >= 0)
 		close(dfd);
+	if (rootfd >= 0)
+		close(rootfd);
 	free(dir_copy);
 	free(base_copy);
+	free(display);
 	return r;
 }

@@ -20,9 +20,12 @@ struct config {
 
 #define CONFIG_IDLE_TIMEOUT_MAX (7 * 24 * 3600)	/* longer is no idle timeout worth declaring */
 
-/* Load path; a missing file is an empty config.  trust_check as for rules.
- * Returns 0 or a negative errno with d filled. */
-int config_load(struct config *c, const char *path, bool trust_check, struct diag *d);
+/* Load path, read under root ("/", or --root DIR: then path names a file
+ * inside that tree, never the live /etc).  A missing file is an empty
+ * config unless required (the user named it with --config: then an error).
+ * trust_check as for rules.  Returns 0 or a negative errno with d filled. */
+int config_load(struct config *c, const char *root, const char *path, bool required, bool trust_check,
+		struct diag *d);
 void config_release(struct config *c);
 
 /* Append id to the ignore list (for --ignore).  0 or -ENOMEM. */

@@ -53,7 +53,7 @@ const char *severity_name(enum severity s);
 
 struct finding_evidence {
 	const char *fact;	/* fact name */
-	char value[128];	/* "1234", "\"cwholder\"", "missing" */
+	char *value;		/* "1234", "cwholder" (escaped), "missing"; malloc'd, whole */
 };
 
 struct finding {
@@ -86,7 +86,9 @@ void findings_release(struct findings *f);
 int findings_worst(const struct findings *f);
 
 /* Interpolate {fact} / {fact|fallback} in text against s.  Returns a malloc'd
- * string or NULL on ENOMEM.  Missing facts show as "?". */
+ * string or NULL on ENOMEM.  Missing facts show as "?".  With s NULL (no
+ * snapshot) each placeholder is named: "{a|b}" becomes "<a or b>", "{a|}"
+ * "<a, if any>". */
 char *rule_interpolate(const char *text, const struct snapshot *s);
 
 /* Check every {fact} in text names a known fact: 0 or -EINVAL with d (column

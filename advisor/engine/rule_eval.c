@@ -28,17 +28,57 @@ static const struct expr_value *lookup(void *ctx, size_t id)
 	return &l->v;
 }
 
-static void format_fact(const struct snapshot *s, size_t id, char *buf, size_t len)
+/* A fact's value as shown in titles and evidence: a number, an escaped
+ * string (whole: titles wrap in text, JSON takes any length) or "missing".
+ * Returns a malloc'd string or NULL on ENOMEM. */
+static char *format_fact(const struct snapshot *s, size_t id)
 {
 	const struct fact_val *f = snap_get(s, id);
-	char esc[160];
+	char *out = NULL;
 
 	if (!f || !f->present)
-		snprintf(buf, len, "missing");
-	else if (fact_def(id)->type == FT_STR)
-		snprintf(buf, len, "%s", str_escape(f->s ? f->s : "", esc, sizeof(esc)));
-	else
-		snprintf(buf, len, "%" PRId64, f->i);
+		return strdup("missing");
+	if (fact_def(id)->type == FT_STR) {
+		const char *v = f->s ? f->s : "";
+		size_t len = strlen(v) * 4 + 1;	/* every byte may become \xNN */
+
+		out = malloc(len);
+		return out ? str_escape(v, out, len) : NULL;
+	}
+	if (asprintf(&out, "%" PRId64, f->i) < 0)
+		return NULL;
+	return out;
+}
+
+/* "{a|b}" as "<a or b>", "{a|}" as "<a, if any>": what a title says where
+ * no snapshot fills it.  name..end is the text between the braces. */
+static char *placeholder_name(const char *name, const char *end)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&out, &len);
+
+	if (!m)
+		return NULL;
+	fputc('<', m);
+	for (const char *q = name; q < end; ) {
+		const char *bar = memchr(q, '|', (size_t) (end - q));
+		const char *stop = bar ? bar : end;
+
+		if (stop == q && q > name)
+			fputs(", if any", m);
+		else
+			fprintf(m, "%s%.*s", q > name ? " or " : "", (int) (stop - q), q);
+		q = bar ? bar + 1 : end;
+		if (bar && bar + 1 == end)
+			fputs(", if any", m);
+	}
+	fputc('>', m);
+	if (fclose(m) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
 }
 
 char *rule_interpolate(const char *text, const struct snapshot *s)
@@ -49,15 +89,24 @@ char *rule_interpolate(const char *text, const struct snapshot *s)
 	if (!out)
 		return NULL;
 	for (const char *p = text; *p; ) {
-		char piece[128];
-		const char *add = p, *end;
+		char *piece = NULL;
+		const char *add = p, *end = NULL;
 		size_t alen = 1;
 
-		if (*p == '{' && (end = strchr(p, '}'))) {
+		if (*p == '{' && (end = strchr(p, '}')) && !s) {
+			piece = placeholder_name(p + 1, end);
+			if (!piece) {
+				free(out);
+				return NULL;
+			}
+			add = piece;
+			alen = strlen(piece);
+			p = end + 1;
+		} else if (*p == '{' && end) {
 			/* {a|b}: the first present fact, "?" if none */
 			const char *name = p + 1;
+			bool chosen = false;
 
-			snprintf(piece, sizeof(piece), "?");
 			while (name <= end) {
 				const char *bar = memchr(name, '|', (size_t) (end - name));
 				const char *stop = bar ? bar : end;
@@ -65,16 +114,24 @@ char *rule_interpolate(const char *text, const struct snapshot *s)
 				int id;
 
 				if (stop == name) {	/* "{a|}": an empty last choice shows nothing */
-					piece[0] = '\0';
+					piece = strdup("");
+					chosen = true;
 					break;
 				}
 				snprintf(fact, sizeof(fact), "%.*s", (int) (stop - name), name);
 				id = fact_lookup(fact);
 				if (id >= 0 && snap_get(s, (size_t) id)->present) {
-					format_fact(s, (size_t) id, piece, sizeof(piece));
+					piece = format_fact(s, (size_t) id);
+					chosen = true;
 					break;
 				}
 				name = stop + 1;
+			}
+			if (!chosen)
+				piece = strdup("?");
+			if (!piece) {
+				free(out);
+				return NULL;
 			}
 			add = piece;
 			alen = strlen(piece);
@@ -86,6 +143,7 @@ char *rule_interpolate(const char *text, const struct snapshot *s)
 			cap = (n + alen + 1) * 2;
 			no = realloc(out, cap);
 			if (!no) {
+				free(piece);
 				free(out);
 				return NULL;
 			}
@@ -93,6 +151,7 @@ char *rule_interpolate(const char *text, const struct snapshot *s)
 		}
 		memcpy(out + n, add, alen);
 		n += alen;
+		free(piece);
 	}
 	out[n] = '\0';
 	return out;
@@ -108,8 +167,11 @@ static bool is_ignored(const char *id, char *const *ignore, size_t n)
 
 void findings_release(struct findings *f)
 {
-	for (size_t i = 0; i < f->n; i++)
+	for (size_t i = 0; i < f->n; i++) {
 		free(f->v[i].title);
+		for (size_t k = 0; k < f->v[i].n_evidence; k++)
+			free(f->v[i].evidence[k].value);
+	}
 	free(f->v);
 	for (size_t i = 0; i < f->n_errors; i++)
 		free(f->errors[i].msg);
@@ -142,6 +204,7 @@ static int add_finding(struct findings *f, const struct rule *r, const struct sn
 	f->v = nf;
 	x = &nf[f->n];
 	memset(x, 0, sizeof(*x));
+	f->n++;		/* counted now, so that findings_release() frees what a failure leaves */
 	x->rule = r;
 	x->ignored = ignored;
 	x->title = rule_interpolate(r->title, s);
@@ -150,10 +213,11 @@ static int add_finding(struct findings *f, const struct rule *r, const struct sn
 	n = rule_expr_facts(r->when, ids, 8);
 	for (size_t i = 0; i < n && i < 8; i++) {
 		x->evidence[i].fact = fact_def(ids[i])->name;
-		format_fact(s, ids[i], x->evidence[i].value, sizeof(x->evidence[i].value));
+		x->evidence[i].value = format_fact(s, ids[i]);
+		if (!x->evidence[i].value)
+			return -ENOMEM;
 		x->n_evidence++;
 	}
-	f->n++;
 	return 0;
 }
 

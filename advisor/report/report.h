@@ -8,6 +8,7 @@
 #include "netns_scan.h"
 #include "recommend.h"
 #include "rule.h"
+#include "sample.h"
 #include "snapshot.h"
 
 /* Everything a report shows. */
@@ -21,7 +22,20 @@ struct report_ctx {
 	int status;				/* the exit code: 0 ok, 1 warning, 2 critical, 3 unknown */
 	bool color;				/* text: ANSI colours (--color, NO_COLOR, a terminal) */
 	const struct netns_scan *netns;		/* --all-netns: every namespace, else NULL */
+	/* text only: */
+	size_t width;				/* wrap prose here; 0: never wrap (--wide) */
+	int verbosity;				/* 0 -q: status and findings; 1; 2 -v: everything */
+	const struct sampler *sampler;		/* --samples: first values for exact rates, or NULL */
 };
+
+/* The width a text report wraps at: the terminal's when out is one (80 when
+ * it cannot be told), else 80, the width a mail or a ticket shows. */
+size_t report_text_width(FILE *out);
+
+/* Print first, then text word by word, wrapped at width columns (0: never);
+ * the following lines start with cont.  ANSI colour sequences take no
+ * column; a word longer than a line is broken, never dropped. */
+void report_wrap(FILE *out, size_t width, const char *first, const char *cont, const char *text);
 
 struct report_format {
 	const char *name;

@@ -185,7 +185,8 @@ static json_t *closewait_json(const struct snapshot *s)
 	return json_pack("{s:o, s:I, s:o, s:I, s:b}", "processes", procs,
 			 "unattributed", (json_int_t) c->cw_unattributed, "unattributed_by_uid", uids,
 			 "with_unread", (json_int_t) c->cw_with_unread,
-			 "attribution_complete", c->attribution_done && c->cw_unattributed == 0);
+			 /* Nothing to attribute (no CLOSE_WAIT socket with an owner to find) is complete. */
+			 "attribution_complete", (c->attribution_done || c->n_cw == 0) && c->cw_unattributed == 0);
 }
 
 static json_t *boot_json(const struct snapshot *s)

@@ -24,15 +24,16 @@ finding() {	# CONFIG-OR-EMPTY -> the keepalive-too-long finding as JSON, or noth
 }
 
 [ -z "$(finding "")" ] || fail "fires without any idle timeout known: $(finding "")"
-printf 'idle_timeout: 350\n' >"$W/near.yaml"
-got=$(finding "$W/near.yaml")
+# --config names a file inside the --root tree.
+printf 'idle_timeout: 350\n' >"$W/root/near.yaml"
+got=$(finding /near.yaml)
 [ -n "$got" ] || fail "quiet with idle_timeout 350 < keepalive 7200 ($(cat "$W/err"))"
 jq -e '.title | test("7200 s, not shorter than the 350 s idle timeout of idle_timeout in tcptune.yaml")' <<<"$got" >/dev/null ||
 	fail "title does not name the evidence: $got"
-printf 'idle_timeout: 9000\n' >"$W/far.yaml"
-[ -z "$(finding "$W/far.yaml")" ] || fail "fires although keepalive (7200) comes before the 9000 s timeout"
-printf '# site\nidle_timeout: 0\n' >"$W/bad.yaml"
-"$BIN" --root "$W/root" check --config "$W/bad.yaml" >/dev/null 2>"$W/err"
+printf 'idle_timeout: 9000\n' >"$W/root/far.yaml"
+[ -z "$(finding /far.yaml)" ] || fail "fires although keepalive (7200) comes before the 9000 s timeout"
+printf '# site\nidle_timeout: 0\n' >"$W/root/bad.yaml"
+"$BIN" --root "$W/root" check --config /bad.yaml >/dev/null 2>"$W/err"
 rc=$?
 [ "$rc" = 3 ] || fail "idle_timeout: 0 gave exit $rc, want 3"
 grep -q "bad.yaml:2:15: 'idle_timeout' is a number of seconds from 1 to 604800" "$W/err" ||

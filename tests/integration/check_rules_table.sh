@@ -39,7 +39,6 @@ need_cmds jq
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/tcptune-rules.XXXXXX") || fail "mktemp -d failed"
 trap 'rm -rf "$W"; tt_cleanup' EXIT
-: >"$W/empty.yaml"	# site config: no ignore list from this host's /etc/tcptune
 # The rules of this tree, in a copy owned by whoever runs the test: as root,
 # tcptune refuses rule files not owned by root or writable by others (docs/SECURITY.md),
 # which a checkout may well be.
@@ -47,7 +46,7 @@ DATA=$W/data
 mkdir -p "$DATA/rules" || fail "cannot create $DATA/rules"
 cp "$ROOT"/rules/*.yaml "$DATA/rules/" || fail "cannot copy rules/*.yaml"
 chmod 0755 "$DATA" "$DATA/rules" || fail "chmod failed"
-chmod 0644 "$DATA"/rules/*.yaml "$W/empty.yaml" || fail "chmod failed"
+chmod 0644 "$DATA"/rules/*.yaml || fail "chmod failed"
 
 # ---- the table ----------------------------------------------------------------
 # id  expect  case  companions
@@ -77,6 +76,9 @@ orphans-abort-history      quiet  quiet              orphans-exhausted
 orphans-exhausted          quiet  quiet              -
 ephemeral-ports-exhausted  fires  fires              -
 ephemeral-ports-exhausted  quiet  quiet              -
+ephemeral-ports-exhausted  quiet  ../ephemeral-ports-nearly-exhausted/fires  ephemeral-ports-nearly-exhausted
+ephemeral-ports-nearly-exhausted  fires  fires       -
+ephemeral-ports-nearly-exhausted  quiet  quiet       ephemeral-ports-exhausted
 close-wait-leak            fires  fires              -
 close-wait-leak            quiet  quiet              -
 close-wait-leak            quiet  quiet-spread       -
@@ -133,7 +135,10 @@ dead-peer-data-in-flight   quiet  quiet              -
 #   orphans-exhausted    sockstat orphan 65536 / 65535 of tcp_max_orphans 131072 (50%);
 #                        TCPAbortOnMemory up since the previous check.
 #   orphans-abort-history  TCPAbortOnMemory as tw-overflow-history.
-#   ephemeral-ports-exhausted  160 / 159 sockets to 10.0.0.20:5432 in a 200-port range (80%).
+#   ephemeral-ports-exhausted  160 / 159 sockets to 10.0.0.20:5432 in a 200-port range (80%);
+#                        190 (95%) is the critical rule's alone.
+#   ephemeral-ports-nearly-exhausted  190 / 189 sockets to 10.0.0.20:5432 in a 200-port range
+#                        (95% / 94%, where the warning rule fires).
 #   close-wait-leak      leaky-app (pid 4242) holds 60 / 49 CLOSE_WAIT; 60 split 30+30 over two
 #                        processes (the growth path needs --samples: check_sampling_leak.sh).
 #   close-wait-unread    10 / 9 CLOSE_WAIT with unread data (the 9 plus 10 holding only the FIN).
@@ -231,8 +236,9 @@ run() {
 			rm -f "$dir/root/.remove"
 		fi
 	fi
-	(cd / && exec timeout "$TT_HANG" "$TCPTUNE" --data "$DATA" check --root "$dir/root" --format json \
-		--config "$W/empty.yaml") >"$dir/out.json" 2>"$dir/err"
+	# The site config is the tree's own etc/tcptune/tcptune.yaml (none), never this host's.
+	(cd / && exec timeout "$TT_HANG" "$TCPTUNE" --data "$DATA" check --root "$dir/root" --format json) \
+		>"$dir/out.json" 2>"$dir/err"
 	echo $? >"$dir/rc"
 	jq -e '.findings | type == "array"' "$dir/out.json" >/dev/null 2>&1 ||
 		fail "$name: exit $(cat "$dir/rc"), no findings array in stdout: $(head -c 600 "$dir/out.json") $(head -c 600 "$dir/err")"

@@ -111,12 +111,45 @@ static void test_fallback_interpolation(void **state)
 	free(t);
 }
 
+/* Titles and evidence are whole, however long the fact: text wraps them,
+ * JSON takes any length (issue #17: they were cut at 120 and 64). */
+static void test_long_values_whole(void **state)
+{
+	char longname[301], want[320], *t;
+	size_t id = (size_t) fact_lookup("closewait.top.comm");
+
+	(void) state;
+	memset(longname, 'a', 300);
+	longname[300] = '\0';
+	longname[299] = '\n';	/* escaped, so 3 more bytes */
+	snap_set_str(&s, id, longname);
+	t = rule_interpolate("<{closewait.top.comm}>", &s);
+	snprintf(want, sizeof(want), "<%.*s\\x0a>", 299, longname);
+	assert_string_equal(t, want);
+	free(t);
+	snap_set_str(&s, id, "java");
+}
+
+/* No snapshot: each placeholder by name, so that `rules` and `explain`
+ * never print {...}. */
+static void test_placeholders_named(void **state)
+{
+	char *t;
+
+	(void) state;
+	t = rule_interpolate("{a.b} held by {c|d}{e|}; {", NULL);
+	assert_string_equal(t, "<a.b> held by <c or d><e, if any>; {");
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_findings),
 		cmocka_unit_test(test_ignore),
 		cmocka_unit_test(test_fallback_interpolation),
+		cmocka_unit_test(test_long_values_whole),
+		cmocka_unit_test(test_placeholders_named),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
