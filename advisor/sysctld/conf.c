@@ -105,6 +105,34 @@ void sysctld_swap_separators(char *s)
 	}
 }
 
+/* One home for lexical path simplification (sysctld_int.h): key spellings
+ * here, link targets in sysctld.c. */
+void sysctld_path_simplify(const char *in, char *out, bool absolute)
+{
+	size_t o = 0, base = absolute ? 1 : 0;
+
+	if (absolute)
+		out[o++] = '/';
+	for (const char *c = in; *c;) {
+		size_t len = strcspn(c, "/");
+
+		if (len == 2 && c[0] == '.' && c[1] == '.') {
+			while (o > base && out[o - 1] != '/')
+				o--;
+			if (o > base)
+				o--;
+		} else if (len > 0 && !(len == 1 && c[0] == '.')) {
+			if (o > base)
+				out[o++] = '/';
+			memcpy(out + o, c, len);
+			o += len;
+		}
+		c += len;
+		c += *c == '/';
+	}
+	out[o] = '\0';
+}
+
 /* The /proc/sys file a key names, as the program writes it and the
  * kernel's path walk finds it (docs/KERNEL.md §10.3): separators traded
  * when the first one is '.' (both programs), then empty and "." components
@@ -114,7 +142,7 @@ void sysctld_swap_separators(char *s)
  * kernel refuses for a file (ENOTDIR) when procps keeps it. */
 static char *key_canonical(const char *key, bool *ret_trailing)
 {
-	size_t n = strlen(key), o = 0;
+	size_t n = strlen(key);
 	const char *sep = strpbrk(key, "./");
 	char *tmp, *out;
 
@@ -128,24 +156,7 @@ static char *key_canonical(const char *key, bool *ret_trailing)
 	if (sep && *sep == '.')
 		sysctld_swap_separators(tmp);
 	*ret_trailing = n > 0 && tmp[n - 1] == '/';
-	for (char *c = tmp; *c;) {
-		size_t len = strcspn(c, "/");
-
-		if (len == 2 && c[0] == '.' && c[1] == '.') {
-			while (o > 0 && out[o - 1] != '/')
-				o--;
-			if (o > 0)
-				o--;
-		} else if (len > 0 && !(len == 1 && c[0] == '.')) {
-			if (o > 0)
-				out[o++] = '/';
-			memcpy(out + o, c, len);
-			o += len;
-		}
-		c += len;
-		c += *c == '/';
-	}
-	out[o] = '\0';
+	sysctld_path_simplify(tmp, out, false);
 	free(tmp);
 	sysctld_swap_separators(out);
 	return out;

@@ -83,7 +83,6 @@ static char *link_target(int dirfd, const char *name, const char *host_dir)
 {
 	char target[PATH_MAX], joined[2 * PATH_MAX + 2], *out;
 	ssize_t n;
-	size_t o = 0;
 
 	n = readlinkat(dirfd, name, target, sizeof(target) - 1);
 	if (n <= 0)
@@ -96,23 +95,7 @@ static char *link_target(int dirfd, const char *name, const char *host_dir)
 	out = malloc(strlen(joined) + 2);
 	if (!out)
 		return NULL;
-	for (char *c = joined; *c;) {
-		size_t len = strcspn(c, "/");
-
-		if (len == 2 && c[0] == '.' && c[1] == '.') {
-			while (o > 0 && out[o - 1] != '/')
-				o--;
-			if (o > 0)
-				o--;
-		} else if (len > 0 && !(len == 1 && c[0] == '.')) {
-			out[o++] = '/';
-			memcpy(out + o, c, len);
-			o += len;
-		}
-		c += len;
-		c += *c == '/';
-	}
-	out[o] = '\0';
+	sysctld_path_simplify(joined, out, true);
 	return out;
 }
 
