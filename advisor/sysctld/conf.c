@@ -265,8 +265,9 @@ static int parse_line_systemd(struct sysctld *d, const char *file, unsigned line
 
 /* One line of procps' Preload() (procps-ng 4.0.2), by experiment
  * (docs/KERNEL.md §10.3): isspace() stripping, lines shorter than two
- * characters skipped, the name up to the first '=' after any leading '=',
- * the value the rest of the line after leading blanks and tabs. */
+ * characters skipped, the name up to the first '=' (empty when the line
+ * starts with one), the value the rest of the line after leading blanks
+ * and tabs. */
 static int parse_line_procps(struct sysctld *d, const char *file, unsigned lineno, char *line,
 			     unsigned *problems, struct sysctld_assign **v, size_t *n, size_t *cap)
 {
@@ -279,21 +280,25 @@ static int parse_line_procps(struct sysctld *d, const char *file, unsigned linen
 		ignore_failure = true;
 		t++;
 	}
-	name = t + strspn(t, "=");
+	/* A line that starts with '=' names the empty key: procps refuses
+	 * the path "/proc/sys/" and writes nothing (observed, docs/KERNEL.md
+	 * §10.3). */
+	name = t;
 	eq = strchr(name, '=');
 	if (!eq && ignore_failure && *name)
 		return append_assign(v, n, cap, file, lineno, strip_with(name, c_space), "", false, true,
 				     ORDER_PROCPS);
-	if (!eq || *name == '\0')
+	if (!eq || eq == name)
 		return line_problem(d, file, lineno, problems, ORDER_PROCPS, "invalid syntax");
 	*eq = '\0';
-	/* "key =" with nothing after it: procps writes nothing, yet the key
-	 * counts as set explicitly and no glob writes it (by experiment,
-	 * docs/KERNEL.md §10.3), which is what an exclusion does. */
+	/* "key =" with nothing after it: procps writes a lone newline, which
+	 * the kernel refuses, so the key keeps its value and still counts as
+	 * set explicitly (a glob skips it); a glob "KEY* =" writes the newline
+	 * to every match (observed with strace, docs/KERNEL.md §10.3). */
 	if (eq[1] == '\0')
 		return *strip_with(name, c_space) == '\0' ? 0 :
 			append_assign(v, n, cap, file, lineno, strip_with(name, c_space), "", ignore_failure,
-				      true, ORDER_PROCPS);
+				      false, ORDER_PROCPS);
 	value = eq + 1 + strspn(eq + 1, " \t");
 	name = strip_with(name, c_space);
 	if (*name == '\0' || *value == '\0')

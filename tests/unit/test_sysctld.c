@@ -610,6 +610,8 @@ static void test_bad_input(void **state)
 	warnings[n++] = enoent;
 	warnings[n++] = eloop;
 	warnings[n++] = "/etc/sysctl.d/60-dir.conf:0: not a regular file, skipped";
+	/* A real directory: systemd-sysctl logs "Failed to read file" for it. */
+	warnings[n++] = "/etc/sysctl.d/62-realdir.conf:0: a directory, skipped: *";
 	warnings[n++] = "/etc/sysctl.d/65-fifo.conf:0: not a regular file, skipped";
 	for (int i = 0; i < 20; i++) {
 		snprintf(junk[i], sizeof(junk[i]), "/etc/sysctl.d/70-junk.conf:%d: line is not*", i + 1);
