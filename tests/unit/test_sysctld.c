@@ -747,12 +747,31 @@ static void test_kernel_write(void **state)
 		{ "net.ipv4.ip_unprivileged_port_start", "32768", true, "32768" },
 		{ "net.ipv4.ip_unprivileged_port_start", "65536", false, "1024" },
 		{ "net.ipv4.ip_unprivileged_port_start", "0", true, "0" },
+		/* Added with the same procedure (keepalive_intvl reset to 75,
+		 * syncookies to 1, max_syn_backlog to 4096): leading blanks, a
+		 * CR or form feed after a number, an exponent, an unsigned key
+		 * with a sign, the jiffies bound on every HZ (21474837 >
+		 * INT_MAX / 100), and a vector with extra blanks or octal. */
+		{ "net.ipv4.tcp_fin_timeout", " \t13", true, "13" },
+		{ "net.ipv4.tcp_fin_timeout", "12\rfoo", false, "60" },
+		{ "net.ipv4.tcp_keepalive_intvl", "2147483", true, "2147483" },
+		{ "net.ipv4.tcp_keepalive_intvl", "21474837", false, "75" },
+		{ "net.ipv4.tcp_keepalive_intvl", "-5", true, "-5" },
+		{ "net.ipv4.tcp_syncookies", "-1", false, "1" },
+		{ "net.ipv4.tcp_syncookies", "3", true, "3" },
+		{ "net.ipv4.tcp_syncookies", "255", true, "255" },
+		{ "net.ipv4.tcp_syncookies", "256", false, "1" },
+		{ "net.ipv4.tcp_max_syn_backlog", "1e3", false, "4096" },
+		{ "net.ipv4.ip_local_port_range", "  40000   50000  ", true, "40000 50000" },
+		{ "net.ipv4.ip_local_port_range", "40000\f50000", false, "32768 60999" },
+		{ "net.ipv4.ip_local_port_range", "040000 50000", true, "16384 50000" },
 	};
 	static const struct { const char *key, *value; } reset[] = {
 		{ "net.ipv4.tcp_fin_timeout", "60" }, { "net.ipv4.tcp_keepalive_probes", "9" },
 		{ "net.core.somaxconn", "4096" }, { "net.ipv4.tcp_tw_reuse", "2" },
 		{ "net.ipv4.tcp_tw_reuse_delay", "1000" }, { "net.ipv4.ip_unprivileged_port_start", "1024" },
-		{ "net.ipv4.ip_local_port_range", "32768 60999" },
+		{ "net.ipv4.ip_local_port_range", "32768 60999" }, { "net.ipv4.tcp_keepalive_intvl", "75" },
+		{ "net.ipv4.tcp_syncookies", "1" }, { "net.ipv4.tcp_max_syn_backlog", "4096" },
 	};
 	long long (*st)[2] = calloc(key_count, sizeof(*st));
 
