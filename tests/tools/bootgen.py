@@ -8,12 +8,13 @@ what `tcptune check --format json` predicts.
                                   random layouts from SEED
   bootgen.py run DIR TCPTUNE WORKERS
                                   run every case (as root): WORKERS processes,
-                                  each in its own mount and network namespace
-                                  with tmpfs over the configuration
-                                  directories, the keys reset to the
-                                  namespace's initial values before each
-                                  program; TT_BOOT_FRESH=1: a fresh network
-                                  namespace per program and case instead
+                                  each in its own mount namespace with tmpfs
+                                  over the configuration directories; each
+                                  program of each case in a fresh network
+                                  namespace of its own; TT_BOOT_FRESH=0: one
+                                  network namespace per worker instead, the
+                                  keys reset to its initial values before
+                                  each program (about 30% less CPU)
   bootgen.py compare DIR SEED     compare DIR/NNNN/{systemd,procps,tcptune.json};
                                   print each mismatch with the seed and a
                                   reproducer, exit 1 if any
@@ -629,7 +630,7 @@ if __name__ == "__main__":
         gen(sys.argv[2], sys.argv[3], int(sys.argv[4]))
         sys.exit(0)
     if len(sys.argv) == 5 and sys.argv[1] == "run":
-        sys.exit(run(sys.argv[2], sys.argv[3], int(sys.argv[4]), os.environ.get("TT_BOOT_FRESH") == "1"))
+        sys.exit(run(sys.argv[2], sys.argv[3], int(sys.argv[4]), os.environ.get("TT_BOOT_FRESH", "1") != "0"))
     if len(sys.argv) == 4 and sys.argv[1] == "compare":
         sys.exit(compare(sys.argv[2], sys.argv[3]))
     sys.exit(__doc__)
