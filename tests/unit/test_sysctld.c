@@ -344,8 +344,9 @@ static void test_syntax(void **state)
 		{ "net.core.somaxconn",
 		  { "/etc/sysctl.d/50-syntax.conf:11=4096 # not a comment",
 		    "/etc/sysctl.d/50-syntax.conf:11=4096 # not a comment" }, { 0 } },
-		/* "net.ipv4.tcp_syncookies =": systemd writes "", which the kernel
-		 * refuses; procps writes nothing.  Boot leaves the key alone. */
+		/* "net.ipv4.tcp_syncookies =": both programs write an empty line,
+		 * which the kernel refuses (checked below).  Boot leaves the key
+		 * alone. */
 		{ "net.ipv4.tcp_orphan_retries",
 		  { "/etc/sysctl.d/60-nonewline.conf:1=5", "/etc/sysctl.d/60-nonewline.conf:1=5" }, { 0 } },
 	};
@@ -367,6 +368,14 @@ static void test_syntax(void **state)
 	CHECK_KEYS(&d, w);
 	CHECK_WARNINGS(&d, warnings);
 	check_stale(&d, NULL, 0);	/* eth0.100 found as proc/sys/net/ipv4/conf/eth0.100 */
+	/* systemd logged "Couldn't write '' to 'net/ipv4/tcp_syncookies'",
+	 * procps 'setting key "net.ipv4.tcp_syncookies": Invalid argument'
+	 * (docs/KERNEL.md §10.4). */
+	assert_int_equal(d.n_rejected, 1);
+	assert_string_equal(key_table[d.rejected[0].key].name, "net.ipv4.tcp_syncookies");
+	assert_int_equal(d.rejected[0].line, 12);
+	assert_string_equal(d.rejected[0].value, "");
+	assert_true(d.rejected[0].order[ORDER_SYSTEMD] && d.rejected[0].order[ORDER_PROCPS]);
 	sysctld_release(&d);
 }
 
