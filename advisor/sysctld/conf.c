@@ -327,8 +327,23 @@ int sysctld_parse_conf_as(struct sysctld *d, const char *file, const char *buf, 
 			while (end < len && buf[end] != '\n')
 				end++;
 		next = end + 1;
-		if (o == ORDER_SYSTEMD && end + 1 < len && buf[end] == '\r' && buf[end + 1] == '\n')
-			next = end + 2;
+		/* systemd ends a line with a run of end characters in which each
+		 * of '\n', '\r' and NUL appears at most once and NUL comes last
+		 * ("\r\n", "\n\r", "\r\0" are one end; "\n\n", "\0\n" two):
+		 * its read_line(), by the line numbers it logs (docs/KERNEL.md
+		 * §10.4). */
+		if (o == ORDER_SYSTEMD && end < len) {
+			unsigned seen = 0;
+
+			for (next = end; next < len && !(seen & 4); next++) {
+				unsigned type = buf[next] == '\n' ? 1 : buf[next] == '\r' ? 2 :
+					buf[next] == '\0' ? 4 : 0;
+
+				if (type == 0 || (seen & type))
+					break;
+				seen |= type;
+			}
+		}
 		lineno++;
 		if (o == ORDER_SYSTEMD && end - pos >= SD_LONG_LINE_MAX) {
 			r = sysctld_add_warning(d, file, lineno, "line longer than 1 MiB: systemd-sysctl "

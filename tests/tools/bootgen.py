@@ -363,8 +363,10 @@ def compare_messages(root, tj):
     long_line = "line longer than 1 MiB"
     ours_lines = set((w["file"], w["line"]) for w in boot["warnings"]
                      if w["line"] > 0 and not w["text"].startswith(("empty key", long_line)))
+    sd_files = set(f["path"] for f in boot["files"] if f["systemd"])
     ours_unread = set(w["file"] for w in boot["warnings"]
-                      if w["text"].startswith(long_line) or (w["line"] == 0 and "skipped" in w["text"]))
+                      if w["text"].startswith(long_line) or w["text"].startswith("a directory") or
+                      (w["line"] == 0 and "skipped" in w["text"] and w["file"] in sd_files))
     if ours_unread != sd_unread:
         diffs.append("systemd stopped reading %s, tcptune says it stops reading %s" % (
             sorted(sd_unread), sorted(ours_unread)))
