@@ -105,6 +105,34 @@ void sysctld_swap_separators(char *s)
 	}
 }
 
+/* One home for lexical path simplification (sysctld_int.h): key spellings
+ * here, link targets in sysctld.c. */
+void sysctld_path_simplify(const char *in, char *out, bool absolute)
+{
+	size_t o = 0, base = absolute ? 1 : 0;
+
+	if (absolute)
+		out[o++] = '/';
+	for (const char *c = in; *c;) {
+		size_t len = strcspn(c, "/");
+
+		if (len == 2 && c[0] == '.' && c[1] == '.') {
+			while (o > base && out[o - 1] != '/')
+				o--;
+			if (o > base)
+				o--;
+		} else if (len > 0 && !(len == 1 && c[0] == '.')) {
+			if (o > base)
+				out[o++] = '/';
+			memcpy(out + o, c, len);
+			o += len;
+		}
+		c += len;
+		c += *c == '/';
+	}
+	out[o] = '\0';
+}
+
 /* The /proc/sys file a key names, as the program writes it and the
  * kernel's path walk finds it (docs/KERNEL.md §10.3): separators traded
  * when the first one is '.' (both programs), then empty and "." components
@@ -114,7 +142,7 @@ void sysctld_swap_separators(char *s)
  * kernel refuses for a file (ENOTDIR) when procps keeps it. */
 static char *key_canonical(const char *key, bool *ret_trailing)
 {
-	size_t n = strlen(key), o = 0;
+	size_t n = strlen(key);
 	const char *sep = strpbrk(key, "./");
 	char *tmp, *out;
 
@@ -128,24 +156,7 @@ static char *key_canonical(const char *key, bool *ret_trailing)
 	if (sep && *sep == '.')
 		sysctld_swap_separators(tmp);
 	*ret_trailing = n > 0 && tmp[n - 1] == '/';
-	for (char *c = tmp; *c;) {
-		size_t len = strcspn(c, "/");
-
-		if (len == 2 && c[0] == '.' && c[1] == '.') {
-			while (o > 0 && out[o - 1] != '/')
-				o--;
-			if (o > 0)
-				o--;
-		} else if (len > 0 && !(len == 1 && c[0] == '.')) {
-			if (o > 0)
-				out[o++] = '/';
-			memcpy(out + o, c, len);
-			o += len;
-		}
-		c += len;
-		c += *c == '/';
-	}
-	out[o] = '\0';
+	sysctld_path_simplify(tmp, out, false);
 	free(tmp);
 	sysctld_swap_separators(out);
 	return out;
@@ -254,8 +265,9 @@ static int parse_line_systemd(struct sysctld *d, const char *file, unsigned line
 
 /* One line of procps' Preload() (procps-ng 4.0.2), by experiment
  * (docs/KERNEL.md §10.3): isspace() stripping, lines shorter than two
- * characters skipped, the name up to the first '=' after any leading '=',
- * the value the rest of the line after leading blanks and tabs. */
+ * characters skipped, the name up to the first '=' (empty when the line
+ * starts with one), the value the rest of the line after leading blanks
+ * and tabs. */
 static int parse_line_procps(struct sysctld *d, const char *file, unsigned lineno, char *line,
 			     unsigned *problems, struct sysctld_assign **v, size_t *n, size_t *cap)
 {
@@ -268,21 +280,25 @@ static int parse_line_procps(struct sysctld *d, const char *file, unsigned linen
 		ignore_failure = true;
 		t++;
 	}
-	name = t + strspn(t, "=");
+	/* A line that starts with '=' names the empty key: procps refuses
+	 * the path "/proc/sys/" and writes nothing (observed, docs/KERNEL.md
+	 * §10.3). */
+	name = t;
 	eq = strchr(name, '=');
 	if (!eq && ignore_failure && *name)
 		return append_assign(v, n, cap, file, lineno, strip_with(name, c_space), "", false, true,
 				     ORDER_PROCPS);
-	if (!eq || *name == '\0')
+	if (!eq || eq == name)
 		return line_problem(d, file, lineno, problems, ORDER_PROCPS, "invalid syntax");
 	*eq = '\0';
-	/* "key =" with nothing after it: procps writes nothing, yet the key
-	 * counts as set explicitly and no glob writes it (by experiment,
-	 * docs/KERNEL.md §10.3), which is what an exclusion does. */
+	/* "key =" with nothing after it: procps writes a lone newline, which
+	 * the kernel refuses, so the key keeps its value and still counts as
+	 * set explicitly (a glob skips it); a glob "KEY* =" writes the newline
+	 * to every match (observed with strace, docs/KERNEL.md §10.3). */
 	if (eq[1] == '\0')
 		return *strip_with(name, c_space) == '\0' ? 0 :
 			append_assign(v, n, cap, file, lineno, strip_with(name, c_space), "", ignore_failure,
-				      true, ORDER_PROCPS);
+				      false, ORDER_PROCPS);
 	value = eq + 1 + strspn(eq + 1, " \t");
 	name = strip_with(name, c_space);
 	if (*name == '\0' || *value == '\0')
@@ -311,8 +327,23 @@ int sysctld_parse_conf_as(struct sysctld *d, const char *file, const char *buf, 
 			while (end < len && buf[end] != '\n')
 				end++;
 		next = end + 1;
-		if (o == ORDER_SYSTEMD && end + 1 < len && buf[end] == '\r' && buf[end + 1] == '\n')
-			next = end + 2;
+		/* systemd ends a line with a run of end characters in which each
+		 * of '\n', '\r' and NUL appears at most once and NUL comes last
+		 * ("\r\n", "\n\r", "\r\0" are one end; "\n\n", "\0\n" two):
+		 * its read_line(), by the line numbers it logs (docs/KERNEL.md
+		 * §10.4). */
+		if (o == ORDER_SYSTEMD && end < len) {
+			unsigned seen = 0;
+
+			for (next = end; next < len && !(seen & 4); next++) {
+				unsigned type = buf[next] == '\n' ? 1 : buf[next] == '\r' ? 2 :
+					buf[next] == '\0' ? 4 : 0;
+
+				if (type == 0 || (seen & type))
+					break;
+				seen |= type;
+			}
+		}
 		lineno++;
 		if (o == ORDER_SYSTEMD && end - pos >= SD_LONG_LINE_MAX) {
 			r = sysctld_add_warning(d, file, lineno, "line longer than 1 MiB: systemd-sysctl "

@@ -83,7 +83,6 @@ static char *link_target(int dirfd, const char *name, const char *host_dir)
 {
 	char target[PATH_MAX], joined[2 * PATH_MAX + 2], *out;
 	ssize_t n;
-	size_t o = 0;
 
 	n = readlinkat(dirfd, name, target, sizeof(target) - 1);
 	if (n <= 0)
@@ -96,23 +95,7 @@ static char *link_target(int dirfd, const char *name, const char *host_dir)
 	out = malloc(strlen(joined) + 2);
 	if (!out)
 		return NULL;
-	for (char *c = joined; *c;) {
-		size_t len = strcspn(c, "/");
-
-		if (len == 2 && c[0] == '.' && c[1] == '.') {
-			while (o > 0 && out[o - 1] != '/')
-				o--;
-			if (o > 0)
-				o--;
-		} else if (len > 0 && !(len == 1 && c[0] == '.')) {
-			out[o++] = '/';
-			memcpy(out + o, c, len);
-			o += len;
-		}
-		c += len;
-		c += *c == '/';
-	}
-	out[o] = '\0';
+	sysctld_path_simplify(joined, out, true);
 	return out;
 }
 
@@ -240,7 +223,8 @@ static struct sysctld_file *new_file(struct loader *l, const char *path)
 }
 
 /* Read file i (rel under the root) and parse it once for each program that
- * reads it; assignments name edit_path, the file behind a symlink. */
+ * reads it; assignments and the warnings about its lines name edit_path,
+ * the file behind a symlink, where there is one. */
 static int load_file(struct loader *l, size_t i, const char *rel, bool devnull, bool maskable,
 		     const char *edit_path)
 {
@@ -264,21 +248,13 @@ static int load_file(struct loader *l, size_t i, const char *rel, bool devnull, 
 		r = 0;
 		for (int o = 0; o < ORDER__COUNT && r == 0; o++)
 			if (d->files[i].used[o])
-				r = sysctld_parse_conf_as(d, d->files[i].path, buf, len, (enum sysctld_order) o,
+				r = sysctld_parse_conf_as(d, edit_path ? edit_path : d->files[i].path, buf, len,
+							  (enum sysctld_order) o,
 							  &d->assigns, &d->n_assigns, &l->cap_assigns);
 	}
 	free(buf);
-	for (size_t a = first; a < d->n_assigns; a++) {
+	for (size_t a = first; a < d->n_assigns; a++)
 		d->assigns[a].file_idx = i;
-		if (edit_path && strcmp(edit_path, d->assigns[a].file) != 0) {
-			char *p = strdup(edit_path);
-
-			if (!p)
-				return -ENOMEM;
-			free(d->assigns[a].file);
-			d->assigns[a].file = p;
-		}
-	}
 	return r < 0 ? r : 0;
 }
 
@@ -388,8 +364,17 @@ static int load_files(struct loader *l, struct cand *cands, size_t n_cands)
 		}
 		winner = i;
 		winner_file = d->n_files - 1;
-		if (c->isdir)
-			continue;	/* shadows the name, read by neither program */
+		/* A directory shadows the name and is read by neither program;
+		 * systemd-sysctl logs that it failed to read it, unless the name
+		 * is hidden, which it skips (docs/KERNEL.md §10.3). */
+		if (c->isdir) {
+			r = c->name[0] == '.' ? 0 :
+				sysctld_add_warning(d, host, 0, "a directory, skipped: neither program reads it, "
+						    "and it hides files of this name in the directories below");
+			if (r < 0)
+				return r;
+			continue;
+		}
 		/* systemd skips hidden files (conf_files_list()); procps reads them. */
 		f->used[ORDER_SYSTEMD] = c->name[0] != '.';
 		f->used[ORDER_PROCPS] = !sysctld_is_glob(c->name);

@@ -24,4 +24,9 @@ bool sysctld_is_glob(const char *key);
  * a dot inside a component ("eth0.100") literal (sysctl.d(5)). */
 void sysctld_swap_separators(char *s);
 
+/* Lexical simplification of a '/'-separated path into out (room for
+ * strlen(in) + 1, + 2 when absolute): empty and "." components dropped, ".." going up but never
+ * above the start; absolute: out begins with '/'. */
+void sysctld_path_simplify(const char *in, char *out, bool absolute);
+
 #endif

@@ -5,12 +5,16 @@
 # namespace and by the real `sysctl --system` in another; /proc/sys is then
 # compared with `tcptune check --format json`'s .sysctl[KEY].boot and
 # .boot_procps (or the namespace's default where tcptune says boot sets
-# nothing).  The configuration directories are tmpfs mounts in a private
+# nothing), and what the programs printed (refused writes, missing keys,
+# complaints about lines) with .boot.rejected, .boot.stale and
+# .boot.warnings.  The configuration directories are tmpfs mounts in a private
 # mount namespace and /etc/sysctl.conf a bind mount of a scratch file, so the
 # host's files are never read or changed; only net.* keys are written, and
 # every program runs after a guard checked that its network namespace is not
 # PID 1's.
-#   TT_BOOT_CASES=N (default 300) layouts, TT_BOOT_SEED=S (default 13);
+#   TT_BOOT_CASES=N (default 300) layouts, TT_BOOT_SEED=S (default 13),
+#   TT_BOOT_WORKERS=W (default 3), TT_BOOT_FRESH=0 (reuse one network
+#   namespace per worker, keys reset between programs: less CPU);
 #   `make difftest CASES=N [SEED=S]` runs more.
 # On a mismatch it prints the seed, the case and a reproducer.
 set -u

@@ -8,12 +8,13 @@ what `tcptune check --format json` predicts.
                                   random layouts from SEED
   bootgen.py run DIR TCPTUNE WORKERS
                                   run every case (as root): WORKERS processes,
-                                  each in its own mount and network namespace
-                                  with tmpfs over the configuration
-                                  directories, the keys reset to the
-                                  namespace's initial values before each
-                                  program; TT_BOOT_FRESH=1: a fresh network
-                                  namespace per program and case instead
+                                  each in its own mount namespace with tmpfs
+                                  over the configuration directories; each
+                                  program of each case in a fresh network
+                                  namespace of its own; TT_BOOT_FRESH=0: one
+                                  network namespace per worker instead, the
+                                  keys reset to its initial values before
+                                  each program (about 30% less CPU)
   bootgen.py compare DIR SEED     compare DIR/NNNN/{systemd,procps,tcptune.json};
                                   print each mismatch with the seed and a
                                   reproducer, exit 1 if any
@@ -24,18 +25,20 @@ import ctypes
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
 
-# Tracked keys compared (the key table's per-netns keys that every 6.x
-# namespace has; nf_conntrack needs a module).
+# Tracked keys compared (the key table's per-netns keys; nf_conntrack needs
+# a module; tcp_tw_reuse_delay exists since 6.14 and compares as absent
+# before).
 KEYS = [
     "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_keepalive_intvl",
     "net.ipv4.tcp_keepalive_probes", "net.ipv4.tcp_tw_reuse", "net.ipv4.tcp_max_tw_buckets",
     "net.ipv4.tcp_orphan_retries", "net.ipv4.tcp_max_syn_backlog", "net.ipv4.tcp_syncookies",
     "net.ipv4.tcp_timestamps", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
-    "net.core.somaxconn",
+    "net.core.somaxconn", "net.ipv4.tcp_tw_reuse_delay",
 ]
 # Untracked per-netns keys and absent ones, as the rest of a real file.
 OTHER = ["net.ipv4.tcp_syn_retries", "net.ipv4.tcp_synack_retries", "net.ipv4.tcp_sack",
@@ -192,6 +195,31 @@ FIXED = {
     "mask-and-link": {"etc/sysctl.d/30-m.conf@": "/dev/null", "usr/lib/sysctl.d/30-m.conf": "net.ipv4.tcp_fin_timeout = 11\n",
                       "run/sysctl.d/40-e.conf": "", "usr/lib/sysctl.d/40-e.conf": "net.ipv4.tcp_keepalive_time = 12\n",
                       "etc/sysctl.conf": "net.ipv4.tcp_keepalive_intvl = 13\n", "etc/sysctl.d/99-sysctl.conf@": "../sysctl.conf"},
+    "glob-vs-explicit-later": {"etc/sysctl.d/10.conf": "net.ipv4.tcp_keepalive_* = 11\n", "etc/sysctl.d/20.conf": "net.ipv4.tcp_keepalive_time = 22\n"},
+    "glob-vs-refused-explicit": {"etc/sysctl.d/10.conf": "net.ipv4.tcp_keepalive_* = 11\nnet.ipv4.tcp_keepalive_intvl = 12abc\nnet.ipv4.tcp_keepalive_probes =\n"},
+    "glob-empty-value": {"etc/sysctl.d/10.conf": "net.ipv4.tcp_fin_time* =\n"},
+    "empty-key": {"etc/sysctl.d/10.conf": "= 5\n= 5\r\n= 5\rnet.ipv4.tcp_orphan_retries = 4\n"},
+    "empty-components": {"etc/sysctl.d/10.conf": "net.ipv4..tcp_fin_timeout = 11\nnet//core//somaxconn = 16\nnet.ipv4.tcp_keepalive_* = 5\nnet..ipv4.tcp_keepalive_time = 12\n"},
+    "leading-separators": {"etc/sysctl.d/10.conf": ".net.ipv4.tcp_fin_timeout = 11\n/net/ipv4/tcp_keepalive_time = 12\nnet.ipv4.tcp_keepalive_* = 5\n.net.ipv4.tcp_keepalive_intvl = 13\n"},
+    "trailing-separators": {"etc/sysctl.d/10.conf": "net.ipv4.tcp_fin_timeout. = 11\nnet/ipv4/tcp_keepalive_time/ = 12\nnet.ipv4.tcp_keepalive_* = 5\nnet.ipv4.tcp_keepalive_intvl. = 13\n"},
+    "slash-spelling": {"etc/sysctl.d/10.conf": "net/ipv4/tcp_fin_timeout = 11\nnet/ipv4.tcp_keepalive_probes = 14\nnet.ipv4/tcp_keepalive_time = 12\n"},
+    "repeated-same-key": {"etc/sysctl.d/10.conf": "net.ipv4.tcp_fin_timeout = 11\nnet.ipv4.tcp_fin_timeout = 12\nnet.ipv4.tcp_fin_timeout = 11\n",
+                          "etc/sysctl.d/20.conf": "net.ipv4.tcp_fin_timeout = 300abc\n"},
+    "glob-file-name-question": {"etc/sysctl.d/60-c?.conf": "net.ipv4.tcp_orphan_retries = 3\n", "etc/sysctl.d/60-c1.conf": "net.ipv4.tcp_syncookies = 0\n",
+                                "usr/lib/sysctl.d/60-c2.conf": "net.ipv4.tcp_fin_timeout = 44\n"},
+    "glob-file-name-nomatch": {"etc/sysctl.d/70-[x].conf": "net.ipv4.tcp_orphan_retries = 5\n"},
+    "hidden-directory": {"etc/sysctl.d/.h.conf/": None, "usr/lib/sysctl.d/.h.conf": "net.ipv4.tcp_fin_timeout = 33\n"},
+    # The jiffies bound is INT_MAX / HZ seconds; tcptune assumes HZ=1000
+    # (docs/KERNEL.md §10.3, known limits), so the case stays outside the
+    # band where kernels of different HZ disagree: 2147483 passes on every
+    # HZ, 21474837 (> INT_MAX / 100) fails on every HZ.
+    "jiffies-bound": {"etc/sysctl.d/10.conf": "net.ipv4.tcp_keepalive_time = 2147483\nnet.ipv4.tcp_keepalive_intvl = 21474837\nnet.ipv4.tcp_fin_timeout = -1\n"},
+    "overflow": {"etc/sysctl.d/10.conf": "net.core.somaxconn = 2147483648\nnet.ipv4.tcp_max_syn_backlog = 99999999999999999999\nnet.ipv4.tcp_max_tw_buckets = 000000000000000000001\n"},
+    "unsigned-signs": {"etc/sysctl.d/10.conf": "net.ipv4.tcp_keepalive_probes = -0\nnet.ipv4.tcp_syncookies = -1\nnet.ipv4.tcp_tw_reuse_delay = -5\n"},
+    "base-prefixes": {"etc/sysctl.d/10.conf": "net.ipv4.tcp_keepalive_time = 08\nnet.ipv4.tcp_keepalive_intvl = 0x\nnet.ipv4.tcp_fin_timeout = 0X1E\nnet.core.somaxconn = 0777\n"},
+    "port-range-forms": {"etc/sysctl.d/10.conf": "net.ipv4.ip_local_port_range = 40000 50000x\nnet.ipv4.ip_local_port_range = 50000 40000\nnet.ipv4.ip_local_port_range = 40000,50000\nnet.ipv4.ip_local_port_range = 0x9c40 0141520\n"},
+    "unpriv-above-range": {"etc/sysctl.d/10.conf": "net.ipv4.ip_unprivileged_port_start = 40000\n"},
+    "unknown-and-removed": {"etc/sysctl.d/10.conf": "net.ipv4.tcp_tw_recycle = 1\nnet.ipv4.tcp_bogus_knob = 3\n-net.ipv4.tcp_other_bogus = 4\n"},
     "interface-absent": {"etc/sysctl.d/10.conf": "net.ipv4.conf.eno1.rp_filter = 1\nnet.ipv4.tcp_fin_timeout = 30\n"},
 }
 
@@ -241,7 +269,8 @@ def reproducer(root):
         for n in sorted(dns + fns):
             p = os.path.join(dp, n)
             rel = os.path.relpath(p, root)
-            if rel in ("label", "systemd", "procps", "tcptune.json", "default") or rel.endswith("/"):
+            if rel in ("label", "systemd", "procps", "tcptune.json", "tcptune.err", "default", "systemd.log",
+                       "procps.log", "procps-p.log") or rel.endswith("/"):
                 continue
             if os.path.islink(p):
                 out.append("  ln -s %r %s" % (os.readlink(p), rel))
@@ -254,6 +283,102 @@ def reproducer(root):
                     data = data[:200] + b"...(%d bytes)..." % len(data) + data[-100:]
                 out.append("  printf %%s %r > %s" % (data.decode("latin-1"), rel))
     return "\n".join(out)
+
+
+def dotted(path):
+    """A key or /proc/sys path as printed by a program, in the key table's
+    spelling: separators traded, empty components dropped."""
+    if path.startswith("/proc/sys/"):
+        path = path[len("/proc/sys/"):]
+    sep = min((i for i in (path.find("."), path.find("/")) if i >= 0), default=-1)
+    if sep >= 0 and path[sep] == "/":
+        path = path.translate(str.maketrans("./", "/."))
+    return ".".join(x for x in path.split(".") if x)
+
+
+def host_file(root, path):
+    """A file as a program named it, as the file to edit: links resolved
+    inside the case's tree (99-sysctl.conf -> ../sysctl.conf)."""
+    real = os.path.realpath(os.path.join(root, path.lstrip("/")))
+    rroot = os.path.realpath(root)
+    return "/" + os.path.relpath(real, rroot) if real.startswith(rroot + "/") else path
+
+
+def printed(root, tracked):
+    """What the programs said: per program the tracked keys whose write the
+    kernel refused, the keys that do not exist, and systemd's complaints
+    about lines (file, line)."""
+    sd_rej, sd_missing, sd_lines, sd_empty, sd_unread = set(), set(), set(), 0, set()
+    with open(os.path.join(root, "systemd.log"), errors="replace", newline="\n") as f:
+        for ln in f:
+            ln = ln.rstrip("\n")
+            m = re.match(r"Couldn't write '(.*)' to '([^']*)'(, ignoring)?: (.*)$", ln, re.S)
+            if m:
+                key = dotted(m.group(2))
+                if m.group(4) == "No such file or directory":
+                    sd_missing.add(key)
+                elif key == "":
+                    sd_empty += 1
+                elif key in tracked:
+                    sd_rej.add((key, m.group(1)))
+                continue
+            m = re.match(r"Failed to read file '(.*)', ignoring: ", ln)
+            if m:
+                sd_unread.add(host_file(root, m.group(1)))
+                continue
+            m = re.match(r"(/[^:]*):(\d+): ", ln)
+            if m:
+                sd_lines.add((host_file(root, m.group(1)), int(m.group(2))))
+    pp_rej, pp_missing = set(), set()
+    with open(os.path.join(root, "procps.log"), errors="replace", newline="\n") as f:
+        for ln in f:
+            m = re.match(r'sysctl: setting key "(.*)": ', ln)
+            if m and dotted(m.group(1)) in tracked:
+                pp_rej.add(dotted(m.group(1)))
+    with open(os.path.join(root, "procps-p.log"), errors="replace", newline="\n") as f:
+        for ln in f:
+            m = re.match(r"sysctl: cannot stat (.*): No such file or directory$", ln.rstrip("\n"))
+            if m:
+                pp_missing.add(dotted(m.group(1)))
+    return sd_rej, sd_missing, sd_lines, sd_empty, sd_unread, pp_rej, pp_missing
+
+
+def compare_messages(root, tj):
+    """tcptune's boot.rejected, boot.stale and boot.warnings against what
+    the programs printed; a list of differences."""
+    diffs = []
+    sd_rej, sd_missing, sd_lines, sd_empty, sd_unread, pp_rej, pp_missing = printed(root, set(tj["sysctl"]))
+    boot = tj["boot"]
+    ours_sd = set((r["key"], r["value"]) for r in boot["rejected"] if "systemd" in r["by"])
+    ours_pp = set(r["key"] for r in boot["rejected"] if "procps" in r["by"])
+    if ours_sd != sd_rej:
+        diffs.append("systemd refused %s, tcptune says rejected %s" % (sorted(sd_rej - ours_sd), sorted(ours_sd - sd_rej)))
+    if ours_pp != pp_rej:
+        diffs.append("procps refused %s, tcptune says rejected %s" % (sorted(pp_rej - ours_pp), sorted(ours_pp - pp_rej)))
+    stale = set(dotted(x["key"]) for x in boot["stale"])
+    real = sd_missing | pp_missing
+    if stale != real:
+        diffs.append("missing keys: systemd %s, procps %s; tcptune stale %s" % (
+            sorted(sd_missing - stale), sorted(pp_missing - stale), sorted(stale - real)))
+    long_line = "line longer than 1 MiB"
+    ours_lines = set((w["file"], w["line"]) for w in boot["warnings"]
+                     if w["line"] > 0 and not w["text"].startswith(("empty key", long_line)))
+    sd_files = set(f["path"] for f in boot["files"] if f["systemd"])
+    ours_unread = set(w["file"] for w in boot["warnings"]
+                      if w["text"].startswith(long_line) or w["text"].startswith("a directory") or
+                      (w["line"] == 0 and "skipped" in w["text"] and w["file"] in sd_files))
+    if ours_unread != sd_unread:
+        diffs.append("systemd stopped reading %s, tcptune says it stops reading %s" % (
+            sorted(sd_unread), sorted(ours_unread)))
+    if ours_lines != sd_lines:
+        diffs.append("systemd complained about lines %s, tcptune warns about %s" % (
+            sorted(sd_lines - ours_lines), sorted(ours_lines - sd_lines)))
+    # systemd keeps one entry per key, the empty one too: one write for
+    # any number of "= V" lines.
+    ours_empty = sum(1 for w in boot["warnings"] if w["text"].startswith("empty key"))
+    if (ours_empty > 0) != (sd_empty > 0):
+        diffs.append("systemd wrote %d empty keys, tcptune warns about %d" % (sd_empty, ours_empty))
+    return diffs
 
 
 def compare(out, seed):
@@ -282,6 +407,7 @@ def compare(out, seed):
                 if got[prog].get(k) != want:
                     diffs.append("%s %s: real %r, tcptune %r%s" % (
                         prog, k, got[prog].get(k), want, "" if b is None else " (%s:%s)" % (b["file"], b["line"])))
+        diffs += compare_messages(root, tj)
         if diffs:
             bad += 1
             print("MISMATCH case %s (%s), seed %s" % (c, label, seed))
@@ -444,15 +570,30 @@ def worker(cases, tcptune, host, scratch, fresh):
                 r = subprocess.run([tcptune, "check", "--format", "json"], stdout=out, stderr=err)
             if r.returncode > 2:
                 return 1
-            subprocess.run([SD], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            # Debug level: the unknown keys ("No such file or directory")
+            # and the '-' lines' failures are logged too.
+            with open(os.path.join(c, "systemd.log"), "w") as log:
+                subprocess.run([SD], stdout=subprocess.DEVNULL, stderr=log,
+                               env=dict(os.environ, SYSTEMD_LOG_LEVEL="debug", SYSTEMD_LOG_COLOR="0"))
             dump(os.path.join(c, "systemd"))
             return 0
 
         def procps():
             if default is not None:
                 reset(default)
-            subprocess.run(["sysctl", "--system"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            with open(os.path.join(c, "procps.log"), "w") as log:
+                subprocess.run(["sysctl", "--system"], stdout=log, stderr=subprocess.STDOUT)
             dump(os.path.join(c, "procps"))
+            # --system does not say which keys are missing; `sysctl -p` over
+            # the same files (the names as --system printed them) does.
+            files = []
+            with open(os.path.join(c, "procps.log"), errors="replace") as f:
+                for ln in f:
+                    if ln.startswith("* Applying ") and ln.rstrip().endswith(" ..."):
+                        files.append(ln.rstrip()[len("* Applying "):-len(" ...")])
+            with open(os.path.join(c, "procps-p.log"), "w") as log:
+                if files:
+                    subprocess.run(["sysctl", "-p"] + files, stdout=subprocess.DEVNULL, stderr=log)
             return 0
 
         if fresh:
@@ -491,7 +632,7 @@ if __name__ == "__main__":
         gen(sys.argv[2], sys.argv[3], int(sys.argv[4]))
         sys.exit(0)
     if len(sys.argv) == 5 and sys.argv[1] == "run":
-        sys.exit(run(sys.argv[2], sys.argv[3], int(sys.argv[4]), os.environ.get("TT_BOOT_FRESH") == "1"))
+        sys.exit(run(sys.argv[2], sys.argv[3], int(sys.argv[4]), os.environ.get("TT_BOOT_FRESH", "1") != "0"))
     if len(sys.argv) == 4 and sys.argv[1] == "compare":
         sys.exit(compare(sys.argv[2], sys.argv[3]))
     sys.exit(__doc__)

@@ -344,8 +344,9 @@ static void test_syntax(void **state)
 		{ "net.core.somaxconn",
 		  { "/etc/sysctl.d/50-syntax.conf:11=4096 # not a comment",
 		    "/etc/sysctl.d/50-syntax.conf:11=4096 # not a comment" }, { 0 } },
-		/* "net.ipv4.tcp_syncookies =": systemd writes "", which the kernel
-		 * refuses; procps writes nothing.  Boot leaves the key alone. */
+		/* "net.ipv4.tcp_syncookies =": both programs write an empty line,
+		 * which the kernel refuses (checked below).  Boot leaves the key
+		 * alone. */
 		{ "net.ipv4.tcp_orphan_retries",
 		  { "/etc/sysctl.d/60-nonewline.conf:1=5", "/etc/sysctl.d/60-nonewline.conf:1=5" }, { 0 } },
 	};
@@ -367,6 +368,14 @@ static void test_syntax(void **state)
 	CHECK_KEYS(&d, w);
 	CHECK_WARNINGS(&d, warnings);
 	check_stale(&d, NULL, 0);	/* eth0.100 found as proc/sys/net/ipv4/conf/eth0.100 */
+	/* systemd logged "Couldn't write '' to 'net/ipv4/tcp_syncookies'",
+	 * procps 'setting key "net.ipv4.tcp_syncookies": Invalid argument'
+	 * (docs/KERNEL.md §10.4). */
+	assert_int_equal(d.n_rejected, 1);
+	assert_string_equal(key_table[d.rejected[0].key].name, "net.ipv4.tcp_syncookies");
+	assert_int_equal(d.rejected[0].line, 12);
+	assert_string_equal(d.rejected[0].value, "");
+	assert_true(d.rejected[0].order[ORDER_SYSTEMD] && d.rejected[0].order[ORDER_PROCPS]);
 	sysctld_release(&d);
 }
 
@@ -592,7 +601,10 @@ static void test_bad_input(void **state)
 
 	(void) state;
 	/* Both programs read past a NUL byte (systemd ends the line there). */
-	snprintf(einval, sizeof(einval), "/etc/sysctl.d/20-nul.conf:3: line is not an assignment, ignored");
+	/* "\n\0" is one line end for systemd: it logged "bogus3" of
+	 * "bogus1\n\0\nbogus3" as line 3 (docs/KERNEL.md §10.4), so "junk"
+	 * is line 2. */
+	snprintf(einval, sizeof(einval), "/etc/sysctl.d/20-nul.conf:2: line is not an assignment, ignored");
 	snprintf(efbig, sizeof(efbig), "/etc/sysctl.d/30-huge.conf:0: cannot read, skipped: %s "
 		 "(larger than 16 MiB)", strerror(EFBIG));
 	snprintf(eacces, sizeof(eacces), "/etc/sysctl.d/40-noperm.conf:0: cannot read, skipped: %s",
@@ -610,6 +622,8 @@ static void test_bad_input(void **state)
 	warnings[n++] = enoent;
 	warnings[n++] = eloop;
 	warnings[n++] = "/etc/sysctl.d/60-dir.conf:0: not a regular file, skipped";
+	/* A real directory: systemd-sysctl logs "Failed to read file" for it. */
+	warnings[n++] = "/etc/sysctl.d/62-realdir.conf:0: a directory, skipped: *";
 	warnings[n++] = "/etc/sysctl.d/65-fifo.conf:0: not a regular file, skipped";
 	for (int i = 0; i < 20; i++) {
 		snprintf(junk[i], sizeof(junk[i]), "/etc/sysctl.d/70-junk.conf:%d: line is not*", i + 1);
@@ -745,12 +759,31 @@ static void test_kernel_write(void **state)
 		{ "net.ipv4.ip_unprivileged_port_start", "32768", true, "32768" },
 		{ "net.ipv4.ip_unprivileged_port_start", "65536", false, "1024" },
 		{ "net.ipv4.ip_unprivileged_port_start", "0", true, "0" },
+		/* Added with the same procedure (keepalive_intvl reset to 75,
+		 * syncookies to 1, max_syn_backlog to 4096): leading blanks, a
+		 * CR or form feed after a number, an exponent, an unsigned key
+		 * with a sign, the jiffies bound on every HZ (21474837 >
+		 * INT_MAX / 100), and a vector with extra blanks or octal. */
+		{ "net.ipv4.tcp_fin_timeout", " \t13", true, "13" },
+		{ "net.ipv4.tcp_fin_timeout", "12\rfoo", false, "60" },
+		{ "net.ipv4.tcp_keepalive_intvl", "2147483", true, "2147483" },
+		{ "net.ipv4.tcp_keepalive_intvl", "21474837", false, "75" },
+		{ "net.ipv4.tcp_keepalive_intvl", "-5", true, "-5" },
+		{ "net.ipv4.tcp_syncookies", "-1", false, "1" },
+		{ "net.ipv4.tcp_syncookies", "3", true, "3" },
+		{ "net.ipv4.tcp_syncookies", "255", true, "255" },
+		{ "net.ipv4.tcp_syncookies", "256", false, "1" },
+		{ "net.ipv4.tcp_max_syn_backlog", "1e3", false, "4096" },
+		{ "net.ipv4.ip_local_port_range", "  40000   50000  ", true, "40000 50000" },
+		{ "net.ipv4.ip_local_port_range", "40000\f50000", false, "32768 60999" },
+		{ "net.ipv4.ip_local_port_range", "040000 50000", true, "16384 50000" },
 	};
 	static const struct { const char *key, *value; } reset[] = {
 		{ "net.ipv4.tcp_fin_timeout", "60" }, { "net.ipv4.tcp_keepalive_probes", "9" },
 		{ "net.core.somaxconn", "4096" }, { "net.ipv4.tcp_tw_reuse", "2" },
 		{ "net.ipv4.tcp_tw_reuse_delay", "1000" }, { "net.ipv4.ip_unprivileged_port_start", "1024" },
-		{ "net.ipv4.ip_local_port_range", "32768 60999" },
+		{ "net.ipv4.ip_local_port_range", "32768 60999" }, { "net.ipv4.tcp_keepalive_intvl", "75" },
+		{ "net.ipv4.tcp_syncookies", "1" }, { "net.ipv4.tcp_max_syn_backlog", "4096" },
 	};
 	long long (*st)[2] = calloc(key_count, sizeof(*st));
 
