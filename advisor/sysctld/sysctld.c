@@ -699,22 +699,41 @@ static int add_stale(struct loader *l, const struct sysctld_assign *a)
 /* Lines that set a key the kernel lacks, each once: a line read by both
  * programs, or twice by procps (Debian's 99-sysctl.conf -> ../sysctl.conf
  * and /etc/sysctl.conf itself, both named /etc/sysctl.conf), is one. */
+/* Is a among the n entries of w (a program's write order)? */
+static bool in_write_order(const struct sysctld_assign *const *w, size_t n, const struct sysctld_assign *a)
+{
+	for (size_t j = 0; j < n; j++)
+		if (w[j] == a)
+			return true;
+	return false;
+}
+
 static int find_stale(struct loader *l)
 {
 	struct sysctld *d = l->d;
-	int r;
+	const struct sysctld_assign **w;
+	size_t nw;
+	int r = 0;
 
-	for (size_t i = 0; i < d->n_assigns; i++) {
+	/* systemd writes only what survives in its map: an assignment that a
+	 * later line for the same key replaced (another value, or a `-KEY`
+	 * exclusion) is never attempted, so it cannot be missing
+	 * (docs/KERNEL.md §10.3). */
+	w = calloc(d->n_assigns ? d->n_assigns : 1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	nw = write_order(d, ORDER_SYSTEMD, w);
+	for (size_t i = 0; i < d->n_assigns && r == 0; i++) {
 		const struct sysctld_assign *as = &d->assigns[i];
 
 		if (!d->files[as->file_idx].used[as->order] || as->exclude || sysctld_is_glob(as->key) ||
+		    (as->order == ORDER_SYSTEMD && !in_write_order(w, nw, as)) ||
 		    key_exists(l->rootfd, as->key))
 			continue;
 		r = add_stale(l, as);
-		if (r < 0)
-			return r;
 	}
-	return 0;
+	free(w);
+	return r;
 }
 
 int sysctld_load(struct sysctld *d, int rootfd, long kernel_version)
