@@ -83,7 +83,7 @@ const struct key_def key_table[] = {
 		.name = "net.ipv4.tcp_tw_recycle", .type = KEY_INT, .unit = "enum",
 		.kmin = 0, .kmax = 1, .amin = 0, .amax = 0,
 		.arange_why = "it broke clients behind NAT",
-		.per_netns = false, .removed = "4.12", .writable = false,
+		.per_netns = false, .removed = "4.12", .writable = false, .own_rule = "tw-recycle-enabled",
 		.explain = "Removed in Linux 4.12 (commit 4396e46187ca); a line setting it in sysctl.d sets "
 			"nothing there. On older kernels it shortened TIME_WAIT to 3.5*RTO and dropped SYNs "
 			"from an address whose TCP timestamp was older than the last one seen from it, or "
@@ -347,6 +347,11 @@ bool key_in_kernel_range(const struct key_def *k, const long long v[2])
 bool key_in_apply_range(const struct key_def *k, const long long v[2])
 {
 	return k->writable && in_range(k->amin, k->amax, k, v);
+}
+
+bool key_value_harmful(const struct key_def *k, const long long v[2])
+{
+	return (k->writable || k->own_rule) && !in_range(k->amin, k->amax, k, v);
 }
 
 /* The kernel's TMPBUFLEN (kernel/sysctl.c): proc_get_long() looks at 21

@@ -87,6 +87,11 @@ int key_kernel_cross_check(size_t k, const long long v[2], const long long state
 			   char *why, size_t why_len);
 
 bool key_in_kernel_range(const struct key_def *k, const long long v[2]);
+
+/* Is v a value tcptune calls harmful: outside the apply range of a key
+ * tcptune writes, or of a read-only key a rule of its own judges
+ * (tcp_tw_recycle: any value but 0)? */
+bool key_value_harmful(const struct key_def *k, const long long v[2]);
 bool key_in_apply_range(const struct key_def *k, const long long v[2]);
 
 #endif

@@ -276,6 +276,7 @@ static void findings_section(const struct report_ctx *ctx, FILE *out)
 	for (int sev = SEV_CRITICAL; sev >= SEV_INFO; sev--)
 		for (size_t i = 0; i < f->n; i++) {
 			const struct finding *x = &f->v[i];
+			char world[600];
 
 			if ((int) x->rule->severity != sev || x->ignored)
 				continue;
@@ -283,6 +284,7 @@ static void findings_section(const struct report_ctx *ctx, FILE *out)
 				fprintf(out, "Findings\n");
 			fprintf(out, "\n  %s[%s]%s %s  (%s)\n", color_on(ctx, sev), labels[sev], color_off(ctx),
 				esc(x->title), x->rule->id);
+			wrapped(out, "    ", esc(finding_world_text(x, world, sizeof(world))));
 			wrapped(out, "    ", x->rule->explain);
 			fprintf(out, "    Fix:\n");
 			wrapped(out, "      ", x->rule->fix);
