@@ -94,7 +94,7 @@ static int boot_view_init(struct boot_view *v, const struct snapshot *s, enum sy
 static void format_fact(const struct snapshot *s, size_t id, char *buf, size_t len)
 {
 	const struct fact_val *f = snap_get(s, id);
-	char esc[128];
+	char esc[1024];
 
 	if (!f || !f->present)
 		snprintf(buf, len, "missing");
@@ -112,7 +112,7 @@ char *rule_interpolate(const char *text, const struct snapshot *s)
 	if (!out)
 		return NULL;
 	for (const char *p = text; *p; ) {
-		char piece[128];
+		char piece[1024];
 		const char *add = p, *end;
 		size_t alen = 1;
 

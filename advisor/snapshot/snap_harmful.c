@@ -64,7 +64,8 @@ static int drift_unsafe(struct snapshot *s)
 			if (!w || !key_value_harmful(&key_table[i], v) || same_at_boot(s, i, o) ||
 			    key_format_value(&key_table[i], v, value, sizeof(value)) < 0)
 				continue;
-			if (o == ORDER_PROCPS && s->boot.keys[i].winner[ORDER_SYSTEMD] == w)
+			if (o == ORDER_PROCPS && s->boot.keys[i].winner[ORDER_SYSTEMD] &&
+			    memcmp(s->boot.keys[i].value[ORDER_SYSTEMD], v, sizeof(s->boot.keys[i].value[0])) == 0)
 				continue;
 			unsafe_add(harmful, sizeof(harmful), key_table[i].name, value);
 		}
