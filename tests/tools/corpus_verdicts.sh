@@ -1,0 +1,129 @@
+#!/bin/bash
+# corpus_verdicts.sh CORPUS-DIR [OUT-DIR]: run `tcptune check` on every sysctl
+# file of a corpus (CORPUS-DIR/sysctl-configs/*.conf, or CORPUS-DIR/*.conf) in
+# three --root trees, and print one line per file and tree with the findings
+# (id and world).  Run by hand, not by `make test`: the corpus is not part of
+# the repository (docs/CORPUS-VERDICTS.md holds the verdicts it supports).
+#
+# The trees, each a copy of a fixture host with the file placed where its
+# origin put it (manifest.tsv's path: a "sysctl.conf" as /etc/sysctl.conf,
+# which Debian's 99-sysctl.conf link also gives to systemd-sysctl; a sysctl.d
+# file under its own name in /etc/sysctl.d; systemd's vendor file in
+# /usr/lib/sysctl.d):
+#   configured  /proc/sys at this kernel's defaults: the values a new network
+#               namespace starts with (read with `unshare --net`, reading
+#               only), the host-wide keys from the host, the kernel release
+#               of this host; nf_conntrack loaded with its default timeouts.
+#   applied     the same, with /proc/sys holding what boot would set (each
+#               tracked key's .sysctl[KEY].boot.value from the configured run).
+#   old         Linux 4.9 (tests/fixtures/roots/old-kernel: tcp_tw_recycle
+#               still exists, somaxconn 128, tcp_tw_reuse 0), counters and
+#               sockstat from CORPUS-DIR/proc-fixtures/node_exporter when
+#               present, and the file's values applied as on the kernel.
+# OUT-DIR (default: a temporary directory, removed) keeps each tree and its
+# JSON.  Output: "FILE TREE exit ids", ids as id@world, comma-separated.
+# Reads files only, writes only under OUT-DIR; never touches /etc or /proc/sys.
+set -u
+export LC_ALL=C
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
+TCPTUNE=${TCPTUNE:-$ROOT/build/tcptune}
+CORPUS=${1:?usage: corpus_verdicts.sh CORPUS-DIR [OUT-DIR]}
+OUT=${2:-}
+[ -x "$TCPTUNE" ] || { echo "missing $TCPTUNE (make build/tcptune)" >&2; exit 1; }
+command -v jq >/dev/null || { echo "needs jq" >&2; exit 1; }
+CONFS=$CORPUS/sysctl-configs
+[ -d "$CONFS" ] || CONFS=$CORPUS
+ls "$CONFS"/*.conf >/dev/null 2>&1 || { echo "no *.conf under $CONFS" >&2; exit 1; }
+if [ -z "$OUT" ]; then
+	OUT=$(mktemp -d "${TMPDIR:-/tmp}/tcptune-corpus.XXXXXX") || exit 1
+	trap 'rm -rf "$OUT"' EXIT
+fi
+mkdir -p "$OUT" || exit 1
+: >"$OUT/empty.yaml"
+DATA=$OUT/data
+mkdir -p "$DATA/rules" "$DATA/profiles"
+cp "$ROOT"/rules/*.yaml "$DATA/rules/" && cp "$ROOT"/profiles/*.yaml "$DATA/profiles/"
+chmod -R go-w "$DATA"
+
+# ---- the templates ----------------------------------------------------------
+# now: the healthy fixture host without tcptune's own file and store.
+NOW=$OUT/template-now
+rm -rf "$NOW"
+cp -a "$ROOT/tests/fixtures/rules/base" "$NOW"
+rm -rf "$NOW/etc/sysctl.d/99-tcptune.conf" "$NOW/var/lib/tcptune"
+: >"$NOW/etc/sysctl.conf"
+uname -r >"$NOW/proc/sys/kernel/osrelease"
+# This kernel's defaults for every tracked key the fixture holds: a new
+# network namespace starts from them; host-wide keys exist only on the host.
+# shellcheck disable=SC2016
+defaults=$(unshare --net sh -c 'cd /proc/sys && for f in net/ipv4/* net/core/*; do
+	[ -f "$f" ] && printf "%s\t%s\n" "$f" "$(cat "$f" 2>/dev/null | tr "\t" " ")"; done' 2>/dev/null)
+(cd "$NOW/proc/sys" && find net -type f ! -path 'net/netfilter/*') | while read -r f; do
+	v=$(awk -F'\t' -v k="$f" '$1 == k { print $2; exit }' <<<"$defaults")
+	[ -n "$v" ] || v=$(tr '\t' ' ' <"/proc/sys/$f" 2>/dev/null)
+	if [ -n "$v" ]; then echo "$v" >"$NOW/proc/sys/$f"; else rm -f "$NOW/proc/sys/$f"; fi
+done
+# old: Linux 4.9 and its defaults.
+OLD=$OUT/template-old
+rm -rf "$OLD"
+cp -a "$ROOT/tests/fixtures/roots/old-kernel" "$OLD"
+rm -rf "$OLD/etc" && mkdir -p "$OLD/etc/sysctl.d" && : >"$OLD/etc/sysctl.conf"
+ln -s ../sysctl.conf "$OLD/etc/sysctl.d/99-sysctl.conf"
+echo 0 >"$OLD/proc/sys/net/ipv4/tcp_tw_recycle"
+for f in netstat sockstat; do
+	[ -f "$CORPUS/proc-fixtures/node_exporter/proc/net/$f" ] &&
+		cp "$CORPUS/proc-fixtures/node_exporter/proc/net/$f" "$OLD/proc/net/$f"
+done
+
+# place TREE FILE NAME: put the corpus file where its origin had it
+# (manifest.tsv's path: a sysctl.d file keeps its name; systemd's own file is
+# a vendor file in /usr/lib; anything else is a sysctl.conf).
+place() {
+	local path
+	path=$(awk -F'\t' -v f="$3" '$1 == f { print $3; exit }' "$CONFS/manifest.tsv" 2>/dev/null)
+	case $path in
+	sysctl.d/50-default.conf) mkdir -p "$1/usr/lib/sysctl.d" && cp "$2" "$1/usr/lib/sysctl.d/50-default.conf" ;;
+	*sysctl.d/*) rm -f "$1/etc/sysctl.d/${path##*/}" && cp "$2" "$1/etc/sysctl.d/${path##*/}" ;;
+	*) cp "$2" "$1/etc/sysctl.conf" ;;
+	esac
+}
+# check TREE JSON: run check, print exit code.
+check() {
+	(cd / && exec timeout 60 "$TCPTUNE" --data "$DATA" check --root "$1" --format json \
+		--config "$OUT/empty.yaml") >"$2" 2>"$2.err"
+	echo $?
+}
+# apply TREE JSON: write each tracked key's boot value (systemd order) into
+# TREE/proc/sys, where the key exists there.
+apply() {
+	jq -r '.sysctl | to_entries[] | select(.value.boot != null and .value.boot.value != null)
+		| "\(.key)\t\(.value.boot.value | if type == "array" then map(tostring) | join(" ") else tostring end)"' "$2" |
+		while IFS=$'\t' read -r k v; do
+			p=$1/proc/sys/${k//.//}
+			[ -f "$p" ] && echo "$v" >"$p"
+		done
+}
+ids() {
+	jq -r '[.findings[] | "\(.id)@\(.world)"] | join(",") | if . == "" then "-" else . end' "$1" 2>/dev/null || echo "(no JSON)"
+}
+
+for conf in "$CONFS"/*.conf; do
+	name=$(basename "$conf" .conf)
+	d=$OUT/$name
+	rm -rf "$d" && mkdir -p "$d"
+	cp -a "$NOW" "$d/configured"
+	place "$d/configured" "$conf" "$name.conf"
+	rc=$(check "$d/configured" "$d/configured.json")
+	echo "$name configured $rc $(ids "$d/configured.json")"
+	cp -a "$d/configured" "$d/applied"
+	apply "$d/applied" "$d/configured.json"
+	rc=$(check "$d/applied" "$d/applied.json")
+	echo "$name applied $rc $(ids "$d/applied.json")"
+	cp -a "$OLD" "$d/old"
+	place "$d/old" "$conf" "$name.conf"
+	check "$d/old" "$d/old-configured.json" >/dev/null
+	apply "$d/old" "$d/old-configured.json"
+	rc=$(check "$d/old" "$d/old.json")
+	echo "$name old $rc $(ids "$d/old.json")"
+done
