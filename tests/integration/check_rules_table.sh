@@ -95,9 +95,9 @@ fin-wait2-buildup          fires  fires              -                          
 fin-wait2-buildup          fires  fires-boot         runtime-boot-drift                      boot
 fin-wait2-buildup          quiet  quiet              -                                       -
 fin-wait2-buildup          quiet  quiet-boot         runtime-boot-drift                      -
-keepalive-too-long         fires  fires              -                                       now
+keepalive-too-long         fires  fires              conntrack-established-short             now
 keepalive-too-long         quiet  quiet              -                                       -
-keepalive-too-long         quiet  quiet-boot         runtime-boot-drift                      -
+keepalive-too-long         quiet  quiet-boot         runtime-boot-drift,conntrack-established-short -
 listen-overflow            fires  fires              -                                       now
 listen-overflow            fires  fires-syn-drop     harmful-value                           now
 listen-overflow            quiet  quiet              -                                       -
@@ -106,6 +106,9 @@ conntrack-timeouts         fires  fires-close-wait   -                          
 conntrack-timeouts         fires  fires-fin-wait     -                                       now+boot
 conntrack-timeouts         fires  fires-boot         runtime-boot-drift                      boot
 conntrack-timeouts         quiet  quiet              -                                       -
+conntrack-established-short fires fires             -                                       now+boot
+conntrack-established-short fires fires-boot        runtime-boot-drift                      boot
+conntrack-established-short quiet quiet             -                                       -
 conntrack-table-full       fires  fires              -                                       now
 conntrack-table-full       quiet  quiet              -                                       -
 runtime-boot-drift         fires  fires              -                                       boot
@@ -143,6 +146,8 @@ harmful-boot-value         quiet  quiet              -                          
 #   listen-overflow      ListenOverflows since boot; TCPReqQFullDrop with syncookies=0;
 #                        SYN cookies sent but nothing dropped.
 #   conntrack-timeouts   time_wait 30; close_wait 15; fin_wait 30 / all three at 60.
+#   conntrack-established-short  established timeout 1800 now and in a file / 7440 (RFC 5382);
+#                        the default now, 120 at boot.
 #   conntrack-table-full 235930 / 235929 of 262144 entries (90%).
 #   runtime-boot-drift   somaxconn 65535 at runtime, 4096 in 99-tcptune.conf / base.
 #   boot-override        /etc/sysctl.conf sets a key of 99-tcptune.conf (procps applies it last);
@@ -286,6 +291,7 @@ while read -r id expect case also world; do
 			(.[0] | .world == $w and
 			 (if $w == "now" then .boot == null
 			  elif $w == "boot" and (.id | IN("tw-recycle-enabled", "timestamps-disabled", "tw-reuse-ineffective",
+				"conntrack-established-short",
 				"tw-buckets-exhausted", "orphans-exhausted", "fin-wait2-buildup", "conntrack-timeouts"))
 			  then (.boot.source // .boot.source_procps | test("^/etc/sysctl\\.d/[^ ]+:[0-9]+"))
 			  else true end))' "$W/$name/out.json" >/dev/null ||

@@ -31,7 +31,7 @@ TCPTUNE=${TCPTUNE:-$ROOT/build/tcptune}
 CORPUS=${1:?usage: corpus_verdicts.sh CORPUS-DIR [OUT-DIR]}
 OUT=${2:-}
 [ -x "$TCPTUNE" ] || { echo "missing $TCPTUNE (make build/tcptune)" >&2; exit 1; }
-command -v jq >/dev/null || { echo "needs jq" >&2; exit 1; }
+command -v jq >/dev/null && command -v python3 >/dev/null || { echo "needs jq and python3" >&2; exit 1; }
 CONFS=$CORPUS/sysctl-configs
 [ -d "$CONFS" ] || CONFS=$CORPUS
 ls "$CONFS"/*.conf >/dev/null 2>&1 || { echo "no *.conf under $CONFS" >&2; exit 1; }
@@ -47,27 +47,67 @@ cp "$ROOT"/rules/*.yaml "$DATA/rules/" && cp "$ROOT"/profiles/*.yaml "$DATA/prof
 chmod -R go-w "$DATA"
 
 # ---- the templates ----------------------------------------------------------
+# Every key this kernel has, with the value a new network namespace starts
+# with (the kernel's defaults for per-namespace keys; host-wide ones as the
+# host has them), so that lines for untracked keys (vm.*, kernel.*, fs.*) are
+# not taken for stale ones.  Read only: nothing is written in the namespace.
+WALK='
+import os
+for d, _, files in os.walk("/proc/sys"):
+    for n in files:
+        p = os.path.join(d, n)
+        try:
+            with open(p) as f:
+                v = f.read(200).split("\n")[0].replace("\t", " ")
+        except OSError:
+            v = ""    # write-only (route/flush) or refused: the key exists all the same
+        print(p[len("/proc/sys/"):] + "\t" + v)
+'
+# The namespace's values first; keys only the host has (host-wide ones such
+# as tcp_max_orphans, net.core.netdev_max_backlog) from the host.
+{ unshare --net timeout 120 python3 -c "$WALK" && timeout 120 python3 -c "$WALK"; } 2>/dev/null |
+	awk -F'\t' '!seen[$1]++' >"$OUT/keys.tsv"
+[ -s "$OUT/keys.tsv" ] || { echo "cannot read /proc/sys" >&2; exit 1; }
+# Keys every distribution kernel has that a minimal build may lack (this
+# script was first run on a kernel without CONFIG_MAGIC_SYSRQ): a line for
+# them is not stale on the hosts these files were written for.
+grep -q '^kernel/sysrq'$'\t' "$OUT/keys.tsv" || printf 'kernel/sysrq\t438\n' >>"$OUT/keys.tsv"
+# sysctl_tree DIR: DIR/proc/sys from keys.tsv.
+sysctl_tree() {
+	python3 -c '
+import os, sys
+root = sys.argv[1]
+for line in open(sys.argv[2]):
+    k, _, v = line.rstrip("\n").partition("\t")
+    p = os.path.join(root, "proc/sys", k)
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    with open(p, "w") as f:
+        f.write(v + "\n")
+' "$1" "$OUT/keys.tsv"
+}
 # now: the healthy fixture host without tcptune's own file and store.
 NOW=$OUT/template-now
 rm -rf "$NOW"
 cp -a "$ROOT/tests/fixtures/rules/base" "$NOW"
 rm -rf "$NOW/etc/sysctl.d/99-tcptune.conf" "$NOW/var/lib/tcptune"
 : >"$NOW/etc/sysctl.conf"
+# nf_conntrack loaded (the fixture's default timeouts) where this host has not.
+mv "$NOW/proc/sys/net/netfilter" "$OUT/netfilter"
+rm -rf "$NOW/proc/sys"
+sysctl_tree "$NOW"
+[ -d "$NOW/proc/sys/net/netfilter" ] || mv "$OUT/netfilter" "$NOW/proc/sys/net/netfilter"
+rm -rf "$OUT/netfilter"
 uname -r >"$NOW/proc/sys/kernel/osrelease"
-# This kernel's defaults for every tracked key the fixture holds: a new
-# network namespace starts from them; host-wide keys exist only on the host.
-# shellcheck disable=SC2016
-defaults=$(unshare --net sh -c 'cd /proc/sys && for f in net/ipv4/* net/core/*; do
-	[ -f "$f" ] && printf "%s\t%s\n" "$f" "$(cat "$f" 2>/dev/null | tr "\t" " ")"; done' 2>/dev/null)
-(cd "$NOW/proc/sys" && find net -type f ! -path 'net/netfilter/*') | while read -r f; do
-	v=$(awk -F'\t' -v k="$f" '$1 == k { print $2; exit }' <<<"$defaults")
-	[ -n "$v" ] || v=$(tr '\t' ' ' <"/proc/sys/$f" 2>/dev/null)
-	if [ -n "$v" ]; then echo "$v" >"$NOW/proc/sys/$f"; else rm -f "$NOW/proc/sys/$f"; fi
-done
-# old: Linux 4.9 and its defaults.
+# old: Linux 4.9 and its defaults (the fixture's values over this kernel's
+# key set, less the keys 4.9 does not have), no nf_conntrack.
 OLD=$OUT/template-old
 rm -rf "$OLD"
 cp -a "$ROOT/tests/fixtures/roots/old-kernel" "$OLD"
+mv "$OLD/proc/sys" "$OUT/oldsys"
+sysctl_tree "$OLD"
+cp -a "$OUT/oldsys/." "$OLD/proc/sys/"
+rm -rf "$OUT/oldsys" "$OLD/proc/sys/net/netfilter" "$OLD/proc/sys/net/ipv4/tcp_tw_reuse_delay" \
+	"$OLD/proc/sys/net/ipv4/ip_unprivileged_port_start"
 rm -rf "$OLD/etc" && mkdir -p "$OLD/etc/sysctl.d" && : >"$OLD/etc/sysctl.conf"
 ln -s ../sysctl.conf "$OLD/etc/sysctl.d/99-sysctl.conf"
 echo 0 >"$OLD/proc/sys/net/ipv4/tcp_tw_recycle"
