@@ -158,8 +158,9 @@ const struct key_def key_table[] = {
 	},
 	{
 		.name = "net.ipv4.tcp_max_syn_backlog", .type = KEY_INT, .unit = "count",
-		.kmin = INT_MIN, .kmax = INT_MAX, .amin = 128, .amax = 1048576,
-		.arange_why = "the kernel accepts negatives; below 128 is smaller than its own floor",
+		.kmin = INT_MIN, .kmax = INT_MAX, .amin = 128, .amax = INT_MAX,
+		.arange_why = "the kernel accepts negatives; below 128 is smaller than its own floor "
+			"(large values only cost memory when SYNs actually queue: not harmful)",
 		.per_netns = true, .per_netns_since = "4.11", .writable = true,
 		.explain = "Not the SYN queue size: that is each listener's min(listen() backlog, "
 			"somaxconn). This only matters with tcp_syncookies=0, where SYNs from unknown peers "
@@ -205,8 +206,10 @@ const struct key_def key_table[] = {
 	},
 	{
 		.name = "net.core.somaxconn", .type = KEY_INT, .unit = "count",
-		.kmin = 0, .kmax = INT_MAX, .amin = 128, .amax = 65535,
-		.arange_why = "0 makes every listen() backlog 0",
+		.kmin = 0, .kmax = INT_MAX, .amin = 128, .amax = INT_MAX,
+		.arange_why = "0 makes every listen() backlog 0, and below 128 cuts every backlog under "
+			"the pre-5.4 default; a large value only lets programs ask for long queues "
+			"(docs/KERNEL.md §13.3)",
 		.per_netns = true, .writable = true,
 		.explain = "Upper limit for the backlog a program passes to listen(); the accept queue and "
 			"SYN queue of that listener are min(backlog, somaxconn). Applied at listen() time: a "
