@@ -220,6 +220,8 @@ static int add_finding(struct findings *f, const struct rule *r, const struct sn
 	x->rule = r;
 	x->ignored = ignored;
 	x->world = r->world;
+	/* A rule about the boot files themselves speaks of both programs. */
+	x->boot_systemd = x->boot_procps = r->world == WORLD_BOOT;
 	x->title = rule_interpolate(r->title, s);
 	if (!x->title)
 		return -ENOMEM;

@@ -68,6 +68,7 @@ stale-sysctl-config        quiet  quiet              -                          
 timestamps-disabled        fires  fires              -                                       now+boot
 timestamps-disabled        fires  fires-boot         runtime-boot-drift                      boot
 timestamps-disabled        fires  fires-now          -                                       now
+timestamps-disabled        fires  fires-procps       boot-override                           boot
 timestamps-disabled        quiet  quiet              -                                       -
 timestamps-disabled        quiet  quiet-boot         runtime-boot-drift                      -
 tw-reuse-ineffective       fires  fires              -                                       now+boot
@@ -131,7 +132,8 @@ harmful-boot-value         quiet  quiet              -                          
 # What each case shows (thresholds are explained beside each rule's `when`):
 #   tw-recycle-enabled   4.9 kernel with tcp_tw_recycle=1 / =0.
 #   stale-sysctl-config  a tcp_tw_recycle line in sysctl.d on 6.18 / the line commented out.
-#   timestamps-disabled  tcp_timestamps=0 / =2 (on, without offsets).
+#   timestamps-disabled  tcp_timestamps=0 / =2 (on, without offsets); fires-procps: 0 only in
+#                        /etc/sysctl.conf with no 99-sysctl.conf link (procps alone applies it).
 #   tw-reuse-ineffective tw_reuse=1 with TIME_WAIT 90 in / 10 out (90%); 89/11; 98/1 (< 100 in all).
 #   tw-buckets-exhausted tcp_max_tw_buckets=200 with 180 / 179 minisockets; TCPTimeWaitOverflow
 #                        since boot (the rate path needs --samples).
@@ -293,7 +295,7 @@ while read -r id expect case also world; do
 			  elif $w == "boot" and (.id | IN("tw-recycle-enabled", "timestamps-disabled", "tw-reuse-ineffective",
 				"conntrack-established-short",
 				"tw-buckets-exhausted", "orphans-exhausted", "fin-wait2-buildup", "conntrack-timeouts"))
-			  then (.boot.source // .boot.source_procps | test("^/etc/sysctl\\.d/[^ ]+:[0-9]+"))
+			  then (.boot.source // .boot.source_procps | test("^/etc/sysctl\\.(d/[^ ]+|conf):[0-9]+"))
 			  else true end))' "$W/$name/out.json" >/dev/null ||
 			fail "$name: finding $id is not in world $world with its boot line: $(jq -c --arg id "$id" \
 				'.findings[] | select(.id == $id) | {world, boot}' "$W/$name/out.json")"
@@ -337,6 +339,9 @@ finding conntrack-timeouts.fires conntrack-timeouts \
 finding harmful-value.fires-both harmful-value \
 	'.title | test("net\\.core\\.somaxconn=50 \\(now and at boot: /etc/sysctl\\.d/99-tcptune\\.conf:1\\)")'
 finding tw-recycle-enabled.fires-boot tw-recycle-enabled '.boot.source == "/etc/sysctl.d/10-tuning.conf:1"'
+# Where only procps sets the value, the finding says so and names its line.
+finding timestamps-disabled.fires-procps timestamps-disabled \
+	'.boot.procps and (.boot.systemd | not) and .boot.source == null and .boot.source_procps == "/etc/sysctl.conf:2"'
 # The drift finding names its keys, and tells not to run sysctl --system
 # while a file sets a harmful value.
 finding tw-buckets-exhausted.fires-boot runtime-boot-drift \

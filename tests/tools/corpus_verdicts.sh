@@ -68,10 +68,13 @@ for d, _, files in os.walk("/proc/sys"):
 { unshare --net timeout 120 python3 -c "$WALK" && timeout 120 python3 -c "$WALK"; } 2>/dev/null |
 	awk -F'\t' '!seen[$1]++' >"$OUT/keys.tsv"
 [ -s "$OUT/keys.tsv" ] || { echo "cannot read /proc/sys" >&2; exit 1; }
-# Keys every distribution kernel has that a minimal build may lack (this
-# script was first run on a kernel without CONFIG_MAGIC_SYSRQ): a line for
-# them is not stale on the hosts these files were written for.
-grep -q '^kernel/sysrq'$'\t' "$OUT/keys.tsv" || printf 'kernel/sysrq\t438\n' >>"$OUT/keys.tsv"
+# Keys Debian's, Ubuntu's and RHEL's kernels have that a minimal build may
+# lack (this script was first run on a kernel without CONFIG_MAGIC_SYSRQ,
+# Yama or kexec): a line for them is not stale on the hosts these files were
+# written for.
+for kv in kernel/sysrq:438 kernel/yama/ptrace_scope:1 kernel/kexec_load_disabled:0; do
+	grep -q "^${kv%:*}"$'\t' "$OUT/keys.tsv" || printf '%s\t%s\n' "${kv%:*}" "${kv#*:}" >>"$OUT/keys.tsv"
+done
 # sysctl_tree DIR: DIR/proc/sys from keys.tsv.
 sysctl_tree() {
 	python3 -c '
