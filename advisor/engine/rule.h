@@ -87,7 +87,9 @@ struct finding {
 const char *finding_world_name(const struct finding *f);
 
 /* One line for a person: "Now and after the next reboot (set by
- * /etc/sysctl.d/10-net.conf:3)." into buf.  Returns buf. */
+ * /etc/sysctl.d/10-net.conf:3)." into buf; empty for a finding about now
+ * from a rule that does not read sysctl values (counters, sockets), which
+ * has no other world.  Returns buf. */
 const char *finding_world_text(const struct finding *f, char *buf, size_t len);
 
 struct rule_error {

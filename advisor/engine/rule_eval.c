@@ -389,7 +389,9 @@ const char *finding_world_text(const struct finding *f, char *buf, size_t len)
 	const char *now = f->world & WORLD_NOW ? "Now and after" : "After";
 	const char *src = f->boot_source[0] ? f->boot_source : f->boot_source_procps;
 
-	if (!(f->world & WORLD_BOOT))
+	if (!(f->world & WORLD_BOOT) && !f->rule->over_sysctl)
+		snprintf(buf, len, "%s", "");	/* counters, sockets: about now by nature */
+	else if (!(f->world & WORLD_BOOT))
 		snprintf(buf, len, "Now.");
 	else if (!src[0])
 		snprintf(buf, len, "%s the next reboot.", now);

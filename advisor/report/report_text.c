@@ -284,7 +284,8 @@ static void findings_section(const struct report_ctx *ctx, FILE *out)
 				fprintf(out, "Findings\n");
 			fprintf(out, "\n  %s[%s]%s %s  (%s)\n", color_on(ctx, sev), labels[sev], color_off(ctx),
 				esc(x->title), x->rule->id);
-			wrapped(out, "    ", esc(finding_world_text(x, world, sizeof(world))));
+			if (finding_world_text(x, world, sizeof(world))[0])
+				wrapped(out, "    ", esc(world));
 			wrapped(out, "    ", x->rule->explain);
 			fprintf(out, "    Fix:\n");
 			wrapped(out, "      ", x->rule->fix);
