@@ -48,23 +48,27 @@ struct boot_view {
 static void boot_view_release(struct boot_view *v)
 {
 	free(v->snap.facts);
+	v->snap.facts = NULL;
 	free(v->pair);
-	memset(v, 0, sizeof(*v));
+	v->pair = NULL;
 }
 
 static int boot_view_init(struct boot_view *v, const struct snapshot *s, enum sysctld_order o)
 {
 	size_t nf = facts_count();
+	struct fact_val *facts = malloc(nf * sizeof(*facts));
+	char (*pair)[64] = calloc(key_count, sizeof(*pair));
 
-	memset(v, 0, sizeof(*v));
-	v->snap = *s;
-	v->snap.facts = malloc(nf * sizeof(*v->snap.facts));
-	v->pair = calloc(key_count, sizeof(*v->pair));
-	if (!v->snap.facts || !v->pair) {
-		boot_view_release(v);
+	if (!facts || !pair) {
+		free(facts);
+		free(pair);
 		return -ENOMEM;
 	}
-	memcpy(v->snap.facts, s->facts, nf * sizeof(*v->snap.facts));
+	memcpy(facts, s->facts, nf * sizeof(*facts));
+	v->snap = *s;
+	v->snap.facts = facts;
+	v->pair = pair;
+	v->any = false;
 	for (size_t id = 0; id < nf; id++) {
 		struct fact_val *f = &v->snap.facts[id];
 		const char *name = fact_def(id)->name;
