@@ -42,6 +42,15 @@ static int file_content(struct plan *pl)
 	return 0;
 }
 
+/* Does the kernel of kernel_version accept target for k?  If not, why. */
+static bool target_accepted(const struct key_def *k, const char *target, long kernel_version, char *why,
+			    size_t why_len)
+{
+	long long v[2];
+
+	return key_parse_value(k, target, v) < 0 || key_in_kernel_range_at(k, v, kernel_version, why, why_len);
+}
+
 int plan_build(struct plan *pl, const struct snapshot *s, const char *profile, const struct plan_input *in,
 	       size_t n)
 {
@@ -69,6 +78,10 @@ int plan_build(struct plan *pl, const struct snapshot *s, const char *profile, c
 			if (!why)
 				snprintf(row->skipbuf, sizeof(row->skipbuf), "%s",
 					 rt->err ? "cannot be read here" : "not in this kernel");
+			row->skip = row->skipbuf;
+			pl->n_skip++;
+		} else if (!target_accepted(k, row->target, s->kernel_version, row->skipbuf, sizeof(row->skipbuf))) {
+			/* A value the running kernel refuses is never proposed. */
 			row->skip = row->skipbuf;
 			pl->n_skip++;
 		} else if (strcmp(row->runtime, row->target) != 0) {

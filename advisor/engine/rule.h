@@ -13,6 +13,11 @@
 
 enum severity { SEV_INFO, SEV_WARNING, SEV_CRITICAL };
 
+/* The two worlds a finding can be about (docs/ARCHITECTURE.md §7): now (the
+ * running values in /proc/sys) and after the next boot (the values the
+ * sysctl.d files and /etc/sysctl.conf set).  Bits: a finding may be both. */
+enum world { WORLD_NOW = 1, WORLD_BOOT = 2 };
+
 struct rule_sysctl {
 	char *key;		/* a key of the key table */
 	char *value;		/* as written; validated against the key's apply range */
@@ -30,6 +35,9 @@ struct rule {
 	size_t n_sysctl;
 	char *file;		/* where it was loaded from, for messages */
 	unsigned line;
+	bool over_sysctl;	/* `when` reads sysctl.* facts: judged now and at boot */
+	unsigned world;		/* the others: the world their facts describe ("world:" in
+				 * the YAML, WORLD_NOW by default) */
 };
 
 struct rule_set {
@@ -58,11 +66,31 @@ struct finding_evidence {
 
 struct finding {
 	const struct rule *rule;
-	char *title;			/* interpolated */
+	char *title;			/* interpolated, in the first world it holds in */
 	bool ignored;			/* --ignore or tcptune.yaml */
-	struct finding_evidence evidence[8];
+	struct finding_evidence evidence[8];	/* the facts `when` read, in the title's world */
 	size_t n_evidence;
+	unsigned world;			/* WORLD_NOW and/or WORLD_BOOT */
+	/* Boot world only: which program's order makes it hold (systemd-sysctl,
+	 * procps `sysctl --system`), and the file:line of each line that sets
+	 * a key `when` reads ("/etc/sysctl.d/10-net.conf:3, ..."); the procps
+	 * list only where its lines differ from systemd's. */
+	bool boot_systemd, boot_procps;
+	char boot_source[256];
+	char boot_source_procps[256];
+	/* Both worlds with different values: the boot world's evidence. */
+	struct finding_evidence boot_evidence[8];
+	size_t n_boot_evidence;
 };
+
+/* "now", "boot" or "now+boot". */
+const char *finding_world_name(const struct finding *f);
+
+/* One line for a person: "Now and after the next reboot (set by
+ * /etc/sysctl.d/10-net.conf:3)." into buf; empty for a finding about now
+ * from a rule that does not read sysctl values (counters, sockets), which
+ * has no other world.  Returns buf. */
+const char *finding_world_text(const struct finding *f, char *buf, size_t len);
 
 struct rule_error {
 	const struct rule *rule;

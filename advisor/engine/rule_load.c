@@ -150,11 +150,24 @@ static int load_sysctl(struct rule *r, const struct ynode *n, const char *file, 
 	return 0;
 }
 
+/* Does e read a sysctl.<key> fact (the facts a boot file can change)? */
+static bool reads_sysctl(const struct rule_expr *e)
+{
+	size_t ids[64], n = rule_expr_facts(e, ids, 64);
+
+	for (size_t i = 0; i < n && i < 64; i++)
+		if (ids[i] >= fact_id_sysctl(0) && ids[i] < fact_id_sysctl(0) + key_count)
+			return true;
+	return false;
+}
+
 static int load_rule(struct rule *r, const struct ynode *n, const char *file, struct diag *d)
 {
-	static const char *const fields[] = { "id", "severity", "when", "title", "explain", "fix", "sysctl" };
-	char **text[] = { &r->id, NULL, &r->when_src, &r->title, &r->explain, &r->fix, NULL };
-	bool seen[7] = { false };
+	static const char *const fields[] = { "id", "severity", "when", "title", "explain", "fix", "sysctl",
+					      "world" };
+	char **text[] = { &r->id, NULL, &r->when_src, &r->title, &r->explain, &r->fix, NULL, NULL };
+	bool seen[8] = { false };
+	const struct ynode *world = NULL;
 	int rc;
 
 	if (n->type != YNODE_MAP)
@@ -168,13 +181,13 @@ static int load_rule(struct rule *r, const struct ynode *n, const char *file, st
 		const struct ynode *k = n->keys[i], *v = n->items[i];
 		size_t f;
 
-		for (f = 0; f < 7; f++)
+		for (f = 0; f < 8; f++)
 			if (strcmp(k->scalar, fields[f]) == 0)
 				break;
-		if (f == 7)
+		if (f == 8)
 			return diag_set(d, -EINVAL, file, k->line, k->col,
-					"unknown field '%s' (fields: id, severity, when, title, explain, fix, sysctl)",
-					k->scalar);
+					"unknown field '%s' (fields: id, severity, when, title, explain, fix, sysctl, "
+					"world)", k->scalar);
 		/* yaml_load refuses duplicate keys already; a second value
 		 * here would leak the first. */
 		if (seen[f])
@@ -188,6 +201,13 @@ static int load_rule(struct rule *r, const struct ynode *n, const char *file, st
 		}
 		if (want_scalar(v, file, fields[f], d) < 0)
 			return -EINVAL;
+		if (f == 7) {
+			if (strcmp(v->scalar, "now") != 0 && strcmp(v->scalar, "boot") != 0)
+				return diag_set(d, -EINVAL, file, v->line, v->col, "world '%s' is not now or boot",
+						v->scalar);
+			world = v;
+			continue;
+		}
 		if (f == 1) {
 			size_t s;
 			for (s = 0; s < 3; s++)
@@ -221,6 +241,11 @@ static int load_rule(struct rule *r, const struct ynode *n, const char *file, st
 		if (!seen[f])
 			return diag_set(d, -EINVAL, file, n->line, n->col, "rule%s%s has no '%s'", r->id ? " " : "",
 					r->id ? r->id : "", fields[f]);
+	r->over_sysctl = reads_sysctl(r->when);
+	r->world = world && strcmp(world->scalar, "boot") == 0 ? WORLD_BOOT : WORLD_NOW;
+	if (world && r->over_sysctl)
+		return diag_set(d, -EINVAL, file, world->line, world->col,
+				"a rule over sysctl.* facts is judged in both worlds; 'world' is for the others");
 	return 0;
 }
 

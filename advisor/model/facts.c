@@ -115,6 +115,11 @@ static const struct fact_def static_defs[F__STATIC_COUNT] = {
 		"boot lines (either program's order) that set a writable key outside that range" },
 	[F_HARMFUL_BOOT_LIST]     = { "harmful.boot_list", FT_STR, SCOPE_FILES, "those keys, values and file:line" },
 	[F_HARMFUL_WHY]           = { "harmful.why", FT_STR, SCOPE_NETNS, "the first such key's reason" },
+	[F_SYSCTLD_DRIFT_KEYS]    = { "sysctld.drift_keys", FT_STR, SCOPE_FILES,
+		"the drifting keys: \"key now -> boot (file:line)\", comma-separated" },
+	[F_SYSCTLD_DRIFT_UNSAFE]  = { "sysctld.drift_unsafe", FT_STR, SCOPE_FILES,
+		"a sentence naming the boot lines `sysctl --system` must not apply as they are (harmful or "
+		"refused values); missing when there are none" },
 	[F_SYSCTLD_REJECTED]      = { "sysctld.rejected", FT_INT, SCOPE_FILES,
 		"lines of sysctl.d/sysctl.conf whose value the kernel refuses for a tracked key at boot" },
 	[F_SYSCTLD_REJECTED_FIRST] = { "sysctld.rejected_first", FT_STR, SCOPE_FILES,

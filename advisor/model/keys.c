@@ -60,6 +60,7 @@ const struct key_def key_table[] = {
 		.name = "net.ipv4.tcp_tw_reuse", .type = KEY_INT, .unit = "enum",
 		.kmin = 0, .kmax = 2, .amin = 0, .amax = 2, .arange_why = NULL,
 		.per_netns = true, .per_netns_since = "4.11", .writable = true, .kunsigned = true,
+		.kmax_since = "4.18", .kmax_before = 1,
 		.explain = "Lets an outgoing connect() take over a 4-tuple still held by a TIME_WAIT socket, "
 			"when that socket carries TCP timestamps and is older than tcp_tw_reuse_delay. 0 = "
 			"never, 1 = always, 2 = loopback only (the default since 4.18). It only helps the "
@@ -83,7 +84,7 @@ const struct key_def key_table[] = {
 		.name = "net.ipv4.tcp_tw_recycle", .type = KEY_INT, .unit = "enum",
 		.kmin = 0, .kmax = 1, .amin = 0, .amax = 0,
 		.arange_why = "it broke clients behind NAT",
-		.per_netns = false, .removed = "4.12", .writable = false,
+		.per_netns = false, .removed = "4.12", .writable = false, .own_rule = "tw-recycle-enabled",
 		.explain = "Removed in Linux 4.12 (commit 4396e46187ca); a line setting it in sysctl.d sets "
 			"nothing there. On older kernels it shortened TIME_WAIT to 3.5*RTO and dropped SYNs "
 			"from an address whose TCP timestamp was older than the last one seen from it, or "
@@ -130,9 +131,36 @@ const struct key_def key_table[] = {
 			"tcp_model_timeout(), net/ipv4/tcp_timer.c).",
 	},
 	{
+		.name = "net.ipv4.tcp_retries2", .type = KEY_INT, .unit = "count",
+		.kmin = 0, .kmax = 255, .amin = 8, .amax = 255,
+		.arange_why = "below 8 an established connection is reset after less than the 100 s of "
+			"retransmission RFC 1122 asks for (7 is about 51 s, 2 about 1.4 s): one short outage "
+			"or route change kills it",
+		.per_netns = true, .writable = true, .kunsigned = true,
+		.explain = "How long an established connection keeps retransmitting unacknowledged data "
+			"before it is reset, given as a count that the kernel turns into a time budget from "
+			"the 200 ms minimum RTO: N up to 9 allows (2^(N+1)-1) x 200 ms, each further one "
+			"120 s (tcp_model_timeout(), net/ipv4/tcp_timer.c). The default 15 is about 924 s; "
+			"8 is about 102 s. While data is unacknowledged keepalive sends nothing, so this, "
+			"not keepalive, decides when a connection to a vanished peer fails.",
+	},
+	{
+		.name = "net.ipv4.tcp_sack", .type = KEY_INT, .unit = "enum",
+		.kmin = 0, .kmax = 255, .amin = 1, .amax = 1,
+		.arange_why = "0 turns off selective acknowledgements (RFC 2018): after a loss the sender "
+			"learns of one missing segment per round trip and recovery on lossy or long paths "
+			"slows down badly",
+		.per_netns = true, .writable = true, .kunsigned = true,
+		.explain = "Selective acknowledgements (RFC 2018), offered on new connections (default 1). "
+			"With them the receiver tells the sender exactly which segments arrived, so several "
+			"losses in one window are repaired in one round trip. Turning them off was advice "
+			"against the 2019 SACK denial-of-service bugs, long fixed in every maintained kernel.",
+	},
+	{
 		.name = "net.ipv4.tcp_max_syn_backlog", .type = KEY_INT, .unit = "count",
-		.kmin = INT_MIN, .kmax = INT_MAX, .amin = 128, .amax = 1048576,
-		.arange_why = "the kernel accepts negatives; below 128 is smaller than its own floor",
+		.kmin = INT_MIN, .kmax = INT_MAX, .amin = 128, .amax = INT_MAX,
+		.arange_why = "the kernel accepts negatives; below 128 is smaller than its own floor "
+			"(large values only cost memory when SYNs actually queue: not harmful)",
 		.per_netns = true, .per_netns_since = "4.11", .writable = true,
 		.explain = "Not the SYN queue size: that is each listener's min(listen() backlog, "
 			"somaxconn). This only matters with tcp_syncookies=0, where SYNs from unknown peers "
@@ -178,8 +206,10 @@ const struct key_def key_table[] = {
 	},
 	{
 		.name = "net.core.somaxconn", .type = KEY_INT, .unit = "count",
-		.kmin = 0, .kmax = INT_MAX, .amin = 128, .amax = 65535,
-		.arange_why = "0 makes every listen() backlog 0",
+		.kmin = 0, .kmax = INT_MAX, .amin = 128, .amax = INT_MAX,
+		.arange_why = "0 makes every listen() backlog 0, and below 128 cuts every backlog under "
+			"the pre-5.4 default; a large value only lets programs ask for long queues "
+			"(docs/KERNEL.md §16.3)",
 		.per_netns = true, .writable = true,
 		.explain = "Upper limit for the backlog a program passes to listen(); the accept queue and "
 			"SYN queue of that listener are min(backlog, somaxconn). Applied at listen() time: a "
@@ -344,9 +374,26 @@ bool key_in_kernel_range(const struct key_def *k, const long long v[2])
 	return in_range(k->kmin, k->kmax, k, v);
 }
 
+bool key_in_kernel_range_at(const struct key_def *k, const long long v[2], long kernel_version, char *why,
+			    size_t why_len)
+{
+	bool older = k->kmax_since && kernel_version >= 0 && kernel_version < key_release_code(k->kmax_since);
+
+	if (!older || in_range(k->kmin, k->kmax_before, k, v))
+		return key_in_kernel_range(k, v);
+	snprintf(why, why_len, "%lld needs Linux %s; this kernel accepts %lld to %lld", v[0], k->kmax_since, k->kmin,
+		 k->kmax_before);
+	return false;
+}
+
 bool key_in_apply_range(const struct key_def *k, const long long v[2])
 {
 	return k->writable && in_range(k->amin, k->amax, k, v);
+}
+
+bool key_value_harmful(const struct key_def *k, const long long v[2])
+{
+	return (k->writable || k->own_rule) && !in_range(k->amin, k->amax, k, v);
 }
 
 /* The kernel's TMPBUFLEN (kernel/sysctl.c): proc_get_long() looks at 21

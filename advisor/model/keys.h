@@ -34,6 +34,10 @@ struct key_def {
 	const char *kdefault;	/* what a new namespace starts with, where a write's result
 				 * depends on it (a vector written in part, a cross-key check);
 				 * NULL for the others (docs/KERNEL.md §1.4) */
+	const char *kmax_since;	/* release that raised kmax to its value here, NULL if never;
+				 * before it the kernel refused values above kmax_before
+				 * (docs/KERNEL.md §16.3) */
+	long long kmax_before;
 	const char *explain;	/* one paragraph */
 };
 
@@ -87,6 +91,18 @@ int key_kernel_cross_check(size_t k, const long long v[2], const long long state
 			   char *why, size_t why_len);
 
 bool key_in_kernel_range(const struct key_def *k, const long long v[2]);
+
+/* The same on the kernel of version kernel_version (kernel.version, -1
+ * unknown: this table's range): ranges that changed with a release are
+ * applied.  When v is refused, writes the reason into why ("2 needs Linux
+ * 4.18; this kernel accepts 0 to 1"). */
+bool key_in_kernel_range_at(const struct key_def *k, const long long v[2], long kernel_version, char *why,
+			    size_t why_len);
+
+/* Is v a value tcptune calls harmful: outside the apply range of a key
+ * tcptune writes, or of a read-only key a rule of its own judges
+ * (tcp_tw_recycle: any value but 0)? */
+bool key_value_harmful(const struct key_def *k, const long long v[2]);
 bool key_in_apply_range(const struct key_def *k, const long long v[2]);
 
 #endif

@@ -252,6 +252,25 @@ static json_t *notes_json(const struct snapshot *s)
 	return a;
 }
 
+/* A finding's boot world: which program's order makes it hold, the lines
+ * that set the keys it read, and their values where they differ from now;
+ * null for a finding about now only (docs/ARCHITECTURE.md §7). */
+static json_t *finding_boot_json(const struct finding *f)
+{
+	json_t *ev;
+
+	if (!(f->world & WORLD_BOOT))
+		return json_null();
+	ev = json_object();
+	for (size_t k = 0; k < f->n_boot_evidence; k++)
+		json_object_set_new(ev, f->boot_evidence[k].fact, json_string_safe(f->boot_evidence[k].value));
+	return json_pack("{s:b, s:b, s:o, s:o, s:o}", "systemd", f->boot_systemd, "procps", f->boot_procps,
+			 "source", f->boot_source[0] ? json_string_safe(f->boot_source) : json_null(),
+			 "source_procps", f->boot_source_procps[0] ? json_string_safe(f->boot_source_procps)
+								    : json_null(),
+			 "evidence", ev);
+}
+
 static json_t *findings_json(const struct report_ctx *ctx)
 {
 	json_t *arr = json_array();
@@ -268,11 +287,11 @@ static json_t *findings_json(const struct report_ctx *ctx)
 			int id = fact_lookup(f->evidence[k].fact);
 			json_object_set_new(ev, f->evidence[k].fact, id < 0 ? json_null() : fact_json(ctx->s, (size_t) id));
 		}
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:b, s:o}",
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:b, s:o, s:s, s:o}",
 						     "id", r->id, "severity", severity_name(r->severity),
 						     "title", json_string_safe(f->title), "explain", json_string_safe(r->explain),
 						     "fix", json_string_safe(r->fix), "sysctl", sys, "ignored", f->ignored,
-						     "evidence", ev));
+						     "evidence", ev, "world", finding_world_name(f), "boot", finding_boot_json(f)));
 	}
 	return arr;
 }

@@ -516,11 +516,15 @@ static void finding(const struct report_ctx *ctx, FILE *out, const struct findin
 {
 	static const char *const labels[] = { "INFO", "WARNING", "CRITICAL" };
 	int sev = (int) x->rule->severity;
-	char first[48];
+	char first[48], world[600];
 
 	snprintf(first, sizeof(first), "%s%-8s%s  ", color_on(ctx, sev), labels[sev], color_off(ctx));
 	/* The title hangs under itself: severity labels are at most 8 wide. */
 	wrapf(out, ctx->width, first, "          ", "%s  [%s]", esc(x->title), x->rule->id);
+	/* Which world (now, after the next reboot: docs/ARCHITECTURE.md §7)
+	 * decides what to fix: the running value or a file's line. */
+	if (finding_world_text(x, world, sizeof(world))[0])
+		wrap(out, ctx->width, "          ", "          ", esc(world));
 	if (ctx->verbosity >= 2) {
 		wrap(out, ctx->width, "  Why: ", "       ", x->rule->explain);
 	}

@@ -3,6 +3,7 @@
 #include "snap_readers.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "keys.h"
@@ -32,9 +33,24 @@ static bool same_boot_value(const struct snapshot *s, size_t i)
 	return memcmp(b->value[ORDER_SYSTEMD], b->value[ORDER_PROCPS], sizeof(b->value[0])) == 0;
 }
 
+/* Append "key now -> boot (file:line)" for drifting key i to list. */
+static void drift_add(const struct snapshot *s, size_t i, char *list, size_t len)
+{
+	const struct sysctld_assign *w = s->boot.keys[i].winner[ORDER_SYSTEMD];
+	size_t used = strlen(list);
+	char boot[64];
+
+	if (used + 1 >= len || key_format_value(&key_table[i], s->boot.keys[i].value[ORDER_SYSTEMD], boot,
+						sizeof(boot)) < 0)
+		return;
+	snprintf(list + used, len - used, "%s%s %s -> %s (%s:%u)", used ? ", " : "", key_table[i].name,
+		 s->sysctl[i].raw, boot, w->file, w->line);
+}
+
 int snap_boot_read(struct snapshot *s)
 {
 	int64_t drift = 0, conflicts = 0, overridden = 0, stale = 0;
+	char drift_keys[1024] = "";
 	int r;
 
 	r = sysctld_load(&s->boot, s->rootfd, s->kernel_version);
@@ -42,8 +58,10 @@ int snap_boot_read(struct snapshot *s)
 		return r;
 	s->boot_ok = true;
 	for (size_t i = 0; i < key_count; i++) {
-		if (differs(s, i, ORDER_SYSTEMD))
+		if (differs(s, i, ORDER_SYSTEMD)) {
 			drift++;
+			drift_add(s, i, drift_keys, sizeof(drift_keys));
+		}
 		if (!same_boot_value(s, i))
 			conflicts++;
 		if (sysctld_file_loses(&s->boot, i, TXN_DEFAULT_MANAGED_FILE))
@@ -67,6 +85,8 @@ int snap_boot_read(struct snapshot *s)
 		snap_set_str(s, F_SYSCTLD_REJECTED_FIRST, "");
 	}
 	snap_set_int(s, F_SYSCTLD_DRIFT, drift);
+	if (drift && snap_set_str(s, F_SYSCTLD_DRIFT_KEYS, drift_keys) < 0)
+		return -ENOMEM;
 	snap_set_int(s, F_SYSCTLD_ORDER_CONFLICTS, conflicts);
 	snap_set_int(s, F_SYSCTLD_REAPPLIERS, (int64_t) s->boot.n_reappliers);
 	for (size_t i = 0; i < s->boot.n_warnings; i++)

@@ -49,83 +49,110 @@ chmod 0755 "$DATA" "$DATA/rules" || fail "chmod failed"
 chmod 0644 "$DATA"/rules/*.yaml || fail "chmod failed"
 
 # ---- the table ----------------------------------------------------------------
-# id  expect  case  companions
+# id  expect  case  companions  world
 #   case: an overlay under tests/fixtures/rules/<id>/, or "base".
 #   companions: other ids that must fire too ("-" for none), comma-separated.
+#   world: where the rule's own finding holds ("-" for quiet rows): now,
+#     boot (after the next reboot) or now+boot (docs/ARCHITECTURE.md §7).
+#     A rule over sysctl values has a "fires" row for each world it can
+#     hold in and a "quiet" row whose boot files keep it quiet too; a boot
+#     finding must name the file:line (.boot.source).  Rules over counters
+#     and sockets are about now only: their counters start from zero at
+#     boot, so a "since boot" row says "now".
 TABLE='
-tw-recycle-enabled         fires  fires              -
-tw-recycle-enabled         quiet  quiet              -
-stale-sysctl-config        fires  fires              -
-stale-sysctl-config        quiet  quiet              -
-timestamps-disabled        fires  fires              harmful-boot-value
-timestamps-disabled        quiet  quiet              -
-tw-reuse-ineffective       fires  fires              -
-tw-reuse-ineffective       quiet  quiet              -
-tw-reuse-ineffective       quiet  quiet-few          -
-tw-buckets-exhausted       fires  fires              harmful-value,harmful-boot-value
-tw-buckets-exhausted       fires  fires-recent       -
-tw-overflow-history        fires  fires              -
-tw-overflow-history        fires  fires-no-increase  -
-tw-overflow-history        quiet  quiet              tw-buckets-exhausted
-tw-buckets-exhausted       quiet  quiet              harmful-value,harmful-boot-value
-orphans-exhausted          fires  fires              -
-orphans-exhausted          fires  fires-recent       -
-orphans-abort-history      fires  fires              -
-orphans-abort-history      fires  fires-no-increase  -
-orphans-abort-history      quiet  quiet              orphans-exhausted
-orphans-exhausted          quiet  quiet              -
-ephemeral-ports-exhausted  fires  fires              -
-ephemeral-ports-exhausted  quiet  quiet              -
-ephemeral-ports-exhausted  quiet  ../ephemeral-ports-nearly-exhausted/fires  ephemeral-ports-nearly-exhausted
-ephemeral-ports-nearly-exhausted  fires  fires       -
-ephemeral-ports-nearly-exhausted  quiet  quiet       ephemeral-ports-exhausted
-close-wait-leak            fires  fires              -
-close-wait-leak            quiet  quiet              -
-close-wait-leak            quiet  quiet-spread       -
-close-wait-unread          fires  fires              -
-close-wait-unread          quiet  quiet              -
-fin-wait2-buildup          fires  fires              -
-fin-wait2-buildup          quiet  quiet              -
-keepalive-too-long         fires  fires              -
-keepalive-too-long         quiet  quiet              -
-listen-overflow            fires  fires              -
-listen-overflow            fires  fires-syn-drop     harmful-value,harmful-boot-value
-listen-overflow            quiet  quiet              -
-listen-overflow            quiet  quiet-old-burst    listen-overflow-history
-listen-overflow-history    fires  fires              -
-listen-overflow-history    fires  fires-no-increase  -
-listen-overflow-history    fires  fires-other-boot   -
-listen-overflow-history    quiet  quiet              listen-overflow
-conntrack-timeouts         fires  fires              -
-conntrack-timeouts         fires  fires-close-wait   -
-conntrack-timeouts         fires  fires-fin-wait     -
-conntrack-timeouts         quiet  quiet              -
-conntrack-table-full       fires  fires              -
-conntrack-table-full       quiet  quiet              -
-runtime-boot-drift         fires  fires              -
-runtime-boot-drift         quiet  base               -
-boot-override              fires  fires              -
-boot-override              fires  fires-reapplier    runtime-boot-drift
-boot-override              quiet  quiet              -
-boot-value-rejected        fires  fires              -
-boot-value-rejected        quiet  quiet              -
-pending-transaction        fires  fires              -
-pending-transaction        quiet  quiet              -
-harmful-value              fires  fires              runtime-boot-drift
-harmful-value              quiet  quiet              runtime-boot-drift
-harmful-value              quiet  quiet-own-rule     timestamps-disabled
-harmful-boot-value         fires  fires              runtime-boot-drift
-harmful-boot-value         fires  fires-timestamps   timestamps-disabled
-harmful-boot-value         quiet  quiet              -
-resets-instead-of-closes   fires  fires              -
-resets-instead-of-closes   quiet  quiet              -
-dead-peer-data-in-flight   fires  fires              -
-dead-peer-data-in-flight   quiet  quiet              -
+tw-recycle-enabled         fires  fires              -                                       now+boot
+tw-recycle-enabled         fires  fires-boot         runtime-boot-drift                      boot
+tw-recycle-enabled         quiet  quiet              -                                       -
+tw-recycle-enabled         quiet  quiet-boot         -                                       -
+stale-sysctl-config        fires  fires              -                                       boot
+stale-sysctl-config        quiet  quiet              -                                       -
+timestamps-disabled        fires  fires              -                                       now+boot
+timestamps-disabled        fires  fires-boot         runtime-boot-drift                      boot
+timestamps-disabled        fires  fires-now          -                                       now
+timestamps-disabled        fires  fires-procps       boot-override                           boot
+timestamps-disabled        quiet  quiet              -                                       -
+timestamps-disabled        quiet  quiet-boot         runtime-boot-drift                      -
+tw-reuse-ineffective       fires  fires              -                                       now+boot
+tw-reuse-ineffective       fires  fires-boot         runtime-boot-drift                      boot
+tw-reuse-ineffective       quiet  quiet              -                                       -
+tw-reuse-ineffective       quiet  quiet-few          -                                       -
+tw-buckets-exhausted       fires  fires              harmful-value                           now+boot
+tw-buckets-exhausted       fires  fires-boot         harmful-boot-value,runtime-boot-drift   boot
+tw-buckets-exhausted       fires  fires-recent       -                                       now
+tw-buckets-exhausted       quiet  quiet              harmful-value                           -
+tw-buckets-exhausted       quiet  quiet-boot         harmful-boot-value,runtime-boot-drift   -
+tw-overflow-history        fires  fires              -                                       now
+tw-overflow-history        fires  fires-no-increase  -                                       now
+tw-overflow-history        quiet  quiet              tw-buckets-exhausted                    -
+orphans-exhausted          fires  fires              -                                       now
+orphans-exhausted          fires  fires-boot         runtime-boot-drift                      boot
+orphans-exhausted          fires  fires-recent       -                                       now
+orphans-exhausted          quiet  quiet              -                                       -
+orphans-exhausted          quiet  quiet-boot         -                                       -
+orphans-abort-history      fires  fires              -                                       now
+orphans-abort-history      fires  fires-no-increase  -                                       now
+orphans-abort-history      quiet  quiet              orphans-exhausted                       -
+ephemeral-ports-exhausted  fires  fires              -                                       now
+ephemeral-ports-exhausted  quiet  quiet              -                                       -
+ephemeral-ports-exhausted  quiet  ../ephemeral-ports-nearly-exhausted/fires ephemeral-ports-nearly-exhausted        -
+ephemeral-ports-nearly-exhausted fires  fires              -                                       now
+ephemeral-ports-nearly-exhausted quiet  quiet              ephemeral-ports-exhausted               -
+close-wait-leak            fires  fires              -                                       now
+close-wait-leak            quiet  quiet              -                                       -
+close-wait-leak            quiet  quiet-spread       -                                       -
+close-wait-unread          fires  fires              -                                       now
+close-wait-unread          quiet  quiet              -                                       -
+fin-wait2-buildup          fires  fires              -                                       now+boot
+fin-wait2-buildup          fires  fires-boot         runtime-boot-drift                      boot
+fin-wait2-buildup          quiet  quiet              -                                       -
+fin-wait2-buildup          quiet  quiet-boot         runtime-boot-drift                      -
+keepalive-too-long         fires  fires              conntrack-established-short             now
+keepalive-too-long         quiet  quiet              -                                       -
+keepalive-too-long         quiet  quiet-boot         runtime-boot-drift,conntrack-established-short -
+listen-overflow            fires  fires              -                                       now
+listen-overflow            fires  fires-syn-drop     harmful-value                           now
+listen-overflow            quiet  quiet              -                                       -
+listen-overflow            quiet  quiet-old-burst    listen-overflow-history                 -
+listen-overflow-history    fires  fires              -                                       now
+listen-overflow-history    fires  fires-no-increase  -                                       now
+listen-overflow-history    fires  fires-other-boot   -                                       now
+listen-overflow-history    quiet  quiet              listen-overflow                         -
+conntrack-timeouts         fires  fires              -                                       now+boot
+conntrack-timeouts         fires  fires-close-wait   -                                       now+boot
+conntrack-timeouts         fires  fires-fin-wait     -                                       now+boot
+conntrack-timeouts         fires  fires-boot         runtime-boot-drift                      boot
+conntrack-timeouts         quiet  quiet              -                                       -
+conntrack-established-short fires  fires              -                                       now+boot
+conntrack-established-short fires  fires-boot         runtime-boot-drift                      boot
+conntrack-established-short quiet  quiet              -                                       -
+conntrack-table-full       fires  fires              -                                       now
+conntrack-table-full       quiet  quiet              -                                       -
+runtime-boot-drift         fires  fires              -                                       boot
+runtime-boot-drift         quiet  base               -                                       -
+boot-override              fires  fires              -                                       boot
+boot-override              fires  fires-reapplier    runtime-boot-drift                      boot
+boot-override              quiet  quiet              -                                       -
+boot-value-rejected        fires  fires              -                                       boot
+boot-value-rejected        quiet  quiet              -                                       -
+pending-transaction        fires  fires              -                                       now
+pending-transaction        quiet  quiet              -                                       -
+harmful-value              fires  fires              runtime-boot-drift                      now
+harmful-value              fires  fires-both         -                                       now
+harmful-value              quiet  quiet              runtime-boot-drift                      -
+harmful-value              quiet  quiet-own-rule     timestamps-disabled                     -
+harmful-boot-value         fires  fires              runtime-boot-drift                      boot
+harmful-boot-value         quiet  fires-timestamps   timestamps-disabled                     -
+harmful-boot-value         quiet  quiet              -                                       -
+resets-instead-of-closes   fires  fires              -                                       now
+resets-instead-of-closes   quiet  quiet              -                                       -
+dead-peer-data-in-flight   fires  fires              -                                       now
+dead-peer-data-in-flight   quiet  quiet              -                                       -
 '
 # What each case shows (thresholds are explained beside each rule's `when`):
 #   tw-recycle-enabled   4.9 kernel with tcp_tw_recycle=1 / =0.
 #   stale-sysctl-config  a tcp_tw_recycle line in sysctl.d on 6.18 / the line commented out.
-#   timestamps-disabled  tcp_timestamps=0 / =2 (on, without offsets).
+#   timestamps-disabled  tcp_timestamps=0 / =2 (on, without offsets); fires-procps: 0 only in
+#                        /etc/sysctl.conf with no 99-sysctl.conf link (procps alone applies it).
 #   tw-reuse-ineffective tw_reuse=1 with TIME_WAIT 90 in / 10 out (90%); 89/11; 98/1 (< 100 in all).
 #   tw-buckets-exhausted tcp_max_tw_buckets=200 with 180 / 179 minisockets; TCPTimeWaitOverflow
 #                        up since the previous check (state file in the tree; the rate path
@@ -150,6 +177,8 @@ dead-peer-data-in-flight   quiet  quiet              -
 #   listen-overflow-history  ListenOverflows since boot with no previous check, with no
 #                        increase, with a previous check of another boot (ignored) / risen.
 #   conntrack-timeouts   time_wait 30; close_wait 15; fin_wait 30 / all three at 60.
+#   conntrack-established-short  established timeout 1800 now and in a file / 7440 (RFC 5382);
+#                        the default now, 120 at boot.
 #   conntrack-table-full 235930 / 235929 of 262144 entries (90%).
 #   runtime-boot-drift   somaxconn 65535 at runtime, 4096 in 99-tcptune.conf / base.
 #   boot-override        /etc/sysctl.conf sets a key of 99-tcptune.conf (procps applies it last);
@@ -159,8 +188,21 @@ dead-peer-data-in-flight   quiet  quiet              -
 #   harmful-value        somaxconn lowered by hand to 50 / to 128 (the edge of apply's range; both
 #                        drift from 4096 at boot); tcp_timestamps=0
 #                        is timestamps-disabled's alone.
-#   harmful-boot-value   a sysctl.d line tcp_max_tw_buckets = 5000; tcp_timestamps = 0 at boot /
-#                        16384 (the edge of apply's range).
+#   harmful-boot-value   a sysctl.d line tcp_max_tw_buckets = 5000 / 16384 (the edge of apply's
+#                        range); tcp_timestamps = 0 at boot and now is timestamps-disabled's alone,
+#                        in both worlds.
+#   *-boot cases         the boot world: the running value is fine and a sysctl.d line sets the
+#                        value that fires the rule (fires-boot), or one just on the quiet side of
+#                        its threshold (quiet-boot); both drift from runtime unless noted.
+#                        tw-recycle 0 now, a line =1 / =0 (4.9); timestamps 1 now, 0 / 2 at boot,
+#                        and 0 by hand with no line (now only: boot restores the default);
+#                        tw_buckets 131072 now, 200 / 201 at boot with 180 minisockets;
+#                        tcp_max_orphans 131072 now, 131070 / 131072 at boot with 65535 orphans;
+#                        fin_timeout 60 now, 15 / 16 at boot with 150 FIN_WAIT2; conntrack
+#                        time_wait 60 now, 30 at boot; tw_reuse 2 now, 1 at boot; keepalive 120
+#                        now, 7200 at boot with a 300 s conntrack timeout (quiet: no probe is
+#                        counted after a reboot yet).
+#   harmful-value fires-both  somaxconn 50 now and in 99-tcptune.conf: one finding, "now and at boot".
 
 # ---- the ids the rules ship -----------------------------------------------------
 ls "$ROOT"/rules/*.yaml >/dev/null 2>&1 || fail "no rules/*.yaml under $ROOT"
@@ -201,8 +243,11 @@ done
 for id in $TABLE_IDS; do
 	grep -qxF "$id" <<<"$SHIPPED" || fail "the table names rule '$id', which rules/*.yaml do not ship"
 done
-while read -r id expect case also; do
+while read -r id expect case also world; do
 	case $expect in fires | quiet) ;; *) fail "table row '$id $expect $case': expect must be fires or quiet" ;; esac
+	case $expect:$world in fires:now | fires:boot | fires:now+boot | quiet:-) ;;
+	*) fail "table row '$id $expect $case': world '$world' must be now, boot or now+boot (fires), - (quiet)" ;;
+	esac
 	[ "$case" = base ] || [ -d "$FX/$id/$case" ] || fail "table row '$id $expect $case': no fixture $FX/$id/$case"
 	for a in ${also//,/ }; do
 		[ "$a" = - ] || grep -qxF "$a" <<<"$SHIPPED" || fail "table row '$id $expect $case': companion '$a' is not shipped"
@@ -269,7 +314,7 @@ jq -e '.sources.sockets == "proc" and .facts["kernel.release"] == "6.18.44-amd64
 
 # ---- the table -------------------------------------------------------------------------
 n=0
-while read -r id expect case also; do
+while read -r id expect case also world; do
 	name="$id.$case"
 	if [ "$case" = base ]; then
 		cp -a "$W/base" "$W/$name"
@@ -281,6 +326,18 @@ while read -r id expect case also; do
 	[ "$also" = - ] || want="$want ${also//,/ }"
 	want=$(tr ' ' '\n' <<<"$want" | sed '/^$/d' | sort -u | tr '\n' ' ' | sed 's/ $//')
 	check_case "$name" "$want"
+	if [ "$expect" = fires ]; then
+		jq -e --arg id "$id" --arg w "$world" '[.findings[] | select(.id == $id)] | length == 1 and
+			(.[0] | .world == $w and
+			 (if $w == "now" then .boot == null
+			  elif $w == "boot" and (.id | IN("tw-recycle-enabled", "timestamps-disabled", "tw-reuse-ineffective",
+				"conntrack-established-short",
+				"tw-buckets-exhausted", "orphans-exhausted", "fin-wait2-buildup", "conntrack-timeouts"))
+			  then (.boot.source // .boot.source_procps | test("^/etc/sysctl\\.(d/[^ ]+|conf):[0-9]+"))
+			  else true end))' "$W/$name/out.json" >/dev/null ||
+			fail "$name: finding $id is not in world $world with its boot line: $(jq -c --arg id "$id" \
+				'.findings[] | select(.id == $id) | {world, boot}' "$W/$name/out.json")"
+	fi
 	n=$((n + 1))
 done <<<"$ROWS"
 
@@ -337,6 +394,18 @@ finding conntrack-timeouts.fires conntrack-timeouts \
 	'.sysctl == {"net.netfilter.nf_conntrack_tcp_timeout_time_wait": 120,
 	             "net.netfilter.nf_conntrack_tcp_timeout_close_wait": 60,
 	             "net.netfilter.nf_conntrack_tcp_timeout_fin_wait": 120}'
+# One problem in both worlds is one finding that says so, with its line.
+finding harmful-value.fires-both harmful-value \
+	'.title | test("net\\.core\\.somaxconn=50 \\(now and at boot: /etc/sysctl\\.d/99-tcptune\\.conf:1\\)")'
+finding tw-recycle-enabled.fires-boot tw-recycle-enabled '.boot.source == "/etc/sysctl.d/10-tuning.conf:1"'
+# Where only procps sets the value, the finding says so and names its line.
+finding timestamps-disabled.fires-procps timestamps-disabled \
+	'.boot.procps and (.boot.systemd | not) and .boot.source == null and .boot.source_procps == "/etc/sysctl.conf:2"'
+# The drift finding names its keys, and tells not to run sysctl --system
+# while a file sets a harmful value.
+finding tw-buckets-exhausted.fires-boot runtime-boot-drift \
+	'(.title | test("net\\.ipv4\\.tcp_max_tw_buckets 131072 -> 200 \\(/etc/sysctl\\.d/60-timewait\\.conf:1\\)"))
+	 and (.title | test("before any `sysctl --system`, correct the lines setting harmful tcp_max_tw_buckets=200"))'
 finding keepalive-too-long.fires keepalive-too-long '.severity == "info" and (.explain | test("CLOSE_WAIT"))'
 
 # ---- every shipped rule's text --------------------------------------------------------------

@@ -385,6 +385,7 @@ static void test_builtin_default(void **state)
 		{ "net.ipv4.tcp_keepalive_intvl", "75" }, { "net.ipv4.tcp_keepalive_probes", "9" },
 		{ "net.ipv4.tcp_tw_reuse", "2" }, { "net.ipv4.tcp_tw_reuse_delay", "1000" },
 		{ "net.ipv4.tcp_orphan_retries", "0" }, { "net.ipv4.tcp_syncookies", "1" },
+		{ "net.ipv4.tcp_retries2", "15" }, { "net.ipv4.tcp_sack", "1" },
 		{ "net.ipv4.tcp_timestamps", "1" }, { "net.ipv4.ip_local_port_range", "32768 60999" },
 		{ "net.core.somaxconn", "4096" },
 		{ "net.netfilter.nf_conntrack_tcp_timeout_time_wait", "120" },

@@ -49,6 +49,30 @@ static void test_good(void **state)
 	rule_set_release(&set);
 }
 
+/* A rule over sysctl.* facts is judged in both worlds; the others carry the
+ * world their YAML gives, now by default. */
+static void test_worlds(void **state)
+{
+	static const char src[] =
+		"- id: over-sysctl\n  severity: info\n  when: sysctl.net.ipv4.tcp_timestamps == 0\n"
+		"  title: t\n  explain: e\n  fix: f\n"
+		"- id: boot-files\n  severity: info\n  when: sysctld.drift > 0\n  world: boot\n"
+		"  title: t\n  explain: e\n  fix: f\n"
+		"- id: counters\n  severity: info\n  when: tcpext.ListenOverflows > 0\n"
+		"  title: t\n  explain: e\n  fix: f\n";
+	struct rule_set set = { 0 };
+	struct diag d = { .line = 0 };
+
+	(void) state;
+	assert_int_equal(rule_set_load_buffer(&set, src, sizeof(src) - 1, "w.yaml", &d), 0);
+	assert_true(rule_set_find(&set, "over-sysctl")->over_sysctl);
+	assert_false(rule_set_find(&set, "boot-files")->over_sysctl);
+	assert_int_equal(rule_set_find(&set, "boot-files")->world, WORLD_BOOT);
+	assert_false(rule_set_find(&set, "counters")->over_sysctl);
+	assert_int_equal(rule_set_find(&set, "counters")->world, WORLD_NOW);
+	rule_set_release(&set);
+}
+
 static void test_bad(void **state)
 {
 	static const struct {
@@ -64,6 +88,10 @@ static void test_bad(void **state)
 		  2, 13, "not info, warning or critical" },
 		{ "- id: a\n  severity: info\n  when: sockets.time_wait > 1\n  title: t\n  explain: e\n  fix: f\n  colour: red\n",
 		  7, 3, "unknown field 'colour'" },
+		{ "- id: a\n  severity: info\n  when: sysctld.drift > 0\n  title: t\n  explain: e\n  fix: f\n  world: later\n",
+		  7, 10, "world 'later' is not now or boot" },
+		{ "- id: a\n  severity: info\n  when: sysctl.net.ipv4.tcp_timestamps == 0\n  title: t\n  explain: e\n  fix: f\n"
+		  "  world: boot\n", 7, 10, "judged in both worlds" },
 		{ "- id: a\n  severity: info\n  when: sockets.time_wait > 1\n  title: t\n  explain: e\n",
 		  1, 3, "has no 'fix'" },
 		{ "- id: a\n  severity: info\n  when: sockets.time_wait > 1\n  title: t\n  explain: e\n  fix: f\n"
@@ -117,6 +145,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_worlds),
 		cmocka_unit_test(test_builtin_rules_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
