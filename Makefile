@@ -189,9 +189,24 @@ SEED ?= 13
 difftest: $(B)/tcptune
 	@TT_BOOT_CASES=$(CASES) TT_BOOT_SEED=$(SEED) bash tests/integration/boot_differential.sh
 
+# The SIGKILL sweep of apply_crash_recovery over every kill point (`make
+# test` runs a fixed sample of them; tests/integration/apply_crash_recovery.sh
+# says which).  Its three parts run side by side.
+.PHONY: crash-sweep
+crash-sweep: $(B)/tcptune
+	@TT_FULL=1 TT_JOBS=$(or $(TT_JOBS),3) tests/run-integration apply_crash_recovery
+
 # make test: lint, unit tests under ASan+UBSan, the integration scenarios, the
 # valgrind pass over them, and a short pass of every fuzzer (FUZZ_SECONDS).
-test: $(B)/tcptune $(B)/tcptune-asan $(UNIT_BIN) $(TOOL_BIN) $(FUZZ_BIN) | $(TEST_DEPS_STAMP)
+# What it runs is built first, with one job per CPU unless make was given -j
+# (`make test` alone would build the ~40 test binaries one at a time).
+NPROC := $(shell nproc 2>/dev/null || echo 1)
+TEST_BUILD := $(B)/tcptune $(B)/tcptune-asan $(UNIT_BIN) $(TOOL_BIN) $(FUZZ_BIN)
+.PHONY: test-build
+test-build: $(TEST_BUILD)
+test: | $(TEST_DEPS_STAMP)
+	@case " $$MAKEFLAGS " in *" -j"*) j= ;; *) j=-j$(NPROC) ;; esac; \
+	  $(MAKE) --no-print-directory $$j test-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-all $(UNIT_BIN)
 
 # Static analysis: the layer check above first, then cppcheck and clang-tidy

@@ -53,18 +53,28 @@
 # the files and /proc/sys it leaves, and a call that changes nothing (an
 # openat for reading: a library, a data file, a /proc/sys value, a store
 # entry) leaves exactly the state a kill at the next call that changes
-# something leaves (or, after the last one, the finished run's state).  So
-# by default the sweep takes, of each reference trace (apply, rollback,
-# recovering apply):
-#   - every call that may change state: each write, fsync, fdatasync,
-#     renameat(2), rename, unlink(at), mkdir(at), and each openat with
-#     O_WRONLY, O_RDWR, O_CREAT or O_TRUNC (the lock, every temp file of the
-#     store and of the managed file, every /proc/sys write);
-#   - every SAMPLE-th read-only openat (the 1st, the SAMPLE+1-th, ...;
-#     TT_SAMPLE_EVERY, default 8), in call order;
-# and with TT_FULL=1 every call of every trace.  The choice depends only on
-# the traces, never on time: nothing is left out because the machine is
-# slow.  Prints "exercised N of M kill points (all|sampled: rule)".
+# something leaves (or, after the last one, the finished run's state).  And
+# a call that may change state (each write, fsync, fdatasync, renameat(2),
+# rename, unlink(at), mkdir(at), and each openat with O_WRONLY, O_RDWR,
+# O_CREAT or O_TRUNC: the lock, every temp file of the store and of the
+# managed file, every /proc/sys write) repeats a few kinds many times: the
+# same write to the next /proc/sys key, the same fsync of the entry's
+# directory after each rename.  A kind is the call with the varying parts
+# taken out (all_points below: which key, which entry number, the temp
+# file's random suffix, the bytes written).  So `make test` runs a fixed
+# sample of each reference trace (apply, rollback, recovering apply):
+#   - its first and its last call;
+#   - of each kind of call that may change state, its first and its last
+#     occurrence (the kill comes on entry, so the call never runs: at the
+#     first manifest rename it leaves an entry without manifest, at the
+#     last one a pending entry about to commit; at the first /proc/sys
+#     write no key changed yet, at the last all keys but one);
+#   - of each run of read-only openat calls between two calls that may
+#     change state, its first;
+# and checks that the sample holds every kind.  `make crash-sweep`
+# (TT_FULL=1) runs every call of every trace.  The choice depends only on the
+# traces, never on time: nothing is left out because the machine is slow.
+# Prints "exercised N of M kill points (all|sampled: rule)".
 #
 # Kill points run two at a time, with a progress line every 10.  Limits are
 # hang guards only (CASE_LIMIT for one kill point, CMD_LIMIT for one command
@@ -92,8 +102,7 @@ SYSCALLS="openat write fsync fdatasync renameat ?renameat2 ?rename unlinkat ?unl
 CASE_LIMIT=900			# hang guard for one kill point (one takes ~1 s idle)
 CMD_LIMIT=300			# hang guard for one command (tcptune, or it under strace)
 export CMD_LIMIT		# read by the `bash -c` wrappers of run_tt and crash
-FULL=${TT_FULL:-0}		# 1: every kill point
-SAMPLE=${TT_SAMPLE_EVERY:-8}	# otherwise every SAMPLE-th read-only openat
+FULL=${TT_FULL:-0}		# 1: every kill point (make crash-sweep)
 
 # ============================================================================
 # Inside one kill point's namespace
@@ -116,18 +125,28 @@ case_setup() {
 }
 
 # The keys the state covers: every key either profile's managed file sets.
+# Also loads the reference states, if there are any yet, into REF_STATE.
+declare -A REF_STATE
 state_keys() {
+	local n
 	KEYS=$(awk -F' = ' '/^[a-z]/ { print $1 }' "$REF/P.conf" "$REF/W.conf" | sort -u)
 	[ -n "$KEYS" ] || fail "no keys in the reference files"
+	for n in D P W; do
+		[ ! -f "$REF/$n.state" ] || REF_STATE[$n]=$(<"$REF/$n.state")
+	done
 }
 
-# state: runtime value of each key, then the managed file (hash or absent).
+# state: runtime value of each key (its fields joined by one space), then
+# the managed file (hash or absent).  The keys are read by bash itself: a
+# case takes the state several times, and a process per key was most of
+# the sweep's CPU time.
 state() {
-	local k p
+	local k p v
 	for k in $KEYS; do
 		p=/proc/sys/${k//.//}
 		if [ -e "$p" ]; then
-			printf '%s = %s\n' "$k" "$(tr -s '\t ' '  ' <"$p")"
+			read -r -a v <"$p"
+			printf '%s = %s\n' "$k" "${v[*]}"
 		else
 			printf '%s absent\n' "$k"
 		fi
@@ -144,7 +163,7 @@ state_name() {
 	local s n
 	s=$(state)
 	for n in D P W; do
-		[ "$s" = "$(cat "$REF/$n.state")" ] && { echo "$n"; return; }
+		[ "$s" = "${REF_STATE[$n]}" ] && { echo "$n"; return; }
 	done
 	echo mix
 }
@@ -162,11 +181,12 @@ expect_state() {
 }
 
 # run_tt OUT ERR ARGS...: tcptune with stdout/stderr in files, status in RC.
-# The wrapper shell keeps bash's "Killed" notice out of our stderr.
+# (No wrapper shell as crash() has: nothing kills these runs but the hang
+# guard, and timeout then exits 124 itself.)
 run_tt() {
 	local out=$1 err=$2
 	shift 2
-	O=$out E=$err bash -c 'timeout -k 5 "$CMD_LIMIT" "$@" >"$O" 2>"$E"; exit $?' tt "$TCPTUNE" "$@" 2>/dev/null
+	timeout -k 5 "$CMD_LIMIT" "$TCPTUNE" "$@" >"$out" 2>"$err"
 	RC=$?
 }
 
@@ -521,7 +541,7 @@ mkdir -p "$REF" "$RES" || fail "cannot create $REF"
 cp "$TCPTUNE" /tmp/tcptune || fail "cannot copy $TCPTUNE"
 export TCPTUNE=/tmp/tcptune
 START=$(date +%s)
-case $SAMPLE in '' | *[!0-9]* | 0) fail "TT_SAMPLE_EVERY must be a positive number, not '$SAMPLE'" ;; esac
+case $FULL in 0 | 1) ;; *) fail "TT_FULL is '$FULL', not 0 or 1" ;; esac
 
 # run_case NAME ARGS...: one case in new namespaces; its status in RC.
 run_case() {
@@ -537,23 +557,62 @@ run_case ref ref
 run_case refrb refrb
 [ "$RC" = 0 ] || fail "reference rollback failed (exit $RC): $(cat "$RES/refrb.err")"
 
-# all_points TRACE: "SYSCALL N CLASS" for every call in the trace of a clean
-# run (-y: descriptors shown with their paths), sorted by syscall and N.
-# CLASS is "r" for an openat for reading only, "w" for every other call.
+# all_points TRACE: "SYSCALL N CLASS KIND" for every call in the trace of a
+# clean run (-y: descriptors shown with their paths), in call order; N counts
+# the calls of SYSCALL (strace's inject counts the same way).  CLASS is "r"
+# for an openat for reading only, "w" for every other call.  KIND is the call
+# with what varies between runs or within a loop taken out: descriptor
+# numbers, the working directory, the random suffix of a temp file
+# (tmp-HEX), the store entry's number, which /proc/sys key, which library
+# or data file, the bytes written and the mode; a failed call keeps its
+# errno.  So "write to a /proc/sys file", "renameat of the entry's
+# manifest.json temp file" and "fsync of the entry's directory" are kinds.
 all_points() {
 	awk 'match($2, /^[a-z0-9_]+\(/) {
 		s = substr($2, 1, RLENGTH - 1)
 		c = (s == "openat" && $0 !~ /O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|O_TMPFILE/) ? "r" : "w"
-		print s, ++n[s], c
-	}' "$1" | sort -k1,1 -k2,2n
+		k = $0
+		sub(/^[0-9]+ +/, "", k)			# the pid
+		err = ""
+		if (k ~ /\) += -1 [A-Z]/) { err = k; sub(/^.*\) += -1 /, "", err); sub(/ .*$/, "", err); err = " = " err }
+		sub(/\) += .*$/, ")", k)		# the result
+		if (s == "write") sub(/>, .*$/, ">)", k)	# the bytes written
+		gsub(/AT_FDCWD<[^>]*>/, "AT_FDCWD", k)
+		gsub(/[0-9]+</, "<", k)
+		gsub(/tmp-[0-9a-f]+/, "tmp-*", k)
+		gsub(/\/[0-9][0-9][0-9][0-9]+/, "/ID", k); gsub(/"[0-9][0-9][0-9][0-9]+"/, "\"ID\"", k)
+		gsub(/proc\/sys\/[A-Za-z0-9_\/.-]+/, "proc/sys/KEY", k)
+		gsub(/\/lib\/[a-z0-9_-]+-linux-gnu\/[^">]+/, "/lib/LIB", k)
+		gsub(/sysctl\.d\/[^"\/>]+\.conf"/, "sysctl.d/*.conf\"", k)
+		gsub(/[^"\/>]+\.yaml"/, "*.yaml\"", k)
+		gsub(/\/tmp\/case\.[^\/>]+/, "/tmp/case.*", k)
+		sub(/, 0[0-7]*\)$/, ")", k)		# the mode of an openat or mkdirat
+		print s, ++n[s], c, k err
+	}' "$1"
 }
 # points NAME: NAME.all from NAME.trace, and the kill points to run in
-# NAME.points ("SYSCALL N"): all with TT_FULL=1, else every "w" call and
-# every SAMPLE-th "r" one.
+# NAME.points ("SYSCALL N", call order): all with TT_FULL=1, else the sample
+# described in the header: the first and the last call; of each kind of
+# call that may change state, its first and its last; of each run of
+# read-only openat calls between two of those, its first.
 points() {
 	all_points "$REF/$1.trace" >"$REF/$1.all"
-	awk -v full="$FULL" -v k="$SAMPLE" '
-		full == 1 || $3 == "w" || (r++ % k) == 0 { print $1, $2 }' "$REF/$1.all" >"$REF/$1.points"
+	awk -v full="$FULL" '
+		{ pt[NR] = $1 " " $2; k = $0; sub(/^[^ ]+ [^ ]+ [^ ]+ /, "", k) }
+		full == 1 || NR == 1 { pick[NR] = 1 }
+		$3 == "w" { if (!(k in first)) { first[k] = NR; pick[NR] = 1 }; last[k] = NR; run = 0 }
+		$3 == "r" { if (!run) pick[NR] = 1; run = 1 }
+		END {
+			for (k in last) pick[last[k]] = 1
+			pick[NR] = 1
+			for (i = 1; i <= NR; i++) if (i in pick) print pt[i]
+		}' "$REF/$1.all" >"$REF/$1.points"
+	# The sample must hold every kind of state-changing call.
+	awk 'NR == FNR { in_pts[$1 " " $2] = 1; next }
+		$3 == "w" { k = $0; sub(/^[^ ]+ [^ ]+ [^ ]+ /, "", k); kinds[k] = 1; if (($1 " " $2) in in_pts) hit[k] = 1 }
+		END { for (k in kinds) if (!(k in hit)) { print k; bad = 1 }; exit bad }' \
+		"$REF/$1.points" "$REF/$1.all" >"$REF/$1.missed" ||
+		fail "the $1 sample misses kinds of call: $(head -n 3 "$REF/$1.missed" | tr '\n' ';')"
 }
 points apply
 points rollback
@@ -563,7 +622,7 @@ n_rb=$(wc -l <"$REF/rollback.all")
 	fail "too few kill points ($n_apply for apply, $n_rb for rollback): is strace tracing?"
 grep -q '^renameat ' "$REF/apply.points" && grep -q '^fsync ' "$REF/apply.points" ||
 	fail "the clean apply made no renameat/fsync: not the transaction expected"
-grep -q '^openat [0-9]* r$' "$REF/apply.all" && grep -q '^openat [0-9]* w$' "$REF/apply.all" ||
+grep -q '^openat [0-9]* r ' "$REF/apply.all" && grep -q '^openat [0-9]* w ' "$REF/apply.all" ||
 	fail "cannot tell read-only from writing openat calls in the reference trace (strace -y output changed?)"
 
 # The recovery loop starts from an apply killed when it opens its third key
@@ -582,16 +641,18 @@ apply) parts=apply what="apply (each with 2 follow-ups)" ;;
 rollback) parts=rollback what="rollback" ;;
 recover) parts=recover what="the apply that recovers (after apply killed at openat #$K_MIX)" ;;
 esac
-n_all=0 n_run=0 n_w=0
+n_all=0 n_run=0 n_w=0 n_kinds=0
 for p in $parts; do
 	n_all=$((n_all + $(wc -l <"$REF/$p.all")))
 	n_run=$((n_run + $(wc -l <"$REF/$p.points")))
-	n_w=$((n_w + $(grep -c ' w$' "$REF/$p.all")))
+	n_w=$((n_w + $(awk '$3 == "w"' "$REF/$p.all" | wc -l)))
+	n_kinds=$((n_kinds + $(awk '$3 == "w" { sub(/^[^ ]+ [^ ]+ [^ ]+ /, ""); print }' "$REF/$p.all" | sort -u | wc -l)))
 done
 if [ "$FULL" = 1 ]; then
 	rule="all"
 else
-	rule="sampled: all $n_w calls that may change state, every ${SAMPLE}th of the $((n_all - n_w)) read-only openat calls; TT_FULL=1 runs all"
+	rule="sampled: first and last call, first and last of each of the $n_kinds kinds among the $n_w calls"
+	rule="$rule that may change state, one per run of the $((n_all - n_w)) read-only openat calls; make crash-sweep runs all"
 fi
 echo "kill points of $what: exercising $n_run of $n_all ($rule)"
 

@@ -8,13 +8,8 @@
 #   idle_timeout: 0                 -> refused with file:line:column, exit 3.
 set -u
 . "$(dirname "$0")/lib.sh"
-need_cmds jq
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
-[ -x "$BIN" ] || fail "build first: make build/tcptune"
-W=$(mktemp -d) || fail "mktemp"
-trap 'rm -rf "$W"' EXIT
-FX=$TT_ROOT/tests/fixtures/rules
-cp -a "$FX/base" "$W/root" && cp -a "$FX/keepalive-too-long/quiet/." "$W/root/" || fail "cannot build the root"
+need_scratch
+rules_root "$W/root" keepalive-too-long/quiet
 
 finding() {	# CONFIG-OR-EMPTY -> the keepalive-too-long finding as JSON, or nothing
 	local cfg=()

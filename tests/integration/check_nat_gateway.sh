@@ -12,17 +12,12 @@
 # nat-gateway.
 set -u
 . "$(dirname "$0")/lib.sh"
-need_cmds jq
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
-[ -x "$BIN" ] || fail "build first: make build/tcptune"
-W=$(mktemp -d) || fail "mktemp"
-trap 'rm -rf "$W"' EXIT
-FX=$TT_ROOT/tests/fixtures/rules
+need_scratch
 
 # tree NAME IPV4 IPV6 IFACE...: IFACE "eth0" is a NIC (has a device link).
 tree() {
 	local r=$W/$1 i
-	cp -a "$FX/base" "$r" || fail "cannot copy the base fixture"
+	rules_root "$r"
 	echo "$2" >"$r/proc/sys/net/ipv4/ip_forward"
 	mkdir -p "$r/proc/sys/net/ipv6/conf/all" && echo "$3" >"$r/proc/sys/net/ipv6/conf/all/forwarding"
 	shift 3
@@ -54,7 +49,7 @@ expect_gw server 0
 	fail "docker: uplinks, bridges, ip_forward are not 1, 2, 1"
 
 # The docker host with a web server's TIME_WAIT: web-server, not nat-gateway.
-cp -a "$FX/tw-reuse-ineffective/fires/." "$W/docker/" 2>/dev/null || fail "no web-server-like overlay"
+cp -a "$TT_ROOT/tests/fixtures/rules/tw-reuse-ineffective/fires/." "$W/docker/" || fail "no web-server-like overlay"
 rec=$("$BIN" --root "$W/docker" recommend --format json 2>/dev/null | jq -r .profile)
 [ "$rec" != nat-gateway ] || fail "a docker host serving the web is recommended nat-gateway"
 echo "ok: nat.gateway 0 for a docker host (recommended $rec), 1 for IPv4, IPv6 and docker routers, 0 for a plain server"

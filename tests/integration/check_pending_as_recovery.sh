@@ -8,17 +8,11 @@
 # pending entry 0003 beside them is reported, with its id.
 set -u
 . "$(dirname "$0")/lib.sh"
-need_cmds jq
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
-[ -x "$BIN" ] || fail "build first: make build/tcptune"
-W=$(mktemp -d) || fail "mktemp"
-trap 'rm -rf "$W"' EXIT
+need_scratch
 MAN=$TT_ROOT/tests/fixtures/manifests
 
 R=$W/root
-mkdir -p "$R" && cp -r "$TT_ROOT/tests/fixtures/roots/diff-procps/proc" "$R/" &&
-	mkdir -p "$R/etc/sysctl.d" "$R/proc/net" &&
-		cp "$TT_ROOT"/tests/fixtures/roots/old-kernel/proc/net/{tcp,tcp6} "$R/proc/net/" || fail "cannot build the root"
+boot_root "$R"
 S=$R/var/lib/tcptune
 mkdir -p -m 0700 "$S"
 # pending MANIFEST ID: the manifest with status "pending" and id ID

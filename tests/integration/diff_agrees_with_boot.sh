@@ -10,18 +10,7 @@
 # missed the glob while check matched it.
 set -u
 . "$(dirname "$0")/lib.sh"
-need_cmds jq
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
-[ -x "$BIN" ] || fail "build first: make build/tcptune"
-W=$(mktemp -d) || fail "mktemp"
-trap 'rm -rf "$W"' EXIT
-
-# The 6.1 proc/sys of an existing fixture, a fresh etc/.
-make_root() {	# DIR: proc/ and kernel of diff-procps, no etc
-	mkdir -p "$1" && cp -r "$TT_ROOT/tests/fixtures/roots/diff-procps/proc" "$1/" &&
-		mkdir -p "$1/etc/sysctl.d" "$1/proc/net" &&
-		cp "$TT_ROOT"/tests/fixtures/roots/old-kernel/proc/net/{tcp,tcp6} "$1/proc/net/"
-}
+need_scratch
 
 # agree ROOT KEY: compare diff's overridden_by with check's boot winners.
 agree() {
@@ -45,7 +34,7 @@ agree() {
 
 # 1. A glob in a file after tcptune's.
 R=$W/glob-after
-make_root "$R"
+boot_root "$R"
 printf 'net.ipv4.tcp_fin_timeout = 30\n' >"$R/etc/sysctl.d/99-tcptune.conf"
 printf '# a later file, with a glob\nnet.ipv4.tcp_fin_time*t = 45\n' >"$R/etc/sysctl.d/99-zz-glob.conf"
 agree "$R" net.ipv4.tcp_fin_timeout
@@ -58,7 +47,7 @@ agree "$R" net.ipv4.tcp_fin_timeout
 
 # 2. An explicit line after tcptune's, and a glob before it.
 R=$W/explicit-after
-make_root "$R"
+boot_root "$R"
 printf 'net.ipv4.tcp_fin_timeout = 30\n' >"$R/etc/sysctl.d/99-tcptune.conf"
 printf 'net/ipv4/tcp_fin_timeout = 50\n' >"$R/etc/sysctl.d/99-zz.conf"
 printf 'net.ipv4.tcp_fin_*=40\n' >"$R/etc/sysctl.d/10-early.conf"
@@ -66,7 +55,7 @@ agree "$R" net.ipv4.tcp_fin_timeout
 
 # 3. /etc/sysctl.conf (procps reads it last) and a shadowed later file.
 R=$W/conf-last
-make_root "$R"
+boot_root "$R"
 mkdir -p "$R/usr/lib/sysctl.d"
 printf 'net.ipv4.tcp_fin_timeout = 30\n' >"$R/etc/sysctl.d/99-tcptune.conf"
 printf 'net.ipv4.tcp_fin_timeout = 41\n' >"$R/etc/sysctl.conf"

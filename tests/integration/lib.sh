@@ -233,6 +233,43 @@ need_fixture_root() {
 	[ -d "$FX/proc" ] || fail "missing fixture tree $FX"
 }
 
+# need_scratch: set up a scenario that builds its own --root trees (no root,
+# no namespace).  Skips without jq; sets BIN (build/tcptune unless TCPTUNE is
+# set; fails unless it is built) and W, a scratch directory removed at exit
+# (after tt_cleanup, which the EXIT trap keeps running).
+need_scratch() {
+	need_cmds jq
+	BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
+	[ -x "$BIN" ] || fail "build first: make build/tcptune"
+	W=$(mktemp -d "${TMPDIR:-/tmp}/tcptune-$(basename "$TT_SCRIPT" .sh).XXXXXX") ||
+		fail "mktemp -d failed"
+	trap 'tt_cleanup; rm -rf "$W"' EXIT
+}
+
+# rules_root DIR [OVERLAY]...: DIR becomes a copy of the rules table's
+# healthy host (tests/fixtures/rules/base), with each OVERLAY (a directory
+# under tests/fixtures/rules, e.g. keepalive-too-long/quiet) copied over it
+# in turn.  Fails if a copy fails.
+rules_root() {
+	local dir=$1 o fx=$TT_ROOT/tests/fixtures/rules
+	shift
+	cp -a "$fx/base" "$dir" || fail "cannot copy $fx/base to $dir"
+	for o in "$@"; do
+		cp -a "$fx/$o/." "$dir/" || fail "cannot copy the overlay $fx/$o over $dir"
+	done
+}
+
+# boot_root DIR: DIR becomes a root for boot resolution: the 6.1 proc/sys of
+# the fixture diff-procps, an empty etc/sysctl.d, and proc/net/tcp and tcp6
+# (no sockets) from the fixture old-kernel.  Fails if a copy fails.
+boot_root() {
+	local fx=$TT_ROOT/tests/fixtures/roots
+	mkdir -p "$1" && cp -r "$fx/diff-procps/proc" "$1/" &&
+		mkdir -p "$1/etc/sysctl.d" "$1/proc/net" &&
+		cp "$fx"/old-kernel/proc/net/{tcp,tcp6} "$1/proc/net/" ||
+		fail "cannot build the boot root $1"
+}
+
 # need_store: for a scenario that applies, inside enter_netns with a tmpfs
 # over /etc/sysctl.d and /var/lib.  Sets BIN (build/tcptune; fails unless
 # built), SD (/etc/sysctl.d) and STORE (/var/lib/tcptune, created 0700).
