@@ -130,7 +130,8 @@ enter_netns() {
 	# check records its counters for the next check (README "Evidence"): in
 	# a scenario, in a directory of its own (removed by tt_cleanup), never
 	# the host's /var/lib/tcptune.  A scenario about that place unsets it.
-	if [ -z "${TCPTUNE_STATE_DIR:-}" ]; then
+	# (tests/run-integration gives each scenario one; a tmpfs above may hide it)
+	if [ -z "${TCPTUNE_STATE_DIR:-}" ] || [ ! -d "$TCPTUNE_STATE_DIR" ]; then
 		TCPTUNE_STATE_DIR=$(mktemp -d /tmp/tcptune-state.XXXXXX) || fail "mktemp -d failed"
 		TT_STATE_DIR=$TCPTUNE_STATE_DIR
 		export TCPTUNE_STATE_DIR
