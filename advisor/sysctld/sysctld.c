@@ -719,7 +719,7 @@ static int find_stale(struct loader *l)
 	 * later line for the same key replaced (another value, or a `-KEY`
 	 * exclusion) is never attempted, so it cannot be missing
 	 * (docs/KERNEL.md §10.3). */
-	w = calloc(d->n_assigns ? d->n_assigns : 1, sizeof(*w));
+	w = calloc(d->n_assigns ? d->n_assigns : 1, sizeof(*w));	/* NOLINT(bugprone-sizeof-expression): pointers */
 	if (!w)
 		return -ENOMEM;
 	nw = write_order(d, ORDER_SYSTEMD, w);
