@@ -8,8 +8,8 @@ DESTDIR ?=
 CC      ?= cc
 VERSION := 0.1.0
 
-# Building and running: a compiler, the four libraries and pkg-config.
-DEB_PACKAGES := gcc make libc6-dev pkg-config libyaml-dev libcap-dev libmnl-dev libjansson-dev
+# Building and running: a compiler, the five libraries and pkg-config.
+DEB_PACKAGES := gcc make libc6-dev pkg-config libyaml-dev libcap-dev libmnl-dev libjansson-dev zlib1g-dev
 # The test toolchain on top: cmocka, the Debian package tools (make deb and
 # its test), promtool (prometheus: contrib/prometheus), the peer programs the
 # integration tests compare with or drive (ss, ip, unshare, systemd-sysctl,
@@ -18,7 +18,7 @@ DEB_PACKAGES := gcc make libc6-dev pkg-config libyaml-dev libcap-dev libmnl-dev 
 # or enabled.
 TEST_DEB_PACKAGES := libcmocka-dev dpkg-dev build-essential debhelper fakeroot lintian debootstrap prometheus iproute2 util-linux procps systemd python3 jq curl strace prometheus-node-exporter \
                 scdoc man-db ansible-core clang libclang-rt-14-dev valgrind cppcheck clang-tidy tmux
-PKGS := yaml-0.1 libcap libmnl jansson
+PKGS := yaml-0.1 libcap libmnl jansson zlib
 
 B := build
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

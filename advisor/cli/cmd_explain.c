@@ -204,7 +204,18 @@ int cmd_explain(const struct cli_args *a)
 		print_boot(&s, i, stdout);
 	printf("%-22s %s\n", "unit:", k->unit);
 	printf("%-22s %s\n", "scope:", k->per_netns ? "per network namespace" : "host-wide (init namespace only)");
-	range(stdout, "kernel accepts:", k, k->kmin, k->kmax);
+	if (k->jiffies) {
+		long long lo, hi;
+
+		/* |v| <= INT_MAX/HZ (docs/KERNEL.md §1.2) */
+		key_kernel_bounds(k, s.kernel_hz, &lo, &hi);
+		if (s.kernel_hz > 0)
+			printf("%-22s %lld..%lld (INT_MAX/HZ s, HZ=%d)\n", "kernel accepts:", lo, hi, s.kernel_hz);
+		else
+			printf("%-22s %lld..%lld at HZ=1000 (INT_MAX/HZ s; HZ unknown here)\n", "kernel accepts:",
+			       k->kmin, k->kmax);
+	} else
+		range(stdout, "kernel accepts:", k, k->kmin, k->kmax);
 	if (k->writable) {
 		range(stdout, "tcptune applies:", k, k->amin, k->amax);
 		if (k->arange_why)

@@ -25,6 +25,8 @@ const size_t tcpext_count = sizeof(tcpext_names) / sizeof(tcpext_names[0]);
 static const struct fact_def static_defs[F__STATIC_COUNT] = {
 	[F_KERNEL_VERSION]        = { "kernel.version", FT_INT, SCOPE_KERNEL, "major*65536+minor*256+patch" },
 	[F_KERNEL_RELEASE]        = { "kernel.release", FT_STR, SCOPE_KERNEL, "release string" },
+	[F_KERNEL_HZ]             = { "kernel.hz", FT_INT, SCOPE_KERNEL,
+		"CONFIG_HZ, from proc/config.gz or boot/config-RELEASE; missing when neither tells" },
 	[F_SOCKETS_TOTAL]         = { "sockets.total", FT_INT, SCOPE_NETNS, "TCP sockets of all states" },
 	[F_SOCKETS_ORPHANS]       = { "sockets.orphans", FT_INT, SCOPE_NETNS,
 		"orphaned full sockets (no owner; FIN_WAIT1/FIN_WAIT2/CLOSING/LAST_ACK), what tcp_max_orphans limits" },

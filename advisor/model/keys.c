@@ -1,7 +1,8 @@
 /* The key table (see keys.h).  Kernel ranges are those measured by writing
  * boundary values (docs/KERNEL.md §1.2, §2.1); apply ranges are tcptune's own,
  * each with its reason.  Jiffies-based keys accept |v| <= INT_MAX/HZ; the
- * table holds the HZ=1000 bound, the tightest of the usual configurations. */
+ * table holds the HZ=1000 bound, true on every kernel of the usual
+ * configurations, and key_kernel_bounds() the bound of a known HZ. */
 #include "keys.h"
 
 #include <ctype.h>
@@ -17,7 +18,7 @@
 const struct key_def key_table[] = {
 	{
 		.name = "net.ipv4.tcp_fin_timeout", .type = KEY_INT, .unit = "s",
-		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 5, .amax = 60,
+		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .jiffies = true, .amin = 5, .amax = 60,
 		.arange_why = "0 and negative values are accepted by the kernel but meaningless; "
 			"above 60 s an orphan lives 2*T-120 s, not T (tcp_input.c, tcp_timer.c)",
 		.per_netns = true, .per_netns_since = "4.6", .writable = true,
@@ -30,7 +31,7 @@ const struct key_def key_table[] = {
 	},
 	{
 		.name = "net.ipv4.tcp_keepalive_time", .type = KEY_INT, .unit = "s",
-		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 10, .amax = 32767,
+		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .jiffies = true, .amin = 10, .amax = 32767,
 		.arange_why = "the kernel accepts 0 and negatives; 32767 is the setsockopt(TCP_KEEPIDLE) limit",
 		.per_netns = true, .per_netns_since = "4.5", .writable = true,
 		.explain = "Idle time before the first keepalive probe, for sockets that enabled SO_KEEPALIVE "
@@ -41,7 +42,7 @@ const struct key_def key_table[] = {
 	},
 	{
 		.name = "net.ipv4.tcp_keepalive_intvl", .type = KEY_INT, .unit = "s",
-		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 1, .amax = 32767,
+		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .jiffies = true, .amin = 1, .amax = 32767,
 		.arange_why = "the kernel accepts 0 and negatives; 32767 is the setsockopt(TCP_KEEPINTVL) limit",
 		.per_netns = true, .per_netns_since = "4.5", .writable = true,
 		.explain = "Seconds between unanswered keepalive probes, for sockets with SO_KEEPALIVE and no "
@@ -218,7 +219,7 @@ const struct key_def key_table[] = {
 	},
 	{
 		.name = "net.netfilter.nf_conntrack_tcp_timeout_established", .type = KEY_INT, .unit = "s",
-		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 0, .amax = 0,
+		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .jiffies = true, .amin = 0, .amax = 0,
 		.arange_why = "read only: the idle timeout of tracked connections, compared with keepalive",
 		.per_netns = true, .module = "nf_conntrack", .writable = false,
 		.explain = "How long a connection-tracking entry of an established TCP connection lives "
@@ -229,7 +230,7 @@ const struct key_def key_table[] = {
 	},
 	{
 		.name = "net.netfilter.nf_conntrack_tcp_timeout_time_wait", .type = KEY_INT, .unit = "s",
-		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 10, .amax = 600,
+		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .jiffies = true, .amin = 10, .amax = 600,
 		.arange_why = "the kernel accepts 0 and negatives",
 		.per_netns = true, .module = "nf_conntrack", .writable = true, .own_rule = "conntrack-timeouts",
 		.explain = "How long a connection-tracking entry stays in TIME_WAIT on this host as a "
@@ -238,7 +239,7 @@ const struct key_def key_table[] = {
 	},
 	{
 		.name = "net.netfilter.nf_conntrack_tcp_timeout_close_wait", .type = KEY_INT, .unit = "s",
-		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 10, .amax = 3600,
+		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .jiffies = true, .amin = 10, .amax = 3600,
 		.arange_why = "the kernel accepts 0 and negatives",
 		.per_netns = true, .module = "nf_conntrack", .writable = true, .own_rule = "conntrack-timeouts",
 		.explain = "How long a conntrack entry stays in CLOSE_WAIT (default 60 s): conntrack's state "
@@ -248,7 +249,7 @@ const struct key_def key_table[] = {
 	},
 	{
 		.name = "net.netfilter.nf_conntrack_tcp_timeout_fin_wait", .type = KEY_INT, .unit = "s",
-		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .amin = 10, .amax = 600,
+		.kmin = -JIFFIES_MAX, .kmax = JIFFIES_MAX, .jiffies = true, .amin = 10, .amax = 600,
 		.arange_why = "the kernel accepts 0 and negatives",
 		.per_netns = true, .module = "nf_conntrack", .writable = true, .own_rule = "conntrack-timeouts",
 		.explain = "How long a conntrack entry stays in FIN_WAIT (default 120 s): conntrack's state "
@@ -481,13 +482,25 @@ static int kernel_get_long(const char **p, size_t *left, unsigned long long *ret
 	return 0;
 }
 
-/* The converter of k's handler on element i: int conversion, u8/uint
- * sign check, then the handler's range (key table kmin/kmax, which hold
- * the jiffies bound too). */
-static int kernel_conv(const struct key_def *k, unsigned long long lv, bool neg, long long *ret,
-		       char *why, size_t why_len)
+void key_kernel_bounds(const struct key_def *k, int hz, long long *lo, long long *hi)
 {
-	long long v;
+	if (!k->jiffies) {
+		*lo = k->kmin;
+		*hi = k->kmax;
+		return;
+	}
+	/* do_proc_dointvec_jiffies_conv(): |v| > INT_MAX / HZ is EINVAL. */
+	*hi = INT_MAX / (hz > 0 ? hz : KEY_HZ_MIN);
+	*lo = -*hi;
+}
+
+/* The converter of k's handler on element i: int conversion, u8/uint
+ * sign check, then the handler's range (key_kernel_bounds()).  Sets
+ * *hz_depends when hz is unknown and only some kernels take v. */
+static int kernel_conv(const struct key_def *k, unsigned long long lv, bool neg, int hz, long long *ret,
+		       bool *hz_depends, char *why, size_t why_len)
+{
+	long long v, lo, hi;
 
 	if (neg && k->kunsigned) {
 		snprintf(why, why_len, "a negative value for an unsigned key");
@@ -498,9 +511,19 @@ static int kernel_conv(const struct key_def *k, unsigned long long lv, bool neg,
 		return -EINVAL;
 	}
 	v = neg ? -(long long) lv : (long long) lv;
-	if (v < k->kmin || v > k->kmax) {
-		snprintf(why, why_len, "%lld is outside the kernel's range %lld to %lld", v, k->kmin, k->kmax);
+	key_kernel_bounds(k, hz, &lo, &hi);
+	if (v < lo || v > hi) {
+		if (k->jiffies && hz > 0)
+			snprintf(why, why_len, "%lld is outside the kernel's range %lld to %lld (INT_MAX/HZ "
+				 "seconds, HZ=%d)", v, lo, hi, hz);
+		else
+			snprintf(why, why_len, "%lld is outside the kernel's range %lld to %lld", v, lo, hi);
 		return -EINVAL;
+	}
+	if (k->jiffies && hz <= 0 && (v > k->kmax || v < k->kmin) && !*hz_depends) {
+		*hz_depends = true;
+		snprintf(why, why_len, "%lld is taken only where CONFIG_HZ is at most %lld (INT_MAX/HZ seconds); "
+			 "this kernel's HZ is unknown", v, (long long) INT_MAX / (v < 0 ? -v : v));
 	}
 	*ret = v;
 	return 0;
@@ -516,9 +539,10 @@ static size_t kernel_skip_spaces(const char **p, size_t left)
 	return n;
 }
 
-int key_kernel_write(const struct key_def *k, const char *text, const long long cur[2],
+int key_kernel_write(const struct key_def *k, const char *text, const long long cur[2], int hz,
 		     long long ret[2], char *why, size_t why_len)
 {
+	bool hz_depends = false;
 	char buf[4096];
 	const char *p = buf;
 	size_t left, n_elem = k->type == KEY_INT_PAIR ? 2 : 1, parsed = 0;
@@ -540,7 +564,7 @@ int key_kernel_write(const struct key_def *k, const char *text, const long long 
 			break;
 		r = kernel_get_long(&p, &left, &lv, &neg, why, why_len);
 		if (r == 0)
-			r = kernel_conv(k, lv, neg, &v[i], why, why_len);
+			r = kernel_conv(k, lv, neg, hz, &v[i], &hz_depends, why, why_len);
 		if (r < 0)
 			return r;
 		parsed++;
@@ -555,7 +579,7 @@ int key_kernel_write(const struct key_def *k, const char *text, const long long 
 	}
 	ret[0] = v[0];
 	ret[1] = k->type == KEY_INT_PAIR ? v[1] : 0;
-	return 0;
+	return hz_depends ? KEY_WRITE_HZ_DEPENDS : 0;
 }
 
 int key_kernel_cross_check(size_t k, const long long v[2], const long long state[][2],

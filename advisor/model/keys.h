@@ -31,6 +31,8 @@ struct key_def {
 				 * does; otherwise a value outside the apply range is
 				 * harmful-value's (harmful-boot-value's for boot, always) */
 	bool kunsigned;		/* proc_dou8vec_minmax or proc_douintvec_minmax: a '-' is refused */
+	bool jiffies;		/* proc_dointvec_jiffies: the kernel accepts |v| <= INT_MAX/HZ;
+				 * kmin/kmax hold the bound at HZ=1000 (docs/KERNEL.md §1.2) */
 	const char *kdefault;	/* what a new namespace starts with, where a write's result
 				 * depends on it (a vector written in part, a cross-key check);
 				 * NULL for the others (docs/KERNEL.md §1.4) */
@@ -77,11 +79,28 @@ int key_format_value(const struct key_def *k, const long long v[2], char *buf, s
 /* What the kernel does when text (as a program writes it, without the
  * newline it adds) is written to k: the parsing of proc_dointvec and its
  * family (docs/KERNEL.md §1.1) and the ranges of k's handler (§1.2, key
- * table).  Elements the text does not reach keep their value in cur.
- * Returns 0 with the new value in ret, or -EINVAL with the reason in why
- * ("'+' is refused: only '-' is a sign"). */
-int key_kernel_write(const struct key_def *k, const char *text, const long long cur[2],
+ * table; for jiffies keys the bound of CONFIG_HZ hz, 0 unknown).  Elements
+ * the text does not reach keep their value in cur.  Returns 0 with the new
+ * value in ret, KEY_WRITE_HZ_DEPENDS with the value in ret and the
+ * condition in why, or -EINVAL with the reason in why ("'+' is refused:
+ * only '-' is a sign"). */
+int key_kernel_write(const struct key_def *k, const char *text, const long long cur[2], int hz,
 		     long long ret[2], char *why, size_t why_len);
+
+/* key_kernel_write()'s result for a jiffies key written where CONFIG_HZ is
+ * unknown with a value above the HZ=1000 bound: accepted on kernels whose
+ * HZ is at most INT_MAX/|v|, refused on the others; why says which. */
+#define KEY_WRITE_HZ_DEPENDS 1
+
+/* The smallest CONFIG_HZ any architecture offers (arch/mips/Kconfig: 24;
+ * docs/KERNEL.md §1.2). */
+#define KEY_HZ_MIN 24
+
+/* The range the kernel accepts for k where CONFIG_HZ is hz (0: unknown).
+ * A jiffies key: +-INT_MAX/hz, or with hz unknown +-INT_MAX/KEY_HZ_MIN, the
+ * widest any kernel has, so that a refusal is predicted only where every
+ * kernel refuses.  Other keys: kmin..kmax. */
+void key_kernel_bounds(const struct key_def *k, int hz, long long *lo, long long *hi);
 
 /* The checks a write of v to key index k makes against other keys at write
  * time (ip_local_port_range against ip_unprivileged_port_start and back,

@@ -53,7 +53,7 @@ int snap_boot_read(struct snapshot *s)
 	char drift_keys[1024] = "";
 	int r;
 
-	r = sysctld_load(&s->boot, s->rootfd, s->kernel_version);
+	r = sysctld_load(&s->boot, s->rootfd, s->kernel_version, s->kernel_hz);
 	if (r < 0)
 		return r;
 	s->boot_ok = true;

@@ -40,6 +40,8 @@ struct snapshot {
 
 	char kernel_release[128];
 	long kernel_version;	/* major*65536 + minor*256 + patch, -1 unknown */
+	int kernel_hz;		/* CONFIG_HZ, 0 unknown (snap_kernel.c) */
+	const char *kernel_hz_source;	/* "proc/config.gz", "boot/config" */
 
 	struct fact_val *facts;	/* facts_count() entries */
 	struct snap_sysctl *sysctl;	/* key_count entries */

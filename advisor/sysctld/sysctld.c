@@ -55,6 +55,7 @@ struct loader {
 	struct sysctld *d;
 	int rootfd;
 	long kernel_version;
+	int kernel_hz;		/* CONFIG_HZ, 0 unknown */
 	struct file_info *info;
 	size_t cap_files, cap_assigns, cap_stale, cap_rejected;
 };
@@ -461,6 +462,15 @@ static int add_rejected(struct loader *l, size_t k, const struct sysctld_assign 
 /* Does the dotted key exist under proc/sys? */
 static bool key_exists(int rootfd, const char *key);
 
+/* Is there a warning about file:line already (both programs write it)? */
+static bool has_warning(const struct sysctld *d, const char *file, unsigned line)
+{
+	for (size_t i = 0; i < d->n_warnings; i++)
+		if (d->warnings[i].line == line && strcmp(d->warnings[i].file, file) == 0)
+			return true;
+	return false;
+}
+
 /* Play program o's writes against the tracked keys as the kernel takes
  * them: the last accepted write wins, a refused one leaves the key as it
  * was (docs/KERNEL.md §1.1-1.4), and the order of writes decides the
@@ -505,6 +515,7 @@ static int simulate(struct loader *l, enum sysctld_order o)
 			continue;
 		for (size_t k = 0; k < key_count && r == 0; k++) {
 			long long v[2];
+			int wr;
 
 			if (!exists[k] || key_proc_path(&key_table[k], path, sizeof(path)) < 0)
 				continue;
@@ -512,11 +523,16 @@ static int simulate(struct loader *l, enum sysctld_order o)
 				continue;
 			if (!sysctld_assign_matches(a, key_table[k].name, path))
 				continue;
-			if (key_kernel_write(&key_table[k], a->value, state[k], v, why, sizeof(why)) < 0 ||
-			    key_kernel_cross_check(k, v, (const long long (*)[2]) state, why, sizeof(why)) < 0) {
+			wr = key_kernel_write(&key_table[k], a->value, state[k], l->kernel_hz, v, why, sizeof(why));
+			if (wr < 0 || key_kernel_cross_check(k, v, (const long long (*)[2]) state, why, sizeof(why)) < 0) {
 				r = add_rejected(l, k, a, why);
 				continue;
 			}
+			/* Taken or refused depending on CONFIG_HZ, which is
+			 * unknown here: predicted taken, and said (§1.2). */
+			if (wr == KEY_WRITE_HZ_DEPENDS && !has_warning(d, a->file, a->line))
+				r = sysctld_add_warning(d, a->file, a->line, "%s = %s: %s", key_table[k].name, a->value,
+							why);
 			state[k][0] = v[0];
 			state[k][1] = v[1];
 			d->keys[k].winner[o] = a;
@@ -736,9 +752,9 @@ static int find_stale(struct loader *l)
 	return r;
 }
 
-int sysctld_load(struct sysctld *d, int rootfd, long kernel_version)
+int sysctld_load(struct sysctld *d, int rootfd, long kernel_version, int kernel_hz)
 {
-	struct loader l = { .d = d, .rootfd = rootfd, .kernel_version = kernel_version };
+	struct loader l = { .d = d, .rootfd = rootfd, .kernel_version = kernel_version, .kernel_hz = kernel_hz };
 	struct stat seen[N_CONF_DIRS];
 	struct cand *cands = NULL;
 	size_t n_cands = 0, cap_cands = 0, n_seen = 0;

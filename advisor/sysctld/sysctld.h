@@ -110,9 +110,10 @@ struct sysctld {
 };
 
 /* Resolve the boot configuration under rootfd (a directory fd of "/" or the
- * --root directory).  kernel_version is major*65536+minor*256+patch or -1.
+ * --root directory).  kernel_version is major*65536+minor*256+patch or -1,
+ * kernel_hz the kernel's CONFIG_HZ or 0 (the range of jiffies keys).
  * Unreadable files become warnings; returns 0, or -ENOMEM. */
-int sysctld_load(struct sysctld *d, int rootfd, long kernel_version);
+int sysctld_load(struct sysctld *d, int rootfd, long kernel_version, int kernel_hz);
 void sysctld_release(struct sysctld *d);
 
 const char *sysctld_stale_reason_name(enum stale_reason r);

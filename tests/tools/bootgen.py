@@ -209,11 +209,11 @@ FIXED = {
                                 "usr/lib/sysctl.d/60-c2.conf": "net.ipv4.tcp_fin_timeout = 44\n"},
     "glob-file-name-nomatch": {"etc/sysctl.d/70-[x].conf": "net.ipv4.tcp_orphan_retries = 5\n"},
     "hidden-directory": {"etc/sysctl.d/.h.conf/": None, "usr/lib/sysctl.d/.h.conf": "net.ipv4.tcp_fin_timeout = 33\n"},
-    # The jiffies bound is INT_MAX / HZ seconds; tcptune assumes HZ=1000
-    # (docs/KERNEL.md §10.3, known limits), so the case stays outside the
-    # band where kernels of different HZ disagree: 2147483 passes on every
-    # HZ, 21474837 (> INT_MAX / 100) fails on every HZ.
-    "jiffies-bound": {"etc/sysctl.d/10.conf": "net.ipv4.tcp_keepalive_time = 2147483\nnet.ipv4.tcp_keepalive_intvl = 21474837\nnet.ipv4.tcp_fin_timeout = -1\n"},
+    # The jiffies bound is INT_MAX / HZ seconds, HZ read by tcptune from the
+    # kernel's configuration (docs/KERNEL.md §1.2): 5000000 passes where HZ
+    # is at most 429 and fails at HZ=1000, 8589935 fails at HZ=250 and 300
+    # and passes at 100, 21474837 (> INT_MAX / 100) fails on every usual HZ.
+    "jiffies-bound": {"etc/sysctl.d/10.conf": "net.ipv4.tcp_keepalive_time = 5000000\nnet.ipv4.tcp_keepalive_intvl = 21474837\nnet.ipv4.tcp_fin_timeout = 8589935\nnet.ipv4.tcp_fin_timeout = -1\n"},
     "overflow": {"etc/sysctl.d/10.conf": "net.core.somaxconn = 2147483648\nnet.ipv4.tcp_max_syn_backlog = 99999999999999999999\nnet.ipv4.tcp_max_tw_buckets = 000000000000000000001\n"},
     "unsigned-signs": {"etc/sysctl.d/10.conf": "net.ipv4.tcp_keepalive_probes = -0\nnet.ipv4.tcp_syncookies = -1\nnet.ipv4.tcp_tw_reuse_delay = -5\n"},
     "base-prefixes": {"etc/sysctl.d/10.conf": "net.ipv4.tcp_keepalive_time = 08\nnet.ipv4.tcp_keepalive_intvl = 0x\nnet.ipv4.tcp_fin_timeout = 0X1E\nnet.core.somaxconn = 0777\n"},

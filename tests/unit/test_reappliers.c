@@ -39,7 +39,7 @@ static void load(struct sysctld *d, const char *name)
 {
 	int fd = open_fixture(name);
 
-	assert_int_equal(sysctld_load(d, fd, KV(6, 18, 0)), 0);
+	assert_int_equal(sysctld_load(d, fd, KV(6, 18, 0), 0), 0);
 	close(fd);
 	assert_non_null(d->keys);
 }

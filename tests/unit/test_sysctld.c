@@ -47,7 +47,7 @@ static void load_at(struct sysctld *d, const char *path, long kv)
 {
 	int fd = open_root(path);
 
-	assert_int_equal(sysctld_load(d, fd, kv), 0);
+	assert_int_equal(sysctld_load(d, fd, kv, 0), 0);
 	close(fd);
 	assert_non_null(d->keys);
 }
@@ -687,6 +687,9 @@ static void test_missing_root_dirs(void **state)
 	sysctld_release(&d);
 }
 
+/* CONFIG_HZ of the kernel the rows below were observed on. */
+#define OBSERVED_HZ 250
+
 /* The kernel's own answers: each row was written to /proc/sys in a
  * throwaway network namespace (`unshare --net`, Linux 6.18, 2026-12-02) by
  * `printf '%b\n' TEXT > /proc/sys/KEY` after resetting the keys to
@@ -777,6 +780,15 @@ static void test_kernel_write(void **state)
 		{ "net.ipv4.ip_local_port_range", "  40000   50000  ", true, "40000 50000" },
 		{ "net.ipv4.ip_local_port_range", "40000\f50000", false, "32768 60999" },
 		{ "net.ipv4.ip_local_port_range", "040000 50000", true, "16384 50000" },
+		/* The jiffies bound of this kernel (CONFIG_HZ=250, from
+		 * /proc/config.gz): INT_MAX / 250 = 8589934 s, both signs. */
+		{ "net.ipv4.tcp_keepalive_intvl", "2147484", true, "2147484" },
+		{ "net.ipv4.tcp_keepalive_intvl", "8589934", true, "8589934" },
+		{ "net.ipv4.tcp_keepalive_intvl", "8589935", false, "75" },
+		{ "net.ipv4.tcp_keepalive_intvl", "-8589934", true, "-8589934" },
+		{ "net.ipv4.tcp_keepalive_intvl", "-8589935", false, "75" },
+		{ "net.ipv4.tcp_fin_timeout", "8589934", true, "8589934" },
+		{ "net.ipv4.tcp_fin_timeout", "8589935", false, "60" },
 	};
 	static const struct { const char *key, *value; } reset[] = {
 		{ "net.ipv4.tcp_fin_timeout", "60" }, { "net.ipv4.tcp_keepalive_probes", "9" },
@@ -802,7 +814,7 @@ static void test_kernel_write(void **state)
 		bool ok;
 
 		assert_true(k >= 0);
-		ok = key_kernel_write(&key_table[k], cases[i].text, st[k], v, why, sizeof(why)) == 0 &&
+		ok = key_kernel_write(&key_table[k], cases[i].text, st[k], OBSERVED_HZ, v, why, sizeof(why)) == 0 &&
 		     key_kernel_cross_check((size_t) k, v, (const long long (*)[2]) st, why, sizeof(why)) == 0;
 		if (!ok)
 			memcpy(v, st[k], sizeof(v));
@@ -814,6 +826,40 @@ static void test_kernel_write(void **state)
 		assert_true(ok || why[0] != '\0');	/* a refusal always says why */
 	}
 	free(st);
+}
+
+/* The jiffies bound for other HZ values and for an unknown HZ, from
+ * do_proc_dointvec_jiffies_conv() (|v| > INT_MAX / HZ is refused,
+ * docs/KERNEL.md §1.2): an unknown HZ refuses only what every HZ refuses
+ * (above INT_MAX / 24) and marks what depends on it. */
+static void test_jiffies_hz(void **state)
+{
+	const struct key_def *k = key_lookup("net.ipv4.tcp_keepalive_time");
+	const long long cur[2] = { 7200, 0 };
+	long long v[2], lo, hi;
+	char why[160];
+
+	(void) state;
+	assert_non_null(k);
+	assert_true(k->jiffies);
+	key_kernel_bounds(k, 1000, &lo, &hi);
+	assert_true(lo == -2147483 && hi == 2147483);
+	key_kernel_bounds(k, 100, &lo, &hi);
+	assert_true(lo == -21474836 && hi == 21474836);
+	assert_int_equal(key_kernel_write(k, "2147484", cur, 1000, v, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "HZ=1000"));
+	assert_int_equal(key_kernel_write(k, "2147484", cur, 100, v, why, sizeof(why)), 0);
+	assert_int_equal(v[0], 2147484);
+	assert_int_equal(key_kernel_write(k, "2147483", cur, 0, v, why, sizeof(why)), 0);
+	why[0] = '\0';
+	assert_int_equal(key_kernel_write(k, "8589935", cur, 0, v, why, sizeof(why)), KEY_WRITE_HZ_DEPENDS);
+	assert_int_equal(v[0], 8589935);
+	assert_non_null(strstr(why, "at most 249"));
+	assert_int_equal(key_kernel_write(k, "89478485", cur, 0, v, why, sizeof(why)), KEY_WRITE_HZ_DEPENDS);
+	assert_int_equal(key_kernel_write(k, "89478486", cur, 0, v, why, sizeof(why)), -EINVAL);
+	/* A key that is not jiffies-based ignores HZ. */
+	k = key_lookup("net.core.somaxconn");
+	assert_int_equal(key_kernel_write(k, "2147483647", cur, 0, v, why, sizeof(why)), 0);
 }
 
 int main(void)
@@ -832,6 +878,7 @@ int main(void)
 		cmocka_unit_test(test_release),
 		cmocka_unit_test(test_missing_root_dirs),
 		cmocka_unit_test(test_kernel_write),
+		cmocka_unit_test(test_jiffies_hz),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
