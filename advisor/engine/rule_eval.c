@@ -149,6 +149,28 @@ static char *placeholder_name(const char *name, const char *end)
 	return out;
 }
 
+/* The text of placeholder {a|b} (name .. end, the '}'): the first present
+ * fact, "" for an empty last choice ("{a|}"), "?" if none.  Returns a
+ * malloc'd string or NULL (ENOMEM). */
+static char *placeholder_value(const char *name, const char *end, const struct snapshot *s)
+{
+	while (name <= end) {
+		const char *bar = memchr(name, '|', (size_t) (end - name));
+		const char *stop = bar ? bar : end;
+		char fact[128];
+		int id;
+
+		if (stop == name)
+			return strdup("");
+		snprintf(fact, sizeof(fact), "%.*s", (int) (stop - name), name);
+		id = fact_lookup(fact);
+		if (id >= 0 && snap_get(s, (size_t) id)->present)
+			return format_fact(s, (size_t) id);
+		name = stop + 1;
+	}
+	return strdup("?");
+}
+
 char *rule_interpolate(const char *text, const struct snapshot *s)
 {
 	size_t cap = strlen(text) + 64, n = 0;
@@ -161,42 +183,8 @@ char *rule_interpolate(const char *text, const struct snapshot *s)
 		const char *add = p, *end = NULL;
 		size_t alen = 1;
 
-		if (*p == '{' && (end = strchr(p, '}')) && !s) {
-			piece = placeholder_name(p + 1, end);
-			if (!piece) {
-				free(out);
-				return NULL;
-			}
-			add = piece;
-			alen = strlen(piece);
-			p = end + 1;
-		} else if (*p == '{' && end) {
-			/* {a|b}: the first present fact, "?" if none */
-			const char *name = p + 1;
-			bool chosen = false;
-
-			while (name <= end) {
-				const char *bar = memchr(name, '|', (size_t) (end - name));
-				const char *stop = bar ? bar : end;
-				char fact[128];
-				int id;
-
-				if (stop == name) {	/* "{a|}": an empty last choice shows nothing */
-					piece = strdup("");
-					chosen = true;
-					break;
-				}
-				snprintf(fact, sizeof(fact), "%.*s", (int) (stop - name), name);
-				id = fact_lookup(fact);
-				if (id >= 0 && snap_get(s, (size_t) id)->present) {
-					piece = format_fact(s, (size_t) id);
-					chosen = true;
-					break;
-				}
-				name = stop + 1;
-			}
-			if (!chosen)
-				piece = strdup("?");
+		if (*p == '{' && (end = strchr(p, '}'))) {
+			piece = s ? placeholder_value(p + 1, end, s) : placeholder_name(p + 1, end);
 			if (!piece) {
 				free(out);
 				return NULL;
