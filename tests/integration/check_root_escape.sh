@@ -5,11 +5,9 @@
 # (it is bad input: exit 3, one line naming the file).
 set -u
 . "$(dirname "$0")/lib.sh"
-need_cmds jq mkfifo timeout
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
-[ -x "$BIN" ] || fail "build first: make build/tcptune"
-tmp=$(mktemp -d) || fail "mktemp"
-trap 'rm -rf "$tmp"; tt_cleanup' EXIT
+need_cmds mkfifo timeout
+need_scratch
+tmp=$W
 root=$tmp/root
 cp -a "$TT_ROOT/tests/fixtures/roots/old-kernel" "$root" || fail "cannot copy the fixture"
 

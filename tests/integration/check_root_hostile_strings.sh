@@ -4,11 +4,8 @@
 # dropped) and never put a control byte on the terminal.
 set -u
 . "$(dirname "$0")/lib.sh"
-need_cmds jq
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
-[ -x "$BIN" ] || fail "build first: make build/tcptune"
-tmp=$(mktemp -d) || fail "mktemp"
-trap 'rm -rf "$tmp"; tt_cleanup' EXIT
+need_scratch
+tmp=$W
 root=$tmp/root
 cp -a "$TT_ROOT/tests/fixtures/roots/old-kernel" "$root" || fail "cannot copy the fixture"
 

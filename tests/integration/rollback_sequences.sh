@@ -23,10 +23,8 @@
 need_root
 need_cmds jq
 enter_netns --tmpfs /etc/sysctl.d --tmpfs /var/lib -- "$@"
-mkdir -m 0700 /var/lib/tcptune || fail "cannot create the store"
+need_store
 
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
-[ -x "$BIN" ] || fail "build first: make build/tcptune"
 SEQUENCES=${SEQUENCES:-15}
 SEED=${SEED:-12}
 managed=/etc/sysctl.d/99-tcptune.conf

@@ -8,9 +8,7 @@
 need_root
 need_cmds jq
 enter_netns --tmpfs /etc/sysctl.d --tmpfs /var/lib -- "$@"
-mkdir -m 0700 /var/lib/tcptune || fail "cannot create the store"
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
-[ -x "$BIN" ] || fail "build first: make build/tcptune"
+need_store
 fin() { cat /proc/sys/net/ipv4/tcp_fin_timeout; }
 
 before=$(fin)
