@@ -35,9 +35,13 @@ if [ -z "${TT_NETNS_OUTER:-}" ]; then
 		need_cmds debootstrap
 		CHROOT=/var/cache/tcptune-test/bookworm-minbase
 		if [ ! -x "$CHROOT/usr/bin/dpkg" ]; then
+			# Downloading and unpacking ~90 packages: 2 minutes on an
+			# idle machine, over 5 on a loaded one; the bound only
+			# catches a hang, below run-integration's 1800 s without
+			# output.
 			echo "making $CHROOT with debootstrap (once)"
 			rm -rf "$CHROOT.tmp" && mkdir -p "$CHROOT.tmp" &&
-				run_bounded "$TT_HANG" debootstrap --variant=minbase bookworm "$CHROOT.tmp" \
+				run_bounded 1500 debootstrap --variant=minbase bookworm "$CHROOT.tmp" \
 					>"$CHROOT.log" 2>&1 && mv "$CHROOT.tmp" "$CHROOT" ||
 				{ tail -n 20 "$CHROOT.log" >&2; fail "debootstrap failed (log: $CHROOT.log)"; }
 		fi
