@@ -116,11 +116,19 @@ static void losers_text(const struct plan *pl, FILE *out)
 		for (int o = 0; o < ORDER__COUNT; o++) {
 			const struct sysctld_assign *w = pl->rows[i].override[o];
 
+			const struct sysctld_assign *ws = pl->rows[i].override[ORDER_SYSTEMD];
+			bool both = o == ORDER_SYSTEMD && pl->rows[i].override[ORDER_PROCPS] &&
+				    strcmp(pl->rows[i].override[ORDER_PROCPS]->file, w ? w->file : "") == 0 &&
+				    pl->rows[i].override[ORDER_PROCPS]->line == (w ? w->line : 0);
+
 			if (pl->rows[i].skip || !w)
 				continue;
+			if (o == ORDER_PROCPS && ws && strcmp(ws->file, w->file) == 0 && ws->line == w->line)
+				continue;	/* said once, for both programs */
 			fprintf(out, "  %s: %s from %s:%u (%s)\n", key_table[pl->rows[i].key].name,
 				str_escape(w->value, b1, sizeof(b1)), str_escape(w->file, b2, sizeof(b2)), w->line,
-				o == ORDER_SYSTEMD ? "systemd-sysctl" : "sysctl --system");
+				both ? "systemd-sysctl and sysctl --system"
+				: o == ORDER_SYSTEMD ? "systemd-sysctl" : "sysctl --system");
 		}
 }
 

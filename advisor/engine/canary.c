@@ -125,7 +125,7 @@ static void add_why(char *buf, size_t len, const struct canary_figure *f)
 void canary_compare(const struct canary_window *before, const struct canary_window *after,
 		    struct canary_result *ret)
 {
-	char worse[512] = "", better[512] = "";
+	char worse[240] = "", better[240] = "";
 
 	memset(ret, 0, sizeof(*ret));
 	for (size_t i = 0; i < canary_count; i++) {
