@@ -34,7 +34,7 @@ const struct cli_opt cmd_apply_opts[] = {
 	{ "dry-run", false, CLI_OPT_DRY_RUN, "print the plan, change nothing" },
 	{ "yes",     false, OPT_YES,         "do not ask" },
 	{ "allow-boot-override", false, OPT_ALLOW_BOOT_OVERRIDE, "apply although a key loses at boot to another file" },
-	{ "watch",   true,  OPT_WATCH,       "DURATION (30s, 5m): measure the effect, roll back if worse" },
+	{ "watch",   true,  OPT_WATCH,       "measure the effect for ARG (30s, 5m), undo if worse" },
 	{ "format",  true,  CLI_OPT_FORMAT,  "(json: {\"changed\", \"entry\", ...} for automation)" },
 	{ "debug-print-capeff", false, CLI_OPT_CAPEFF, NULL },	/* tests: the capabilities kept */
 	{ NULL, false, 0, NULL },
