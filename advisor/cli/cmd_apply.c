@@ -371,6 +371,61 @@ static int watch_after(const struct cli_args *a, const struct apply_opts *o, con
 	return code;
 }
 
+/* ---- a watch cut off by a crash ------------------------------------------- */
+
+/* Is entry id's effect "watching"?  Only a watch that never finished
+ * leaves that verdict. */
+static bool watch_cut_off(const char *id)
+{
+	char *text = NULL;
+	json_t *o;
+	bool r;
+
+	if (txn_effect_load(&guard_paths, id, &text) < 0)
+		return false;
+	o = json_loads(text, 0, NULL);
+	free(text);
+	r = o && json_is_string(json_object_get(o, "verdict")) &&
+	    strcmp(json_string_value(json_object_get(o, "verdict")), "watching") == 0;
+	json_decref(o);
+	return r;
+}
+
+int cmd_resolve_watch(void)
+{
+	struct txn_entry *v = NULL;
+	struct txn_error err;
+	char new_id[16] = "", why[600];
+	size_t n = 0;
+	int r, resolved = 0;
+
+	/* The watcher held the lock to the end; we hold it now, so it died. */
+	if (txn_history(&guard_paths, &v, &n) < 0)
+		return 0;	/* the verb reports an unreadable store itself */
+	for (size_t i = n; i-- > 0;) {
+		json_t *eff;
+
+		if (strcmp(v[i].action, "apply") != 0 || strcmp(v[i].status, "applied") != 0 || !watch_cut_off(v[i].id))
+			continue;
+		/* Like a pending entry after a crash: back to the state before it. */
+		r = txn_rollback(&guard_paths, v[i].id, false, cli_login_name(), getuid(), new_id, &err);
+		if (r < 0) {
+			log_errx(0, "entry %s (%s) was being watched when tcptune stopped; cannot undo it: %s "
+				 "(tcptune rollback %s)", v[i].id, v[i].profile, err.what, v[i].id);
+			continue;
+		}
+		snprintf(why, sizeof(why), "the watch was cut off before its verdict (tcptune stopped); undone "
+			 "like an unfinished transaction by rollback entry %s", new_id);
+		eff = effect_json(NULL, 0, "interrupted", why, new_id);
+		save_effect(v[i].id, eff);
+		json_decref(eff);
+		log_info("recovered: entry %s (%s): %s", v[i].id, v[i].profile, why);
+		resolved++;
+	}
+	txn_entries_free(v, n);
+	return resolved;
+}
+
 /* ---- the apply ----------------------------------------------------------- */
 
 static int run_apply(const struct cli_args *a, const struct cmd_plan *p, const struct apply_opts *o)
@@ -535,6 +590,8 @@ int cmd_apply(const struct cli_args *a)
 			return log_errx(EXIT_UNKNOWN, "invalid --watch '%s': a duration from %d s to %d h, e.g. 30s, 5m",
 					a->opts[i].value, WATCH_MIN, WATCH_MAX / 3600);
 	}
+	if (!o.dry_run)
+		cmd_resolve_watch();
 	/* Plan only now: recovery may just have changed the runtime values. */
 	if (cmd_plan_make(a, a->pos[0], &p) < 0)
 		code = EXIT_UNKNOWN;

@@ -67,6 +67,12 @@ int cmd_rollback(const struct cli_args *a)
 		else if (a->opts[i].id == OPT_FORCE)
 			force = true;
 	}
+	/* A watch cut off by a crash is undone first, like a pending entry. */
+	if (!a->dry_run && cmd_resolve_watch() > 0 && !id) {
+		/* That entry was the newest applied one: the one to undo. */
+		printf("The interrupted watch's entry is undone; nothing more to do.\n");
+		return EXIT_OK;
+	}
 	/* The same choice and key plan txn_rollback() makes, shown before asking. */
 	memset(&target, 0, sizeof(target));
 	r = txn_rollback_plan(&guard_paths, id, force, &target, &err);

@@ -63,4 +63,23 @@ jq -e --arg id "$id" --arg rb "$rb" '
 load 3 "$W/after.txt"
 [ "$(wrk_bad "$W/after.txt")" = 0 ] || fail "502s after the automatic rollback: $(cat "$W/after.txt")"
 echo "  after the rollback: $(wrk_requests "$W/after.txt") requests in 3 s, 0 non-2xx"
+
+# --- a crash during the watch: the next rollback undoes it, like recovery --
+start_bg "$BIN" --data "$W/data" apply narrow --yes --watch 10m
+watcher=$TT_LAST_PID
+watching() {
+	"$BIN" history --format json 2>/dev/null | jq -e 'last | .action == "apply" and .effect.verdict == "watching"' >/dev/null
+}
+wait_until "$TT_HANG" watching || fail "no entry being watched within $TT_HANG s"
+[ "$(tr -s '\t ' '  ' < /proc/sys/net/ipv4/ip_local_port_range)" = "40000 40049" ] || fail "the watched change is not in effect"
+kill -KILL "$watcher" 2>/dev/null; stop_pid "$watcher" >/dev/null 2>&1
+cut=$("$BIN" history --format json | jq -r 'last | .id')
+"$BIN" history | grep -q "effect (--watch 600 s): watching" || fail "history does not show the cut-off watch"
+"$BIN" rollback --yes >"$W/rec.txt" 2>&1 || fail "rollback after the crash failed: $(cat "$W/rec.txt")"
+grep -q "recovered: entry $cut (narrow)" "$W/rec.txt" || fail "rollback did not say it recovered $cut: $(cat "$W/rec.txt")"
+[ "$(tr -s '\t ' '  ' < /proc/sys/net/ipv4/ip_local_port_range)" = "$range0" ] ||
+	fail "after the crash and rollback the range is $(cat /proc/sys/net/ipv4/ip_local_port_range)"
+"$BIN" history --format json | jq -e --arg id "$cut" '.[] | select(.id == $id) | .status == "undone" and
+	.effect.verdict == "interrupted"' >/dev/null || fail "history does not record the interrupted watch of $cut"
+echo "  a watch killed with SIGKILL: the next rollback undid entry $cut and recorded it as interrupted"
 echo "ok: a narrowing profile under load was rolled back by --watch, and history says why"
