@@ -13,6 +13,7 @@
 #include "keys.h"
 #include "guard.h"
 #include "log.h"
+#include "report.h"
 #include "strutil.h"
 #include "txn.h"
 
@@ -89,19 +90,21 @@ static double num(json_t *v)
 	return json_number_value(v);
 }
 
-/* One line: "effect (--watch 30 s): VERDICT: WHY". */
+/* "effect (--watch 30 s): VERDICT: WHY", wrapped at 80 columns. */
 static void effect_line(json_t *eff, const char *indent)
 {
-	char b1[32], b2[600];
+	char b1[32], b2[600], text[700], cont[16];
 
 	if (json_object_get(eff, "error"))
-		printf("%seffect: unreadable (%s)\n", indent, str_escape(json_string_value(json_object_get(eff, "error")),
-									   b2, sizeof(b2)));
+		snprintf(text, sizeof(text), "effect: unreadable (%s)",
+			 str_escape(json_string_value(json_object_get(eff, "error")), b2, sizeof(b2)));
 	else
-		printf("%seffect (--watch %lld s): %s: %s\n", indent,
-		       (long long) json_integer_value(json_object_get(eff, "watch_seconds")),
-		       str_escape(json_string_value(json_object_get(eff, "verdict")), b1, sizeof(b1)),
-		       str_escape(json_string_value(json_object_get(eff, "why")), b2, sizeof(b2)));
+		snprintf(text, sizeof(text), "effect (--watch %lld s): %s: %s",
+			 (long long) json_integer_value(json_object_get(eff, "watch_seconds")),
+			 str_escape(json_string_value(json_object_get(eff, "verdict")), b1, sizeof(b1)),
+			 str_escape(json_string_value(json_object_get(eff, "why")), b2, sizeof(b2)));
+	snprintf(cont, sizeof(cont), "%s  ", indent);
+	report_wrap(stdout, report_text_width(stdout), indent, cont, text);
 }
 
 static void effect_figures(json_t *eff)

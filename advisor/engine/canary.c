@@ -149,11 +149,11 @@ void canary_compare(const struct canary_window *before, const struct canary_wind
 	if (ret->roll_back)
 		snprintf(ret->why, sizeof(ret->why), "worse and nothing better: %s", worse);
 	else if (ret->worse)
-		snprintf(ret->why, sizeof(ret->why), "kept: better: %s; but worse: %s", better, worse);
+		snprintf(ret->why, sizeof(ret->why), "better: %s; but worse: %s", better, worse);
 	else if (ret->better)
-		snprintf(ret->why, sizeof(ret->why), "kept: better: %s", better);
+		snprintf(ret->why, sizeof(ret->why), "better: %s", better);
 	else
-		snprintf(ret->why, sizeof(ret->why), "kept: no figure changed past its margin");
+		snprintf(ret->why, sizeof(ret->why), "no figure changed past its margin");
 }
 
 const char *canary_change_name(enum canary_change c)

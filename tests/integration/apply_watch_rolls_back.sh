@@ -57,7 +57,8 @@ jq -e --arg id "$id" --arg rb "$rb" '
 	 (.effect.figures | map(select(.fact == "ports.max_dest_usage_pct" and .change == "worse")) | length == 1)) and
 	(.[] | select(.id == $rb) | .action == "rollback" and .target == $id)' "$W/hist.json" >/dev/null ||
 	fail "history does not say why: $(jq -c . "$W/hist.json" | head -c 3000)"
-"$BIN" history | grep -q "effect (--watch 10 s): rolled-back: rolled back by --watch (entry $rb): worse and nothing better: ports.max_dest_usage_pct rose" ||
+# The text history wraps at 80 columns: compare with the lines joined.
+"$BIN" history | tr -s ' \n' '  ' | grep -q "effect (--watch 10 s): rolled-back: rolled back by --watch (entry $rb): worse and nothing better: ports.max_dest_usage_pct rose" ||
 	fail "text history lacks the reason: $("$BIN" history)"
 "$BIN" history show "$id" | grep -q 'ports.max_dest_usage_pct .* worse' || fail "history show $id lacks the figure"
 load 3 "$W/after.txt"
@@ -65,7 +66,7 @@ load 3 "$W/after.txt"
 echo "  after the rollback: $(wrk_requests "$W/after.txt") requests in 3 s, 0 non-2xx"
 
 # --- a crash during the watch: the next rollback undoes it, like recovery --
-start_bg "$BIN" --data "$W/data" apply narrow --yes --watch 10m
+start_bg "$BIN" --data "$W/data" apply narrow --yes --watch 10m >"$W/cut.txt" 2>&1
 watcher=$TT_LAST_PID
 watching() {
 	"$BIN" history --format json 2>/dev/null | jq -e 'last | .action == "apply" and .effect.verdict == "watching"' >/dev/null

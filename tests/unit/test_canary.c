@@ -114,7 +114,7 @@ static void test_better_keeps(void **state)
 	assert_int_equal(fig(&r, "ports.max_dest_usage_pct")->change, CANARY_BETTER);
 	assert_int_equal(fig(&r, "tcpext.ListenOverflows")->change, CANARY_WORSE);
 	assert_false(r.roll_back);
-	assert_non_null(strstr(r.why, "kept: better:"));
+	assert_non_null(strstr(r.why, "better: ports.max_dest_usage_pct fell 100 -> 13%"));
 	canary_window_release(&b);
 	canary_window_release(&a);
 }
