@@ -99,7 +99,8 @@ done
 "$BIN" history --format json | jq -e 'last | .profile == "default" and .status == "applied"' >/dev/null ||
 	fail "history does not end with apply default"
 "$BIN" rollback --yes >/dev/null 2>&1 || fail "rollback of apply default failed"
-[ -e "$managed" ] && [ "$(tr -s '\t ' '  ' < /proc/sys/net/ipv4/ip_local_port_range)" = "10240 65535" ] ||
-	fail "rollback of apply default did not bring reverse-proxy back"
+[ -e "$managed" ] || fail "rollback of apply default did not bring the managed file back"
+[ "$(tr -s '\t ' '  ' < /proc/sys/net/ipv4/ip_local_port_range)" = "10240 65535" ] ||
+	fail "rollback of apply default did not bring reverse-proxy's port range back"
 echo "  apply default: $managed removed, $n keys at a new namespace's values; rollback brings reverse-proxy back"
 echo "ok: boot-override refusal, dry-run, rollback plan and apply default"

@@ -9,7 +9,7 @@
 need_root
 need_cmds jq curl nginx wrk ss
 enter_netns --tmpfs /etc/sysctl.d --tmpfs /var/lib -- "$@"
-. "$TT_ROOT/tests/integration/apply_watch_lib.sh"
+. "$TT_ROOT/tests/integration/apply_watch_lib.bash"
 need_store
 W=$(mktemp -d /tmp/apply-watch.XXXXXX) || fail "mktemp -d failed"
 trap 'tt_cleanup; rm -rf "$W"' EXIT
@@ -41,7 +41,7 @@ pb=$(jq '.effect.figures[] | select(.fact == "ports.max_dest_usage_pct") | .befo
 pa=$(jq '.effect.figures[] | select(.fact == "ports.max_dest_usage_pct") | .after' "$W/apply.json")
 awk -v b="$pb" -v a="$pa" 'BEGIN { exit !(b >= 90 && a < b) }' ||
 	fail "port share towards the upstream: before $pb%, after $pa% (expected >= 90 before, lower after)"
-[ "$(cat /proc/sys/net/ipv4/ip_local_port_range | tr -s '\t ' '  ')" = "10240 65535" ] ||
+[ "$(tr -s '\t ' '  ' < /proc/sys/net/ipv4/ip_local_port_range)" = "10240 65535" ] ||
 	fail "ip_local_port_range is $(cat /proc/sys/net/ipv4/ip_local_port_range) after apply"
 id=$(jq -r .entry "$W/apply.json")
 echo "  apply reverse-proxy --watch 15s: entry $id kept; port share $pb% -> $pa%; $(jq -r .effect.why "$W/apply.json")"

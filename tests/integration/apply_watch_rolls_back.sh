@@ -10,7 +10,7 @@
 need_root
 need_cmds jq curl nginx wrk ss
 enter_netns --tmpfs /etc/sysctl.d --tmpfs /var/lib -- "$@"
-. "$TT_ROOT/tests/integration/apply_watch_lib.sh"
+. "$TT_ROOT/tests/integration/apply_watch_lib.bash"
 need_store
 W=$(mktemp -d /tmp/apply-watch.XXXXXX) || fail "mktemp -d failed"
 trap 'tt_cleanup; rm -rf "$W"' EXIT

@@ -1,5 +1,7 @@
-# tests/integration/apply_watch_lib.sh: shared by the apply --watch live
-# scenarios (sourced after lib.sh, inside enter_netns).  A real nginx
+# shellcheck shell=bash
+# tests/integration/apply_watch_lib.bash: shared by the apply --watch live
+# scenarios, sourced after lib.sh inside enter_netns (not .sh, so that
+# tests/run-integration does not run it as a scenario).  A real nginx
 # (Debian nginx-light) as a reverse proxy to one upstream on loopback, and
 # wrk as the load generator.  The upstream answers after 10 ms (the echo
 # module), so a wrk of 8 connections asks for about 800 new upstream
