@@ -425,20 +425,21 @@ fail:
 
 /* ---- finish a planned change ------------------------------------------ */
 
-static bool nothing_to_do(const struct change *c)
-{
-	for (size_t i = 0; i < c->entry.n_keys; i++)
-		if (!sysctl_value_equal(c->entry.keys[i].key, c->entry.keys[i].old_value, c->entry.keys[i].new_value))
-			return false;
-	return c->entry.file_existed && c->prior_file_len == c->new_file_len &&
-	       memcmp(c->prior_file, c->new_file, c->new_file_len) == 0;
-}
-
 static bool same_file(bool a_exists, const char *a, size_t a_len, bool b_exists, const char *b, size_t b_len)
 {
 	if (!a_exists || !b_exists)
 		return a_exists == b_exists;
 	return a_len == b_len && memcmp(a, b, a_len) == 0;
+}
+
+/* new_file NULL removes the file: nothing to do when it is absent already. */
+static bool nothing_to_do(const struct change *c)
+{
+	for (size_t i = 0; i < c->entry.n_keys; i++)
+		if (!sysctl_value_equal(c->entry.keys[i].key, c->entry.keys[i].old_value, c->entry.keys[i].new_value))
+			return false;
+	return same_file(c->entry.file_existed, c->prior_file, c->prior_file_len, c->new_file != NULL, c->new_file,
+			 c->new_file_len);
 }
 
 int change_finish(int storefd, const struct txn_paths *p, const char *managed_path, struct change *c,

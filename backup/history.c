@@ -200,3 +200,44 @@ void txn_entries_free(struct txn_entry *v, size_t n)
 		manifest_entry_release(&v[i]);
 	free(v);
 }
+
+int txn_effect_save(const struct txn_paths *p, const char *id, const char *text)
+{
+	int storefd, fd, r;
+
+	if (!p || !p->store || !manifest_id_valid(id) || strlen(text) > TXN_EFFECT_MAX)
+		return -EINVAL;
+	storefd = store_open(p->store, false);
+	if (storefd < 0)
+		return storefd;
+	fd = store_entry_open(storefd, id);
+	close(storefd);
+	if (fd < 0)
+		return fd;
+	r = store_write(fd, TXN_EFFECT_FILE, text, strlen(text));
+	close(fd);
+	return r;
+}
+
+int txn_effect_load(const struct txn_paths *p, const char *id, char **ret_text)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int storefd, fd, r;
+
+	if (!p || !p->store || !manifest_id_valid(id))
+		return -EINVAL;
+	storefd = store_open(p->store, false);
+	if (storefd < 0)
+		return storefd;
+	fd = store_entry_open(storefd, id);
+	close(storefd);
+	if (fd < 0)
+		return fd;
+	r = store_read_at(fd, TXN_EFFECT_FILE, TXN_EFFECT_MAX, &buf, &len);
+	close(fd);
+	if (r < 0)
+		return r;
+	*ret_text = buf;
+	return 0;
+}

@@ -283,3 +283,36 @@ out:
 	change_error_sanitize(err);
 	return r;
 }
+
+int txn_rollback_plan(const struct txn_paths *p, const char *id, bool force, struct txn_entry *ret,
+		      struct txn_error *err)
+{
+	struct txn_entry *v = NULL, plan;
+	size_t n = 0, ti;
+	int r;
+
+	memset(err, 0, sizeof(*err));
+	memset(&plan, 0, sizeof(plan));
+	err->restored = true;
+	r = txn_history(p, &v, &n);
+	if (r < 0) {
+		change_say(err->what, sizeof(err->what), "cannot read the store %s: %s", p->store, strerror(-r));
+		return r;
+	}
+	r = rollback_find_target(v, n, id, force, &ti, err->what, sizeof(err->what));
+	if (r < 0)
+		goto out;
+	snprintf(err->id, sizeof(err->id), "%s", v[ti].id);
+	/* The same key plan txn_rollback() records: old = now, new = after. */
+	r = plan_keys(p, &v[ti], force, &plan, err);
+	if (r < 0)
+		goto out;
+	*ret = v[ti];
+	ret->keys = plan.keys;
+	ret->n_keys = plan.n_keys;
+	plan.keys = NULL;
+out:
+	manifest_entry_release(&plan);
+	txn_entries_free(v, n);
+	return r;
+}

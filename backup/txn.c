@@ -56,7 +56,7 @@ static int check_request(const struct txn_request *req, struct txn_error *err)
 {
 	int r;
 
-	if (!req || (req->n_keys && !req->keys) || !req->file_content) {
+	if (!req || (req->n_keys && !req->keys)) {
 		change_say(err->what, sizeof(err->what), "incomplete request");
 		return -EINVAL;
 	}
@@ -67,7 +67,7 @@ static int check_request(const struct txn_request *req, struct txn_error *err)
 	if ((r = check_name("profile", req->profile ? req->profile : "", err)) < 0 ||
 	    (r = check_name("user", req->user ? req->user : "", err)) < 0)
 		return r;
-	if (strlen(req->file_content) > STORE_FILE_MAX) {
+	if (req->file_content && strlen(req->file_content) > STORE_FILE_MAX) {
 		change_say(err->what, sizeof(err->what), "the managed file's content is larger than %d bytes", STORE_FILE_MAX);
 		return -EFBIG;
 	}
@@ -182,8 +182,8 @@ int txn_apply(const struct txn_paths *p, const struct txn_request *req, bool *re
 	snprintf(c.entry.user, sizeof(c.entry.user), "%s", req->user ? req->user : "");
 	snprintf(c.entry.file_path, sizeof(c.entry.file_path), "%s", managed_path);
 	c.uid = req->uid;
-	c.new_file = req->file_content;
-	c.new_file_len = strlen(req->file_content);
+	c.new_file = req->file_content;	/* NULL: remove the managed file */
+	c.new_file_len = req->file_content ? strlen(req->file_content) : 0;
 	r = plan_keys(p, req, &c.entry, err);
 	if (r < 0)
 		goto out;

@@ -17,6 +17,7 @@
  *   NNNN/planned.conf         the values this transaction sets
  *   NNNN/planned-file         the managed file it writes (absent: it removes the file;
  *                             entries made before this file existed lack it)
+ *   NNNN/effect.json          apply --watch: the figures before and after, the verdict
  *   NNNN/hand-file, hand.conf what recovery found changed by hand after a crash (the
  *                             managed file; keys at neither their old nor new value)
  *                             before it put the entry's prior state back
@@ -65,7 +66,8 @@ struct txn_request {
 	const char *profile;		/* recorded in the manifest */
 	const struct txn_key *keys;
 	size_t n_keys;
-	const char *file_content;	/* the managed file's new content (NUL-terminated) */
+	const char *file_content;	/* the managed file's new content (NUL-terminated);
+					 * NULL: remove the file (apply default) */
 	const char *user;		/* login name for history */
 	uid_t uid;
 };
@@ -136,6 +138,16 @@ int txn_apply(const struct txn_paths *p, const struct txn_request *req, bool *re
 int txn_rollback_target(const struct txn_paths *p, const char *id, bool force, struct txn_entry *ret,
 			struct txn_error *err);
 
+/* What txn_rollback() would do for the same id and force, before asking:
+ * the target entry copied to *ret with its keys replaced by the rollback's
+ * own (old_value: the value now, new_value: the value after; keys it will
+ * not touch left out, the skipped ones named in err->note), file_existed
+ * saying whether the managed file exists after (the target's prior file)
+ * or is removed.  The same refusals as txn_rollback(), err->what saying why.
+ * The caller frees ret->keys with free(). */
+int txn_rollback_plan(const struct txn_paths *p, const char *id, bool force, struct txn_entry *ret,
+		      struct txn_error *err);
+
 /* Undo entry id (NULL: the newest "applied" apply entry) as a transaction of
  * its own: runtime values and managed file back to what they were before it.
  * -EEXIST when a newer apply entry is still applied (even with force: the
@@ -164,6 +176,16 @@ int txn_store_state(int storefd, struct txn_store_state *ret);
  * and the command that fixes it, into why.  0 when it is not refused for
  * that, -errno when it cannot be examined. */
 int txn_store_refusal(const char *path, char *why, size_t why_len);
+
+/* apply --watch's measured effect of entry id (JSON text the caller made
+ * and validates when it reads it back), in NNNN/effect.json: written
+ * atomically (0600, fsynced) with the lock held; read back (-ENOENT when the
+ * entry has none) into *ret_text, malloc'd and NUL-terminated, at most
+ * TXN_EFFECT_MAX bytes (-EFBIG). */
+#define TXN_EFFECT_FILE "effect.json"
+#define TXN_EFFECT_MAX (64 * 1024)
+int txn_effect_save(const struct txn_paths *p, const char *id, const char *text);
+int txn_effect_load(const struct txn_paths *p, const char *id, char **ret_text);
 
 /* Entries, oldest first.  Caller frees with txn_entries_free(). */
 int txn_history(const struct txn_paths *p, struct txn_entry **ret, size_t *ret_n);

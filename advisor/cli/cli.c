@@ -50,7 +50,7 @@ static const struct verb verbs[] = {
 	  TJ, VERB_CHANGES },
 	{ "rollback", cmd_rollback, 0, 1, cmd_rollback_opts, "[ID]",  "undo the last (or the given) applied transaction",
 	  TJ, VERB_CHANGES },
-	{ "history", cmd_history, 0, 0, cmd_history_opts, "",         "the transactions in the backup store", TJ, 0 },
+	{ "history", cmd_history, 0, 2, cmd_history_opts, "[show ID]", "the transactions in the backup store, with their effect", TJ, 0 },
 	{ "watch",   cmd_watch,   0, 0, cmd_watch_opts,   "",         "a live full-screen view: states, rates, CLOSE_WAIT holders, findings",
 	  NULL, NETNS },
 	{ "rules",   cmd_rules,   0, 0, cmd_rules_opts,   "",         "every rule id, its severity and what it reports", NULL, 0 },

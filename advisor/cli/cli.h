@@ -15,6 +15,9 @@ enum exit_code {
 	EXIT_CRITICAL = 2,
 	EXIT_UNKNOWN = 3,	/* could not check: bad usage, unreadable input */
 	EXIT_FAILED = 1,	/* apply, rollback, history: refused or failed (the message says in what state) */
+	EXIT_BOOT_OVERRIDE = 4,	/* apply: refused, a key would lose at boot to another file
+				 * (--allow-boot-override accepts); nothing changed */
+	EXIT_ROLLED_BACK = 5,	/* apply --watch: the change made things worse and was rolled back */
 };
 
 /* Option ids that verbs list in their own tables and cli_run() handles,

@@ -44,6 +44,10 @@ extern const struct cli_opt cmd_rollback_opts[];
 
 int cmd_apply(const struct cli_args *a);
 extern const struct cli_opt cmd_apply_opts[];
+/* With the store lock held: undo an apply whose --watch was cut off by a
+ * crash (its effect still "watching"), as recovery undoes a pending entry,
+ * and record why.  Returns how many it undid. */
+int cmd_resolve_watch(void);
 
 int cmd_diff(const struct cli_args *a);
 extern const struct cli_opt cmd_diff_opts[];

@@ -95,3 +95,27 @@ json_t *report_plan_json(const struct plan *pl)
 			 "changes", (json_int_t) pl->n_change, "skipped", (json_int_t) pl->n_skip, "keys", keys,
 			 "file", "path", TXN_DEFAULT_MANAGED_FILE, "unchanged", pl->file_unchanged);
 }
+
+/* A plan of keys going back (rollback's, shown before it asks, and apply
+ * default's): per key its value now and after, '*' where it changes, then
+ * what happens to the managed file.  80 columns: the longest key name in
+ * the table is 49 characters. */
+int report_change_list_text(const char *title, const struct txn_entry_key *keys, size_t n, const char *file_line,
+			    FILE *out)
+{
+	size_t changes = 0;
+
+	for (size_t i = 0; i < n; i++)
+		changes += strcmp(keys[i].old_value, keys[i].new_value) != 0;
+	fprintf(out, "%s: %zu key%s change%s\n\n", title, changes, changes == 1 ? "" : "s", changes == 1 ? "s" : "");
+	if (n)
+		fprintf(out, "  %-49s %-13s %-13s\n", "key", "now", "after");
+	for (size_t i = 0; i < n; i++) {
+		bool ch = strcmp(keys[i].old_value, keys[i].new_value) != 0;
+
+		fprintf(out, "%c %-49s %-13s %-13s\n", ch ? '*' : ' ', key_table[keys[i].key].name,
+			keys[i].had_old ? keys[i].old_value : "missing", keys[i].new_value);
+	}
+	fprintf(out, "%s%s\n", n ? "\n" : "", file_line);
+	return ferror(out) ? -EIO : 0;
+}

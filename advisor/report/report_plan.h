@@ -7,10 +7,16 @@
 
 #include "plan.h"
 #include "snapshot.h"
+#include "txn.h"
 
 int report_plan_text(const struct plan *pl, const struct snapshot *s, FILE *out);
 
 /* The plan as a JSON object (new reference), NULL on ENOMEM. */
 json_t *report_plan_json(const struct plan *pl);
+
+/* Keys going back, key / now / after, and a line on the managed file:
+ * rollback's plan and apply default's. */
+int report_change_list_text(const char *title, const struct txn_entry_key *keys, size_t n, const char *file_line,
+			    FILE *out);
 
 #endif

@@ -30,8 +30,8 @@ static const char *status_of(const struct fx *f, const char *id)
 static void round_trip(struct fx *f, bool managed_exists)
 {
 	struct txn_error err;
-	struct txn_entry *v;
-	struct snap before;
+	struct txn_entry *v, plan;
+	struct snap before, applied;
 	char id[16] = "";
 	size_t n;
 
@@ -40,6 +40,14 @@ static void round_trip(struct fx *f, bool managed_exists)
 	take_snap(f, &before);
 	apply_ok(f, "0001", true);
 	assert_string_equal(proc_value(f, "net/ipv4/tcp_fin_timeout"), "30\n");
+
+	/* The plan shown before asking: the keys the rollback then records,
+	 * and nothing changed by showing it. */
+	take_snap(f, &applied);
+	assert_int_equal(txn_rollback_plan(&f->paths, NULL, false, &plan, &err), 0);
+	assert_string_equal(plan.id, "0001");
+	assert_int_equal(plan.file_existed, managed_exists);
+	assert_as_before(f, &applied);
 
 	assert_int_equal(txn_rollback(&f->paths, NULL, false, "bob", 1001, id, &err), 0);
 	assert_string_equal(id, "0002");
@@ -58,6 +66,13 @@ static void round_trip(struct fx *f, bool managed_exists)
 	assert_string_equal(v[1].keys[0].old_value, "30");
 	assert_string_equal(v[1].keys[0].new_value, "60");
 	assert_true(v[1].file_existed);	/* the apply's file was there when the rollback began */
+	assert_int_equal(plan.n_keys, v[1].n_keys);
+	for (size_t k = 0; k < plan.n_keys; k++) {
+		assert_int_equal(plan.keys[k].key, v[1].keys[k].key);
+		assert_string_equal(plan.keys[k].old_value, v[1].keys[k].old_value);
+		assert_string_equal(plan.keys[k].new_value, v[1].keys[k].new_value);
+	}
+	free(plan.keys);
 	txn_entries_free(v, n);
 
 	/* Nothing left to undo. */
@@ -80,6 +95,7 @@ static void test_round_trip_file_absent(void **state)
 static void test_changed_outside(void **state)
 {
 	struct fx *f = *state;
+	struct txn_entry plan;
 	struct txn_error err;
 	struct snap drifted;
 	char id[16] = "";
@@ -87,6 +103,11 @@ static void test_changed_outside(void **state)
 	apply_ok(f, "0001", true);
 	write_file(fx_path(f, f->proc, "net/ipv4/tcp_fin_timeout"), "45\n", 0644);
 	take_snap(f, &drifted);
+	memset(&plan, 0, sizeof(plan));
+	assert_int_equal(txn_rollback_plan(&f->paths, NULL, false, &plan, &err), -EEXIST);	/* refused alike */
+	assert_string_equal(err.what, "net.ipv4.tcp_fin_timeout is 45 now, tcptune set 30 "
+			    "(changed outside tcptune; use --force)");
+	assert_null(plan.keys);
 	assert_int_equal(txn_rollback(&f->paths, NULL, false, "bob", 0, id, &err), -EEXIST);
 	assert_string_equal(err.what, "net.ipv4.tcp_fin_timeout is 45 now, tcptune set 30 "
 			    "(changed outside tcptune; use --force)");

@@ -1,0 +1,167 @@
+/* The canary's figures and its rule; see canary.h. */
+#include "canary.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "facts.h"
+
+/* Each figure is something a sysctl change can make worse.  Connect
+ * failures from a full ephemeral range (EADDRNOTAVAIL) are counted by no
+ * kernel counter (docs/KERNEL.md §17): the share of the range held towards
+ * the busiest destination stands for them. */
+const struct canary_def canary_defs[] = {
+	{ "ports.max_dest_usage_pct", false, "ephemeral ports held towards one destination (connect() fails at 100%)" },
+	{ "tcpext.ListenOverflows", true, "connections dropped at a full accept queue" },
+	{ "tcpext.ListenDrops", true, "SYNs and ACKs dropped at a listener" },
+	{ "tcpext.TCPReqQFullDrop", true, "SYNs dropped at a full SYN queue" },
+	{ "tcpext.TCPAbortOnData", true, "resets sent for data after close" },
+	{ "tcpext.TCPAbortOnTimeout", true, "connections reset after retransmission timeouts" },
+	{ "tcpext.TCPAbortOnMemory", true, "connections reset for lack of memory or orphan room" },
+	{ "tcpext.PAWSActive", true, "SYN-ACKs rejected by PAWS" },
+	{ "tcpext.PAWSEstab", true, "segments rejected by PAWS" },
+	{ "tcpext.TCPTimeWaitOverflow", true, "TIME_WAIT sockets not created (tcp_max_tw_buckets)" },
+};
+const size_t canary_count = sizeof(canary_defs) / sizeof(canary_defs[0]);
+
+/* Margins.  A counter on a busy host moves by a few a minute on its own, so a
+ * rate counts as worse only when it rose by half and by at least one a
+ * second (60 a minute); as better when it was at least one a second and
+ * halved.  The port share: at 100% every port towards that destination is
+ * held and connect() fails; from 90% a burst reaches it, so worse is 90% or
+ * more and 10 points up (noise around a high share is not a change), better
+ * is down 10 points from 90% or more. */
+#define RATE_MIN_STEP 60.0	/* per minute: one a second */
+#define RATE_WORSE_FACTOR 1.5
+#define RATE_BETTER_FACTOR 0.5
+#define PCT_HIGH 90.0
+#define PCT_STEP 10.0
+
+const char canary_rule[] =
+	"rolled back when a figure got worse (a counter rate up by half and by 60/min or more; "
+	"the port share at 90% or more and 10 points up) and none got better";
+
+_Static_assert(sizeof(canary_defs) / sizeof(canary_defs[0]) <= CANARY_MAX, "CANARY_MAX too small");
+
+void canary_window_init(struct canary_window *w)
+{
+	memset(w, 0, sizeof(*w));
+	sampler_init(&w->sm);
+}
+
+void canary_window_release(struct canary_window *w)
+{
+	sampler_release(&w->sm);
+}
+
+int canary_window_add(struct canary_window *w, const struct snapshot *s, double t)
+{
+	int r = sampler_add(&w->sm, s, t);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < canary_count; i++) {
+		int id = canary_defs[i].rate ? -1 : fact_lookup(canary_defs[i].fact);
+		const struct fact_val *v = id >= 0 ? snap_get(s, (size_t) id) : NULL;
+
+		if (!v || !v->present)
+			continue;
+		if (!w->have[i] || (double) v->i > w->value[i])
+			w->value[i] = (double) v->i;
+		w->have[i] = true;
+	}
+	return 0;
+}
+
+void canary_window_finish(struct canary_window *w, const struct snapshot *last)
+{
+	double secs = w->sm.t_last - w->sm.t_first;
+
+	for (size_t i = 0; i < canary_count; i++) {
+		int id;
+		const struct fact_val *v;
+
+		if (!canary_defs[i].rate)
+			continue;
+		w->have[i] = false;
+		id = fact_lookup(canary_defs[i].fact);
+		if (id < 0 || w->sm.n < 2 || secs <= 0 || !w->sm.first_present[id])
+			continue;
+		v = snap_get(last, (size_t) id);
+		if (!v->present || v->i < w->sm.first[id])	/* a counter that went back: unknown */
+			continue;
+		w->value[i] = (double) (v->i - w->sm.first[id]) * 60.0 / secs;
+		w->have[i] = true;
+	}
+}
+
+static enum canary_change judge(const struct canary_def *d, double b, double a)
+{
+	if (d->rate) {
+		if (a > b * RATE_WORSE_FACTOR && a - b >= RATE_MIN_STEP)
+			return CANARY_WORSE;
+		if (b >= RATE_MIN_STEP && a <= b * RATE_BETTER_FACTOR)
+			return CANARY_BETTER;
+		return CANARY_SAME;
+	}
+	if (a >= PCT_HIGH && a - b >= PCT_STEP)
+		return CANARY_WORSE;
+	if (b >= PCT_HIGH && b - a >= PCT_STEP)
+		return CANARY_BETTER;
+	return CANARY_SAME;
+}
+
+static void add_why(char *buf, size_t len, const struct canary_figure *f)
+{
+	size_t used = strlen(buf);
+
+	if (used + 1 >= len)
+		return;
+	snprintf(buf + used, len - used, "%s%s %s %.0f -> %.0f%s", used ? "; " : "", f->def->fact,
+		 f->change == CANARY_WORSE ? "rose" : "fell", f->before, f->after, f->def->rate ? "/min" : "%");
+}
+
+void canary_compare(const struct canary_window *before, const struct canary_window *after,
+		    struct canary_result *ret)
+{
+	char worse[240] = "", better[240] = "";
+
+	memset(ret, 0, sizeof(*ret));
+	for (size_t i = 0; i < canary_count; i++) {
+		struct canary_figure *f = &ret->fig[ret->n++];
+
+		f->def = &canary_defs[i];
+		f->have_before = before->have[i];
+		f->have_after = after->have[i];
+		f->before = before->value[i];
+		f->after = after->value[i];
+		f->change = f->have_before && f->have_after ? judge(f->def, f->before, f->after) : CANARY_UNKNOWN;
+		if (f->change == CANARY_WORSE) {
+			ret->worse = true;
+			add_why(worse, sizeof(worse), f);
+		} else if (f->change == CANARY_BETTER) {
+			ret->better = true;
+			add_why(better, sizeof(better), f);
+		}
+	}
+	ret->roll_back = ret->worse && !ret->better;
+	if (ret->roll_back)
+		snprintf(ret->why, sizeof(ret->why), "worse and nothing better: %s", worse);
+	else if (ret->worse)
+		snprintf(ret->why, sizeof(ret->why), "better: %s; but worse: %s", better, worse);
+	else if (ret->better)
+		snprintf(ret->why, sizeof(ret->why), "better: %s", better);
+	else
+		snprintf(ret->why, sizeof(ret->why), "no figure changed past its margin");
+}
+
+const char *canary_change_name(enum canary_change c)
+{
+	switch (c) {
+	case CANARY_SAME: return "same";
+	case CANARY_BETTER: return "better";
+	case CANARY_WORSE: return "worse";
+	default: return "unknown";
+	}
+}
