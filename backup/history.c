@@ -201,17 +201,28 @@ void txn_entries_free(struct txn_entry *v, size_t n)
 	free(v);
 }
 
-int txn_effect_save(const struct txn_paths *p, const char *id, const char *text)
+/* The directory of entry id in p's store.  Returns an fd or -errno. */
+static int effect_entry_open(const struct txn_paths *p, const char *id)
 {
-	int storefd, fd, r;
+	int storefd, fd;
 
-	if (!p || !p->store || !manifest_id_valid(id) || strlen(text) > TXN_EFFECT_MAX)
+	if (!p || !p->store || !manifest_id_valid(id))
 		return -EINVAL;
 	storefd = store_open(p->store, false);
 	if (storefd < 0)
 		return storefd;
 	fd = store_entry_open(storefd, id);
 	close(storefd);
+	return fd;
+}
+
+int txn_effect_save(const struct txn_paths *p, const char *id, const char *text)
+{
+	int fd, r;
+
+	if (strlen(text) > TXN_EFFECT_MAX)
+		return -EINVAL;
+	fd = effect_entry_open(p, id);
 	if (fd < 0)
 		return fd;
 	r = store_write(fd, TXN_EFFECT_FILE, text, strlen(text));
@@ -223,15 +234,8 @@ int txn_effect_load(const struct txn_paths *p, const char *id, char **ret_text)
 {
 	char *buf = NULL;
 	size_t len = 0;
-	int storefd, fd, r;
+	int fd = effect_entry_open(p, id), r;
 
-	if (!p || !p->store || !manifest_id_valid(id))
-		return -EINVAL;
-	storefd = store_open(p->store, false);
-	if (storefd < 0)
-		return storefd;
-	fd = store_entry_open(storefd, id);
-	close(storefd);
 	if (fd < 0)
 		return fd;
 	r = store_read_at(fd, TXN_EFFECT_FILE, TXN_EFFECT_MAX, &buf, &len);

@@ -79,25 +79,37 @@ int rollback_find_target(const struct txn_entry *v, size_t n, const char *id, bo
 	return 0;
 }
 
+/* The history of p's store in *ret_v (free with txn_entries_free(), also
+ * on error) and the index of the entry a rollback of id undoes in *ret_i;
+ * err is reset and says why when there is none. */
+static int history_target(const struct txn_paths *p, const char *id, bool force, struct txn_entry **ret_v,
+			  size_t *ret_n, size_t *ret_i, struct txn_error *err)
+{
+	int r;
+
+	memset(err, 0, sizeof(*err));
+	err->restored = true;
+	r = txn_history(p, ret_v, ret_n);
+	if (r < 0) {
+		change_say(err->what, sizeof(err->what), "cannot read the store %s: %s", p->store, strerror(-r));
+		return r;
+	}
+	r = rollback_find_target(*ret_v, *ret_n, id, force, ret_i, err->what, sizeof(err->what));
+	if (r == 0)
+		snprintf(err->id, sizeof(err->id), "%s", (*ret_v)[*ret_i].id);
+	return r;
+}
+
 int txn_rollback_target(const struct txn_paths *p, const char *id, bool force, struct txn_entry *ret,
 			struct txn_error *err)
 {
 	struct txn_entry *v = NULL;
 	size_t n = 0, ti;
-	int r;
+	int r = history_target(p, id, force, &v, &n, &ti, err);
 
-	memset(err, 0, sizeof(*err));
-	err->restored = true;
-	r = txn_history(p, &v, &n);
-	if (r < 0) {
-		change_say(err->what, sizeof(err->what), "cannot read the store %s: %s", p->store, strerror(-r));
-		return r;
-	}
-	r = rollback_find_target(v, n, id, force, &ti, err->what, sizeof(err->what));
 	if (r == 0) {
 		*ret = v[ti];
 		ret->keys = NULL;	/* they stay with v */
-		snprintf(err->id, sizeof(err->id), "%s", ret->id);
 	}
 	txn_entries_free(v, n);
 	return r;
@@ -291,18 +303,10 @@ int txn_rollback_plan(const struct txn_paths *p, const char *id, bool force, str
 	size_t n = 0, ti;
 	int r;
 
-	memset(err, 0, sizeof(*err));
 	memset(&plan, 0, sizeof(plan));
-	err->restored = true;
-	r = txn_history(p, &v, &n);
-	if (r < 0) {
-		change_say(err->what, sizeof(err->what), "cannot read the store %s: %s", p->store, strerror(-r));
-		return r;
-	}
-	r = rollback_find_target(v, n, id, force, &ti, err->what, sizeof(err->what));
+	r = history_target(p, id, force, &v, &n, &ti, err);
 	if (r < 0)
 		goto out;
-	snprintf(err->id, sizeof(err->id), "%s", v[ti].id);
 	/* The same key plan txn_rollback() records: old = now, new = after. */
 	r = plan_keys(p, &v[ti], force, &plan, err);
 	if (r < 0)
