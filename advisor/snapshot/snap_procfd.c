@@ -9,7 +9,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "log.h"
 #include "rootfs.h"
 #include "strutil.h"
+#include "userdb.h"
 
 static int cw_by_inode(const void *a, const void *b)
 {
@@ -237,11 +237,10 @@ static int group_unattributed(struct census *c)
  * database is the socket's. */
 static void uid_label(const struct snapshot *s, uint32_t uid, char *buf, size_t len)
 {
-	struct passwd pw, *res = NULL;
-	char tmp[1024], name[64];
+	char raw[256], name[64];
 
-	if (s->live && getpwuid_r((uid_t) uid, &pw, tmp, sizeof(tmp), &res) == 0 && res)
-		snprintf(buf, len, "uid %u (%s)", uid, str_escape(res->pw_name, name, sizeof(name)));
+	if (s->live && user_name((uid_t) uid, raw, sizeof(raw)) == 0)
+		snprintf(buf, len, "uid %u (%s)", uid, str_escape(raw, name, sizeof(name)));
 	else
 		snprintf(buf, len, "uid %u", uid);
 }
