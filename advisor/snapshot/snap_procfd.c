@@ -235,10 +235,16 @@ static int scan_all(struct census *c, int procfd, bool confine, const struct uid
 		    bool want_in, size_t *remaining, bool *denied, bool *skipped)
 {
 	static char buf[32768] __attribute__((aligned(8)));
-	int fd = dup(procfd);
+	int fd = dup(procfd);	/* shares the offset: rewound for each pass */
 
 	if (fd < 0)
 		return -errno;
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
 	while (*remaining > 0) {
 		ssize_t n = getdents64(fd, buf, sizeof(buf));
 
