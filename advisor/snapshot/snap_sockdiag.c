@@ -90,6 +90,10 @@ int sockdiag_decode(const void *buf, size_t len, int family, struct census *c,
 		}
 		case NLMSG_NOOP:
 			break;
+		case TCPDIAG_GETSOCK:	/* the one dump's replies echo its type (§17.1) */
+			if (family != AF_UNSPEC)
+				return -EBADMSG;
+			/* fall through */
 		case SOCK_DIAG_BY_FAMILY:
 			r = decode_msg(nlh, family, c);
 			if (r < 0)
