@@ -69,6 +69,8 @@ ss_count() { grep -c "pid=$1," "$W/ss.txt"; }
 run_bounded "$TT_HANG" "$TCPTUNE" -v -v check --format json >"$W/check.json" 2>"$W/check.err"
 rc=$?
 [ "$rc" -le 2 ] || fail "check exited $rc: $(head -c 1500 "$W/check.err")"
+[ "$(jq -r .sources.sockets "$W/check.json")" = netlink ] ||
+	fail "check read sockets from '$(jq -r .sources.sockets "$W/check.json")', not netlink"
 for e in "$A 7" "$B 3"; do
 	pid=${e% *} want=${e#* }
 	got=$(jq -r --argjson p "$pid" '.closewait.processes[] | select(.pid == $p) | .count' "$W/check.json")

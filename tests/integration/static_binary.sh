@@ -65,6 +65,9 @@ rc=$?
 ss -tan >"$W/ss2" || fail "ss -tan failed"
 [ "$rc" -le 2 ] || fail "check --format json in the empty root exited $rc (want 0..2): $(head -c 1500 "$W/check.err")"
 [ ! -s "$W/check.err" ] || fail "check --format json in the empty root wrote to stderr: $(head -c 1500 "$W/check.err")"
+# sock_diag, not the /proc/net/tcp fallback (which would count the same).
+[ "$(jq -r .sources.sockets "$W/check.json")" = netlink ] ||
+	fail "static check read sockets from '$(jq -r .sources.sockets "$W/check.json")', not netlink: $(jq -c .notes "$W/check.json")"
 counts() { awk 'NR > 1 { n[$1]++ } END { for (s in n) print s, n[s] }' "$1" | sort; }
 [ "$(counts "$W/ss1")" = "$(counts "$W/ss2")" ] || fail "the population changed during check"
 
