@@ -29,6 +29,7 @@ struct wanted {
 	const struct census_listener *l;
 	int pid;
 	char comm[64];
+	char link[48];		/* "socket:[INODE]", as readlink shows it */
 };
 
 static void read_comm(int pid, char *comm, size_t len)
@@ -58,8 +59,10 @@ static void find_holders(struct wanted *w, size_t n)
 	int proc, scanned = 0;
 
 	for (size_t i = 0; i < n; i++)
-		if (w[i].l->inode)
+		if (w[i].l->inode) {
+			snprintf(w[i].link, sizeof(w[i].link), "socket:[%llu]", (unsigned long long) w[i].l->inode);
 			left++;
+		}
 	if (!left)
 		return;
 	proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -103,17 +106,13 @@ static void find_holders(struct wanted *w, size_t n)
 					if (fe->d_name[0] == '.')
 						continue;
 					l = readlinkat(fds, fe->d_name, link, sizeof(link) - 1);
-					if (l <= 8)
+					if (l <= 8 || memcmp(link, "socket:[", 8) != 0)
 						continue;
 					link[l] = '\0';
 					for (size_t i = 0; i < n; i++) {
-						char want[48];
-
 						if (w[i].pid || !w[i].l->inode)
 							continue;
-						snprintf(want, sizeof(want), "socket:[%llu]",
-							 (unsigned long long) w[i].l->inode);
-						if (strcmp(link, want) == 0) {
+						if (strcmp(link, w[i].link) == 0) {
 							w[i].pid = (int) pid;
 							left--;
 						}
