@@ -91,6 +91,9 @@ static int add_proc(struct census *c, int pid, int procfd, bool confine)
 struct uid_set {
 	uint32_t *v;
 	size_t n;
+	bool ns_known;		/* live: the audited network namespace, */
+	dev_t ns_dev;		/* as stat() of /proc/self/ns/net shows it */
+	ino_t ns_ino;
 };
 
 static int cmp_u32(const void *a, const void *b)
@@ -186,9 +189,21 @@ static int scan_pid(struct census *c, int procfd, bool confine, int pid, const s
 		return 0;
 	}
 	{
+		/* Likely a holder: its uid owns a wanted socket, and it runs in
+		 * the audited network namespace (a socket stays in the namespace
+		 * it was made in; a process in another one holds it only if it
+		 * moved or was given the fd).  What cannot be read counts as
+		 * likely. */
 		struct stat st;
+		bool likely = !(fstat(fd, &st) == 0 && !uid_set_has(uids, (uint32_t) st.st_uid));
 
-		if (fstat(fd, &st) == 0 && uid_set_has(uids, (uint32_t) st.st_uid) != want_in) {
+		if (likely && uids->ns_known) {
+			snprintf(rel, sizeof(rel), "%d/ns/net", pid);
+			if (fstatat(procfd, rel, &st, 0) == 0 &&
+			    (st.st_ino != uids->ns_ino || st.st_dev != uids->ns_dev))
+				likely = false;
+		}
+		if (likely != want_in) {
 			*skipped = true;
 			close(fd);
 			return 0;
@@ -431,7 +446,7 @@ static int proc_by_count(const void *a, const void *b)
 int snap_procfd_read(struct snapshot *s)
 {
 	struct census *c = &s->census;
-	struct uid_set uids = { NULL, 0 };
+	struct uid_set uids = { .v = NULL };
 	size_t remaining = c->n_cw;
 	bool denied = false, skipped = false;
 	sigset_t all, old;
@@ -448,13 +463,23 @@ int snap_procfd_read(struct snapshot *s)
 		goto facts;
 	}
 	/* First the processes running as a uid that owns a CLOSE_WAIT socket
-	 * (sock_diag's idiag_uid); then, only if some socket is still not
-	 * found, the others: a process may hold a socket created under
-	 * another uid (it changed uid, or got the fd passed; docs/KERNEL.md
+	 * (sock_diag's idiag_uid) in the audited network namespace; then,
+	 * only if some socket is still not found, the others: a process may
+	 * hold a socket created under another uid or in another namespace (it
+	 * changed uid or namespace, or got the fd passed; docs/KERNEL.md
 	 * §17.2).  The two passes visit every process once, as one would. */
 	r = uid_set_make(c, &uids);
 	if (r < 0)
 		goto out;
+	if (s->live) {
+		struct stat st;
+
+		if (fstatat(procfd, "self/ns/net", &st, 0) == 0) {
+			uids.ns_known = true;
+			uids.ns_dev = st.st_dev;
+			uids.ns_ino = st.st_ino;
+		}
+	}
 	/* A signal pending during getdents64 ends a listing early, and
 	 * scan_pid() takes a short listing for the whole: blocked while we
 	 * scan, delivered right after (Ctrl-C waits for the end of the scan). */
