@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "keys.h"
@@ -51,18 +52,39 @@ static void read_comm(int pid, char *comm, size_t len)
 /* Find the processes holding the wanted listeners' inodes, in one pass over
  * /proc that stops once every one is found (listing each fd directory with
  * getdents64, as snap_procfd.c does; docs/KERNEL.md §17.2). */
+static void find_holders_pass(struct wanted *w, size_t n, size_t *left, const struct stat *ns, bool same_ns);
+
 static void find_holders(struct wanted *w, size_t n)
 {
-	static char pbuf[32768] __attribute__((aligned(8)));
-	static char fbuf[32768] __attribute__((aligned(8)));
+	struct stat ns;
+	bool ns_known = stat("/proc/self/ns/net", &ns) == 0;
 	size_t left = 0;
-	int proc, scanned = 0;
 
 	for (size_t i = 0; i < n; i++)
 		if (w[i].l->inode) {
 			snprintf(w[i].link, sizeof(w[i].link), "socket:[%llu]", (unsigned long long) w[i].l->inode);
 			left++;
 		}
+	/* First the processes of the audited network namespace, where a
+	 * listener's holder nearly always is; the others only if one is not
+	 * found (as snap_procfd.c; docs/KERNEL.md §17.2). */
+	find_holders_pass(w, n, &left, ns_known ? &ns : NULL, true);
+	if (left > 0 && ns_known)
+		find_holders_pass(w, n, &left, &ns, false);
+	for (size_t i = 0; i < n; i++)
+		if (w[i].pid)
+			read_comm(w[i].pid, w[i].comm, sizeof(w[i].comm));
+}
+
+/* One pass over /proc: with ns, only the processes whose network namespace
+ * is (same_ns) or is not (!same_ns) ns. */
+static void find_holders_pass(struct wanted *w, size_t n, size_t *left_p, const struct stat *ns, bool same_ns)
+{
+	static char pbuf[32768] __attribute__((aligned(8)));
+	static char fbuf[32768] __attribute__((aligned(8)));
+	size_t left = *left_p;
+	int proc, scanned = 0;
+
 	if (!left)
 		return;
 	proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -85,6 +107,16 @@ static void find_holders(struct wanted *w, size_t n)
 			if (parse_ll(pe->d_name, 1, 0x7fffffff, &pid) < 0)
 				continue;
 			scanned++;
+			if (ns) {
+				struct stat st;
+
+				snprintf(rel, sizeof(rel), "%lld/ns/net", pid);
+				/* unreadable: taken in the first pass */
+				bool same = fstatat(proc, rel, &st, 0) < 0 ||
+					    (st.st_ino == ns->st_ino && st.st_dev == ns->st_dev);
+				if (same != same_ns)
+					continue;
+			}
 			snprintf(rel, sizeof(rel), "%lld/fd", pid);
 			fds = openat(proc, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (fds < 0)
@@ -127,9 +159,7 @@ static void find_holders(struct wanted *w, size_t n)
 			break;
 	}
 	close(proc);
-	for (size_t i = 0; i < n; i++)
-		if (w[i].pid)
-			read_comm(w[i].pid, w[i].comm, sizeof(w[i].comm));
+	*left_p = left;
 }
 
 static int set_where(struct snapshot *s, const struct wanted *w, size_t port_fact, size_t proc_fact)
