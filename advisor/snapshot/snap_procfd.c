@@ -386,11 +386,13 @@ static int group_unattributed(struct census *c)
  * database is the socket's. */
 static void uid_label(const struct snapshot *s, uint32_t uid, char *buf, size_t len)
 {
-	char raw[256], name[64];
+	char raw[256];
 
-	if (s->live && user_name((uid_t) uid, raw, sizeof(raw)) == 0)
+	if (s->live && user_name((uid_t) uid, raw, sizeof(raw)) == 0) {
+		char name[64];
+
 		snprintf(buf, len, "uid %u (%s)", uid, str_escape(raw, name, sizeof(name)));
-	else
+	} else
 		snprintf(buf, len, "uid %u", uid);
 }
 
