@@ -139,6 +139,43 @@ $(B)/tcptune-asan: $(B)/san/advisor/cli/main.o $(SAN_OBJ)
 	@echo "  LD      $@"
 	@$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The static binary (README.md, "Static binary"): build/tcptune-static, no
+# shared library at all, for a rescue shell or a host without the four
+# libraries.  Its objects are compiled again with TCPTUNE_STATIC (base/userdb.c
+# then reads /etc/passwd instead of NSS, which glibc cannot link statically).
+# libyaml.a, libcap.a and libjansson.a come with their -dev packages; libmnl.a
+# is the system's where it has one (Debian trixie and later), else
+# build-aux/static-libmnl fetches trixie's libmnl-dev, checks it against the
+# sha256 pinned here, and extracts only libmnl.a into build/static/.
+STATIC_MNL_DEB    := http://deb.debian.org/debian/pool/main/libm/libmnl/libmnl-dev_1.0.5-3_amd64.deb
+STATIC_MNL_SHA256 := 7f9a7c3f470ec400171981816df189ec86b11083c3f8d391d0800ed09a87bfc3
+STATIC_SYS_MNL    := $(wildcard $(shell pkg-config --variable=libdir libmnl 2>/dev/null)/libmnl.a)
+STATIC_MNL        := $(or $(STATIC_SYS_MNL),$(B)/static/libmnl.a)
+STATIC_OBJ        := $(LIB_SRC:%.c=$(B)/static/obj/%.o) $(B)/static/obj/gen/builtin_data.o
+.PHONY: static
+static: $(B)/tcptune-static
+
+$(B)/static/libmnl.a: build-aux/static-libmnl Makefile
+	@[ "$$(dpkg --print-architecture 2>/dev/null)" = amd64 ] || \
+	  { echo "tcptune: make static: no pinned libmnl.a for $$(dpkg --print-architecture 2>/dev/null || uname -m); install a libmnl-dev that ships libmnl.a (Debian trixie or later)" >&2; exit 1; }
+	@build-aux/static-libmnl $@ $(STATIC_MNL_DEB) $(STATIC_MNL_SHA256)
+
+$(B)/static/obj/gen/%.o: $(B)/gen/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@$(CC) $(ALL_CFLAGS) -DTCPTUNE_STATIC $(call LAYER_INC,$<) -c $< -o $@
+
+$(B)/static/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  CC/STATIC $<"
+	@$(CC) $(ALL_CFLAGS) -DTCPTUNE_STATIC $(call LAYER_INC,$<) -MMD -MP -c $< -o $@
+
+# -Werror covers the link too: a glibc function that wants shared libraries at
+# run time (NSS, iconv, dlopen) makes ld warn, and that fails the build.
+$(B)/tcptune-static: $(B)/static/obj/advisor/cli/main.o $(STATIC_OBJ) $(STATIC_MNL)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -static -Wl,--fatal-warnings -o $@ $(filter %.o,$^) \
+	  -L$(dir $(STATIC_MNL)) $(shell pkg-config --static --libs $(PKGS) 2>/dev/null) -lm
+
 # The layer check: every source compiled (syntax only) with its layer's
 # include paths, and every header compiled on its own the same way.  The
 # build does the first already; `make lint` runs both before the analysers.

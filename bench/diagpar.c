@@ -1,5 +1,6 @@
 /* diagpar: two ways to beat diagcount's floor, for bench/run to time next to
- * it (the product does not use them yet; see BENCHMARKS.md).
+ * it.  `tcptune check` dumps the first way since issue 18 (docs/KERNEL.md
+ * §18.1); split is not used (see BENCHMARKS.md).
  *
  *   diagpar unspec    one dump for both families: the legacy TCPDIAG_GETSOCK
  *                     request (struct inet_diag_req) makes the kernel dump

@@ -3,7 +3,6 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "netns.h"
 #include "snapshot.h"
 #include "txn.h"
+#include "userdb.h"
 
 enum { G_HELP = 1000, G_VERSION, G_ROOT, G_DATA, G_COLOR, G_QUIET, G_VERBOSE, G_NETNS };
 
@@ -389,9 +389,9 @@ int cli_run(int argc, char **argv)
 
 const char *cli_login_name(void)
 {
-	struct passwd *pw = getpwuid(getuid());
+	static char name[256];
 
-	return pw ? pw->pw_name : "?";
+	return user_name(getuid(), name, sizeof(name)) == 0 ? name : "?";
 }
 
 bool cli_format_is(const struct cli_args *a, const char *name)

@@ -10,9 +10,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "keys.h"
@@ -22,80 +24,158 @@
  * time spent, not on correctness (the fact then says "an unknown process"). */
 #define MAX_PIDS_SCANNED 100000
 
-static int pid_holding(uint64_t inode, char *comm, size_t len)
+/* The listeners to name: at most two (the fullest, the smallest backlog),
+ * often the same socket. */
+struct wanted {
+	const struct census_listener *l;
+	int pid;
+	char comm[64];
+	char link[48];		/* "socket:[INODE]", as readlink shows it */
+};
+
+static void read_comm(int pid, char *comm, size_t len)
 {
-	char want[48];
-	DIR *proc;
-	struct dirent *de;
-	int found = 0, scanned = 0;
+	char cpath[64], raw[64] = "";
+	int fd;
 
-	if (!inode)
-		return 0;
-	snprintf(want, sizeof(want), "socket:[%llu]", (unsigned long long) inode);
-	proc = opendir("/proc");
-	if (!proc)
-		return 0;
-	while (!found && (de = readdir(proc)) && scanned++ < MAX_PIDS_SCANNED) {
-		char path[64], link[64];
-		long long pid;
-		DIR *fds;
-		struct dirent *fe;
-
-		if (parse_ll(de->d_name, 1, 0x7fffffff, &pid) < 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%lld/fd", pid);
-		fds = opendir(path);
-		if (!fds)
-			continue;
-		while ((fe = readdir(fds))) {
-			ssize_t n;
-
-			if (fe->d_name[0] == '.')
-				continue;
-			n = readlinkat(dirfd(fds), fe->d_name, link, sizeof(link) - 1);
-			if (n <= 0)
-				continue;
-			link[n] = '\0';
-			if (strcmp(link, want) == 0) {
-				found = (int) pid;
-				break;
-			}
-		}
-		closedir(fds);
+	snprintf(cpath, sizeof(cpath), "/proc/%d/comm", pid);
+	fd = open(cpath, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, raw, sizeof(raw) - 1);
+		raw[n > 0 ? n : 0] = '\0';
+		close(fd);
 	}
-	closedir(proc);
-	if (found) {
-		char cpath[64], raw[64] = "";
-		int fd;
-
-		snprintf(cpath, sizeof(cpath), "/proc/%d/comm", found);
-		fd = open(cpath, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			ssize_t n = read(fd, raw, sizeof(raw) - 1);
-			raw[n > 0 ? n : 0] = '\0';
-			close(fd);
-		}
-		/* A program names itself: never trust the bytes. */
-		str_escape(str_strip(raw), comm, len);
-	}
-	return found;
+	/* A program names itself: never trust the bytes. */
+	str_escape(str_strip(raw), comm, len);
 }
 
-static int set_where(struct snapshot *s, const struct census_listener *l, size_t port_fact, size_t proc_fact)
-{
-	struct census_dest d = { .family = l->family, .port = l->port };
-	char buf[96], comm[64], who[128];
-	int pid, r;
+/* Find the processes holding the wanted listeners' inodes, in one pass over
+ * /proc that stops once every one is found (listing each fd directory with
+ * getdents64, as snap_procfd.c does; docs/KERNEL.md §18.2). */
+static void find_holders_pass(struct wanted *w, size_t n, size_t *left, const struct stat *ns, bool same_ns);
 
-	memcpy(d.addr, l->addr, sizeof(d.addr));
+static void find_holders(struct wanted *w, size_t n)
+{
+	struct stat ns;
+	bool ns_known = stat("/proc/self/ns/net", &ns) == 0;
+	size_t left = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (w[i].l->inode) {
+			snprintf(w[i].link, sizeof(w[i].link), "socket:[%llu]", (unsigned long long) w[i].l->inode);
+			left++;
+		}
+	/* First the processes of the audited network namespace, where a
+	 * listener's holder nearly always is; the others only if one is not
+	 * found (as snap_procfd.c; docs/KERNEL.md §18.2). */
+	find_holders_pass(w, n, &left, ns_known ? &ns : NULL, true);
+	if (left > 0 && ns_known)
+		find_holders_pass(w, n, &left, &ns, false);
+	for (size_t i = 0; i < n; i++)
+		if (w[i].pid)
+			read_comm(w[i].pid, w[i].comm, sizeof(w[i].comm));
+}
+
+/* One pass over /proc: with ns, only the processes whose network namespace
+ * is (same_ns) or is not (!same_ns) ns. */
+static void find_holders_pass(struct wanted *w, size_t n, size_t *left_p, const struct stat *ns, bool same_ns)
+{
+	static char pbuf[32768] __attribute__((aligned(8)));
+	static char fbuf[32768] __attribute__((aligned(8)));
+	size_t left = *left_p;
+	int proc, scanned = 0;
+
+	if (!left)
+		return;
+	proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (proc < 0)
+		return;
+	for (;;) {
+		ssize_t pn = getdents64(proc, pbuf, sizeof(pbuf));
+
+		if (pn <= 0)
+			break;
+		for (size_t po = 0; po < (size_t) pn && left > 0 && scanned < MAX_PIDS_SCANNED;) {
+			const struct dirent64 *pe = (const struct dirent64 *) (pbuf + po);
+			char rel[32];
+			long long pid;
+			int fds;
+
+			if (pe->d_reclen <= offsetof(struct dirent64, d_name) || pe->d_reclen > (size_t) pn - po)
+				break;
+			po += pe->d_reclen;
+			if (parse_ll(pe->d_name, 1, 0x7fffffff, &pid) < 0)
+				continue;
+			scanned++;
+			if (ns) {
+				struct stat st;
+
+				snprintf(rel, sizeof(rel), "%lld/ns/net", pid);
+				/* unreadable: taken in the first pass */
+				bool same = fstatat(proc, rel, &st, 0) < 0 ||
+					    (st.st_ino == ns->st_ino && st.st_dev == ns->st_dev);
+				if (same != same_ns)
+					continue;
+			}
+			snprintf(rel, sizeof(rel), "%lld/fd", pid);
+			fds = openat(proc, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (fds < 0)
+				continue;
+			for (;;) {
+				ssize_t fn = getdents64(fds, fbuf, sizeof(fbuf));
+
+				if (fn <= 0)
+					break;
+				for (size_t fo = 0; fo < (size_t) fn && left > 0;) {
+					const struct dirent64 *fe = (const struct dirent64 *) (fbuf + fo);
+					char link[64];
+					ssize_t l;
+
+					if (fe->d_reclen <= offsetof(struct dirent64, d_name) ||
+					    fe->d_reclen > (size_t) fn - fo)
+						break;
+					fo += fe->d_reclen;
+					if (fe->d_name[0] == '.')
+						continue;
+					l = readlinkat(fds, fe->d_name, link, sizeof(link) - 1);
+					if (l <= 8 || memcmp(link, "socket:[", 8) != 0)
+						continue;
+					link[l] = '\0';
+					for (size_t i = 0; i < n; i++) {
+						if (w[i].pid || !w[i].l->inode)
+							continue;
+						if (strcmp(link, w[i].link) == 0) {
+							w[i].pid = (int) pid;
+							left--;
+						}
+					}
+				}
+				if (left == 0)
+					break;
+			}
+			close(fds);
+		}
+		if (left == 0 || scanned >= MAX_PIDS_SCANNED)
+			break;
+	}
+	close(proc);
+	*left_p = left;
+}
+
+static int set_where(struct snapshot *s, const struct wanted *w, size_t port_fact, size_t proc_fact)
+{
+	struct census_dest d = { .family = w->l->family, .port = w->l->port };
+	char buf[96], who[128];
+	int r;
+
+	memcpy(d.addr, w->l->addr, sizeof(d.addr));
 	if (census_dest_format(&d, buf, sizeof(buf)) < 0)
-		snprintf(buf, sizeof(buf), "port %u", l->port);
+		snprintf(buf, sizeof(buf), "port %u", w->l->port);
 	r = snap_set_str(s, port_fact, buf);
 	if (r < 0)
 		return r;
-	pid = pid_holding(l->inode, comm, sizeof(comm));
-	if (pid > 0)
-		snprintf(who, sizeof(who), "%s (pid %d)", comm, pid);
+	if (w->pid > 0)
+		snprintf(who, sizeof(who), "%s (pid %d)", w->comm, w->pid);
 	else
 		snprintf(who, sizeof(who), "an unknown process");
 	return snap_set_str(s, proc_fact, who);
@@ -117,10 +197,13 @@ int snap_listen_read(struct snapshot *s)
 	long long somaxconn = -1;
 	uint64_t best_pct = 0;
 	int64_t n_small = 0;
+	struct wanted w[2];
+	size_t n_w;
 	int k = key_index("net.core.somaxconn"), r;
 
 	if (!s->census_ok || !s->sockets_source || strcmp(s->sockets_source, "netlink") != 0)
 		return 0;
+	memset(w, 0, sizeof(w));
 	if (k >= 0 && s->sysctl[k].present && !s->sysctl[k].err)
 		somaxconn = s->sysctl[k].v[0];
 	for (size_t i = 0; i < c->n_listeners; i++) {
@@ -140,11 +223,19 @@ int snap_listen_read(struct snapshot *s)
 				small = l;
 		}
 	}
+	/* w[0] the fullest, w[1] the smallest backlog; one lookup when they
+	 * are the same socket. */
+	n_w = 0;
+	if (fullest)
+		w[n_w++].l = fullest;
+	if (small && small != fullest)
+		w[n_w++].l = small;
+	find_holders(w, n_w);
 	if (fullest) {
 		snap_set_int(s, F_LISTEN_FULLEST_PCT, (int64_t) best_pct);
 		snap_set_int(s, F_LISTEN_FULLEST_QUEUE, fullest->queue);
 		snap_set_int(s, F_LISTEN_FULLEST_BACKLOG, fullest->backlog);
-		r = set_where(s, fullest, F_LISTEN_FULLEST_PORT, F_LISTEN_FULLEST_PROCESS);
+		r = set_where(s, &w[0], F_LISTEN_FULLEST_PORT, F_LISTEN_FULLEST_PROCESS);
 		if (r < 0)
 			return r;
 	}
@@ -153,7 +244,7 @@ int snap_listen_read(struct snapshot *s)
 	if (small) {
 		snap_set_int(s, F_LISTEN_SMALL_BACKLOG, small->backlog);
 		snap_set_int(s, F_LISTEN_SMALL_QUEUE, small->queue);
-		r = set_where(s, small, F_LISTEN_SMALL_PORT, F_LISTEN_SMALL_PROCESS);
+		r = set_where(s, small == fullest ? &w[0] : &w[n_w - 1], F_LISTEN_SMALL_PORT, F_LISTEN_SMALL_PROCESS);
 		if (r < 0)
 			return r;
 	}

@@ -9,16 +9,19 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "caps.h"
 #include "log.h"
 #include "rootfs.h"
 #include "strutil.h"
+#include "userdb.h"
 
 static int cw_by_inode(const void *a, const void *b)
 {
@@ -51,10 +54,14 @@ static int add_proc(struct census *c, int pid, int procfd, bool confine)
 	char rel[32], comm[64];
 	int r;
 
-	np = realloc(c->procs, (c->n_procs + 1) * sizeof(*np));
-	if (!np)
-		return -ENOMEM;
-	c->procs = np;
+	/* The array doubles when n_procs reaches a power of two (its
+	 * capacity is the next one): thousands of holders, few reallocs. */
+	if ((c->n_procs & (c->n_procs - 1)) == 0) {
+		np = realloc(c->procs, (c->n_procs ? 2 * c->n_procs : 1) * sizeof(*np));
+		if (!np)
+			return -ENOMEM;
+		c->procs = np;
+	}
 	p = &c->procs[c->n_procs];
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
@@ -80,13 +87,98 @@ static int add_proc(struct census *c, int pid, int procfd, bool confine)
 	return (int) c->n_procs++;
 }
 
-/* Scan one process's fds; returns how many new inodes it matched, or -ENOMEM.
- * *denied is set when the fd directory or a link could not be read. */
-static int scan_pid(struct census *c, int procfd, bool confine, int pid, size_t *remaining, bool *denied)
+/* The uids owning a CLOSE_WAIT socket, sorted, for the first pass. */
+struct uid_set {
+	uint32_t *v;
+	size_t n;
+	bool ns_known;		/* live: the audited network namespace, */
+	dev_t ns_dev;		/* as stat() of /proc/self/ns/net shows it */
+	ino_t ns_ino;
+};
+
+static int cmp_u32(const void *a, const void *b)
 {
+	uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int uid_set_make(const struct census *c, struct uid_set *u)
+{
+	u->n = 0;
+	u->v = malloc((c->n_cw ? c->n_cw : 1) * sizeof(*u->v));
+	if (!u->v)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_cw; i++)
+		u->v[i] = c->cw[i].uid;
+	if (c->n_cw > 1)
+		qsort(u->v, c->n_cw, sizeof(*u->v), cmp_u32);
+	for (size_t i = 0; i < c->n_cw; i++)
+		if (u->n == 0 || u->v[u->n - 1] != u->v[i])
+			u->v[u->n++] = u->v[i];
+	return 0;
+}
+
+static bool uid_set_has(const struct uid_set *u, uint32_t uid)
+{
+	return bsearch(&uid, u->v, u->n, sizeof(*u->v), cmp_u32) != NULL;
+}
+
+/* The process already counted for pid (a second pass adds to it). */
+static int proc_index(const struct census *c, int pid)
+{
+	for (size_t i = 0; i < c->n_procs; i++)
+		if (c->procs[i].pid == pid)
+			return (int) i;
+	return -1;
+}
+
+/* One fd link: a wanted CLOSE_WAIT inode not yet attributed?  Returns 1
+ * when it was attributed to pid, 0 when not, or -ENOMEM. */
+static int match_fd(struct census *c, int procfd, bool confine, int pid, int fd, const char *name,
+		    int *owner, bool *denied)
+{
+	char link[64];
+	struct census_cw key, *hit;
+	ssize_t n = readlinkat(fd, name, link, sizeof(link) - 1);
+
+	if (n < 0) {
+		if (errno == EACCES || errno == EPERM)
+			*denied = true;
+		return 0;
+	}
+	link[n] = '\0';
+	if (parse_socket_link(link, &key.inode) < 0)
+		return 0;
+	hit = bsearch(&key, c->cw, c->n_cw, sizeof(*c->cw), cw_by_inode);
+	if (!hit || hit->owner >= 0)
+		return 0;
+	if (*owner < 0) {
+		*owner = proc_index(c, pid);
+		if (*owner < 0)
+			*owner = add_proc(c, pid, procfd, confine);
+		if (*owner < 0)
+			return *owner;
+	}
+	hit->owner = *owner;
+	c->procs[*owner].count++;
+	if (hit->rqueue > 1)
+		c->procs[*owner].unread++;
+	return 1;
+}
+
+/* Scan one process's fds; returns how many new inodes it matched, or -ENOMEM.
+ * *denied is set when the fd directory or a link could not be read.  The
+ * owner of the fd directory (the process's uid, docs/KERNEL.md §18.2) picks
+ * the pass: the first scans the processes of a uid in uids, and counts the
+ * others in *skipped; the second (want_in false) scans only those others.
+ * The directory is listed with getdents64 straight into a buffer (no DIR,
+ * no allocation), links read relative to its fd (docs/KERNEL.md §18.2). */
+static int scan_pid(struct census *c, int procfd, bool confine, int pid, const struct uid_set *uids,
+		    bool want_in, size_t *remaining, bool *denied, bool *skipped)
+{
+	static char buf[32768] __attribute__((aligned(8)));
 	char rel[32];
-	DIR *d;
-	struct dirent *e;
 	int fd, owner = -1, found = 0;
 
 	snprintf(rel, sizeof(rel), "%d/fd", pid);
@@ -96,46 +188,103 @@ static int scan_pid(struct census *c, int procfd, bool confine, int pid, size_t 
 			*denied = true;
 		return 0;
 	}
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return 0;
-	}
-	while (*remaining > 0 && (e = readdir(d))) {
-		char link[64];
-		struct census_cw key, *hit;
-		ssize_t n;
+	{
+		/* Likely a holder: its uid owns a wanted socket, and it runs in
+		 * the audited network namespace (a socket stays in the namespace
+		 * it was made in; a process in another one holds it only if it
+		 * moved or was given the fd).  What cannot be read counts as
+		 * likely. */
+		struct stat st;
+		bool likely = !(fstat(fd, &st) == 0 && !uid_set_has(uids, (uint32_t) st.st_uid));
 
-		if (e->d_name[0] == '.')
-			continue;
-		n = readlinkat(fd, e->d_name, link, sizeof(link) - 1);
-		if (n < 0) {
-			if (errno == EACCES || errno == EPERM)
-				*denied = true;
-			continue;
+		if (likely && uids->ns_known) {
+			snprintf(rel, sizeof(rel), "%d/ns/net", pid);
+			if (fstatat(procfd, rel, &st, 0) == 0 &&
+			    (st.st_ino != uids->ns_ino || st.st_dev != uids->ns_dev))
+				likely = false;
 		}
-		link[n] = '\0';
-		if (parse_socket_link(link, &key.inode) < 0)
-			continue;
-		hit = bsearch(&key, c->cw, c->n_cw, sizeof(*c->cw), cw_by_inode);
-		if (!hit || hit->owner >= 0)
-			continue;
-		if (owner < 0) {
-			owner = add_proc(c, pid, procfd, confine);
-			if (owner < 0) {
-				closedir(d);
-				return owner;
+		if (likely != want_in) {
+			*skipped = true;
+			close(fd);
+			return 0;
+		}
+	}
+	while (*remaining > 0) {
+		ssize_t n = getdents64(fd, buf, sizeof(buf));
+
+		if (n <= 0)
+			break;
+		for (size_t off = 0; off < (size_t) n && *remaining > 0;) {
+			const struct dirent64 *e = (const struct dirent64 *) (buf + off);
+			int r;
+
+			/* A record must hold its header and a terminated name. */
+			if (e->d_reclen <= offsetof(struct dirent64, d_name) || e->d_reclen > (size_t) n - off ||
+			    !memchr(e->d_name, '\0', e->d_reclen - offsetof(struct dirent64, d_name)))
+				break;
+			off += e->d_reclen;
+			if (e->d_name[0] == '.')
+				continue;
+			r = match_fd(c, procfd, confine, pid, fd, e->d_name, &owner, denied);
+			if (r < 0) {
+				close(fd);
+				return r;
+			}
+			found += r;
+			*remaining -= (size_t) r;
+		}
+		/* Room left for one more entry: the kernel stopped because the
+		 * fds ended, not for want of space (signals are blocked, see
+		 * snap_procfd_read()).  Asking again would walk the fd table's
+		 * slots from the last fd to its end a second time
+		 * (docs/KERNEL.md §18.2). */
+		if ((size_t) n + sizeof(struct dirent64) <= sizeof(buf))
+			break;
+	}
+	close(fd);
+	return found;
+}
+
+/* One pass over /proc (scan_pid() says which processes it takes). */
+static int scan_all(struct census *c, int procfd, bool confine, const struct uid_set *uids,
+		    bool want_in, size_t *remaining, bool *denied, bool *skipped)
+{
+	static char buf[32768] __attribute__((aligned(8)));
+	int fd = dup(procfd);	/* shares the offset: rewound for each pass */
+
+	if (fd < 0)
+		return -errno;
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	while (*remaining > 0) {
+		ssize_t n = getdents64(fd, buf, sizeof(buf));
+
+		if (n <= 0)
+			break;
+		for (size_t off = 0; off < (size_t) n && *remaining > 0;) {
+			const struct dirent64 *e = (const struct dirent64 *) (buf + off);
+			long long pid;
+			int r;
+
+			if (e->d_reclen <= offsetof(struct dirent64, d_name) || e->d_reclen > (size_t) n - off ||
+			    !memchr(e->d_name, '\0', e->d_reclen - offsetof(struct dirent64, d_name)))
+				break;
+			off += e->d_reclen;
+			if (parse_ll(e->d_name, 1, INT32_MAX, &pid) < 0)
+				continue;
+			r = scan_pid(c, procfd, confine, (int) pid, uids, want_in, remaining, denied, skipped);
+			if (r < 0) {
+				close(fd);
+				return r;
 			}
 		}
-		hit->owner = owner;
-		c->procs[owner].count++;
-		if (hit->rqueue > 1)
-			c->procs[owner].unread++;
-		(*remaining)--;
-		found++;
 	}
-	closedir(d);
-	return found;
+	close(fd);
+	return 0;
 }
 
 static int peer_cmp(const struct census_dest *a, const struct census_dest *b)
@@ -237,12 +386,13 @@ static int group_unattributed(struct census *c)
  * database is the socket's. */
 static void uid_label(const struct snapshot *s, uint32_t uid, char *buf, size_t len)
 {
-	struct passwd pw, *res = NULL;
-	char tmp[1024], name[64];
+	char raw[256];
 
-	if (s->live && getpwuid_r((uid_t) uid, &pw, tmp, sizeof(tmp), &res) == 0 && res)
-		snprintf(buf, len, "uid %u (%s)", uid, str_escape(res->pw_name, name, sizeof(name)));
-	else
+	if (s->live && user_name((uid_t) uid, raw, sizeof(raw)) == 0) {
+		char name[64];
+
+		snprintf(buf, len, "uid %u (%s)", uid, str_escape(raw, name, sizeof(name)));
+	} else
 		snprintf(buf, len, "uid %u", uid);
 }
 
@@ -298,11 +448,11 @@ static int proc_by_count(const void *a, const void *b)
 int snap_procfd_read(struct snapshot *s)
 {
 	struct census *c = &s->census;
+	struct uid_set uids = { .v = NULL };
 	size_t remaining = c->n_cw;
-	bool denied = false;
-	DIR *d = NULL;
-	struct dirent *e;
-	int procfd, r = 0;
+	bool denied = false, skipped = false;
+	sigset_t all, old;
+	int procfd = -1, r = 0;
 
 	if (!s->census_ok)
 		return 0;
@@ -314,20 +464,38 @@ int snap_procfd_read(struct snapshot *s)
 		snap_note(s, "closewait", "cannot open proc: %s", strerror(-procfd));
 		goto facts;
 	}
-	d = fdopendir(procfd);
-	if (!d) {
-		close(procfd);
-		goto facts;
-	}
-	while (remaining > 0 && (e = readdir(d))) {
-		long long pid;
+	/* First the processes running as a uid that owns a CLOSE_WAIT socket
+	 * (sock_diag's idiag_uid) in the audited network namespace; then,
+	 * only if some socket is still not found, the others: a process may
+	 * hold a socket created under another uid or in another namespace (it
+	 * changed uid or namespace, or got the fd passed; docs/KERNEL.md
+	 * §18.2).  The two passes visit every process once, as one would. */
+	r = uid_set_make(c, &uids);
+	if (r < 0)
+		goto out;
+	if (s->live) {
+		struct stat st;
 
-		if (parse_ll(e->d_name, 1, INT32_MAX, &pid) < 0)
-			continue;
-		r = scan_pid(c, procfd, !s->live, (int) pid, &remaining, &denied);
-		if (r < 0)
-			goto out;
+		if (fstatat(procfd, "self/ns/net", &st, 0) == 0) {
+			uids.ns_known = true;
+			uids.ns_dev = st.st_dev;
+			uids.ns_ino = st.st_ino;
+		}
 	}
+	/* A signal pending during getdents64 ends a listing early, and
+	 * scan_pid() takes a short listing for the whole: blocked while we
+	 * scan, delivered right after (Ctrl-C waits for the end of the scan). */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	r = scan_all(c, procfd, !s->live, &uids, true, &remaining, &denied, &skipped);
+	if (r == 0 && remaining > 0 && skipped) {
+		log_debug("CLOSE_WAIT attribution: %zu sockets left after the processes of their uids; "
+			  "scanning the others", remaining);
+		r = scan_all(c, procfd, !s->live, &uids, false, &remaining, &denied, &skipped);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (r < 0)
+		goto out;
 	c->attribution_done = true;
 	log_debug("CLOSE_WAIT attribution: %zu of %zu sockets found, %zu processes hold them",
 		  c->n_cw - remaining, c->n_cw, c->n_procs);
@@ -355,7 +523,8 @@ facts:
 	if (r == 0 && !c->n_procs && !c->n_cw_uids)
 		snap_set_int(s, F_CW_TOP_COUNT, 0);
 out:
-	if (d)
-		closedir(d);
+	free(uids.v);
+	if (procfd >= 0)
+		close(procfd);
 	return r;
 }

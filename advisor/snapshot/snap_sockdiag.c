@@ -1,6 +1,6 @@
 /* sock_diag census; see snap_sockdiag.h.  Protocol: docs/KERNEL.md §9.1
- * (include/uapi/linux/inet_diag.h, net/ipv4/inet_diag.c).  Counts are
- * streamed into the census: nothing is allocated per socket. */
+ * and §17 (include/uapi/linux/inet_diag.h, net/ipv4/inet_diag.c).  Counts
+ * are streamed into the census: nothing is allocated per socket. */
 #include "snap_sockdiag.h"
 
 #include <errno.h>
@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "tcpstates.h"
 
 /* Every state ss -a shows: 1..11 (TCP_ESTABLISHED..TCP_CLOSING).  Asking for
@@ -34,8 +35,13 @@ static int decode_msg(const struct nlmsghdr *nlh, int family, struct census *c)
 	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*m))
 		return -EBADMSG;
 	m = mnl_nlmsg_get_payload(nlh);
-	if (m->idiag_family != family || !tcp_state_by_number(m->idiag_state))
+	/* AF_UNSPEC: the one dump for both families (§18.1) */
+	if (family == AF_UNSPEC ? m->idiag_family != AF_INET && m->idiag_family != AF_INET6
+				: m->idiag_family != family)
 		return -EBADMSG;
+	if (!tcp_state_by_number(m->idiag_state))
+		return -EBADMSG;
+	family = m->idiag_family;
 	memset(&r, 0, sizeof(r));
 	r.family = m->idiag_family;
 	r.state = m->idiag_state;
@@ -84,6 +90,10 @@ int sockdiag_decode(const void *buf, size_t len, int family, struct census *c,
 		}
 		case NLMSG_NOOP:
 			break;
+		case TCPDIAG_GETSOCK:	/* the one dump's replies echo its type (§18.1) */
+			if (family != AF_UNSPEC)
+				return -EBADMSG;
+			/* fall through */
 		case SOCK_DIAG_BY_FAMILY:
 			r = decode_msg(nlh, family, c);
 			if (r < 0)
@@ -124,12 +134,22 @@ static ssize_t recv_from_kernel(struct mnl_socket *nl, void *buf, size_t len)
 	return n;
 }
 
+/* The request: family AF_UNSPEC is the legacy TCPDIAG_GETSOCK request
+ * (struct inet_diag_req), which the kernel dumps with sdiag_family
+ * AF_UNSPEC: one walk of the TCP hash tables for IPv4 and IPv6 together
+ * (inet_diag_dump_compat(); docs/KERNEL.md §18.1).  AF_INET or AF_INET6 is
+ * SOCK_DIAG_BY_FAMILY with struct inet_diag_req_v2, one walk per family.
+ * No extension is asked for (idiag_ext 0): the census reads only the
+ * fixed struct inet_diag_msg. */
 static int dump_family(struct mnl_socket *nl, int family, struct census *c,
 		       struct sockdiag_stats *st, FILE *record, void *buf)
 {
 	struct {
 		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 req;
+		union {
+			struct inet_diag_req_v2 v2;
+			struct inet_diag_req v1;
+		} req;
 	} msg;
 	unsigned int seq;
 	unsigned int portid = mnl_socket_get_portid(nl);
@@ -138,15 +158,22 @@ static int dump_family(struct mnl_socket *nl, int family, struct census *c,
 	if (getrandom(&seq, sizeof(seq), GRND_NONBLOCK) != (ssize_t) sizeof(seq))
 		seq = (unsigned int) time(NULL) ^ (unsigned int) family;
 	memset(&msg, 0, sizeof(msg));
-	msg.nlh.nlmsg_len = sizeof(msg);
-	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	msg.nlh.nlmsg_seq = seq;
-	msg.req.sdiag_family = (uint8_t) family;
-	msg.req.sdiag_protocol = IPPROTO_TCP;
-	msg.req.idiag_states = DIAG_STATES;
+	if (family == AF_UNSPEC) {
+		msg.nlh.nlmsg_len = (uint32_t) (sizeof(msg.nlh) + sizeof(msg.req.v1));
+		msg.nlh.nlmsg_type = TCPDIAG_GETSOCK;
+		msg.req.v1.idiag_family = AF_INET;	/* not read by the dump */
+		msg.req.v1.idiag_states = DIAG_STATES;
+	} else {
+		msg.nlh.nlmsg_len = (uint32_t) (sizeof(msg.nlh) + sizeof(msg.req.v2));
+		msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+		msg.req.v2.sdiag_family = (uint8_t) family;
+		msg.req.v2.sdiag_protocol = IPPROTO_TCP;
+		msg.req.v2.idiag_states = DIAG_STATES;
+	}
 
-	if (mnl_socket_sendto(nl, &msg, sizeof(msg)) < 0)
+	if (mnl_socket_sendto(nl, &msg, msg.nlh.nlmsg_len) < 0)
 		return -errno;
 	for (;;) {
 		ssize_t n = recv_from_kernel(nl, buf, RECV_BUF_SIZE);
@@ -188,6 +215,13 @@ int sockdiag_dump(struct census *c, struct sockdiag_stats *st, FILE *record)
 		r = -errno;
 		goto out;
 	}
+	/* One dump for both families; a kernel without the legacy request
+	 * (inet_diag not loadable: EOPNOTSUPP, or one that refuses it:
+	 * EINVAL) answers before any socket, and then one dump per family. */
+	r = dump_family(nl, AF_UNSPEC, c, st, record, buf);
+	if (r == 0 || st->messages > 0 || (r != -EOPNOTSUPP && r != -EINVAL))
+		goto out;
+	log_debug("sock_diag: TCPDIAG_GETSOCK refused (%s); one dump per family", strerror(-r));
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
 		r = dump_family(nl, families[i], c, st, record, buf);
 		/* A kernel without IPv6 answers the AF_INET6 dump with ENOENT. */

@@ -229,6 +229,40 @@ static void test_kernel_error_and_intr(void **state)
 	census_release(&c);
 }
 
+/* The one dump for both families (TCPDIAG_GETSOCK, docs/KERNEL.md §18.1):
+ * replies carry that type and either family; decoded with AF_UNSPEC only. */
+static void test_unspec_dump(void **state)
+{
+	struct buf b = { .len = 0 };
+	struct census c;
+	struct sockdiag_stats st = { 0 };
+	size_t first;
+
+	(void) state;
+	assert_int_equal(census_init(&c, 32768, 60999), 0);
+	put_sock(&b, AF_INET, TCPS_LISTEN, 0, 80, 0, 100, 0);
+	first = b.len;
+	put_sock(&b, AF_INET6, TCPS_TIME_WAIT, 3, 40002, 5432, 0, 0);
+	put_sock(&b, AF_INET, TCPS_TIME_WAIT, 3, 40003, 5432, 0, 0);
+	for (size_t off = 0; off < b.len; off += NLMSG_ALIGN(((struct nlmsghdr *) (b.data + off))->nlmsg_len))
+		((struct nlmsghdr *) (b.data + off))->nlmsg_type = TCPDIAG_GETSOCK;
+	put_done(&b);
+	assert_int_equal(decode(&b, b.len, AF_UNSPEC, &c, &st), 1);
+	assert_int_equal(st.messages, 3);
+	assert_int_equal(c.states[TCPS_TIME_WAIT], 2);
+	assert_int_equal(c.states[TCPS_LISTEN], 1);
+	census_release(&c);
+
+	/* That type answers only the one dump; a family outside the two is refused. */
+	assert_int_equal(census_init(&c, 32768, 60999), 0);
+	assert_int_equal(decode(&b, b.len, AF_INET, &c, &st), -EBADMSG);
+	census_release(&c);
+	assert_int_equal(census_init(&c, 32768, 60999), 0);
+	((struct inet_diag_msg *) NLMSG_DATA((struct nlmsghdr *) (b.data + first)))->idiag_family = AF_UNIX;
+	assert_int_equal(decode(&b, b.len, AF_UNSPEC, &c, &st), -EBADMSG);
+	census_release(&c);
+}
+
 /* A dump recorded from a live namespace scenario by
  * `tcptune check --debug-record-sockdiag FILE`: 4-byte length + bytes per
  * recv(), AF_INET dump then AF_INET6 dump.  The expected counts were taken
@@ -295,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_kernel_error_and_intr),
 		cmocka_unit_test(test_recorded_dump),
+		cmocka_unit_test(test_unspec_dump),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
