@@ -1,5 +1,5 @@
 /* sock_diag census; see snap_sockdiag.h.  Protocol: docs/KERNEL.md §9.1
- * and §17 (include/uapi/linux/inet_diag.h, net/ipv4/inet_diag.c).  Counts
+ * and §18 (include/uapi/linux/inet_diag.h, net/ipv4/inet_diag.c).  Counts
  * are streamed into the census: nothing is allocated per socket. */
 #include "snap_sockdiag.h"
 
