@@ -153,6 +153,10 @@ conntrack-drops            fires  fires              -                          
 conntrack-drops            quiet  quiet              -                                       -
 conntrack-invalid          fires  fires              -                                       now
 conntrack-invalid          quiet  quiet              -                                       -
+paws-rejects               fires  fires              -                                       now
+paws-rejects               quiet  quiet              -                                       -
+paws-rejects-timewait      fires  fires              -                                       now
+paws-rejects-timewait      quiet  quiet              -                                       -
 '
 # What each case shows (thresholds are explained beside each rule's `when`):
 #   tw-recycle-enabled   4.9 kernel with tcp_tw_recycle=1 / =0.
@@ -191,6 +195,8 @@ conntrack-invalid          quiet  quiet              -                          
 #   conntrack-drops      early_drop +40 and drop +3 since the previous check / the same totals
 #                        as then (history).
 #   conntrack-invalid    invalid +900 in 300 s (3/s) / +200 (below 1/s).
+#   paws-rejects         PAWSEstab +900 in 300 s (3/s) / +200 (below 1/s).
+#   paws-rejects-timewait  PAWSTimewait +900 in 300 s / +200.
 #   runtime-boot-drift   somaxconn 65535 at runtime, 4096 in 99-tcptune.conf / base.
 #   boot-override        /etc/sysctl.conf sets a key of 99-tcptune.conf (procps applies it last);
 #                        bpftune installed and runtime drifted / bpftune installed, no drift.
