@@ -164,6 +164,13 @@ static const struct fact_def static_defs[F__STATIC_COUNT] = {
 		"without an ACK: a peer or path that went silent" },
 	[F_SOCKETS_STALLED_MAX_RETRANS] = { "sockets.stalled_max_retrans", FT_INT, SCOPE_NETNS,
 		"the most retransmissions among them" },
+	[F_PORTS_BIND_HELD]       = { "ports.bind_held", FT_INT, SCOPE_NETNS,
+		"outgoing sockets on an ephemeral port of the parity bind(0) picks: a port per socket taken "
+		"by bind() before connect() (docs/KERNEL.md §17.6)" },
+	[F_PORTS_BIND_HELD_PCT]   = { "ports.bind_held_pct", FT_INT, SCOPE_NETNS,
+		"that count as % of the ephemeral range" },
+	[F_PORTS_BIND_TOP_REMOTE] = { "ports.bind_top.remote", FT_STR, SCOPE_NETNS,
+		"the remote ip:port most of them connect to" },
 };
 
 #define MAX_DERIVED 256
