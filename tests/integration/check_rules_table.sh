@@ -157,6 +157,8 @@ paws-rejects               fires  fires              -                          
 paws-rejects               quiet  quiet              -                                       -
 paws-rejects-timewait      fires  fires              -                                       now
 paws-rejects-timewait      quiet  quiet              -                                       -
+ports-held-by-bind         fires  fires              -                                       now
+ports-held-by-bind         quiet  quiet              -                                       -
 '
 # What each case shows (thresholds are explained beside each rule's `when`):
 #   tw-recycle-enabled   4.9 kernel with tcp_tw_recycle=1 / =0.
@@ -197,6 +199,8 @@ paws-rejects-timewait      quiet  quiet              -                          
 #   conntrack-invalid    invalid +900 in 300 s (3/s) / +200 (below 1/s).
 #   paws-rejects         PAWSEstab +900 in 300 s (3/s) / +200 (below 1/s).
 #   paws-rejects-timewait  PAWSTimewait +900 in 300 s / +200.
+#   ports-held-by-bind   100 / 99 connections on odd ports (bind()'s parity) in a 500-port
+#                        range (20% / 19%).
 #   runtime-boot-drift   somaxconn 65535 at runtime, 4096 in 99-tcptune.conf / base.
 #   boot-override        /etc/sysctl.conf sets a key of 99-tcptune.conf (procps applies it last);
 #                        bpftune installed and runtime drifted / bpftune installed, no drift.
