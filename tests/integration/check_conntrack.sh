@@ -139,6 +139,9 @@ got=$(fact "$json" delta.ctstat.invalid)
 echo "$json" | jq -e '.findings[] | select(.id == "conntrack-invalid") | .title | test("since the previous check")' >/dev/null ||
 	fail "the finding's title shows no evidence: $(echo "$json" | jq -r '.findings[] | select(.id == "conntrack-invalid") | .title')"
 fired "$json" conntrack-drops && fail "conntrack-drops fired for invalid packets"
+prom=$("$BIN" check --no-state --format prometheus 2>/tmp/err | awk '/^tcptune_conntrack_stat_total\{stat="invalid"\}/ { print $2 }')
+k=$(ctstat invalid)
+[ "$prom" = "$k" ] || fail "Prometheus tcptune_conntrack_stat_total{stat=\"invalid\"} '$prom', the kernel's sum $k"
 
 # ---- 3. established timeout against keepalive ---------------------------------
 setk() { echo "$2" > "/proc/sys/$1" || fail "cannot set $1=$2 in the namespace"; }
