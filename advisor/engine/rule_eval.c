@@ -73,7 +73,7 @@ static int boot_view_init(struct boot_view *v, const struct snapshot *s, enum sy
 		struct fact_val *f = &v->snap.facts[id];
 		const char *name = fact_def(id)->name;
 
-		if (strncmp(name, "tcpext.", 7) == 0)
+		if (strncmp(name, "tcpext.", 7) == 0 || strncmp(name, "ctstat.", 7) == 0)
 			*f = (struct fact_val) { .present = f->present, .i = 0 };
 		else if (strncmp(name, "rate.", 5) == 0 || strncmp(name, "delta.", 6) == 0)
 			/* no sample and no previous check of the next boot */

@@ -100,10 +100,10 @@ void sampler_finish(const struct sampler *sm, struct snapshot *last)
 	if (sm->n < 2 || secs <= 0)
 		return;
 	snap_set_int(last, F_SAMPLE_SECONDS, (int64_t) llround(secs));
-	for (size_t i = 0; i < tcpext_count; i++) {
-		size_t id = fact_id_tcpext(i);
+	for (size_t i = 0; i < counter_count(); i++) {
+		size_t id = fact_id_counter(i);
 		if (sm->first_present[id] && last->facts[id].present)
-			snap_set_int(last, fact_id_rate_tcpext(i), rate(sm->first[id], last->facts[id].i, secs));
+			snap_set_int(last, fact_id_rate_counter(i), rate(sm->first[id], last->facts[id].i, secs));
 	}
 	for (size_t i = 0; i < tcp_state_count; i++) {
 		size_t id = fact_id_state(tcp_state_names[i].state);

@@ -22,6 +22,15 @@ const char *const tcpext_names[] = {
 };
 const size_t tcpext_count = sizeof(tcpext_names) / sizeof(tcpext_names[0]);
 
+/* Columns of /proc/net/stat/nf_conntrack worth a fact (docs/KERNEL.md
+ * §19.1): packets dropped for want of an entry, entries evicted from a
+ * full table, entries that could not be inserted, packets conntrack found
+ * invalid.  Their names in the check state file get a "ct_" prefix, which
+ * no TcpExt counter has. */
+const char *const ctstat_names[] = { "drop", "early_drop", "insert_failed", "invalid" };
+const size_t ctstat_count = sizeof(ctstat_names) / sizeof(ctstat_names[0]);
+static char ctstat_state_names[sizeof(ctstat_names) / sizeof(ctstat_names[0])][24];
+
 static const struct fact_def static_defs[F__STATIC_COUNT] = {
 	[F_KERNEL_VERSION]        = { "kernel.version", FT_INT, SCOPE_KERNEL, "major*65536+minor*256+patch" },
 	[F_KERNEL_RELEASE]        = { "kernel.release", FT_STR, SCOPE_KERNEL, "release string" },
@@ -157,6 +166,13 @@ static const struct fact_def static_defs[F__STATIC_COUNT] = {
 		"without an ACK: a peer or path that went silent" },
 	[F_SOCKETS_STALLED_MAX_RETRANS] = { "sockets.stalled_max_retrans", FT_INT, SCOPE_NETNS,
 		"the most retransmissions among them" },
+	[F_PORTS_BIND_HELD]       = { "ports.bind_held", FT_INT, SCOPE_NETNS,
+		"outgoing sockets on an ephemeral port of the parity bind(0) picks: a port per socket taken "
+		"by bind() before connect() (docs/KERNEL.md §19.6)" },
+	[F_PORTS_BIND_HELD_PCT]   = { "ports.bind_held_pct", FT_INT, SCOPE_NETNS,
+		"that count as % of the ephemeral range" },
+	[F_PORTS_BIND_TOP_REMOTE] = { "ports.bind_top.remote", FT_STR, SCOPE_NETNS,
+		"the remote ip:port most of them connect to" },
 };
 
 #define MAX_DERIVED 256
@@ -165,6 +181,7 @@ static char derived_names[MAX_DERIVED][96];
 static size_t n_defs;
 static size_t base_sysctl, base_state, base_tcpext, base_rate_tcpext, base_rate_state;
 static size_t base_delta_tcpext, base_evidence_tcpext;
+static size_t base_ctstat, base_rate_ctstat, base_delta_ctstat, base_evidence_ctstat;
 
 static void add_derived(const char *prefix, const char *name, enum fact_type t, enum fact_scope sc,
 			const char *help)
@@ -214,6 +231,25 @@ static void facts_build(void)
 		add_derived("evidence.tcpext.", tcpext_names[i], FT_STR, SCOPE_NETNS,
 			    "how recent the counter's increase is: a rate while sampling, the increase since "
 			    "the previous check, or its total since boot as history");
+	base_ctstat = n_defs;
+	for (size_t i = 0; i < ctstat_count; i++) {
+		snprintf(ctstat_state_names[i], sizeof(ctstat_state_names[i]), "ct_%s", ctstat_names[i]);
+		add_derived("ctstat.", ctstat_names[i], FT_INT, SCOPE_NETNS,
+			    "conntrack statistic of this namespace, /proc/net/stat/nf_conntrack summed over CPUs");
+	}
+	base_rate_ctstat = n_defs;
+	for (size_t i = 0; i < ctstat_count; i++)
+		add_derived("rate.ctstat.", ctstat_names[i], FT_INT, SCOPE_NETNS,
+			    "increase per second while sampling, rounded up (any increase is at least 1)");
+	base_delta_ctstat = n_defs;
+	for (size_t i = 0; i < ctstat_count; i++)
+		add_derived("delta.ctstat.", ctstat_names[i], FT_INT, SCOPE_NETNS,
+			    "increase since the previous check of this boot and network namespace");
+	base_evidence_ctstat = n_defs;
+	for (size_t i = 0; i < ctstat_count; i++)
+		add_derived("evidence.ctstat.", ctstat_names[i], FT_STR, SCOPE_NETNS,
+			    "how recent the statistic's increase is: a rate while sampling, the increase since "
+			    "the previous check, or its total as history");
 }
 
 size_t facts_count(void)
@@ -281,6 +317,46 @@ size_t fact_id_evidence_tcpext(size_t idx)
 {
 	facts_build();
 	return base_evidence_tcpext + idx;
+}
+
+size_t counter_count(void)
+{
+	return tcpext_count + ctstat_count;
+}
+
+const char *counter_state_name(size_t idx)
+{
+	facts_build();
+	if (idx < tcpext_count)
+		return tcpext_names[idx];
+	return idx - tcpext_count < ctstat_count ? ctstat_state_names[idx - tcpext_count] : "";
+}
+
+/* idx in one of the two tables: the tcpext base, or the ctstat one. */
+static size_t counter_id(size_t idx, size_t tcpext_base, size_t ctstat_base)
+{
+	facts_build();
+	return idx < tcpext_count ? tcpext_base + idx : ctstat_base + (idx - tcpext_count);
+}
+
+size_t fact_id_counter(size_t idx)
+{
+	return counter_id(idx, base_tcpext, base_ctstat);
+}
+
+size_t fact_id_rate_counter(size_t idx)
+{
+	return counter_id(idx, base_rate_tcpext, base_rate_ctstat);
+}
+
+size_t fact_id_delta_counter(size_t idx)
+{
+	return counter_id(idx, base_delta_tcpext, base_delta_ctstat);
+}
+
+size_t fact_id_evidence_counter(size_t idx)
+{
+	return counter_id(idx, base_evidence_tcpext, base_evidence_ctstat);
 }
 
 const char *fact_scope_name(enum fact_scope s)

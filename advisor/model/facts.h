@@ -101,6 +101,9 @@ enum {
 	F_LISTEN_SMALL_PROCESS,
 	F_SOCKETS_STALLED,
 	F_SOCKETS_STALLED_MAX_RETRANS,
+	F_PORTS_BIND_HELD,
+	F_PORTS_BIND_HELD_PCT,
+	F_PORTS_BIND_TOP_REMOTE,
 	F__STATIC_COUNT
 };
 
@@ -114,6 +117,22 @@ struct fact_def {
 /* TcpExt counters read from /proc/net/netstat, by their kernel names. */
 extern const char *const tcpext_names[];
 extern const size_t tcpext_count;
+
+/* Connection-tracking statistics of this namespace read from
+ * /proc/net/stat/nf_conntrack (one row per CPU, summed), by their column
+ * names (docs/KERNEL.md §19.1). */
+extern const char *const ctstat_names[];
+extern const size_t ctstat_count;
+
+/* The counters judged by their increase (rates while sampling, the
+ * previous check, evidence phrases): the TcpExt ones first (idx <
+ * tcpext_count, same index), then the conntrack statistics. */
+size_t counter_count(void);
+const char *counter_state_name(size_t idx);	/* its name in the check state file */
+size_t fact_id_counter(size_t idx);		/* tcpext.<Counter> or ctstat.<column> */
+size_t fact_id_rate_counter(size_t idx);	/* rate.<that> */
+size_t fact_id_delta_counter(size_t idx);	/* delta.<that> */
+size_t fact_id_evidence_counter(size_t idx);	/* evidence.<that> */
 
 /* Number of facts, static and derived. */
 size_t facts_count(void);

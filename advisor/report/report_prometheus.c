@@ -195,6 +195,12 @@ static void kernel_counter_families(struct prom *p, const struct snapshot *s)
 	for (size_t i = 0; i < tcpext_count; i++)
 		sample_fact(p, s, (const char *const[]) { "counter", tcpext_names[i], NULL }, fact_id_tcpext(i));
 
+	family(p, "tcptune_conntrack_stat_total", "counter",
+	       "conntrack statistics of the namespace from /proc/net/stat/nf_conntrack, summed over CPUs");
+	for (size_t i = 0; i < ctstat_count; i++)
+		sample_fact(p, s, (const char *const[]) { "stat", ctstat_names[i], NULL },
+			    fact_id_counter(tcpext_count + i));
+
 	/* The field label is the fact name without "sockstat.": one name each. */
 	family(p, "tcptune_sockstat", "gauge", "TCP fields of /proc/net/sockstat{,6}");
 	for (size_t i = 0; i < sizeof(sockstat) / sizeof(sockstat[0]); i++)

@@ -26,6 +26,7 @@ struct dest_slot {
 	uint8_t addr[16];
 	uint32_t tw;		/* outgoing TIME_WAIT */
 	uint32_t all;		/* outgoing sockets of any state from an ephemeral port */
+	uint32_t bindpar;	/* of those, on a port of the parity bind(0) picks (docs/KERNEL.md §19.6) */
 };
 
 struct census_desttab {
@@ -221,8 +222,11 @@ int census_add(struct census *c, const struct sock_rec *r)
 			return -ENOMEM;
 		if (state == TCPS_TIME_WAIT)
 			d->tw++;
-		if (ephemeral)
+		if (ephemeral) {
 			d->all++;
+			if ((r->lport - c->port_low) & 1)
+				d->bindpar++;
+		}
 	}
 	if (state == TCPS_CLOSE_WAIT) {
 		if (r->rqueue > 1)
@@ -307,6 +311,31 @@ bool census_max_dest_usage(const struct census *c, struct census_dest *ret)
 		return false;
 	slot_to_dest(best, best->all, ret);
 	return true;
+}
+
+uint64_t census_bind_parity(const struct census *c, struct census_dest *ret_top)
+{
+	const struct census_desttab *t = c->dests;
+	const struct dest_slot *best = NULL;
+	uint32_t half = (uint32_t) (c->port_high - c->port_low + 1) / 2;
+	uint64_t sum = 0;
+
+	if (!t)
+		return 0;
+	for (size_t i = 0; i < t->cap; i++) {
+		const struct dest_slot *s = &t->slots[i];
+
+		/* connect() moves to bind()'s parity for a destination only when
+		 * its own half is used up for it: those are not counted. */
+		if (!s->used || s->bindpar == 0 || s->all - s->bindpar >= half)
+			continue;
+		sum += s->bindpar;
+		if (!best || dest_cmp(s, s->bindpar, best, best->bindpar) < 0)
+			best = s;
+	}
+	if (best && ret_top)
+		slot_to_dest(best, best->bindpar, ret_top);
+	return sum;
 }
 
 int census_dest_format(const struct census_dest *d, char *buf, size_t len)

@@ -124,6 +124,14 @@ size_t census_top_tw_dests(const struct census *c, struct census_dest *out, size
  * or false if there is none. */
 bool census_max_dest_usage(const struct census *c, struct census_dest *ret);
 
+/* Outgoing sockets on an ephemeral local port of the parity bind(0)
+ * prefers, the other one than connect()'s (docs/KERNEL.md §19.6): ports
+ * taken by bind() before connect(), one per socket.  Destinations whose
+ * connect()-parity half of the range is used up are left out (connect()
+ * moves to the other parity then).  *ret_top (may be NULL) gets the
+ * destination with most of them, when there is one. */
+uint64_t census_bind_parity(const struct census *c, struct census_dest *ret_top);
+
 /* Format "10.0.0.5:5432" / "[::1]:8080" / "10.0.0.5" (port 0). */
 int census_dest_format(const struct census_dest *d, char *buf, size_t len);
 

@@ -16,6 +16,7 @@ int snap_sockets_read(struct snapshot *s);	/* sock_diag, else proc/net/tcp{,6} *
 int snap_sockstat_read(struct snapshot *s);	/* proc/net/sockstat{,6} */
 int snap_netstat_read(struct snapshot *s);	/* proc/net/netstat TcpExt */
 int snap_nat_read(struct snapshot *s);		/* ip_forward, conntrack, nf_nat */
+int snap_conntrack_read(struct snapshot *s);	/* proc/net/stat/nf_conntrack */
 int snap_procfd_read(struct snapshot *s);	/* CLOSE_WAIT owners via proc/PID/fd */
 int snap_listen_read(struct snapshot *s);	/* listen queues per listener, from the census */
 int snap_boot_read(struct snapshot *s);		/* sysctl.d resolution */
@@ -30,5 +31,11 @@ int sockstat_field(const char *text, const char *prefix, const char *name, long 
  * /proc/net/netstat text.  Returns 0, -ENOENT, or -EBADMSG when the pair is
  * malformed (different field counts, non-numeric values). */
 int netstat_counter(const char *text, const char *section, const char *name, unsigned long long *ret);
+/* /proc/net/stat/nf_conntrack text: the columns named in ctstat_names
+ * summed over the CPU lines into ret_sum[i], ret_have[i] telling whether the
+ * header has that column (both ctstat_count long, at most
+ * CTSTAT_MAX_NAMES).  Returns 0, or -EBADMSG with "line:col: why" in err. */
+#define CTSTAT_MAX_NAMES 16
+int ctstat_parse(const char *text, uint64_t ret_sum[], bool ret_have[], char *err, size_t errlen);
 
 #endif

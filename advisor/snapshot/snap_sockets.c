@@ -129,6 +129,14 @@ static void set_facts(struct snapshot *s)
 		snap_set_int(s, F_PORTS_MAX_DEST_USAGE, 0);
 		snap_set_int(s, F_PORTS_MAX_DEST_USAGE_PCT, 0);
 	}
+	{
+		uint64_t held = census_bind_parity(c, &top);
+
+		snap_set_int(s, F_PORTS_BIND_HELD, (int64_t) held);
+		snap_set_int(s, F_PORTS_BIND_HELD_PCT, range > 0 ? (int64_t) held * 100 / range : 0);
+		if (held > 0 && census_dest_format(&top, buf, sizeof(buf)) == 0)
+			snap_set_str(s, F_PORTS_BIND_TOP_REMOTE, buf);
+	}
 }
 
 int snap_sockets_read(struct snapshot *s)

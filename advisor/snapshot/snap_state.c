@@ -352,11 +352,11 @@ static void when(int64_t t, int64_t now, char *buf, size_t len)
 	strftime(buf, len, a.tm_year == b.tm_year && a.tm_yday == b.tm_yday ? "%H:%M" : "%b %d %H:%M", &a);
 }
 
-/* evidence.tcpext.<i>: the first of these that applies. */
+/* evidence.<counter i>: the first of these that applies. */
 static int set_evidence(struct snapshot *s, size_t i, const struct check_state *prev, int64_t now)
 {
-	const struct fact_val *tot = snap_get(s, fact_id_tcpext(i)), *rate = snap_get(s, fact_id_rate_tcpext(i));
-	const struct fact_val *delta = snap_get(s, fact_id_delta_tcpext(i)), *up = snap_get(s, F_UPTIME_SECONDS);
+	const struct fact_val *tot = snap_get(s, fact_id_counter(i)), *rate = snap_get(s, fact_id_rate_counter(i));
+	const struct fact_val *delta = snap_get(s, fact_id_delta_counter(i)), *up = snap_get(s, F_UPTIME_SECONDS);
 	const struct fact_val *nsamp = snap_get(s, F_SAMPLES), *ssec = snap_get(s, F_SAMPLE_SECONDS);
 	const struct fact_val *dsec = snap_get(s, F_DELTA_SECONDS);
 	char total[64], ago[32], at[32], text[192];
@@ -377,14 +377,14 @@ static int set_evidence(struct snapshot *s, size_t i, const struct check_state *
 	} else if (tot->i == 0)
 		snprintf(text, sizeof(text), "0 since boot");
 	else if (delta->present) {
-		const struct state_counter *c = check_state_find(prev, tcpext_names[i]);
+		const struct state_counter *c = check_state_find(prev, counter_state_name(i));
 		when(c ? c->since : prev->time, now, at, sizeof(at));
 		snprintf(text, sizeof(text), "%s, no increase since %s", total, at);
 	} else if (rate->present)
 		snprintf(text, sizeof(text), "%s, none in %" PRId64 " s of sampling", total, ssec->i);
 	else
 		snprintf(text, sizeof(text), "%s, no earlier check to compare", total);
-	return snap_set_str(s, fact_id_evidence_tcpext(i), text);
+	return snap_set_str(s, fact_id_evidence_counter(i), text);
 }
 
 /* Can prev serve as this check's previous one?  NULL, or why not. */
@@ -399,9 +399,9 @@ static const char *prev_usable(const struct check_state *prev, const struct chec
 		return "its uptime is later than now";
 	if (cur->uptime_cs - prev->uptime_cs > (int64_t) STATE_MAX_AGE_S * 100)
 		return "it is more than a day old";
-	for (size_t i = 0; i < tcpext_count; i++) {
-		const struct fact_val *f = snap_get(s, fact_id_tcpext(i));
-		const struct state_counter *c = check_state_find(prev, tcpext_names[i]);
+	for (size_t i = 0; i < counter_count(); i++) {
+		const struct fact_val *f = snap_get(s, fact_id_counter(i));
+		const struct state_counter *c = check_state_find(prev, counter_state_name(i));
 
 		/* Counters of one namespace never go down within a boot. */
 		if (f->present && c && (uint64_t) f->i < c->value)
@@ -428,12 +428,12 @@ int snap_state_load(struct snapshot *s, struct state_place *place, struct check_
 		ids_ok = false;
 	if (read_boot_id(s, cur->boot_id, sizeof(cur->boot_id)) < 0)
 		ids_ok = false;
-	for (size_t i = 0; i < tcpext_count; i++) {
-		const struct fact_val *f = snap_get(s, fact_id_tcpext(i));
+	for (size_t i = 0; i < counter_count(); i++) {
+		const struct fact_val *f = snap_get(s, fact_id_counter(i));
 
 		if (f->present && f->i >= 0 && cur->n < STATE_MAX_COUNTERS) {
 			struct state_counter *c = &cur->c[cur->n++];
-			snprintf(c->name, sizeof(c->name), "%s", tcpext_names[i]);
+			snprintf(c->name, sizeof(c->name), "%s", counter_state_name(i));
 			c->value = (uint64_t) f->i;
 			c->since = cur->time;
 		}
@@ -459,13 +459,13 @@ int snap_state_load(struct snapshot *s, struct state_place *place, struct check_
 		place->known = false;
 	if (have_prev) {
 		snap_set_int(s, F_DELTA_SECONDS, (cur->uptime_cs - prev.uptime_cs + 50) / 100);
-		for (size_t i = 0; i < tcpext_count; i++) {
-			const struct fact_val *f = snap_get(s, fact_id_tcpext(i));
-			const struct state_counter *c = check_state_find(&prev, tcpext_names[i]);
+		for (size_t i = 0; i < counter_count(); i++) {
+			const struct fact_val *f = snap_get(s, fact_id_counter(i));
+			const struct state_counter *c = check_state_find(&prev, counter_state_name(i));
 
 			if (!f->present || !c)
 				continue;
-			snap_set_int(s, fact_id_delta_tcpext(i), f->i - (int64_t) c->value);
+			snap_set_int(s, fact_id_delta_counter(i), f->i - (int64_t) c->value);
 		}
 		/* A value unchanged since the previous check keeps its first sighting. */
 		for (size_t k = 0; k < cur->n; k++) {
@@ -474,7 +474,7 @@ int snap_state_load(struct snapshot *s, struct state_place *place, struct check_
 				cur->c[k].since = c->since;
 		}
 	}
-	for (size_t i = 0; i < tcpext_count; i++)
+	for (size_t i = 0; i < counter_count(); i++)
 		if (set_evidence(s, i, &prev, cur->time) < 0)
 			return -ENOMEM;
 	return 0;

@@ -1,12 +1,13 @@
 /* The previous check: a small state file that `check` writes after its
  * report, per boot (kernel boot_id) and per network namespace, holding the
- * time and the TcpExt counters it saw.  The next check of the same boot and
- * namespace turns it into evidence that a counter rose recently
- * (delta.tcpext.*, delta.seconds), and phrases each counter's evidence for
- * the findings (evidence.tcpext.*): a rate while sampling, the increase
- * since the previous check, or the total since boot as history.  Where the
- * file lives and why it is trusted: README "Evidence: rates, the previous
- * check, history". */
+ * time and the counters it saw (TcpExt, and conntrack's statistics as
+ * ct_<column>).  The next check of the same boot and namespace turns it
+ * into evidence that a counter rose recently (delta.tcpext.*,
+ * delta.ctstat.*, delta.seconds), and phrases each counter's evidence for
+ * the findings (evidence.tcpext.*, evidence.ctstat.*): a rate while
+ * sampling, the increase since the previous check, or the total since boot
+ * as history.  Where the file lives and why it is trusted: README
+ * "Evidence: rates, the previous check, history". */
 #ifndef TCPTUNE_ADVISOR_SNAP_STATE_H
 #define TCPTUNE_ADVISOR_SNAP_STATE_H
 

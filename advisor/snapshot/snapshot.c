@@ -75,6 +75,7 @@ static const struct {
 	{ "sockstat", snap_sockstat_read },
 	{ "tcpext",   snap_netstat_read },
 	{ "nat",      snap_nat_read },
+	{ "conntrack", snap_conntrack_read },
 	{ "procfd",   snap_procfd_read },
 	{ "listen",   snap_listen_read },
 	{ "boot",     snap_boot_read },

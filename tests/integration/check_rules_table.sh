@@ -125,6 +125,8 @@ conntrack-timeouts         quiet  quiet              -                          
 conntrack-established-short fires  fires              -                                       now+boot
 conntrack-established-short fires  fires-boot         runtime-boot-drift                      boot
 conntrack-established-short quiet  quiet              -                                       -
+conntrack-established-short fires  fires-keepalive    -                                       now
+conntrack-established-short quiet  quiet-keepalive    -                                       -
 conntrack-table-full       fires  fires              -                                       now
 conntrack-table-full       quiet  quiet              -                                       -
 runtime-boot-drift         fires  fires              -                                       boot
@@ -147,6 +149,16 @@ resets-instead-of-closes   fires  fires              -                          
 resets-instead-of-closes   quiet  quiet              -                                       -
 dead-peer-data-in-flight   fires  fires              -                                       now
 dead-peer-data-in-flight   quiet  quiet              -                                       -
+conntrack-drops            fires  fires              -                                       now
+conntrack-drops            quiet  quiet              -                                       -
+conntrack-invalid          fires  fires              -                                       now
+conntrack-invalid          quiet  quiet              -                                       -
+paws-rejects               fires  fires              -                                       now
+paws-rejects               quiet  quiet              -                                       -
+paws-rejects-timewait      fires  fires              -                                       now
+paws-rejects-timewait      quiet  quiet              -                                       -
+ports-held-by-bind         fires  fires              -                                       now
+ports-held-by-bind         quiet  quiet              -                                       -
 '
 # What each case shows (thresholds are explained beside each rule's `when`):
 #   tw-recycle-enabled   4.9 kernel with tcp_tw_recycle=1 / =0.
@@ -179,7 +191,16 @@ dead-peer-data-in-flight   quiet  quiet              -                          
 #   conntrack-timeouts   time_wait 30; close_wait 15; fin_wait 30 / all three at 60.
 #   conntrack-established-short  established timeout 1800 now and in a file / 7440 (RFC 5382);
 #                        the default now, 120 at boot.
+#                        8000 with tcp_keepalive_time 9000 / 7200 (keepalive's first probe
+#                        comes after the entry is gone / before).
 #   conntrack-table-full 235930 / 235929 of 262144 entries (90%).
+#   conntrack-drops      early_drop +40 and drop +3 since the previous check / the same totals
+#                        as then (history).
+#   conntrack-invalid    invalid +900 in 300 s (3/s) / +200 (below 1/s).
+#   paws-rejects         PAWSEstab +900 in 300 s (3/s) / +200 (below 1/s).
+#   paws-rejects-timewait  PAWSTimewait +900 in 300 s / +200.
+#   ports-held-by-bind   100 / 99 connections on odd ports (bind()'s parity) in a 500-port
+#                        range (20% / 19%).
 #   runtime-boot-drift   somaxconn 65535 at runtime, 4096 in 99-tcptune.conf / base.
 #   boot-override        /etc/sysctl.conf sets a key of 99-tcptune.conf (procps applies it last);
 #                        bpftune installed and runtime drifted / bpftune installed, no drift.

@@ -152,6 +152,33 @@ static void test_close_wait_peers(void **state)
 	census_release(&c);
 }
 
+/* Ports at an odd offset from the range's low end came from bind()
+ * (docs/KERNEL.md §19.6), except towards a destination that used up the
+ * even half, where connect() spills over. */
+static void test_bind_parity(void **state)
+{
+	struct census c;
+	struct census_dest top;
+	char buf[64];
+
+	(void) state;
+	census_init(&c, 40000, 40009);		/* 10 ports: half is 5 */
+	add(&c, rec(AF_INET, TCPS_ESTABLISHED, 0, "10.0.0.7", 40001, 443, 1));
+	add(&c, rec(AF_INET, TCPS_ESTABLISHED, 0, "10.0.0.7", 40003, 443, 2));
+	add(&c, rec(AF_INET, TCPS_TIME_WAIT, 3, "10.0.0.8", 40005, 80, 0));
+	add(&c, rec(AF_INET, TCPS_ESTABLISHED, 0, "10.0.0.7", 40002, 443, 3));	/* connect()'s parity */
+	add(&c, rec(AF_INET, TCPS_ESTABLISHED, 0, "10.0.0.8", 39999, 80, 4));	/* outside the range */
+	/* 10.0.0.9:22 has all 5 even ports: its odd one is connect()'s spill-over. */
+	for (uint16_t p = 40000; p <= 40008; p += 2)
+		add(&c, rec(AF_INET, TCPS_ESTABLISHED, 0, "10.0.0.9", p, 22, 10 + p));
+	add(&c, rec(AF_INET, TCPS_ESTABLISHED, 0, "10.0.0.9", 40009, 22, 5));
+	assert_int_equal(census_bind_parity(&c, &top), 3);
+	assert_int_equal(census_dest_format(&top, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "10.0.0.7:443");
+	assert_int_equal(top.count, 2);
+	census_release(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +187,7 @@ int main(void)
 		cmocka_unit_test(test_timewait_direction_and_dests),
 		cmocka_unit_test(test_many_destinations),
 		cmocka_unit_test(test_close_wait_peers),
+		cmocka_unit_test(test_bind_parity),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

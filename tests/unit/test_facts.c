@@ -14,7 +14,8 @@
 static void test_counts_and_uniqueness(void **state)
 {
 	(void) state;
-	assert_int_equal(facts_count(), F__STATIC_COUNT + key_count + 2 * tcp_state_count + 4 * tcpext_count);
+	assert_int_equal(facts_count(), F__STATIC_COUNT + key_count + 2 * tcp_state_count + 4 * tcpext_count
+			 + 4 * ctstat_count);
 	for (size_t i = 0; i < facts_count(); i++) {
 		const struct fact_def *d = fact_def(i);
 
