@@ -51,25 +51,84 @@ static bool target_accepted(const struct key_def *k, const char *target, long ke
 	return key_parse_value(k, target, v) < 0 || key_in_kernel_range_at(k, v, kernel_version, why, why_len);
 }
 
+static bool in_profile(const struct plan_input *in, size_t n, size_t key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (in[i].key == key)
+			return true;
+	return false;
+}
+
+/* The nearest value of k's apply range to the harmful v, in kernel text,
+ * or false when k is not a single integer (a pair is left to the
+ * profiles, which all set ip_local_port_range). */
+static bool nearest_safe(const struct key_def *k, const long long v[2], char *buf, size_t len)
+{
+	long long t[2] = { v[0] < k->amin ? k->amin : v[0] > k->amax ? k->amax : v[0], 0 };
+
+	return k->type == KEY_INT && key_format_value(k, t, buf, len) >= 0;
+}
+
+/* Harmful runtime values of keys the profile leaves alone: one more input
+ * each, target and reason in the row (issue #16: whatever profile is
+ * applied, a harmful value does not stay). */
+static void add_corrections(struct plan *pl, const struct snapshot *s, const struct plan_input *in, size_t n,
+			    struct plan_input *extra, size_t *n_extra)
+{
+	*n_extra = 0;
+	for (size_t i = 0; i < key_count; i++) {
+		const struct key_def *k = &key_table[i];
+		const struct snap_sysctl *rt = &s->sysctl[i];
+		struct plan_row *row = &pl->rows[n + *n_extra];
+		char now[64];
+
+		if (!k->writable || !rt->present || rt->err || !key_value_harmful(k, rt->v) || in_profile(in, n, i) ||
+		    !nearest_safe(k, rt->v, row->target, sizeof(row->target)) ||
+		    key_format_value(k, rt->v, now, sizeof(now)) < 0)
+			continue;
+		row->correction = true;
+		snprintf(row->whybuf, sizeof(row->whybuf),
+			 "corrects a harmful value (finding harmful-value): %s is outside %lld..%lld, the range "
+			 "tcptune applies, because %s. %s is the nearest value inside it. The profile leaves "
+			 "this key alone; a harmful value is corrected whatever the profile.",
+			 now, k->amin, k->amax, k->arange_why ? k->arange_why : "`tcptune explain` says why", row->target);
+		extra[*n_extra] = (struct plan_input) { i, row->target, row->whybuf };
+		(*n_extra)++;
+	}
+}
+
 int plan_build(struct plan *pl, const struct snapshot *s, const char *profile, const struct plan_input *in,
 	       size_t n)
 {
+	struct plan_input *all = NULL;
 	char *current = NULL;
+	size_t n_extra = 0;
 	int r;
 
 	memset(pl, 0, sizeof(*pl));
 	snprintf(pl->profile, sizeof(pl->profile), "%s", profile);
-	pl->rows = calloc(n ? n : 1, sizeof(*pl->rows));
-	if (!pl->rows)
+	pl->rows = calloc(n + key_count, sizeof(*pl->rows));
+	all = calloc(n + key_count, sizeof(*all));
+	if (!pl->rows || !all) {
+		free(all);
+		plan_release(pl);
 		return -ENOMEM;
+	}
+	if (n)
+		memcpy(all, in, n * sizeof(*in));
+	add_corrections(pl, s, in, n, all + n, &n_extra);
+	pl->n_corrections = n_extra;
+	in = all;
+	n += n_extra;
 	for (size_t i = 0; i < n; i++) {
 		struct plan_row *row = &pl->rows[pl->n++];
 		const struct key_def *k = &key_table[in[i].key];
 		const struct snap_sysctl *rt = &s->sysctl[in[i].key];
 
 		row->key = in[i].key;
-		row->why = in[i].why;
-		normalize(k, in[i].value, row->target, sizeof(row->target));
+		row->why = row->correction ? row->whybuf : in[i].why;
+		if (!row->correction)
+			normalize(k, in[i].value, row->target, sizeof(row->target));
 		row->present = rt->present;
 		if (rt->present)
 			normalize(k, rt->raw, row->runtime, sizeof(row->runtime));
@@ -94,6 +153,7 @@ int plan_build(struct plan *pl, const struct snapshot *s, const char *profile, c
 			sysctld_overrides(&s->boot, row->key, TXN_DEFAULT_MANAGED_FILE, row->override);
 		}
 	}
+	free(all);
 	r = file_content(pl);
 	if (r < 0) {
 		plan_release(pl);

@@ -27,6 +27,8 @@ struct plan_row {
 	char skipbuf[128];
 	const struct sysctld_assign *boot[ORDER__COUNT];	/* what boot sets now */
 	const struct sysctld_assign *override[ORDER__COUNT];	/* what would beat tcptune's file at boot */
+	bool correction;			/* not the profile's: a harmful value corrected (issue #16) */
+	char whybuf[512];			/* why, for a row the plan adds itself */
 };
 
 struct plan {
@@ -34,12 +36,17 @@ struct plan {
 	struct plan_row *rows;
 	size_t n;
 	size_t n_change, n_skip;
+	size_t n_corrections;			/* rows added for harmful values */
 	char *file_content;			/* the managed file's new content */
 	bool file_unchanged;			/* the managed file already holds exactly that */
 };
 
 /* Build the plan from a snapshot taken with snapshot_take_config() (runtime
- * and boot) and the profile's settings.  Returns 0 or -ENOMEM. */
+ * and boot) and the profile's settings.  Whatever the profile, every
+ * writable key it leaves alone whose runtime value is harmful
+ * (key_value_harmful(): outside the apply range, the judge of the
+ * harmful-value finding) is corrected too, to the nearest value of its apply
+ * range, with the finding's reason (row.correction).  Returns 0 or -ENOMEM. */
 int plan_build(struct plan *pl, const struct snapshot *s, const char *profile, const struct plan_input *in,
 	       size_t n);
 void plan_release(struct plan *pl);

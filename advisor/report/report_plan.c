@@ -7,6 +7,7 @@
 
 #include "jsonutil.h"
 #include "keys.h"
+#include "report.h"
 #include "strutil.h"
 #include "txn.h"
 
@@ -31,10 +32,14 @@ static void boot_text(FILE *out, const struct plan_row *r)
 
 int report_plan_text(const struct plan *pl, const struct snapshot *s, FILE *out)
 {
-	char b[300];
+	char b[1024];
 
-	fprintf(out, "Profile %s: %zu change%s now, %zu key%s skipped\n\n", pl->profile, pl->n_change,
+	fprintf(out, "Profile %s: %zu change%s now, %zu key%s skipped\n", pl->profile, pl->n_change,
 		pl->n_change == 1 ? "" : "s", pl->n_skip, pl->n_skip == 1 ? "" : "s");
+	if (pl->n_corrections)
+		fprintf(out, "Also %zu harmful value%s corrected, which the profile leaves alone (marked "
+			"\"correct\")\n", pl->n_corrections, pl->n_corrections == 1 ? "" : "s");
+	fputc('\n', out);
 	fprintf(out, "  %-50s %-13s %-13s %-13s\n", "key", "runtime", "boot now", "profile");
 	for (size_t i = 0; i < pl->n; i++) {
 		const struct plan_row *r = &pl->rows[i];
@@ -42,13 +47,13 @@ int report_plan_text(const struct plan *pl, const struct snapshot *s, FILE *out)
 
 		fprintf(out, "%c %-50s %-13s %-13s %-13s%s\n", r->change ? '*' : ' ', key_table[r->key].name,
 			r->present ? r->runtime : "missing", bt ? esc(bt->value, b, 14) : "-", r->target,
-			r->skip ? "  skipped" : r->change ? "  change" : "  same");
+			r->skip ? "  skipped" : r->correction ? "  correct" : r->change ? "  change" : "  same");
 		if (r->skip)
 			fprintf(out, "      skipped: %s\n", r->skip);
 		if (bt)
 			fprintf(out, "      boot now: %s:%u\n", esc(bt->file, b, sizeof(b)), bt->line);
 		if (r->why && (r->change || r->skip))
-			fprintf(out, "      why: %s\n", r->why);
+			report_wrap(out, 80, "      why: ", "           ", esc(r->why, b, sizeof(b)));
 		boot_text(out, r);
 	}
 	fprintf(out, "\nAt boot, tcptune's file wins for every key not marked LOSES above "
@@ -77,7 +82,7 @@ json_t *report_plan_json(const struct plan *pl)
 		const struct plan_row *r = &pl->rows[i];
 
 		json_array_append_new(keys, json_pack(
-			"{s:s, s:o, s:s, s:o, s:o, s:b, s:o, s:o, s:{s:b, s:b}, s:{s:o, s:o}}",
+			"{s:s, s:o, s:s, s:o, s:o, s:b, s:o, s:o, s:{s:b, s:b}, s:{s:o, s:o}, s:b}",
 			"key", key_table[r->key].name,
 			"runtime", r->present ? json_string(r->runtime) : json_null(),
 			"profile", r->target,
@@ -89,7 +94,8 @@ json_t *report_plan_json(const struct plan *pl)
 			"wins_at_boot", "systemd", !r->skip && !r->override[ORDER_SYSTEMD],
 			"procps", !r->skip && !r->override[ORDER_PROCPS],
 			"overridden_by", "systemd", assign_json(r->override[ORDER_SYSTEMD]),
-			"procps", assign_json(r->override[ORDER_PROCPS])));
+			"procps", assign_json(r->override[ORDER_PROCPS]),
+			"correction", r->correction));
 	}
 	return json_pack("{s:s, s:I, s:I, s:o, s:{s:s, s:b}}", "profile", pl->profile,
 			 "changes", (json_int_t) pl->n_change, "skipped", (json_int_t) pl->n_skip, "keys", keys,
