@@ -97,6 +97,24 @@ static void add_corrections(struct plan *pl, const struct snapshot *s, const str
 	}
 }
 
+/* A profile's port set joins what is reserved already: a write replaces
+ * the set (docs/KERNEL.md §17.2), and a plan never drops a reservation. */
+static void union_ports(struct plan_row *row, const char *runtime)
+{
+	static unsigned char a[65536 / 8], b[65536 / 8];
+	char why[96];
+
+	if (key_ports_parse(row->target, a, why, sizeof(why)) < 0 || key_ports_parse(runtime, b, why, sizeof(why)) < 0)
+		return;
+	for (size_t i = 0; i < sizeof(a); i++)
+		a[i] |= b[i];
+	if (key_ports_format(a, row->target, sizeof(row->target)) < 0) {
+		snprintf(row->skipbuf, sizeof(row->skipbuf), "with what is reserved already (%s), longer than %d "
+			 "characters", runtime, KEY_PORT_LIST_MAX);
+		row->skip = row->skipbuf;
+	}
+}
+
 /* The profile's value of key, or NULL. */
 static const char *input_value(const struct plan_input *in, size_t n, int key)
 {
@@ -268,10 +286,14 @@ int plan_build(struct plan *pl, const struct snapshot *s, const char *profile, c
 		row->why = row->correction || row->reserve ? row->whybuf : in[i].why;
 		if (!row->correction && !row->reserve)
 			normalize(k, in[i].value, row->target, sizeof(row->target));
+		if (k->type == KEY_PORT_LIST && !row->reserve && rt->present && !rt->err)
+			union_ports(row, rt->raw);
 		row->present = rt->present;
 		if (rt->present)
 			normalize(k, rt->raw, row->runtime, sizeof(row->runtime));
-		if (!rt->present) {
+		if (row->skip) {
+			pl->n_skip++;	/* a port set that no longer fits */
+		} else if (!rt->present) {
 			const char *why = key_absence_reason(k, s->kernel_version, row->skipbuf, sizeof(row->skipbuf));
 			if (!why)
 				snprintf(row->skipbuf, sizeof(row->skipbuf), "%s",
