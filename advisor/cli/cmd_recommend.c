@@ -63,7 +63,7 @@ static int parse_opts(const struct cli_args *a, long long *samples, long long *i
 static int take(const struct cli_args *a, long long samples, long long interval, const struct profile_set *set,
 		struct snapshot *s, struct sampler *sm, struct recommend_tally *tally)
 {
-	int r = 0;
+	int r;
 
 	for (long long i = 0; i < samples; i++) {
 		if (samples > 1)

@@ -232,8 +232,7 @@ int census_add(struct census *c, const struct sock_rec *r)
 			return -ENOMEM;
 		if (state == TCPS_TIME_WAIT)
 			d->tw++;
-		if (ephemeral)
-			d->all++;
+		d->all++;
 	}
 	if (state == TCPS_CLOSE_WAIT) {
 		if (r->rqueue > 1)
