@@ -104,6 +104,8 @@ int change_canonical_value(size_t key, const char *in, char out[64])
 
 	if (key >= key_count || key_parse_value(&key_table[key], in, v) < 0)
 		return -EINVAL;
+	if (key_table[key].type == KEY_PORT_LIST)
+		return key_format_value(&key_table[key], v, out, 64) < 0 ? -EINVAL : 0;
 	if (key_table[key].type == KEY_INT_PAIR)
 		snprintf(out, 64, "%lld %lld", v[0], v[1]);
 	else

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "jsonutil.h"
+#include "keys.h"
 #include "log.h"
 #include "report_plan.h"
 
@@ -50,6 +51,16 @@ int cmd_plan_make(const struct cli_args *a, const char *name, struct cmd_plan *p
 	for (size_t i = 0; i < p->s.n_notes; i++)
 		if (p->s.notes[i].bad_input)
 			return log_errx(-EINVAL, "%s", p->s.notes[i].text);
+	{
+		/* A profile that moves ip_local_port_range: the plan names the
+		 * listeners inside the new range (engine/plan.h). */
+		int ri = key_index("net.ipv4.ip_local_port_range");
+		const struct profile_setting *ps = ri < 0 ? NULL : profile_setting_find(prof, (size_t) ri);
+
+		if (ps && p->s.sysctl[ri].present &&
+		    (ps->v[0] != p->s.sysctl[ri].v[0] || ps->v[1] != p->s.sysctl[ri].v[1]))
+			(void) snapshot_take_sockets(&p->s);
+	}
 	in = calloc(prof->n_settings ? prof->n_settings : 1, sizeof(*in));
 	if (!in)
 		return log_err(-ENOMEM, "plan");

@@ -22,7 +22,9 @@ const struct cli_opt cmd_explain_opts[] = {
 
 static void range(FILE *out, const char *label, const struct key_def *k, long long lo, long long hi)
 {
-	if (k->type == KEY_INT_PAIR)
+	if (k->type == KEY_PORT_LIST)
+		fprintf(out, "%-22s ports 0..65535, \"N\" or \"N-M\" separated by ','\n", label);
+	else if (k->type == KEY_INT_PAIR)
 		fprintf(out, "%-22s each of low and high in %lld..%lld, low <= high\n", label, lo, hi);
 	else
 		fprintf(out, "%-22s %lld..%lld\n", label, lo, hi);

@@ -207,10 +207,8 @@ static int load_settings(struct profile *p, const struct ynode *sysctl, const st
 		kd = &key_table[s->key];
 		/* Keep the kernel's text form, not the file's spelling: this is
 		 * what goes into sysctl.d and /proc/sys. */
-		if (kd->type == KEY_INT_PAIR)
-			snprintf(value, sizeof(value), "%lld %lld", s->v[0], s->v[1]);
-		else
-			snprintf(value, sizeof(value), "%lld", s->v[0]);
+		if (key_format_value(kd, s->v, value, sizeof(value)) < 0)
+			return diag_set(d, -EINVAL, file, k->line, k->col, "%s: value too long", kd->name);
 		s->value = strdup(value);
 		s->why = strdup(reason->scalar);
 		s->from = strdup(p->name);

@@ -88,6 +88,10 @@ static int boot_view_init(struct boot_view *v, const struct snapshot *s, enum sy
 		v->any = true;
 		if (key_table[i].type == KEY_INT) {
 			*f = (struct fact_val) { .present = true, .i = b->value[o][0] };
+		} else if (key_table[i].type == KEY_PORT_LIST) {
+			if (key_format_value(&key_table[i], b->value[o], v->pair[i], sizeof(v->pair[i])) < 0)
+				continue;
+			*f = (struct fact_val) { .present = true, .s = v->pair[i] };
 		} else {
 			snprintf(v->pair[i], sizeof(v->pair[i]), "%lld %lld", b->value[o][0], b->value[o][1]);
 			*f = (struct fact_val) { .present = true, .s = v->pair[i] };

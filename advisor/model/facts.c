@@ -51,7 +51,7 @@ static const struct fact_def static_defs[F__STATIC_COUNT] = {
 	[F_SOCKSTAT_ALLOC]        = { "sockstat.alloc", FT_INT, SCOPE_HOST, "allocated TCP sockets, all namespaces" },
 	[F_SOCKSTAT_MEM_PAGES]    = { "sockstat.mem_pages", FT_INT, SCOPE_HOST, "TCP memory in pages (compare tcp_mem)" },
 	[F_TW_INCOMING]           = { "timewait.incoming", FT_INT, SCOPE_NETNS,
-		"TIME_WAIT on a listening local port (this host closed first as a server)" },
+		"TIME_WAIT on a server port: listening, or outside ip_local_port_range (this host closed first as a server)" },
 	[F_TW_OUTGOING]           = { "timewait.outgoing", FT_INT, SCOPE_NETNS,
 		"TIME_WAIT of outgoing connections (this host closed first as a client)" },
 	[F_TW_MAX_PER_DEST]       = { "timewait.max_per_dest", FT_INT, SCOPE_NETNS,

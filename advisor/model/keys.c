@@ -257,6 +257,18 @@ const struct key_def key_table[] = {
 			"FIN packet seen\"); the half-closed phase after that is conntrack's CLOSE_WAIT. It does "
 			"not touch the host's own sockets.",
 	},
+	/* ---- issue #16: ports kept out of the ephemeral range ---- */
+	{
+		.name = "net.ipv4.ip_local_reserved_ports", .type = KEY_PORT_LIST, .unit = "port",
+		.kmin = LLONG_MIN, .kmax = LLONG_MAX, .amin = LLONG_MIN, .amax = LLONG_MAX,
+		.arange_why = "any set of ports 0 to 65535; tcptune only ever adds to it",
+		.per_netns = true, .writable = true,
+		.explain = "Ports that connect() and bind() to port 0 never pick from ip_local_port_range "
+			"(docs/KERNEL.md §20.2): a service listening inside the ephemeral range keeps its port "
+			"free for its next start. An explicit bind() to a reserved port still works. Written "
+			"as \"8080,9000-9100\"; a write replaces the whole set, so tcptune writes the union of "
+			"what is reserved already and what it adds, never less. A new namespace starts empty.",
+	},
 };
 const size_t key_count = sizeof(key_table) / sizeof(key_table[0]);
 
@@ -293,10 +305,88 @@ int key_proc_path(const struct key_def *k, char *buf, size_t len)
 	return 0;
 }
 
+/* Port sets travel through the code as v[2] like every value: v[0] is a
+ * hash of the canonical text, v[1] the number of ports, and the text of
+ * every set parsed is kept here so that key_format_value() can give it
+ * back.  Sets of one run are few (runtime, boot lines, profile, plan). */
+#define INTERNED_SETS 64
+static struct {
+	long long id, count;
+	char text[KEY_PORT_LIST_MAX + 1];
+	bool used;
+} interned[INTERNED_SETS];
+static size_t interned_next;
+
+static long long text_id(const char *t)
+{
+	unsigned long long h = 1469598103934665603ULL;
+
+	for (; *t; t++)
+		h = (h ^ (unsigned char) *t) * 1099511628211ULL;
+	return (long long) (h >> 2);	/* non-negative */
+}
+
+static int ports_value(const char *s, long long v[2])
+{
+	unsigned char bm[65536 / 8];
+	char text[KEY_PORT_LIST_MAX + 1], why[96];
+	long long count = 0;
+	size_t i;
+
+	if (key_ports_parse(s, bm, why, sizeof(why)) < 0 || key_ports_format(bm, text, sizeof(text)) < 0)
+		return -EINVAL;
+	for (i = 0; i < sizeof(bm); i++)
+		count += __builtin_popcount(bm[i]);
+	v[0] = text_id(text);
+	v[1] = count;
+	for (i = 0; i < INTERNED_SETS; i++)
+		if (interned[i].used && interned[i].id == v[0] && strcmp(interned[i].text, text) == 0)
+			return 0;
+	i = interned_next++ % INTERNED_SETS;
+	interned[i].used = true;
+	interned[i].id = v[0];
+	interned[i].count = count;
+	memcpy(interned[i].text, text, sizeof(text));
+	return 0;
+}
+
+int key_ports_format(const unsigned char bm[65536 / 8], char *buf, size_t len)
+{
+	size_t o = 0;
+
+	if (len == 0)
+		return -EOVERFLOW;
+	buf[0] = '\0';
+	for (unsigned a = 0; a < 65536; a++) {
+		unsigned b = a;
+		int n;
+
+		if (!key_ports_has(bm, a))
+			continue;
+		while (b + 1 < 65536 && key_ports_has(bm, b + 1))
+			b++;
+		n = a == b ? snprintf(buf + o, len - o, "%s%u", o ? "," : "", a)
+			   : snprintf(buf + o, len - o, "%s%u-%u", o ? "," : "", a, b);
+		if (n < 0 || (size_t) n >= len - o)
+			return -EOVERFLOW;
+		o += (size_t) n;
+		a = b;
+	}
+	return (int) o;
+}
+
 int key_format_value(const struct key_def *k, const long long v[2], char *buf, size_t len)
 {
 	int n;
 
+	if (k->type == KEY_PORT_LIST) {
+		for (size_t i = 0; i < INTERNED_SETS; i++)
+			if (interned[i].used && interned[i].id == v[0] && interned[i].count == v[1]) {
+				n = snprintf(buf, len, "%s", interned[i].text);
+				return n < 0 || (size_t) n >= len ? -EOVERFLOW : n;
+			}
+		return -EINVAL;
+	}
 	if (k->type == KEY_INT_PAIR)
 		n = snprintf(buf, len, "%lld %lld", v[0], v[1]);
 	else
@@ -311,6 +401,8 @@ int key_parse_value(const struct key_def *k, const char *s, long long v[2])
 	char a[32], b[32];
 	int n;
 
+	if (k->type == KEY_PORT_LIST)
+		return ports_value(s, v);
 	if (k->type == KEY_INT) {
 		long long x;
 		int r = parse_ll_trim(s, LLONG_MIN, LLONG_MAX, &x);
@@ -363,6 +455,8 @@ const char *key_absence_reason(const struct key_def *k, long kernel_version, cha
 
 static bool in_range(long long lo, long long hi, const struct key_def *k, const long long v[2])
 {
+	if (k->type == KEY_PORT_LIST)
+		return true;	/* any set the parser accepted */
 	if (v[0] < lo || v[0] > hi)
 		return false;
 	if (k->type == KEY_INT_PAIR && (v[1] < lo || v[1] > hi || v[0] > v[1]))
@@ -549,6 +643,20 @@ int key_kernel_write(const struct key_def *k, const char *text, const long long 
 	long long v[2] = { cur[0], cur[1] };
 	int r;
 
+	if (k->type == KEY_PORT_LIST) {
+		/* The whole set is replaced (§20.2); the newline is a separator. */
+		unsigned char bm[65536 / 8];
+		char t[KEY_PORT_LIST_MAX + 1];
+
+		r = key_ports_parse(text, bm, why, why_len);
+		if (r < 0)
+			return r;
+		if (key_ports_format(bm, t, sizeof(t)) < 0) {
+			snprintf(why, why_len, "more ports than tcptune carries (%d characters)", KEY_PORT_LIST_MAX);
+			return -EINVAL;
+		}
+		return ports_value(t, ret);
+	}
 	/* Both programs write the value and a newline in one write(2) at
 	 * offset 0; text past what the handler consumes is ignored (§1.1, §1.3). */
 	r = snprintf(buf, sizeof(buf), "%s\n", text);
@@ -601,6 +709,53 @@ int key_kernel_cross_check(size_t k, const long long v[2], const long long state
 		snprintf(why, why_len, "%lld is above the low end of ip_local_port_range (%lld at that point)",
 			 v[0], state[range][0]);
 		return -EINVAL;
+	}
+	return 0;
+}
+
+int key_ports_parse(const char *text, unsigned char bm[65536 / 8], char *why, size_t why_len)
+{
+	const char *p = text;
+
+	memset(bm, 0, 65536 / 8);
+	while (*p == '\n')
+		p++;
+	while (*p) {
+		unsigned long long a, b;
+		const char *end;
+
+		if (*p == '-' || kernel_strtoul(p, &end, &a) <= 0) {
+			snprintf(why, why_len, "'%.16s' is not a port number", p);
+			return -EINVAL;
+		}
+		if (a > 65535) {
+			snprintf(why, why_len, "port %llu above 65535", a);
+			return -EINVAL;
+		}
+		b = a;
+		p = end;
+		if (*p == '-') {
+			p++;
+			if (*p == '-' || kernel_strtoul(p, &end, &b) <= 0) {
+				snprintf(why, why_len, "'%.16s' after '-' is not a port number", p);
+				return -EINVAL;
+			}
+			if (b > 65535 || b < a) {
+				snprintf(why, why_len, "range %llu-%llu: the end must be %llu to 65535", a, b, a);
+				return -EINVAL;
+			}
+			p = end;
+		}
+		if (*p && *p != ',' && *p != '\n') {
+			snprintf(why, why_len, "'%c' after %llu: items are separated by ','", *p, b);
+			return -EINVAL;
+		}
+		for (unsigned long long x = a; x <= b; x++)
+			key_ports_add(bm, (unsigned) x);
+		if (*p)
+			p++;
+		while (*p == '\n')
+			p++;
 	}
 	return 0;
 }

@@ -11,7 +11,13 @@
 enum key_type {
 	KEY_INT,		/* one integer */
 	KEY_INT_PAIR,		/* two integers, "low high" (ip_local_port_range) */
+	KEY_PORT_LIST,		/* a set of ports, "8080,9000-9100" (ip_local_reserved_ports);
+				 * v[0] identifies the set, v[1] counts its ports (keys.c) */
 };
+
+/* The longest port list tcptune carries, in its canonical text: what fits
+ * the 64-byte value fields of the snapshot and the store. */
+#define KEY_PORT_LIST_MAX 62
 
 struct key_def {
 	const char *name;	/* dotted, e.g. "net.ipv4.tcp_fin_timeout" */
@@ -110,6 +116,25 @@ int key_kernel_cross_check(size_t k, const long long v[2], const long long state
 			   char *why, size_t why_len);
 
 bool key_in_kernel_range(const struct key_def *k, const long long v[2]);
+
+/* Port sets (KEY_PORT_LIST), as a bitmap of 65536 bits.  Parse text as
+ * proc_do_large_bitmap() does on a write at offset 0 (docs/KERNEL.md §20.2):
+ * "N" or "N-M" items separated by ',' or '\n', numbers as the kernel reads
+ * them (decimal, 0x hex, 0 octal), nothing else; the result replaces the
+ * set.  Returns 0 or -EINVAL with the reason in why. */
+int key_ports_parse(const char *text, unsigned char bm[65536 / 8], char *why, size_t why_len);
+/* The kernel's own text of a set ("8080,9000-9100", "" when empty).
+ * Returns the length or -EOVERFLOW. */
+int key_ports_format(const unsigned char bm[65536 / 8], char *buf, size_t len);
+static inline bool key_ports_has(const unsigned char bm[65536 / 8], unsigned port)
+{
+	return port < 65536 && (bm[port / 8] >> (port % 8) & 1);
+}
+static inline void key_ports_add(unsigned char bm[65536 / 8], unsigned port)
+{
+	if (port < 65536)
+		bm[port / 8] |= (unsigned char) (1u << (port % 8));
+}
 
 /* The same on the kernel of version kernel_version (kernel.version, -1
  * unknown: this table's range): ranges that changed with a release are

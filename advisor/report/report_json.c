@@ -57,6 +57,10 @@ static json_t *value_json(const struct key_def *k, const char *raw)
 		snprintf(buf, sizeof(buf), "%lld %lld", v[0], v[1]);
 		return json_string_safe(buf);
 	}
+	if (k->type == KEY_PORT_LIST) {
+		char buf[KEY_PORT_LIST_MAX + 1];
+		return json_string_safe(key_format_value(k, v, buf, sizeof(buf)) < 0 ? raw : buf);
+	}
 	return json_integer(v[0]);
 }
 

@@ -275,7 +275,7 @@ static json_t *keys_obj(const struct netns_result *r)
 		if (!key_table[k].per_netns || !r->keys || !r->keys[k].present || r->keys[k].err)
 			continue;
 		value_text(k, r->keys[k].v, v, sizeof(v));
-		json_object_set_new(o, key_table[k].name, key_table[k].type == KEY_INT_PAIR ? json_string(v)
+		json_object_set_new(o, key_table[k].name, key_table[k].type != KEY_INT ? json_string(v)
 				    : json_integer(r->keys[k].v[0]));
 	}
 	return o;

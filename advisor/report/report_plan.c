@@ -7,6 +7,7 @@
 
 #include "jsonutil.h"
 #include "keys.h"
+#include "report.h"
 #include "strutil.h"
 #include "txn.h"
 
@@ -29,12 +30,49 @@ static void boot_text(FILE *out, const struct plan_row *r)
 	}
 }
 
-int report_plan_text(const struct plan *pl, const struct snapshot *s, FILE *out)
+/* The preflight of a new port range (engine/plan.h, docs/KERNEL.md §20). */
+static void ports_text(FILE *out, const struct plan *pl)
 {
+	const struct plan_ports *pp = &pl->ports;
+	bool planned = false;
 	char b[300];
 
-	fprintf(out, "Profile %s: %zu change%s now, %zu key%s skipped\n\n", pl->profile, pl->n_change,
+	if (!pp->range_changes)
+		return;
+	for (size_t i = 0; i < pl->n; i++)
+		planned |= pl->rows[i].reserve && !pl->rows[i].skip;
+	fprintf(out, "\nThe new ephemeral range %lld-%lld, checked against this host:\n", pp->low, pp->high);
+	if (!pp->listeners_known)
+		fprintf(out, "  TCP listeners: unknown, the sockets could not be read\n");
+	else if (!pp->n_hazards)
+		fprintf(out, "  no TCP listener inside it\n");
+	for (size_t i = 0; i < pp->n_hazards; i++) {
+		const struct plan_port_hazard *h = &pp->hazards[i];
+
+		fprintf(out, "  listener on port %u: %s; %s; %s\n", h->port, esc(h->who, b, sizeof(b)),
+			h->newly ? "newly inside" : "inside the current range too",
+			h->reserved ? "reserved already" : planned ? "reserved by this plan" : "NOT reserved");
+	}
+	if (pp->reserved_inside[0])
+		fprintf(out, "  reserved already inside it (connect() skips them): %s\n", pp->reserved_inside);
+	if (pp->kubelet)
+		fprintf(out, "  a kubelet runs: Kubernetes NodePorts 30000-32767 %s\n",
+			planned ? "reserved by this plan" : "NOT reserved");
+	if (pp->note[0])
+		report_wrap(out, 80, "  Warning: ", "           ", pp->note);
+	fprintf(out, "  (UDP services are not checked.)\n");
+}
+
+int report_plan_text(const struct plan *pl, const struct snapshot *s, FILE *out)
+{
+	char b[1024];
+
+	fprintf(out, "Profile %s: %zu change%s now, %zu key%s skipped\n", pl->profile, pl->n_change,
 		pl->n_change == 1 ? "" : "s", pl->n_skip, pl->n_skip == 1 ? "" : "s");
+	if (pl->n_corrections)
+		fprintf(out, "Also %zu harmful value%s corrected, which the profile leaves alone (marked "
+			"\"correct\")\n", pl->n_corrections, pl->n_corrections == 1 ? "" : "s");
+	fputc('\n', out);
 	fprintf(out, "  %-50s %-13s %-13s %-13s\n", "key", "runtime", "boot now", "profile");
 	for (size_t i = 0; i < pl->n; i++) {
 		const struct plan_row *r = &pl->rows[i];
@@ -42,15 +80,17 @@ int report_plan_text(const struct plan *pl, const struct snapshot *s, FILE *out)
 
 		fprintf(out, "%c %-50s %-13s %-13s %-13s%s\n", r->change ? '*' : ' ', key_table[r->key].name,
 			r->present ? r->runtime : "missing", bt ? esc(bt->value, b, 14) : "-", r->target,
-			r->skip ? "  skipped" : r->change ? "  change" : "  same");
+			r->skip ? "  skipped" : r->correction ? "  correct" : r->reserve && r->change ? "  reserve"
+			: r->change ? "  change" : "  same");
 		if (r->skip)
 			fprintf(out, "      skipped: %s\n", r->skip);
 		if (bt)
 			fprintf(out, "      boot now: %s:%u\n", esc(bt->file, b, sizeof(b)), bt->line);
 		if (r->why && (r->change || r->skip))
-			fprintf(out, "      why: %s\n", r->why);
+			report_wrap(out, 80, "      why: ", "           ", esc(r->why, b, sizeof(b)));
 		boot_text(out, r);
 	}
+	ports_text(out, pl);
 	fprintf(out, "\nAt boot, tcptune's file wins for every key not marked LOSES above "
 		"(systemd-sysctl and sysctl --system).\n");
 	fprintf(out, "Managed file %s: %s\n", TXN_DEFAULT_MANAGED_FILE,
@@ -77,7 +117,7 @@ json_t *report_plan_json(const struct plan *pl)
 		const struct plan_row *r = &pl->rows[i];
 
 		json_array_append_new(keys, json_pack(
-			"{s:s, s:o, s:s, s:o, s:o, s:b, s:o, s:o, s:{s:b, s:b}, s:{s:o, s:o}}",
+			"{s:s, s:o, s:s, s:o, s:o, s:b, s:o, s:o, s:{s:b, s:b}, s:{s:o, s:o}, s:b, s:b}",
 			"key", key_table[r->key].name,
 			"runtime", r->present ? json_string(r->runtime) : json_null(),
 			"profile", r->target,
@@ -89,11 +129,27 @@ json_t *report_plan_json(const struct plan *pl)
 			"wins_at_boot", "systemd", !r->skip && !r->override[ORDER_SYSTEMD],
 			"procps", !r->skip && !r->override[ORDER_PROCPS],
 			"overridden_by", "systemd", assign_json(r->override[ORDER_SYSTEMD]),
-			"procps", assign_json(r->override[ORDER_PROCPS])));
+			"procps", assign_json(r->override[ORDER_PROCPS]),
+			"correction", r->correction, "reservation", r->reserve));
 	}
-	return json_pack("{s:s, s:I, s:I, s:o, s:{s:s, s:b}}", "profile", pl->profile,
+	json_t *ports = json_null();
+	if (pl->ports.range_changes) {
+		const struct plan_ports *pp = &pl->ports;
+		json_t *hz = json_array();
+
+		for (size_t i = 0; i < pp->n_hazards; i++)
+			json_array_append_new(hz, json_pack("{s:I, s:o, s:b, s:b}", "port", (json_int_t) pp->hazards[i].port,
+							    "process", json_string_safe(pp->hazards[i].who),
+							    "reserved_already", pp->hazards[i].reserved,
+							    "newly_inside", pp->hazards[i].newly));
+		ports = json_pack("{s:I, s:I, s:o, s:s, s:b, s:o}", "low", (json_int_t) pp->low, "high",
+				  (json_int_t) pp->high, "listeners", pp->listeners_known ? hz : (json_decref(hz), json_null()),
+				  "reserved_inside", pp->reserved_inside, "kubelet", pp->kubelet,
+				  "warning", pp->note[0] ? json_string_safe(pp->note) : json_null());
+	}
+	return json_pack("{s:s, s:I, s:I, s:o, s:{s:s, s:b}, s:o}", "profile", pl->profile,
 			 "changes", (json_int_t) pl->n_change, "skipped", (json_int_t) pl->n_skip, "keys", keys,
-			 "file", "path", TXN_DEFAULT_MANAGED_FILE, "unchanged", pl->file_unchanged);
+			 "file", "path", TXN_DEFAULT_MANAGED_FILE, "unchanged", pl->file_unchanged, "port_range", ports);
 }
 
 /* A plan of keys going back (rollback's, shown before it asks, and apply

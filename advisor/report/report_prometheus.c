@@ -142,7 +142,7 @@ static void socket_families(struct prom *p, const struct snapshot *s)
 		   F_SOCKETS_UNACCEPTED);
 
 	family(p, "tcptune_timewait", "gauge",
-	       "TIME_WAIT sockets: incoming (on a listening port) or outgoing (this host was the client)");
+	       "TIME_WAIT sockets: incoming (on a server port) or outgoing (this host was the client)");
 	sample_fact(p, s, (const char *const[]) { "direction", "incoming", NULL }, F_TW_INCOMING);
 	sample_fact(p, s, (const char *const[]) { "direction", "outgoing", NULL }, F_TW_OUTGOING);
 	fact_gauge(p, s, "tcptune_timewait_max_per_destination",

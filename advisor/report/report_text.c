@@ -194,7 +194,7 @@ static void timewait_section(const struct report_ctx *ctx, FILE *out)
 	if (!ctx->s->census_ok)
 		return;
 	fprintf(out, "TIME_WAIT (always 60 s; no sysctl shortens it)\n");
-	fprintf(out, "  incoming, on a listening port (this host closed first as a server): %" PRIu64 "\n",
+	fprintf(out, "  incoming, on a server port (this host closed first as a server):    %" PRIu64 "\n",
 		c->tw_incoming);
 	fprintf(out, "  outgoing (this host closed first as a client):                    %" PRIu64 "\n",
 		c->tw_outgoing);

@@ -3,7 +3,11 @@
  * timer 3 = timewait minisocket; inode 0 in FIN_WAIT1/FIN_WAIT2/CLOSING/
  * LAST_ACK = orphan; inode 0 in ESTABLISHED/CLOSE_WAIT = not yet accepted.
  *
- * "Incoming" means the local port is a listening port.  Both sock_diag
+ * "Incoming" (this host was the server) means the local port is a listening
+ * port now, or lies outside ip_local_port_range: connect() without an
+ * explicit bind() takes its local port from that range
+ * (__inet_hash_connect(), docs/KERNEL.md §20.1), so a port outside it is a
+ * server's port even after its listener closed.  Both sock_diag
  * (inet_diag_dump_icsk() walks the listening hash before the established
  * hash, net/ipv4/inet_diag.c) and /proc/net/tcp (tcp_seq_start() starts with
  * LISTENING_SOCKETS) deliver a family's listeners before its connections, and
@@ -122,6 +126,11 @@ static bool is_listening(const struct census *c, uint16_t port)
 	return c->listen_ports[port / 8] & (1u << (port % 8));
 }
 
+bool census_port_is_server(const struct census *c, uint16_t port)
+{
+	return is_listening(c, port) || port < c->port_low || port > c->port_high;
+}
+
 static int add_close_wait(struct census *c, const struct sock_rec *r, bool server_side)
 {
 	struct census_cw *cw;
@@ -176,7 +185,7 @@ int census_add(struct census *c, const struct sock_rec *r)
 {
 	const struct tcp_state_name *sn = tcp_state_by_number(r->state);
 	int state, fam;
-	bool listening_port, ephemeral;
+	bool server_port, ephemeral;
 
 	if (!sn || (r->family != AF_INET && r->family != AF_INET6))
 		return -EINVAL;
@@ -206,33 +215,33 @@ int census_add(struct census *c, const struct sock_rec *r)
 			c->unaccepted++;
 	}
 
-	listening_port = is_listening(c, r->lport);
-	ephemeral = !listening_port && r->lport >= c->port_low && r->lport <= c->port_high;
+	/* A port outside the ephemeral range is a server's, even after its
+	 * listener closed (the comment at the top). */
+	server_port = census_port_is_server(c, r->lport);
+	ephemeral = !server_port;
 
 	if (state == TCPS_TIME_WAIT) {
-		if (listening_port)
+		if (server_port)
 			c->tw_incoming++;
 		else
 			c->tw_outgoing++;
 	}
-	if (!listening_port && (state == TCPS_TIME_WAIT || ephemeral)) {
+	if (ephemeral) {
 		struct dest_slot *d = desttab_get(c->dests, r->family, r->raddr, r->rport);
 
 		if (!d)
 			return -ENOMEM;
 		if (state == TCPS_TIME_WAIT)
 			d->tw++;
-		if (ephemeral) {
-			d->all++;
-			if ((r->lport - c->port_low) & 1)
-				d->bindpar++;
-		}
+		d->all++;
+		if ((r->lport - c->port_low) & 1)
+			d->bindpar++;
 	}
 	if (state == TCPS_CLOSE_WAIT) {
 		if (r->rqueue > 1)
 			c->cw_with_unread++;
 		if (r->inode != 0)
-			return add_close_wait(c, r, listening_port);
+			return add_close_wait(c, r, server_port);
 	}
 	return 0;
 }

@@ -116,6 +116,11 @@ void census_release(struct census *c);
 /* Count one socket.  Returns 0 or -ENOMEM. */
 int census_add(struct census *c, const struct sock_rec *r);
 
+/* Was this host the server of a connection on local port `port`?  True
+ * when the port listens now or lies outside ip_local_port_range
+ * (docs/KERNEL.md §20.1).  Complete once every listener has been added. */
+bool census_port_is_server(const struct census *c, uint16_t port);
+
 /* Top n outgoing destinations by TIME_WAIT count (ties by address), written to
  * out[]; returns how many. */
 size_t census_top_tw_dests(const struct census *c, struct census_dest *out, size_t n);

@@ -162,6 +162,53 @@ static void find_holders_pass(struct wanted *w, size_t n, size_t *left_p, const 
 	*left_p = left;
 }
 
+/* "nginx (pid 12)", or "an unknown process". */
+static void holder_name(const struct wanted *w, char *who, size_t len)
+{
+	if (w->pid > 0)
+		snprintf(who, len, "%s (pid %d)", w->comm, w->pid);
+	else
+		snprintf(who, len, "an unknown process");
+}
+
+void snap_listener_owner(const struct census_listener *l, char *who, size_t len)
+{
+	struct wanted w = { .l = l };
+
+	find_holders(&w, 1);
+	holder_name(&w, who, len);
+}
+
+int snap_comm_running(const char *name)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *de;
+	int found = 0, scanned = 0;
+
+	if (!proc)
+		return 0;
+	while (!found && (de = readdir(proc)) && scanned++ < MAX_PIDS_SCANNED) {
+		char path[64], raw[64] = "";
+		long long pid;
+		ssize_t n;
+		int fd;
+
+		if (parse_ll(de->d_name, 1, 0x7fffffff, &pid) < 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%lld/comm", pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, raw, sizeof(raw) - 1);
+		close(fd);
+		raw[n > 0 ? n : 0] = '\0';
+		if (strcmp(str_strip(raw), name) == 0)
+			found = (int) pid;
+	}
+	closedir(proc);
+	return found;
+}
+
 static int set_where(struct snapshot *s, const struct wanted *w, size_t port_fact, size_t proc_fact)
 {
 	struct census_dest d = { .family = w->l->family, .port = w->l->port };
@@ -174,10 +221,7 @@ static int set_where(struct snapshot *s, const struct wanted *w, size_t port_fac
 	r = snap_set_str(s, port_fact, buf);
 	if (r < 0)
 		return r;
-	if (w->pid > 0)
-		snprintf(who, sizeof(who), "%s (pid %d)", w->comm, w->pid);
-	else
-		snprintf(who, sizeof(who), "an unknown process");
+	holder_name(w, who, sizeof(who));
 	return snap_set_str(s, proc_fact, who);
 }
 

@@ -46,6 +46,13 @@ int snap_sysctl_read(struct snapshot *s)
 		for (char *t = val; *t; t++)
 			if (*t == '\t')
 				*t = ' ';
+		if (k->type == KEY_PORT_LIST && strlen(val) > KEY_PORT_LIST_MAX) {
+			/* Valid for the kernel, longer than tcptune carries. */
+			v->err = -EOVERFLOW;
+			snap_note(s, "sysctl", "%s: %zu characters, more than the %d tcptune handles; left alone",
+				  snap_path(s, path), strlen(val), KEY_PORT_LIST_MAX);
+			continue;
+		}
 		if (key_parse_value(k, val, v->v) < 0) {
 			char shown[48];
 			snap_bad_input(s, "sysctl", "%s: unexpected value '%s'", snap_path(s, path),
@@ -57,6 +64,8 @@ int snap_sysctl_read(struct snapshot *s)
 		readable++;
 		if (k->type == KEY_INT)
 			snap_set_int(s, fact_id_sysctl(i), v->v[0]);
+		else if (k->type == KEY_PORT_LIST)
+			snap_set_str(s, fact_id_sysctl(i), v->raw);
 		else {
 			char pair[64];
 			snprintf(pair, sizeof(pair), "%lld %lld", v->v[0], v->v[1]);

@@ -113,6 +113,11 @@ int snapshot_take(struct snapshot *s)
 	return r_sysctl < 0 ? r_sysctl : 0;
 }
 
+int snapshot_take_sockets(struct snapshot *s)
+{
+	return snap_sockets_read(s);
+}
+
 int snapshot_take_config(struct snapshot *s)
 {
 	int r;

@@ -82,6 +82,11 @@ int snapshot_take(struct snapshot *s);
 /* Only kernel, sysctl and boot configuration (for explain and diff). */
 int snapshot_take_config(struct snapshot *s);
 
+/* Add the socket census to a configuration snapshot (the plan's port-range
+ * preflight); after snapshot_take_config().  Returns 0 or a negative errno,
+ * notes as the sockets reader makes them. */
+int snapshot_take_sockets(struct snapshot *s);
+
 /* path.idle_timeout: the shorter of declared (tcptune.yaml's idle_timeout,
  * 0 when not declared) and conntrack's established timeout, with its
  * source; missing when neither is known.  Returns 0 or -ENOMEM. */
@@ -90,6 +95,12 @@ int snapshot_set_path_idle(struct snapshot *s, long long declared);
 void snap_set_int(struct snapshot *s, size_t id, int64_t v);
 int snap_set_str(struct snapshot *s, size_t id, const char *v);
 const struct fact_val *snap_get(const struct snapshot *s, size_t id);
+
+/* The live system's processes (/proc, not --root): "nginx (pid 12)" for
+ * the process holding listener l's socket, or "an unknown process"; the pid
+ * of a process whose comm is name, or 0. */
+void snap_listener_owner(const struct census_listener *l, char *who, size_t len);
+int snap_comm_running(const char *name);
 
 /* Add a note: what could not be seen and why.  Out of memory is ignored: a
  * lost note must not stop the snapshot. */

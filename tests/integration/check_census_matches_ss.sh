@@ -124,15 +124,17 @@ expect_json .sockets.by_family.ipv6.time_wait "$TW6"
 
 # ---- TIME_WAIT analysis ---------------------------------------------------
 TW=$(count TIME-WAIT "$W/counts1")
-# Peers of TIME-WAIT sockets, and TIME-WAIT sockets on a listening port.
+# Peers of TIME-WAIT sockets, and TIME-WAIT sockets on a server's port: a
+# listening one, or one outside ip_local_port_range (docs/KERNEL.md §20.1).
 TOP_SS=$(awk -v r="$TOP_REMOTE" '$1 == "TIME-WAIT" && $5 == r { n++ } END { print n + 0 }' "$W/ss1.txt")
 [ "$TOP_SS" = "${R[tw_top_count]}" ] ||
 	fail "scenario: ss shows $TOP_SS TIME-WAIT to $TOP_REMOTE, sockscen built ${R[tw_top_count]}"
-INCOMING=$(awk '
+read -r PLOW PHIGH < /proc/sys/net/ipv4/ip_local_port_range
+INCOMING=$(awk -v lo="$PLOW" -v hi="$PHIGH" '
 	function port(a) { sub(/.*:/, "", a); return a }
 	$1 == "LISTEN" { l[port($4)] = 1 }
 	$1 == "TIME-WAIT" { tw[NR] = port($4) }
-	END { for (i in tw) if (tw[i] in l) n++; print n + 0 }' "$W/ss1.txt")
+	END { for (i in tw) if (tw[i] in l || tw[i] + 0 < lo || tw[i] + 0 > hi) n++; print n + 0 }' "$W/ss1.txt")
 [ "$INCOMING" = "${R[tw_in_count]}" ] ||
 	fail "scenario: ss shows $INCOMING TIME-WAIT on listening ports, sockscen built ${R[tw_in_count]}"
 expect_json '.timewait.top_destinations[0].remote' "$TOP_REMOTE"

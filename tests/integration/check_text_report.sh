@@ -89,7 +89,7 @@ run_bounded "$TT_HANG" "$TCPTUNE" -v check >"$W/verbose" 2>/dev/null
 [ "$(grep -c '^  Why: ' "$W/verbose")" = 2 ] || fail "-v does not explain both findings"
 grep -q '^  Evidence: sockets.close_wait=' "$W/verbose" || fail "-v shows no evidence"
 run_bounded "$TT_HANG" "$TCPTUNE" check --wide >"$W/wide" 2>/dev/null
-grep -q '^  Fix: Fix the program: close the socket.*No sysctl removes CLOSE_WAIT\.$' "$W/wide" ||
+grep -q '^  Fix: No sysctl resolves this, and no profile does: fix the program the title names\. Close the socket.*No sysctl removes CLOSE_WAIT\.$' "$W/wide" ||
 	fail "--wide wraps the fix"
 
 # --samples: a rates section; nonsense sampling is refused.

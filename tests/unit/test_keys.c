@@ -100,6 +100,51 @@ static void test_parse_and_ranges(void **state)
 	assert_false(key_in_apply_range(recycle, v));	/* never writable */
 }
 
+/* ip_local_reserved_ports (KEY_PORT_LIST): what the 6.18 kernel itself read
+ * back after each write in a fresh network namespace (issue #16). */
+static void test_port_list(void **state)
+{
+	static const struct { const char *in, *kernel; } cases[] = {
+		{ "8080,9000-9100", "8080,9000-9100" },
+		{ "0x10,010", "8,16" },		/* hex and octal, as proc_get_long reads them */
+		{ "1-3,2-5", "1-5" },
+		{ "8080,", "8080" },
+		{ "", "" },			/* "\n" written: the set is emptied */
+		{ "\n", "" },
+	};
+	static const char *const refused[] = { "8080, 9000", "70000", "5-3", "-1", "a" };
+	const struct key_def *k = key_lookup("net.ipv4.ip_local_reserved_ports");
+	long long v[2], cur[2] = { 0, 0 };
+	char buf[KEY_PORT_LIST_MAX + 1], why[128];
+
+	(void) state;
+	assert_non_null(k);
+	assert_int_equal(k->type, KEY_PORT_LIST);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(key_parse_value(k, cases[i].in, v), 0);
+		assert_true(key_format_value(k, v, buf, sizeof(buf)) >= 0);
+		assert_string_equal(buf, cases[i].kernel);
+		assert_int_equal(key_kernel_write(k, cases[i].in, cur, v, why, sizeof(why)), 0);
+		assert_true(key_format_value(k, v, buf, sizeof(buf)) >= 0);
+		assert_string_equal(buf, cases[i].kernel);
+		assert_true(key_in_apply_range(k, v));
+		assert_false(key_value_harmful(k, v));
+	}
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		assert_int_equal(key_parse_value(k, refused[i], v), -EINVAL);
+		assert_int_equal(key_kernel_write(k, refused[i], cur, v, why, sizeof(why)), -EINVAL);
+		assert_true(why[0] != '\0');
+	}
+	/* Equal sets compare equal whatever the text. */
+	{
+		long long a[2], b[2];
+
+		assert_int_equal(key_parse_value(k, "2-5,1", a), 0);
+		assert_int_equal(key_parse_value(k, "1-5", b), 0);
+		assert_true(a[0] == b[0] && a[1] == b[1] && a[1] == 5);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -107,6 +152,7 @@ int main(void)
 		cmocka_unit_test(test_spec_keys_present),
 		cmocka_unit_test(test_lookup_and_path),
 		cmocka_unit_test(test_parse_and_ranges),
+		cmocka_unit_test(test_port_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -407,6 +407,8 @@ static void test_builtin_default(void **state)
 
 		for (size_t i = 0; i < ARRAY_SIZE(memory_dependent); i++)
 			skip = skip || strcmp(key_table[k].name, memory_dependent[i]) == 0;
+		/* this host's own reservations: plans only ever add to them (issue #16) */
+		skip = skip || key_table[k].type == KEY_PORT_LIST;
 		if (!skip && !profile_setting_find(def, k))
 			fail_msg("default.yaml has no %s", key_table[k].name);
 	}
@@ -496,8 +498,21 @@ static void test_builtin_matches(void **state)
 		  { { "sockets.listen", 2 }, { "timewait.incoming", 9000 }, { "timewait.outgoing", 500 },
 		    { "ports.max_dest_usage_pct", 12 } }, "reverse-proxy" },
 		{ "client without listeners",
-		  { { "sockets.listen", 0 }, { "timewait.incoming", 0 }, { "timewait.outgoing", 3000 } },
-		  "reverse-proxy" },
+		  { { "sockets.listen", 0 }, { "timewait.incoming", 0 }, { "timewait.outgoing", 3000 },
+		    { "timewait.max_per_dest", 2500 } }, "reverse-proxy" },
+		/* issue #16: apt's few dozen connections to its mirrors */
+		{ "idle machine after apt-get update",
+		  { { "sockets.listen", 1 }, { "timewait.incoming", 0 }, { "timewait.outgoing", 60 },
+		    { "timewait.max_per_dest", 40 }, { "ports.max_dest_usage_pct", 0 }, { "nat.gateway", 0 } }, NULL },
+		{ "desktop: many sites, none busy",
+		  { { "sockets.listen", 1 }, { "timewait.incoming", 0 }, { "timewait.outgoing", 3000 },
+		    { "timewait.max_per_dest", 50 }, { "ports.max_dest_usage_pct", 0 } }, NULL },
+		{ "server with orphaned FIN_WAIT2 piling up",
+		  { { "sockets.listen", 1 }, { "timewait.incoming", 0 }, { "timewait.outgoing", 0 },
+		    { "sockets.tw_minisocks", 700 }, { "sockets.time_wait", 0 } }, "web-server" },
+		{ "TIME_WAIT, no orphans",
+		  { { "sockets.listen", 1 }, { "timewait.incoming", 50 }, { "timewait.outgoing", 0 },
+		    { "sockets.tw_minisocks", 50 }, { "sockets.time_wait", 50 } }, NULL },
 		{ "NAT gateway",
 		  { { "sockets.listen", 1 }, { "timewait.incoming", 0 }, { "timewait.outgoing", 0 },
 		    { "nat.gateway", 1 } }, "nat-gateway" },
