@@ -124,7 +124,7 @@ static void test_port_list(void **state)
 		assert_int_equal(key_parse_value(k, cases[i].in, v), 0);
 		assert_true(key_format_value(k, v, buf, sizeof(buf)) >= 0);
 		assert_string_equal(buf, cases[i].kernel);
-		assert_int_equal(key_kernel_write(k, cases[i].in, cur, v, why, sizeof(why)), 0);
+		assert_int_equal(key_kernel_write(k, cases[i].in, cur, 0, v, why, sizeof(why)), 0);
 		assert_true(key_format_value(k, v, buf, sizeof(buf)) >= 0);
 		assert_string_equal(buf, cases[i].kernel);
 		assert_true(key_in_apply_range(k, v));
@@ -132,7 +132,7 @@ static void test_port_list(void **state)
 	}
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
 		assert_int_equal(key_parse_value(k, refused[i], v), -EINVAL);
-		assert_int_equal(key_kernel_write(k, refused[i], cur, v, why, sizeof(why)), -EINVAL);
+		assert_int_equal(key_kernel_write(k, refused[i], cur, 0, v, why, sizeof(why)), -EINVAL);
 		assert_true(why[0] != '\0');
 	}
 	/* Equal sets compare equal whatever the text. */
