@@ -124,21 +124,25 @@ static const char *input_value(const struct plan_input *in, size_t n, int key)
 	return NULL;
 }
 
-static int hazard_add(struct plan_ports *pp, unsigned port)
+/* The hazard of port, found or added (kept in port order); NULL on ENOMEM. */
+static struct plan_port_hazard *hazard_get(struct plan_ports *pp, unsigned port)
 {
 	struct plan_port_hazard *h;
+	size_t i = 0;
 
-	for (size_t i = 0; i < pp->n_hazards; i++)
-		if (pp->hazards[i].port == port)
-			return 0;	/* IPv4 and IPv6 listeners on one port */
+	while (i < pp->n_hazards && pp->hazards[i].port < port)
+		i++;
+	if (i < pp->n_hazards && pp->hazards[i].port == port)
+		return &pp->hazards[i];	/* IPv4 and IPv6 listeners on one port */
 	h = realloc(pp->hazards, (pp->n_hazards + 1) * sizeof(*h));
 	if (!h)
-		return -ENOMEM;
+		return NULL;
 	pp->hazards = h;
-	h = &h[pp->n_hazards++];
-	memset(h, 0, sizeof(*h));
-	h->port = port;
-	return 0;
+	memmove(&h[i + 1], &h[i], (pp->n_hazards - i) * sizeof(*h));
+	pp->n_hazards++;
+	memset(&h[i], 0, sizeof(*h));
+	h[i].port = port;
+	return &h[i];
 }
 
 /* The NodePort range of Kubernetes (--service-node-port-range default). */
@@ -195,9 +199,9 @@ static int ports_preflight(struct plan *pl, const struct snapshot *s, const stru
 
 		if (l->port < t[0] || l->port > t[1])
 			continue;
-		if (hazard_add(pp, l->port) < 0)
+		h = hazard_get(pp, l->port);
+		if (!h)
 			return -ENOMEM;
-		h = &pp->hazards[pp->n_hazards - 1];
 		if (h->who[0])
 			continue;
 		if (s->live)

@@ -63,6 +63,30 @@ static void ports_text(FILE *out, const struct plan *pl)
 	fprintf(out, "  (UDP services are not checked.)\n");
 }
 
+/* Is row r printed whole: it changes, is skipped or corrected, or another
+ * file beats tcptune's at boot? */
+static bool row_detailed(const struct plan_row *r)
+{
+	return r->change || r->skip || r->correction || r->override[ORDER_SYSTEMD] || r->override[ORDER_PROCPS];
+}
+
+/* The other rows, one a line under "Already at the profile's value:". */
+static void same_text(FILE *out, const struct plan *pl)
+{
+	bool first = true;
+
+	for (size_t i = 0; i < pl->n; i++) {
+		const struct plan_row *r = &pl->rows[i];
+
+		if (row_detailed(r))
+			continue;
+		if (first)
+			fprintf(out, "Already at the profile's value:\n");
+		first = false;
+		fprintf(out, "  %s %s\n", key_table[r->key].name, r->target);
+	}
+}
+
 int report_plan_text(const struct plan *pl, const struct snapshot *s, FILE *out)
 {
 	char b[1024];
@@ -73,26 +97,39 @@ int report_plan_text(const struct plan *pl, const struct snapshot *s, FILE *out)
 		fprintf(out, "Also %zu harmful value%s corrected, which the profile leaves alone (marked "
 			"\"correct\")\n", pl->n_corrections, pl->n_corrections == 1 ? "" : "s");
 	fputc('\n', out);
-	fprintf(out, "  %-50s %-13s %-13s %-13s\n", "key", "runtime", "boot now", "profile");
+	/* What changes first, one key a paragraph within 80 columns; the keys
+	 * already at the profile's value (and not lost at boot) in one list
+	 * after them. */
 	for (size_t i = 0; i < pl->n; i++) {
 		const struct plan_row *r = &pl->rows[i];
 		const struct sysctld_assign *bt = r->boot[ORDER_SYSTEMD];
+		char line[1200];
 
-		fprintf(out, "%c %-50s %-13s %-13s %-13s%s\n", r->change ? '*' : ' ', key_table[r->key].name,
-			r->present ? r->runtime : "missing", bt ? esc(bt->value, b, 14) : "-", r->target,
-			r->skip ? "  skipped" : r->correction ? "  correct" : r->reserve && r->change ? "  reserve"
-			: r->change ? "  change" : "  same");
+		if (!row_detailed(r))
+			continue;
+		snprintf(line, sizeof(line), "%s  %s -> %s  %s", key_table[r->key].name,
+			 r->present ? r->runtime : "missing", r->target,
+			 r->skip ? "skipped" : r->correction ? "correct" : r->reserve && r->change ? "reserve"
+			 : r->change ? "change" : "same");
+		report_wrap(out, 80, r->change ? "* " : "  ", "      ", line);
 		if (r->skip)
-			fprintf(out, "      skipped: %s\n", r->skip);
-		if (bt)
-			fprintf(out, "      boot now: %s:%u\n", esc(bt->file, b, sizeof(b)), bt->line);
+			report_wrap(out, 80, "      skipped: ", "      ", r->skip);
+		if (bt) {
+			char v[64];
+
+			snprintf(line, sizeof(line), "%s from %s:%u", esc(bt->value, v, sizeof(v)),
+				 esc(bt->file, b, sizeof(b)), bt->line);
+			report_wrap(out, 80, "      boot now: ", "      ", line);
+		}
 		if (r->why && (r->change || r->skip))
 			report_wrap(out, 80, "      why: ", "           ", esc(r->why, b, sizeof(b)));
 		boot_text(out, r);
 	}
+	same_text(out, pl);
 	ports_text(out, pl);
-	fprintf(out, "\nAt boot, tcptune's file wins for every key not marked LOSES above "
-		"(systemd-sysctl and sysctl --system).\n");
+	fputc('\n', out);
+	report_wrap(out, 80, "", "", "At boot, tcptune's file wins for every key not marked LOSES above "
+		    "(systemd-sysctl and sysctl --system).");
 	fprintf(out, "Managed file %s: %s\n", TXN_DEFAULT_MANAGED_FILE,
 		pl->file_unchanged ? "already up to date" : "will be written");
 	for (size_t i = 0; s->boot_ok && i < s->boot.n_reappliers; i++)
