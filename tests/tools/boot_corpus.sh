@@ -21,7 +21,8 @@ BIN=${TCPTUNE:-$ROOT/build/tcptune}
 KEYS="net.ipv4.tcp_fin_timeout net.ipv4.tcp_keepalive_time net.ipv4.tcp_keepalive_intvl
 net.ipv4.tcp_keepalive_probes net.ipv4.tcp_tw_reuse net.ipv4.tcp_tw_reuse_delay net.ipv4.tcp_max_tw_buckets
 net.ipv4.tcp_orphan_retries net.ipv4.tcp_max_syn_backlog net.ipv4.tcp_syncookies net.ipv4.tcp_timestamps
-net.ipv4.ip_local_port_range net.ipv4.ip_unprivileged_port_start net.core.somaxconn"
+net.ipv4.ip_local_port_range net.ipv4.ip_unprivileged_port_start net.core.somaxconn
+net.ipv4.ip_local_reserved_ports"
 HOSTNS=$(stat -L -c %i /proc/2/ns/net) || exit 1
 W=$(mktemp -d) || exit 1
 trap 'rm -rf "$W"' EXIT
