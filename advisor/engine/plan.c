@@ -148,6 +148,26 @@ static struct plan_port_hazard *hazard_get(struct plan_ports *pp, unsigned port)
 /* The NodePort range of Kubernetes (--service-node-port-range default). */
 #define NODEPORT_LOW 30000
 #define NODEPORT_HIGH 32767
+/* The kubelet's API port (its --port default). */
+#define KUBELET_PORT 10250
+
+/* Does a kubelet run here: a TCP listener on its API port held by a
+ * process named kubelet?  From the census, so that no /proc scan runs
+ * unless such a listener exists (the processes' names are looked up only
+ * for it). */
+static bool kubelet_listens(const struct snapshot *s)
+{
+	for (size_t i = 0; s->census_ok && i < s->census.n_listeners; i++) {
+		char who[128];
+
+		if (s->census.listeners[i].port != KUBELET_PORT)
+			continue;
+		snap_listener_owner(&s->census.listeners[i], who, sizeof(who));
+		if (strncmp(who, "kubelet ", 8) == 0)
+			return true;
+	}
+	return false;
+}
 
 /* Preflight of a new ip_local_port_range (plan.h): fills pl->ports and,
  * when ports need reserving, the row at pl->rows[0] and all[0].  Returns 1
@@ -212,7 +232,7 @@ static int ports_preflight(struct plan *pl, const struct snapshot *s, const stru
 		h->newly = l->port < s->sysctl[ri].v[0] || l->port > s->sysctl[ri].v[1];
 		key_ports_add(want, l->port);
 	}
-	if (s->live && t[0] <= NODEPORT_HIGH && t[1] >= NODEPORT_LOW && snap_comm_running("kubelet") > 0) {
+	if (s->live && t[0] <= NODEPORT_HIGH && t[1] >= NODEPORT_LOW && kubelet_listens(s)) {
 		pp->kubelet = true;
 		for (unsigned p = NODEPORT_LOW; p <= NODEPORT_HIGH; p++)
 			key_ports_add(want, p);

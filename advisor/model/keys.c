@@ -616,8 +616,10 @@ static int kernel_conv(const struct key_def *k, unsigned long long lv, bool neg,
 	}
 	if (k->jiffies && hz <= 0 && (v > k->kmax || v < k->kmin) && !*hz_depends) {
 		*hz_depends = true;
+		long long mag = v < 0 ? -v : v;	/* > kmax >= 0 here */
+
 		snprintf(why, why_len, "%lld is taken only where CONFIG_HZ is at most %lld (INT_MAX/HZ seconds); "
-			 "this kernel's HZ is unknown", v, (long long) INT_MAX / (v < 0 ? -v : v));
+			 "this kernel's HZ is unknown", v, mag > 0 ? (long long) INT_MAX / mag : (long long) INT_MAX);
 	}
 	*ret = v;
 	return 0;

@@ -179,36 +179,6 @@ void snap_listener_owner(const struct census_listener *l, char *who, size_t len)
 	holder_name(&w, who, len);
 }
 
-int snap_comm_running(const char *name)
-{
-	DIR *proc = opendir("/proc");
-	struct dirent *de;
-	int found = 0, scanned = 0;
-
-	if (!proc)
-		return 0;
-	while (!found && (de = readdir(proc)) && scanned++ < MAX_PIDS_SCANNED) {
-		char path[64], raw[64] = "";
-		long long pid;
-		ssize_t n;
-		int fd;
-
-		if (parse_ll(de->d_name, 1, 0x7fffffff, &pid) < 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%lld/comm", pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		n = read(fd, raw, sizeof(raw) - 1);
-		close(fd);
-		raw[n > 0 ? n : 0] = '\0';
-		if (strcmp(str_strip(raw), name) == 0)
-			found = (int) pid;
-	}
-	closedir(proc);
-	return found;
-}
-
 static int set_where(struct snapshot *s, const struct wanted *w, size_t port_fact, size_t proc_fact)
 {
 	struct census_dest d = { .family = w->l->family, .port = w->l->port };

@@ -97,10 +97,8 @@ int snap_set_str(struct snapshot *s, size_t id, const char *v);
 const struct fact_val *snap_get(const struct snapshot *s, size_t id);
 
 /* The live system's processes (/proc, not --root): "nginx (pid 12)" for
- * the process holding listener l's socket, or "an unknown process"; the pid
- * of a process whose comm is name, or 0. */
+ * the process holding listener l's socket, or "an unknown process". */
 void snap_listener_owner(const struct census_listener *l, char *who, size_t len);
-int snap_comm_running(const char *name);
 
 /* Add a note: what could not be seen and why.  Out of memory is ignored: a
  * lost note must not stop the snapshot. */
