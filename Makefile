@@ -16,7 +16,7 @@ DEB_PACKAGES := gcc make libc6-dev pkg-config libyaml-dev libcap-dev libmnl-dev 
 # sysctl, strace, node_exporter, ansible), the man page tools, and clang,
 # valgrind, cppcheck and clang-tidy.  build-aux/install-deps leaves no service of these running
 # or enabled.
-TEST_DEB_PACKAGES := libcmocka-dev dpkg-dev build-essential debhelper fakeroot lintian debootstrap prometheus iproute2 util-linux procps systemd python3 jq curl strace prometheus-node-exporter nginx-light wrk nftables \
+TEST_DEB_PACKAGES := libcmocka-dev dpkg-dev build-essential debhelper fakeroot lintian debootstrap prometheus iproute2 util-linux procps systemd python3 jq curl strace prometheus-node-exporter nginx-light wrk apache2-utils nftables \
                 scdoc man-db ansible-core clang libclang-rt-14-dev valgrind cppcheck clang-tidy tmux
 PKGS := yaml-0.1 libcap libmnl jansson zlib
 

@@ -1,9 +1,10 @@
 # shellcheck shell=bash
 # tests/integration/apply_watch_lib.bash: shared by the apply --watch live
 # scenarios, sourced after lib.sh inside enter_netns (not .sh, so that
-# tests/run-integration does not run it as a scenario).  A real nginx
-# (Debian nginx-light) as a reverse proxy to one upstream on loopback, and
-# wrk as the load generator.  The upstream answers after 10 ms (the echo
+# tests/run-integration does not run it as a scenario).  nginx_start runs a
+# real nginx (Debian nginx-light) with the caller's server blocks.  The port
+# scenarios use start_nginx: a reverse proxy to one upstream on loopback,
+# with wrk as the load generator.  The upstream answers after 10 ms (the echo
 # module), so a wrk of 8 connections asks for about 800 new upstream
 # connections a second at most: enough to exhaust a 50-port range in well
 # under a second, too few to fill the 55296 ports reverse-proxy opens.
@@ -14,10 +15,14 @@
 PROXY_PORT=8080	# outside every range used here (40000-40049, 10240-65535, 32768-60999)
 UP_PORT=9090
 
-# start_nginx: nginx in the foreground (start_bg), logs and temp files in $W;
-# waits (TT_HANG) until the proxy answers 200.  Sets NGINX (its pid).
-start_nginx() {
-	local d end
+# nginx_start SERVERS PORT: nginx (Debian nginx-light, the echo module
+# loaded) in the foreground (start_bg), one worker, logs, pid and temp files
+# in $W; SERVERS is the text of its server { } blocks (and any other http
+# directives); waits (TT_HANG) until http://127.0.0.1:PORT/ answers 200.
+# NGINX_WORKER_CONNECTIONS (4096) and NGINX_HTTP (extra http directives)
+# may be set before.  Sets NGINX (its pid).
+nginx_start() {
+	local d end servers=$1 port=$2
 	for d in cb pt ft ut st; do mkdir -p "$W/$d" || fail "mkdir $W/$d"; done
 	cat >"$W/nginx.conf" <<CONF || fail "cannot write $W/nginx.conf"
 load_module /usr/lib/nginx/modules/ngx_http_echo_module.so;
@@ -26,11 +31,29 @@ master_process off;
 worker_processes 1;
 pid $W/nginx.pid;
 error_log $W/error.log error;
-events { worker_connections 4096; }
+events { worker_connections ${NGINX_WORKER_CONNECTIONS:-4096}; }
 http {
 	access_log off;
 	client_body_temp_path $W/cb; proxy_temp_path $W/pt; fastcgi_temp_path $W/ft;
 	uwsgi_temp_path $W/ut; scgi_temp_path $W/st;
+	${NGINX_HTTP:-}
+$servers
+}
+CONF
+	start_bg nginx -e "$W/error.log" -p "$W" -c "$W/nginx.conf"
+	NGINX=$TT_LAST_PID
+	end=$((SECONDS + TT_HANG))
+	until [ "$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/")" = 200 ]; do
+		tt_is_child "$NGINX" || fail "nginx exited: $(tail -n 5 "$W/error.log")"
+		[ "$SECONDS" -lt "$end" ] || fail "nginx did not answer 200 on :$port within $TT_HANG s"
+		sleep 0.1
+	done
+}
+
+# start_nginx: the reverse proxy of the port scenarios (above): PROXY_PORT
+# proxies to one upstream on UP_PORT that answers after 10 ms.
+start_nginx() {
+	nginx_start "
 	server {
 		listen 127.0.0.1:$UP_PORT;
 		location / { echo_sleep 0.01; echo ok; }
@@ -40,19 +63,9 @@ http {
 		location / {
 			proxy_pass http://127.0.0.1:$UP_PORT;
 			proxy_http_version 1.1;
-			proxy_set_header Connection "";
+			proxy_set_header Connection \"\";
 		}
-	}
-}
-CONF
-	start_bg nginx -e "$W/error.log" -p "$W" -c "$W/nginx.conf"
-	NGINX=$TT_LAST_PID
-	end=$((SECONDS + TT_HANG))
-	until [ "$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PROXY_PORT/")" = 200 ]; do
-		tt_is_child "$NGINX" || fail "nginx exited: $(tail -n 5 "$W/error.log")"
-		[ "$SECONDS" -lt "$end" ] || fail "nginx did not answer 200 on :$PROXY_PORT within $TT_HANG s"
-		sleep 0.1
-	done
+	}" "$PROXY_PORT"
 }
 
 # load SECS OUT: one bounded wrk run against the proxy; OUT gets its output.
