@@ -356,8 +356,12 @@ int report_json(const struct report_ctx *ctx, FILE *out)
 			 "findings", findings_json(ctx),
 			 "rule_errors", rule_errors_json(ctx),
 			 "recommendation", ctx->rec && ctx->rec->profile ?
-				json_pack("{s:s, s:o}", "profile", ctx->rec->profile->name,
-					  "reason", json_string_safe(ctx->rec->reason)) : json_null(),
+				json_pack("{s:s, s:o, s:s, s:o, s:o, s:I}", "profile", ctx->rec->profile->name,
+					  "reason", json_string_safe(ctx->rec->reason),
+					  "confidence", recommend_confidence_name(ctx->rec->confidence),
+					  "confidence_reason", json_string_safe(ctx->rec->confidence_why),
+					  "evidence", json_string_safe(ctx->rec->basis),
+					  "samples", (json_int_t) ctx->rec->samples) : json_null(),
 			 "status", report_status_name(ctx->status));
 	if (root && ctx->netns)
 		json_object_set_new(root, "namespaces", report_netns_json(ctx->netns));

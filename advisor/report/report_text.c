@@ -577,9 +577,12 @@ static void recommendation(const struct report_ctx *ctx, FILE *out)
 {
 	if (!ctx->rec || !ctx->rec->profile)
 		return;
-	wrapf(out, ctx->width, "", "  ", "Recommended profile: %s (tcptune diff %s shows what it would change)",
-	      ctx->rec->profile->name, ctx->rec->profile->name);
+	wrapf(out, ctx->width, "", "  ", "Recommended profile: %s, confidence %s (tcptune diff %s shows what it "
+	      "would change)", ctx->rec->profile->name, recommend_confidence_name(ctx->rec->confidence),
+	      ctx->rec->profile->name);
 	wrap(out, ctx->width, "  ", "  ", esc(ctx->rec->reason));
+	wrapf(out, ctx->width, "  ", "  ", "Confidence %s: %s.", recommend_confidence_name(ctx->rec->confidence),
+	      esc(ctx->rec->confidence_why));
 }
 
 int report_text(const struct report_ctx *ctx, FILE *out)

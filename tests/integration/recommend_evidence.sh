@@ -108,6 +108,9 @@ while :; do
 	rec=$(run_bounded "$TT_HANG" "$BIN" recommend --format json 2>/tmp/rec.err) || fail "recommend failed: $(cat /tmp/rec.err)"
 	rec3=$(run_bounded "$TT_HANG" "$BIN" recommend --samples 3 --interval 0 --format json 2>/tmp/rec.err) ||
 		fail "recommend --samples failed: $(cat /tmp/rec.err)"
+	# check reports the same recommendation (exit 1 or 2 is a finding, not a failure)
+	chk=$(run_bounded "$TT_HANG" "$BIN" check --no-state --format json 2>/tmp/chk.err) || [ $? -le 2 ] ||
+		fail "check failed: $(cat /tmp/chk.err)"
 	a=$(tw_to $BACKEND)
 	[ "$b" = $N ] && [ "$a" = $N ] && break
 	[ "$round" -lt 3 ] || fail "ss shows $b then $a outgoing TIME-WAIT to the backend, expected $N throughout (3 rounds)"
@@ -118,5 +121,9 @@ got="$(echo "$rec" | jq -r '"\(.profile) \(.confidence)"') / $(echo "$rec3" | jq
 [ "$got" = "reverse-proxy medium / reverse-proxy high 3" ] ||
 	fail "proxy-like load ($N outgoing TIME_WAIT to 127.0.0.1:$BACKEND): recommend says '$got': $(echo "$rec" | jq -r .reason)"
 case $(echo "$rec" | jq -r .reason) in *"timewait.max_per_dest=$N"*) ;; *) fail "reason lacks timewait.max_per_dest=$N: $(echo "$rec" | jq -r .reason)" ;; esac
-echo "ok: $N outgoing TIME_WAIT to one backend: $got"
+cgot=$(echo "$chk" | jq -r '.recommendation | "\(.profile) \(.confidence) \(.samples)"')
+[ "$cgot" = "reverse-proxy medium 1" ] || fail "check --format json recommends '$cgot', recommend said reverse-proxy medium"
+[ "$(echo "$chk" | jq -r .recommendation.confidence_reason)" = "$(echo "$rec" | jq -r .confidence_reason)" ] ||
+	fail "check's confidence reason differs from recommend's: $(echo "$chk" | jq -c .recommendation)"
+echo "ok: $N outgoing TIME_WAIT to one backend: $got; check --format json: $cgot"
 exit 0
