@@ -139,7 +139,7 @@ static void keys_text(const struct txn_entry *e, bool all, const char *sep)
 		if (!all && ek->had_old && strcmp(ek->old_value, ek->new_value) == 0)
 			continue;
 		printf("%s%s %s -> %s", shown++ ? sep : "", key_table[ek->key].name,
-		       ek->had_old ? ek->old_value : "(absent)", ek->new_value);
+		       ek->had_old ? key_value_shown(ek->old_value) : "(absent)", key_value_shown(ek->new_value));
 	}
 	printf("%s\n", shown ? "" : "(no value changed)");
 }

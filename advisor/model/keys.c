@@ -375,6 +375,11 @@ int key_ports_format(const unsigned char bm[65536 / 8], char *buf, size_t len)
 	return (int) o;
 }
 
+const char *key_value_shown(const char *text)
+{
+	return text[0] ? text : "(empty)";
+}
+
 int key_format_value(const struct key_def *k, const long long v[2], char *buf, size_t len)
 {
 	int n;

@@ -82,6 +82,11 @@ const char *key_absence_reason(const struct key_def *k, long kernel_version, cha
  * -EOVERFLOW.  The one form in which values are compared and written. */
 int key_format_value(const struct key_def *k, const long long v[2], char *buf, size_t len);
 
+/* A value's kernel text as shown to a person: "(empty)" for the empty text
+ * (a port list with no port, as ip_local_reserved_ports reads when nothing
+ * is reserved), else the text itself. */
+const char *key_value_shown(const char *text);
+
 /* What the kernel does when text (as a program writes it, without the
  * newline it adds) is written to k: the parsing of proc_dointvec and its
  * family (docs/KERNEL.md §1.1) and the ranges of k's handler (§1.2, key

@@ -143,6 +143,11 @@ static void test_port_list(void **state)
 		assert_int_equal(key_parse_value(k, "1-5", b), 0);
 		assert_true(a[0] == b[0] && a[1] == b[1] && a[1] == 5);
 	}
+	/* An empty set is shown as such, never as a blank. */
+	assert_int_equal(key_parse_value(k, "", v), 0);
+	assert_true(key_format_value(k, v, buf, sizeof(buf)) >= 0);
+	assert_string_equal(key_value_shown(buf), "(empty)");
+	assert_string_equal(key_value_shown("15000"), "15000");
 }
 
 int main(void)
