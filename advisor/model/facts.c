@@ -141,7 +141,11 @@ static const struct fact_def static_defs[F__STATIC_COUNT] = {
 	[F_SAMPLES]               = { "sample.count", FT_INT, SCOPE_KERNEL, "snapshots taken (check --samples)" },
 	[F_SAMPLE_SECONDS]        = { "sample.seconds", FT_INT, SCOPE_KERNEL, "time between first and last snapshot" },
 	[F_UPTIME_SECONDS]        = { "uptime.seconds", FT_INT, SCOPE_KERNEL,
-		"seconds since boot (/proc/uptime): how long the since-boot counters have been counting" },
+		"seconds since boot (/proc/uptime): how long the initial network namespace's counters have "
+		"been counting" },
+	[F_COUNTERS_SINCE]        = { "counters.since", FT_STR, SCOPE_NETNS,
+		"since when the TcpExt counters count: \"boot\" in the initial network namespace, \"this "
+		"network namespace was created\" in another (docs/KERNEL.md §16.1)" },
 	[F_DELTA_SECONDS]         = { "delta.seconds", FT_INT, SCOPE_KERNEL,
 		"seconds since the previous check of this boot and network namespace (README \"Evidence\"); "
 		"missing without one" },

@@ -427,7 +427,7 @@ static void nat_section(const struct report_ctx *ctx, FILE *out)
 	fprintf(out, "NAT and connection tracking\n");
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
 		fact_line(s, out, fact_def(ids[i])->name, ids[i]);
-	fprintf(out, "\nTcpExt counters since boot (/proc/net/netstat)\n");
+	fprintf(out, "\nTcpExt counters since %s (/proc/net/netstat)\n", snap_counters_since(s));
 	for (size_t i = 0; i < tcpext_count; i++) {
 		const struct fact_val *v = snap_get(s, fact_id_tcpext(i));
 

@@ -359,15 +359,16 @@ static int set_evidence(struct snapshot *s, size_t i, const struct check_state *
 	const struct fact_val *delta = snap_get(s, fact_id_delta_counter(i)), *up = snap_get(s, F_UPTIME_SECONDS);
 	const struct fact_val *nsamp = snap_get(s, F_SAMPLES), *ssec = snap_get(s, F_SAMPLE_SECONDS);
 	const struct fact_val *dsec = snap_get(s, F_DELTA_SECONDS);
-	char total[64], ago[32], at[32], text[192];
+	const char *since = snap_counters_since(s);
+	char total[96], ago[32], at[32], text[224];
 
 	if (!tot->present)
 		return 0;
-	if (up->present) {
+	if (up->present && strcmp(since, "boot") == 0) {
 		span(up->i, ago, sizeof(ago));
 		snprintf(total, sizeof(total), "%" PRId64 " since boot (up %s)", tot->i, ago);
 	} else
-		snprintf(total, sizeof(total), "%" PRId64 " since boot", tot->i);
+		snprintf(total, sizeof(total), "%" PRId64 " since %s", tot->i, since);
 	if (rate->present && rate->i > 0)
 		snprintf(text, sizeof(text), "%" PRId64 "/s, rate from %" PRId64 " samples over %" PRId64 " s",
 			 rate->i, nsamp->i, ssec->i);
@@ -375,7 +376,7 @@ static int set_evidence(struct snapshot *s, size_t i, const struct check_state *
 		span(dsec->i, ago, sizeof(ago));
 		snprintf(text, sizeof(text), "+%" PRId64 " since the previous check %s ago", delta->i, ago);
 	} else if (tot->i == 0)
-		snprintf(text, sizeof(text), "0 since boot");
+		snprintf(text, sizeof(text), "0 since %s", since);
 	else if (delta->present) {
 		const struct state_counter *c = check_state_find(prev, counter_state_name(i));
 		when(c ? c->since : prev->time, now, at, sizeof(at));

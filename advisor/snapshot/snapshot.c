@@ -108,6 +108,8 @@ int snapshot_take(struct snapshot *s)
 	}
 	if (r_sysctl < 0)
 		snap_note(s, "sysctl", "no TCP sysctl could be read under %s", snap_path(s, "proc/sys"));
+	if (snap_set_str(s, F_COUNTERS_SINCE, snap_counters_since(s)) < 0)
+		return -ENOMEM;
 	if (!s->census_ok)
 		return -EIO;
 	return r_sysctl < 0 ? r_sysctl : 0;
@@ -167,6 +169,17 @@ int snap_set_str(struct snapshot *s, size_t id, const char *v)
 	s->facts[id].s = d;
 	s->facts[id].present = true;
 	return 0;
+}
+
+const char *snap_counters_since(const struct snapshot *s)
+{
+	int orphans = key_index("net.ipv4.tcp_max_orphans"), fin = key_index("net.ipv4.tcp_fin_timeout");
+
+	if (orphans >= 0 && s->sysctl[orphans].present)
+		return "boot";
+	if (fin >= 0 && s->sysctl[fin].present)
+		return "this network namespace was created";
+	return "boot, or the network namespace's creation";
 }
 
 const struct fact_val *snap_get(const struct snapshot *s, size_t id)

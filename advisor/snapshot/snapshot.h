@@ -96,6 +96,14 @@ void snap_set_int(struct snapshot *s, size_t id, int64_t v);
 int snap_set_str(struct snapshot *s, size_t id, const char *v);
 const struct fact_val *snap_get(const struct snapshot *s, size_t id);
 
+/* Since when s's TcpExt counters count, as words after "since": "boot" in
+ * the initial network namespace, "this network namespace was created" in
+ * another one (the counters are per namespace, zeroed at its creation:
+ * docs/KERNEL.md §16.1).  The initial namespace is the one where
+ * net.ipv4.tcp_max_orphans exists (registered for it alone, §2.2); when no
+ * net.ipv4 key could be read at all it is unknown, and both are said. */
+const char *snap_counters_since(const struct snapshot *s);
+
 /* The live system's processes (/proc, not --root): "nginx (pid 12)" for
  * the process holding listener l's socket, or "an unknown process". */
 void snap_listener_owner(const struct census_listener *l, char *who, size_t len);

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "facts.h"
+#include "keys.h"
 #include "snap_state.h"
 #include "snapshot.h"
 
@@ -154,6 +155,8 @@ static void load(struct snapshot *s, int64_t lo, struct state_place *place, stru
 
 	assert_int_equal(snapshot_init(s, &t), 0);
 	assert_false(s->live);
+	/* The initial network namespace: tcp_max_orphans exists (docs/KERNEL.md §2.2). */
+	s->sysctl[key_index("net.ipv4.tcp_max_orphans")].present = true;
 	snap_set_int(s, fact_id_tcpext(counter_idx("ListenOverflows")), lo);
 	snap_set_int(s, fact_id_tcpext(counter_idx("TCPReqQFullDrop")), 0);
 	assert_int_equal(snap_state_load(s, place, cur), 0);
@@ -176,6 +179,26 @@ static bool noted(const struct snapshot *s, const char *text)
 		if (!strcmp(s->notes[i].source, "evidence") && strstr(s->notes[i].text, text))
 			return true;
 	return false;
+}
+
+/* Since when the counters count: boot in the initial namespace, the
+ * namespace's creation in another (no tcp_max_orphans, other net.ipv4 keys
+ * there), both said when no net.ipv4 key was read. */
+static void test_counters_since(void **state)
+{
+	struct snapshot s;
+	struct snap_target t = { .root = tree };
+	int orphans = key_index("net.ipv4.tcp_max_orphans"), fin = key_index("net.ipv4.tcp_fin_timeout");
+
+	(void) state;
+	assert_true(orphans >= 0 && fin >= 0);
+	assert_int_equal(snapshot_init(&s, &t), 0);
+	assert_string_equal(snap_counters_since(&s), "boot, or the network namespace's creation");
+	s.sysctl[fin].present = true;
+	assert_string_equal(snap_counters_since(&s), "this network namespace was created");
+	s.sysctl[orphans].present = true;
+	assert_string_equal(snap_counters_since(&s), "boot");
+	snapshot_release(&s);
 }
 
 static void test_no_previous(void **state)
@@ -348,6 +371,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_and_format),
 		cmocka_unit_test(test_parse_rejects),
+		cmocka_unit_test(test_counters_since),
 		cmocka_unit_test(test_no_previous),
 		cmocka_unit_test(test_previous_check),
 		cmocka_unit_test(test_previous_ignored),
