@@ -98,6 +98,14 @@ int change_check_paths(const struct txn_paths *p, char managed_path[256], struct
 	return 0;
 }
 
+int change_begin(const struct txn_paths *p, struct change *c, char managed_path[256], struct txn_error *err)
+{
+	memset(err, 0, sizeof(*err));
+	err->restored = true;	/* until something changes */
+	memset(c, 0, sizeof(*c));
+	return change_check_paths(p, managed_path, err);
+}
+
 int change_canonical_value(size_t key, const char *in, char out[64])
 {
 	long long v[2];

@@ -39,6 +39,10 @@ struct change {
  * -EINVAL or -ENAMETOOLONG with err->what filled. */
 int change_check_paths(const struct txn_paths *p, char managed_path[256], struct txn_error *err);
 
+/* The start of an apply or a rollback: err cleared and marked restored
+ * (nothing has changed yet), c cleared, then change_check_paths(). */
+int change_begin(const struct txn_paths *p, struct change *c, char managed_path[256], struct txn_error *err);
+
 /* key's value as we record and write it ("1024 65535"), from any text the
  * kernel would accept.  -EINVAL when it does not parse. */
 int change_canonical_value(size_t key, const char *in, char out[64]);

@@ -223,10 +223,7 @@ int txn_rollback(const struct txn_paths *p, const char *id, bool force, const ch
 
 	if (!err)
 		err = &dummy;
-	memset(err, 0, sizeof(*err));
-	err->restored = true;	/* until something changes */
-	memset(&c, 0, sizeof(c));
-	r = change_check_paths(p, managed_path, err);
+	r = change_begin(p, &c, managed_path, err);
 	if (r < 0)
 		return r;
 	if (!user)

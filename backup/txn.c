@@ -157,10 +157,7 @@ int txn_apply(const struct txn_paths *p, const struct txn_request *req, bool *re
 
 	if (!err)
 		err = &dummy;
-	memset(err, 0, sizeof(*err));
-	err->restored = true;	/* until something changes */
-	memset(&c, 0, sizeof(c));
-	r = change_check_paths(p, managed_path, err);
+	r = change_begin(p, &c, managed_path, err);
 	if (r < 0)
 		return r;
 	r = check_request(req, err);

@@ -81,6 +81,17 @@ static void test_paths_and_names(void **state)
 
 	assert_int_equal(change_check_paths(&f->paths, path, &err), 0);
 	assert_string_equal(path, f->managed);
+	{
+		struct change c;
+
+		memset(&c, 0x5a, sizeof(c));
+		memset(&err, 0x5a, sizeof(err));
+		assert_int_equal(change_begin(&f->paths, &c, path, &err), 0);
+		assert_true(err.restored);		/* nothing changed yet */
+		assert_string_equal(err.what, "");
+		assert_int_equal(c.entry.user[0], 0);
+		assert_string_equal(path, f->managed);
+	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		f->paths.managed_name = bad[i];
 		assert_int_equal(change_check_paths(&f->paths, path, &err), -EINVAL);
