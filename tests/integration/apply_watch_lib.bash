@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # tests/integration/apply_watch_lib.bash: shared by the apply --watch live
-# scenarios, sourced after lib.sh inside enter_netns (not .sh, so that
-# tests/run-integration does not run it as a scenario).  nginx_start runs a
+# scenarios, sourced after lib.sh (not .sh, so that tests/run-integration
+# does not run it as a scenario).  nginx_start runs a
 # real nginx (Debian nginx-light) with the caller's server blocks.  The port
 # scenarios use start_nginx: a reverse proxy to one upstream on loopback,
 # with wrk as the load generator.  The upstream answers after 10 ms (the echo
@@ -11,6 +11,24 @@
 # The proxy opens a new upstream connection per request and closes it
 # first (HTTP/1.1 without an upstream keepalive pool), so TIME_WAIT piles up
 # on the proxy's ephemeral ports, as on a real reverse proxy.
+
+# watch_scenario CMD... -- SCRIPT-ARGS: the start of every apply --watch
+# scenario: root and the commands it needs (nginx and ss always, CMD... more),
+# a private network namespace with tmpfs over /etc/sysctl.d and /var/lib
+# (the managed file and the store), the store, and W, a scratch directory
+# removed at exit.  Sourced before enter_netns, whose re-execution runs it
+# again inside.
+watch_scenario() {
+	local cmds=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do cmds+=("$1"); shift; done
+	[ "${1:-}" = -- ] && shift
+	need_root
+	need_cmds jq nginx ss "${cmds[@]}"
+	enter_netns --tmpfs /etc/sysctl.d --tmpfs /var/lib -- "$@"
+	need_store
+	W=$(mktemp -d /tmp/apply-watch.XXXXXX) || fail "mktemp -d failed"
+	trap 'tt_cleanup; rm -rf "$W"' EXIT
+}
 
 PROXY_PORT=8080	# outside every range used here (40000-40049, 10240-65535, 32768-60999)
 UP_PORT=9090

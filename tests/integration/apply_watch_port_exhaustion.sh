@@ -6,13 +6,8 @@
 # falls, the change is kept and the effect (before/after) is in the history
 # entry; a new wrk run gets no 502.  Rollback brings the 502s back.
 . "$(dirname "$0")/lib.sh"
-need_root
-need_cmds jq curl nginx wrk ss
-enter_netns --tmpfs /etc/sysctl.d --tmpfs /var/lib -- "$@"
-. "$TT_ROOT/tests/integration/apply_watch_lib.bash"
-need_store
-W=$(mktemp -d /tmp/apply-watch.XXXXXX) || fail "mktemp -d failed"
-trap 'tt_cleanup; rm -rf "$W"' EXIT
+. "$(dirname "$0")/apply_watch_lib.bash"
+watch_scenario curl wrk -- "$@"
 
 echo "40000 40049" > /proc/sys/net/ipv4/ip_local_port_range || fail "cannot narrow the port range"
 start_nginx

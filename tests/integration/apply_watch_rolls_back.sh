@@ -7,13 +7,8 @@
 # rollback entry, and history says why (the port share towards the
 # upstream rose) with the figures before and after.
 . "$(dirname "$0")/lib.sh"
-need_root
-need_cmds jq curl nginx wrk ss
-enter_netns --tmpfs /etc/sysctl.d --tmpfs /var/lib -- "$@"
-. "$TT_ROOT/tests/integration/apply_watch_lib.bash"
-need_store
-W=$(mktemp -d /tmp/apply-watch.XXXXXX) || fail "mktemp -d failed"
-trap 'tt_cleanup; rm -rf "$W"' EXIT
+. "$(dirname "$0")/apply_watch_lib.bash"
+watch_scenario curl wrk -- "$@"
 
 range0=$(tr -s '\t ' '  ' < /proc/sys/net/ipv4/ip_local_port_range)
 mkdir -p "$W/data/profiles" || fail "mkdir"
