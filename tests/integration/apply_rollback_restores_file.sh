@@ -10,8 +10,7 @@ need_cmds jq cmp
 enter_netns --tmpfs /etc/sysctl.d --tmpfs /var/lib -- "$@"
 mkdir -m 0700 /var/lib/tcptune || fail "cannot create the store"
 
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
-[ -x "$BIN" ] || fail "build first: make build/tcptune"
+need_bin
 managed=/etc/sysctl.d/99-tcptune.conf
 
 # key=value for every key the profile sets that this netns has, from its JSON plan.

@@ -68,7 +68,7 @@ skip() {
 	exit 77
 }
 
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
+need_bin
 SD=/etc/sysctl.d
 STORE=/var/lib/tcptune
 MANAGED=$SD/99-tcptune.conf

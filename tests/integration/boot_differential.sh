@@ -19,14 +19,13 @@
 # On a mismatch it prints the seed, the case and a reproducer.
 set -u
 . "$(dirname "$0")/lib.sh"
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
+need_bin
 GEN=$TT_ROOT/tests/tools/bootgen.py
 SD=/lib/systemd/systemd-sysctl
 
 need_root
 need_cmds python3 sysctl find
 [ -x "$SD" ] || skip "needs $SD (systemd)"
-[ -x "$BIN" ] || fail "build first: make build/tcptune"
 CASES=${TT_BOOT_CASES:-300}
 SEED=${TT_BOOT_SEED:-13}
 W=$(mktemp -d) || fail "mktemp"

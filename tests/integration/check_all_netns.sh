@@ -14,7 +14,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmds jq ss ip unshare stat
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
+need_bin
 GEN=$TT_ROOT/build/tools/sockscen
 [ -x "$BIN" ] && [ -x "$GEN" ] || fail "build first: make build/tcptune build/tools/sockscen"
 enter_netns -- "$@"

@@ -16,8 +16,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmds jq python3 ss
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
-[ -x "$BIN" ] || fail "build first: make build/tcptune"
+need_bin
 enter_netns --tmpfs /tmp -- "$@"
 
 PORT=18680

@@ -7,7 +7,7 @@
 need_root
 need_cmds jq setpriv strace
 enter_netns --tmpfs /tmp -- "$@"
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
+need_bin
 GEN=$TT_ROOT/build/tools/sockscen
 [ -x "$BIN" ] && [ -x "$GEN" ] || fail "build first"
 

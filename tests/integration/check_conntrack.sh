@@ -24,8 +24,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmds jq python3 nft
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
-[ -x "$BIN" ] || fail "build first: make build/tcptune"
+need_bin
 enter_netns --tmpfs /tmp -- "$@"
 
 [ -r /proc/net/stat/nf_conntrack ] || fail "no /proc/net/stat/nf_conntrack: this kernel has no conntrack"

@@ -22,8 +22,7 @@ need_root
 need_cmds jq python3 setpriv
 enter_netns --tmpfs /tmp --tmpfs /var/lib -- "$@"
 
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
-[ -x "$BIN" ] || fail "build first: make build/tcptune"
+need_bin
 # This scenario is about the default place: root's is beside the store.
 unset TCPTUNE_STATE_DIR
 STATE=/var/lib/tcptune/check/netns-$(stat -L -c %i /proc/self/ns/net).state

@@ -10,8 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmds jq python3 ss ip
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
-[ -x "$BIN" ] || fail "build first: make build/tcptune"
+need_bin
 enter_netns --tmpfs /tmp -- "$@"
 
 mkdir -p /run/netns && mount -t tmpfs -o size=1m,mode=0755 tt-deadpeer /run/netns || fail "tmpfs /run/netns"

@@ -5,8 +5,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 need_cmds jq
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
-[ -x "$BIN" ] || fail "build first: make build/tcptune"
+need_bin
 tmp=$(mktemp -d) || fail mktemp
 trap 'rm -rf "$tmp"; tt_cleanup' EXIT
 # A copy of a 4.9 server with tcp_tw_recycle=1: under --root, tcptune.yaml and

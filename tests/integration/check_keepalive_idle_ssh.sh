@@ -14,8 +14,7 @@ need_root
 need_cmds jq python3 ss
 enter_netns --tmpfs /tmp -- "$@"
 
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
-[ -x "$BIN" ] || fail "build first: make build/tcptune"
+need_bin
 PORT=$(free_port 40200 40300)
 keepalives() {
 	awk '/^TcpExt:/ { if (!h) { for (i = 2; i <= NF; i++) n[i] = $i; h = 1 }

@@ -10,8 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmds jq ss python3
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
-[ -x "$BIN" ] || fail "build first: make build/tcptune"
+need_bin
 enter_netns --tmpfs /tmp -- "$@"
 
 SMALL=18610 BIG=18611

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 need_cmds jq ss ip unshare
 [ "$(id -u)" = 0 ] || skip "needs root to create a network namespace"
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
+need_bin
 GEN=$TT_ROOT/build/tools/sockscen
 [ -x "$BIN" ] && [ -x "$GEN" ] || fail "build first: make build/tcptune build/tools/sockscen"
 

@@ -9,8 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmds jq python3
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
-[ -x "$BIN" ] || fail "build first: make build/tcptune"
+need_bin
 enter_netns --tmpfs /tmp --tmpfs /var/lib -- "$@"
 
 PORT=18620

@@ -8,7 +8,7 @@ need_root
 need_cmds jq ss
 enter_netns --tmpfs /tmp -- "$@"
 
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
+need_bin
 LEAK=$TT_ROOT/build/tools/cwleak
 [ -x "$BIN" ] && [ -x "$LEAK" ] || fail "build first: make build/tcptune build/tools/cwleak"
 # It leaks for up to 300 s (its maximum; stopped at exit): 20 descriptors a

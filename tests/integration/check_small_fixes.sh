@@ -15,8 +15,7 @@
 need_root
 need_cmds ss jq
 enter_netns --tmpfs /tmp -- "$@"
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
-[ -x "$BIN" ] || fail "build first: make build/tcptune"
+need_bin
 W=/tmp
 
 # 1. Nothing to attribute.

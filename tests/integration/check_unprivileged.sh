@@ -8,7 +8,7 @@ need_root
 need_cmds ss jq setpriv
 enter_netns --tmpfs /tmp -- "$@"
 
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
+need_bin
 GEN=$TT_ROOT/build/tools/sockscen
 [ -x "$BIN" ] && [ -x "$GEN" ] || fail "build first: make build/tcptune build/tools/sockscen"
 ready=/tmp/ready

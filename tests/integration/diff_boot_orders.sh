@@ -5,9 +5,8 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 need_cmds jq
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
+need_bin
 ROOT=$TT_ROOT/tests/fixtures/roots/diff-procps
-[ -x "$BIN" ] || fail "build first: make build/tcptune"
 json=$("$BIN" diff web-server --root "$ROOT" --format json) || fail "diff failed"
 row=$(echo "$json" | jq -c '.keys[] | select(.key == "net.ipv4.tcp_fin_timeout")')
 [ -n "$row" ] || fail "no tcp_fin_timeout row"

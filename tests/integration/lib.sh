@@ -234,14 +234,20 @@ need_fixture_root() {
 	[ -d "$FX/proc" ] || fail "missing fixture tree $FX"
 }
 
+# need_bin: BIN, the tcptune under test (build/tcptune, or TCPTUNE when
+# set); fails unless it is built.
+need_bin() {
+	BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
+	[ -x "$BIN" ] || fail "build first: make build/tcptune"
+}
+
 # need_scratch: set up a scenario that builds its own --root trees (no root,
 # no namespace).  Skips without jq; sets BIN (build/tcptune unless TCPTUNE is
 # set; fails unless it is built) and W, a scratch directory removed at exit
 # (after tt_cleanup, which the EXIT trap keeps running).
 need_scratch() {
 	need_cmds jq
-	BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
-	[ -x "$BIN" ] || fail "build first: make build/tcptune"
+	need_bin
 	W=$(mktemp -d "${TMPDIR:-/tmp}/tcptune-$(basename "$TT_SCRIPT" .sh).XXXXXX") ||
 		fail "mktemp -d failed"
 	trap 'tt_cleanup; rm -rf "$W"' EXIT
@@ -275,8 +281,7 @@ boot_root() {
 # over /etc/sysctl.d and /var/lib.  Sets BIN (build/tcptune; fails unless
 # built), SD (/etc/sysctl.d) and STORE (/var/lib/tcptune, created 0700).
 need_store() {
-	BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
-	[ -x "$BIN" ] || fail "build first: make build/tcptune"
+	need_bin
 	SD=/etc/sysctl.d
 	STORE=/var/lib/tcptune
 	mkdir -m 0700 "$STORE" || fail "cannot create the store $STORE"

@@ -12,8 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 enter_netns --tmpfs /etc/sysctl.d --tmpfs /var/lib --tmpfs /tmp -- "$@"
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
-[ -x "$BIN" ] || fail "build first: make build/tcptune"
+need_bin
 store=/var/lib/tcptune
 fin() { cat /proc/sys/net/ipv4/tcp_fin_timeout; }
 

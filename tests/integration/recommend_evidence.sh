@@ -20,8 +20,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmds jq ss python3 curl
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
-[ -x "$BIN" ] || fail "build first: make build/tcptune"
+need_bin
 enter_netns --tmpfs /tmp -- "$@"
 
 M1=18080 M2=18081 BACKEND=18090

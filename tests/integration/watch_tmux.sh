@@ -17,7 +17,7 @@ need_root
 need_cmds tmux ss
 enter_netns --tmpfs /tmp -- "$@"
 
-BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
+need_bin
 LEAK=$TT_ROOT/build/tools/cwleak
 [ -x "$BIN" ] && [ -x "$LEAK" ] || fail "build first: make build/tcptune build/tools/cwleak"
 W=/tmp
