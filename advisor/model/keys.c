@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "strutil.h"
@@ -308,14 +309,23 @@ int key_proc_path(const struct key_def *k, char *buf, size_t len)
 /* Port sets travel through the code as v[2] like every value: v[0] is a
  * hash of the canonical text, v[1] the number of ports, and the text of
  * every set parsed is kept here so that key_format_value() can give it
- * back.  Sets of one run are few (runtime, boot lines, profile, plan). */
-#define INTERNED_SETS 64
-static struct {
+ * back.  The table grows with the distinct sets of one run (runtime, boot
+ * lines, profiles, plan: a handful, bounded by the input read) and lives
+ * until exit; a run never loses a set's text, however many it parses. */
+struct interned_set {
 	long long id, count;
 	char text[KEY_PORT_LIST_MAX + 1];
-	bool used;
-} interned[INTERNED_SETS];
-static size_t interned_next;
+};
+static struct interned_set *interned;
+static size_t n_interned, cap_interned;
+
+static const struct interned_set *interned_find(long long id, long long count)
+{
+	for (size_t i = 0; i < n_interned; i++)
+		if (interned[i].id == id && interned[i].count == count)
+			return &interned[i];
+	return NULL;
+}
 
 static long long text_id(const char *t)
 {
@@ -339,14 +349,25 @@ static int ports_value(const char *s, long long v[2])
 		count += __builtin_popcount(bm[i]);
 	v[0] = text_id(text);
 	v[1] = count;
-	for (i = 0; i < INTERNED_SETS; i++)
-		if (interned[i].used && interned[i].id == v[0] && strcmp(interned[i].text, text) == 0)
-			return 0;
-	i = interned_next++ % INTERNED_SETS;
-	interned[i].used = true;
-	interned[i].id = v[0];
-	interned[i].count = count;
-	memcpy(interned[i].text, text, sizeof(text));
+	{
+		const struct interned_set *f = interned_find(v[0], count);
+
+		if (f)	/* the same hash and count for another text: 2^-61, refused rather than confused */
+			return strcmp(f->text, text) == 0 ? 0 : -EINVAL;
+	}
+	if (n_interned == cap_interned) {
+		size_t cap = cap_interned ? cap_interned * 2 : 16;
+		struct interned_set *t = realloc(interned, cap * sizeof(*t));
+
+		if (!t)
+			return -ENOMEM;
+		interned = t;
+		cap_interned = cap;
+	}
+	interned[n_interned].id = v[0];
+	interned[n_interned].count = count;
+	memcpy(interned[n_interned].text, text, sizeof(text));
+	n_interned++;
 	return 0;
 }
 
@@ -385,12 +406,12 @@ int key_format_value(const struct key_def *k, const long long v[2], char *buf, s
 	int n;
 
 	if (k->type == KEY_PORT_LIST) {
-		for (size_t i = 0; i < INTERNED_SETS; i++)
-			if (interned[i].used && interned[i].id == v[0] && interned[i].count == v[1]) {
-				n = snprintf(buf, len, "%s", interned[i].text);
-				return n < 0 || (size_t) n >= len ? -EOVERFLOW : n;
-			}
-		return -EINVAL;
+		const struct interned_set *f = interned_find(v[0], v[1]);
+
+		if (!f)
+			return -EINVAL;	/* not a set parsed by this run */
+		n = snprintf(buf, len, "%s", f->text);
+		return n < 0 || (size_t) n >= len ? -EOVERFLOW : n;
 	}
 	if (k->type == KEY_INT_PAIR)
 		n = snprintf(buf, len, "%lld %lld", v[0], v[1]);

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -142,6 +143,22 @@ static void test_port_list(void **state)
 		assert_int_equal(key_parse_value(k, "2-5,1", a), 0);
 		assert_int_equal(key_parse_value(k, "1-5", b), 0);
 		assert_true(a[0] == b[0] && a[1] == b[1] && a[1] == 5);
+	}
+	/* However many distinct sets a run parses, each one's text comes back
+	 * (the table of texts once held 64 and then lost the oldest). */
+	{
+		static long long sets[300][2];
+		char want[16];
+
+		for (int i = 0; i < 300; i++) {
+			snprintf(want, sizeof(want), "%d", 20000 + i);
+			assert_int_equal(key_parse_value(k, want, sets[i]), 0);
+		}
+		for (int i = 0; i < 300; i++) {
+			snprintf(want, sizeof(want), "%d", 20000 + i);
+			assert_true(key_format_value(k, sets[i], buf, sizeof(buf)) >= 0);
+			assert_string_equal(buf, want);
+		}
 	}
 	/* An empty set is shown as such, never as a blank. */
 	assert_int_equal(key_parse_value(k, "", v), 0);
