@@ -1,5 +1,8 @@
 /* libFuzzer target: the NETLINK_SOCK_DIAG decoder (sockdiag_decode), one
- * received buffer decoded into a fresh census as AF_INET and as AF_INET6.
+ * received buffer decoded into a fresh census as AF_INET, as AF_INET6 and
+ * as AF_UNSPEC (the one dump for both families, whose replies carry the
+ * type TCPDIAG_GETSOCK: docs/KERNEL.md §18.1; seed-corpus.py retypes the
+ * recorded buffers so).
  * The input is copied so the decoder sees a buffer aligned like recv()'s. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,13 +16,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const int families[] = { AF_INET, AF_INET6 };
+	static const int families[] = { AF_INET, AF_INET6, AF_UNSPEC };
 	void *buf = malloc(size ? size : 1);
 
 	if (!buf)
 		return 0;
 	memcpy(buf, data, size);
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
 		struct census c;
 		struct sockdiag_stats st;
 

@@ -36,6 +36,26 @@ def read(f):
         return fh.read()
 
 
+SOCK_DIAG_BY_FAMILY = 20
+TCPDIAG_GETSOCK = 18
+
+
+def as_one_dump(buf):
+    """The same recv() buffer as the one dump for both families sends it:
+    every SOCK_DIAG_BY_FAMILY message retyped TCPDIAG_GETSOCK, the type its
+    replies echo (docs/KERNEL.md §18.1)."""
+    out = bytearray(buf)
+    off = 0
+    while off + 16 <= len(out):
+        (n, t) = struct.unpack_from("=IH", out, off)
+        if t == SOCK_DIAG_BY_FAMILY:
+            struct.pack_into("=H", out, off + 4, TCPDIAG_GETSOCK)
+        if n < 16:
+            break
+        off += (n + 3) & ~3
+    return bytes(out)
+
+
 def main():
     shipped_rules = files("rules/*.yaml")
     shipped_profiles = files("profiles/*.yaml")
@@ -69,6 +89,7 @@ def main():
         if off + n > len(blob):
             sys.exit("scenario.bin: truncated record at %d" % (off - 4))
         add("sockdiag", blob[off:off + n])
+        add("sockdiag", as_one_dump(blob[off:off + n]))
         off += n
     if off != len(blob):
         sys.exit("scenario.bin: %d trailing bytes" % (len(blob) - off))
