@@ -21,20 +21,51 @@ void sampler_release(struct sampler *sm)
 	free(sm->first);
 	free(sm->first_present);
 	free(sm->procs);
+	free(sm->by_pid);
 	memset(sm, 0, sizeof(*sm));
 }
 
-static struct sample_proc *find_proc(struct sampler *sm, int pid)
+static int pid_cmp(const void *a, const void *b)
 {
-	for (size_t i = 0; i < sm->n_procs; i++)
-		if (sm->procs[i].pid == pid)
-			return &sm->procs[i];
-	return NULL;
+	int x = ((const struct sample_pid *) a)->pid, y = ((const struct sample_pid *) b)->pid;
+
+	return (x > y) - (x < y);
+}
+
+/* The process pid among the n_sorted first entries of by_pid, or NULL. */
+static struct sample_proc *find_proc(struct sampler *sm, size_t n_sorted, int pid)
+{
+	struct sample_pid key = { .pid = pid }, *f;
+
+	f = n_sorted ? bsearch(&key, sm->by_pid, n_sorted, sizeof(key), pid_cmp) : NULL;
+	return f ? &sm->procs[f->at] : NULL;
+}
+
+/* Room for one more process in procs and by_pid. */
+static int grow_procs(struct sampler *sm)
+{
+	size_t cap = sm->cap_procs ? sm->cap_procs * 2 : 64;
+	struct sample_proc *np;
+	struct sample_pid *ni;
+
+	if (sm->n_procs < sm->cap_procs)
+		return 0;
+	np = realloc(sm->procs, cap * sizeof(*np));
+	if (!np)
+		return -ENOMEM;
+	sm->procs = np;
+	ni = realloc(sm->by_pid, cap * sizeof(*ni));
+	if (!ni)
+		return -ENOMEM;
+	sm->by_pid = ni;
+	sm->cap_procs = cap;
+	return 0;
 }
 
 int sampler_add(struct sampler *sm, const struct snapshot *s, double t)
 {
 	const struct census *c = &s->census;
+	size_t n_sorted;
 
 	if (sm->n >= SAMPLE_MAX)
 		return -E2BIG;
@@ -49,21 +80,26 @@ int sampler_add(struct sampler *sm, const struct snapshot *s, double t)
 		}
 		sm->t_first = t;
 	}
+	/* Processes new in this sample are appended and sorted into the
+	 * lookup once at the end: n log n a sample, not n squared. */
+	n_sorted = sm->n_procs;
 	for (size_t i = 0; s->census_ok && i < c->n_procs; i++) {
-		struct sample_proc *p = find_proc(sm, c->procs[i].pid);
+		struct sample_proc *p = find_proc(sm, n_sorted, c->procs[i].pid);
 
 		if (!p) {
-			struct sample_proc *np = realloc(sm->procs, (sm->n_procs + 1) * sizeof(*np));
-			if (!np)
+			if (grow_procs(sm) < 0)
 				return -ENOMEM;
-			sm->procs = np;
-			p = &np[sm->n_procs++];
+			p = &sm->procs[sm->n_procs];
 			memset(p, 0, sizeof(*p));
 			p->pid = c->procs[i].pid;
+			sm->by_pid[sm->n_procs] = (struct sample_pid) { p->pid, sm->n_procs };
+			sm->n_procs++;
 		}
 		memcpy(p->comm, c->procs[i].comm, sizeof(p->comm));
 		p->counts[sm->n] = c->procs[i].count;
 	}
+	if (sm->n_procs > n_sorted)
+		qsort(sm->by_pid, sm->n_procs, sizeof(*sm->by_pid), pid_cmp);
 	sm->t_last = t;
 	sm->n++;
 	return 0;

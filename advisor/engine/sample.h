@@ -18,13 +18,19 @@ struct sample_proc {
 	uint32_t counts[SAMPLE_MAX];	/* CLOSE_WAIT per sample; 0 when absent */
 };
 
+struct sample_pid {
+	int pid;
+	size_t at;			/* index in procs */
+};
+
 struct sampler {
 	size_t n;			/* samples recorded */
 	double t_first, t_last;		/* seconds, monotonic */
 	int64_t *first;			/* fact values of the first sample (facts_count()) */
 	bool *first_present;
-	struct sample_proc *procs;
-	size_t n_procs;
+	struct sample_proc *procs;	/* in the order first seen */
+	size_t n_procs, cap_procs;
+	struct sample_pid *by_pid;	/* n_procs entries sorted by pid: the lookup */
 };
 
 void sampler_init(struct sampler *sm);
