@@ -21,6 +21,10 @@
 # 5 x 100 - 200 = 300 of up to 500 skip it at full rate: far above the
 # canary's 60/min margin (docs/KERNEL.md §21).  A slow machine only lowers
 # the rate; one run is N requests (ab -n) and TT_HANG seconds (ab -t) at most.
+# The counts checked below (every connection beyond the 200 buckets skips
+# TIME_WAIT; N requests add at least N/2 TIME_WAIT on nginx's side) hold
+# while no TIME_WAIT is 60 s old; on a machine so slow that the scenario gets
+# there later, only the direction is checked, and the "ok:" line says so.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmds jq curl nginx ab ss awk
@@ -43,6 +47,7 @@ overflow() {
 # TIME_WAIT sockets in all, and those on nginx's port (the server's side).
 tw_all() { ss -Htan state time-wait | wc -l; }
 tw_server() { ss -Htan state time-wait "sport = :$PORT" | wc -l; }
+overflow_above() { [ "$(overflow)" -gt "$1" ]; }
 
 # load OUT: one bounded ab run of N requests, 4 at a time, HTTP/1.0 without
 # keep-alive; OUT gets its output.  Fails on any failed or non-2xx request.
@@ -59,6 +64,8 @@ ab_done() { awk '/^Complete requests:/ { print $3 }' "$1"; }
 # ab's HTTP/1.0).  Its access log has one line per request: the time it
 # ended, in seconds since the epoch with milliseconds.
 NGINX_HTTP="log_format t '\$msec'; keepalive_timeout 0;"
+exact=""
+s0=$SECONDS
 nginx_start "
 	server {
 		listen 127.0.0.1:$PORT;
@@ -76,17 +83,20 @@ now() { date +%s.%N; }
 "$BIN" check --format json >"$W/c0.json"
 rc=$?
 [ "$rc" -le 1 ] || fail "check exited $rc"
-o0=$(overflow); tw0=$(tw_all); s0=$SECONDS
+o0=$(overflow); tw0=$(tw_all)
 load "$W/before.txt"
 o1=$(overflow); secs=$((SECONDS - s0))
-# All N ended within 60 s (checked): none of the 200 buckets freed, so every
-# connection beyond them skipped TIME_WAIT.
-[ "$secs" -lt 55 ] || fail "the first load took $secs s; the expected count below needs under 60 s"
-[ $((o1 - o0)) -ge $((N + tw0 - 200)) ] ||
-	fail "TCPTimeWaitOverflow rose by $((o1 - o0)) for $N closes with $tw0 of 200 buckets held, expected at least $((N + tw0 - 200))"
+# If nothing is 60 s old yet (nginx_start made the first TIME_WAIT), none of
+# the 200 buckets was freed, so every connection beyond them skipped
+# TIME_WAIT.
+if [ "$secs" -lt 55 ]; then
+	[ $((o1 - o0)) -ge $((N + tw0 - 200)) ] ||
+		fail "TCPTimeWaitOverflow rose by $((o1 - o0)) for $N closes with $tw0 of 200 buckets held, expected at least $((N + tw0 - 200))"
+else
+	[ "$o1" -gt "$o0" ] || fail "TCPTimeWaitOverflow did not rise for $N closes with 200 buckets"
+	exact="; exact counts not checked (slow: $secs s)"
+fi
 [ "$(tw_all)" -le 200 ] || fail "$(tw_all) TIME_WAIT sockets with tcp_max_tw_buckets=200"
-[ "$(tw_server)" = "$(tw_all)" ] ||
-	fail "only $(tw_server) of $(tw_all) TIME_WAIT sockets are on nginx's port $PORT; nginx should close first"
 "$BIN" check --format json >"$W/c1.json"
 rc=$?
 [ "$rc" = 1 ] || fail "check exited $rc under a TIME_WAIT overflow, expected 1 (warnings)"
@@ -112,9 +122,7 @@ start_bg ab -c 4 -t "$TT_HANG" -n $((100 * TT_HANG)) "http://127.0.0.1:$PORT/" >
 bg=$TT_LAST_PID
 # The buckets are full and overflowing again before the watch measures.
 oa=$(overflow)
-wait_until "$TT_HANG" sh -c "[ \$(awk '/^TcpExt:/ { if (!h) { for (i = 2; i <= NF; i++) n[i] = \$i; h = 1 }
-	else for (i = 2; i <= NF; i++) if (n[i] == \"TCPTimeWaitOverflow\") print \$i }' /proc/net/netstat) -gt $oa ]" ||
-	fail "the load in the background made nothing overflow"
+wait_until "$TT_HANG" overflow_above "$oa" || fail "the load in the background made nothing overflow"
 t0=$(now)
 run_bounded $((TT_HANG * 2)) "$BIN" apply "$prof" --yes --watch 15s --format json >"$W/apply.json" 2>"$W/apply.err"
 rc=$?
@@ -141,11 +149,23 @@ echo "  apply $prof --watch 15s: entry $id kept; TCPTimeWaitOverflow $rb -> $ra 
 	"$(requests_between "$t0" "$t1") requests during apply ($late in its last 10 s), +$((o2 - oa)) overflows, $(tw_server) TIME_WAIT now"
 
 # --- failures gone ----------------------------------------------------------
-o3=$(overflow)
+# Every request leaves its TIME_WAIT on nginx's side (it closes first,
+# docs/KERNEL.md §21).  Some new ones take over an older one instead of
+# adding to the count: ab reuses a client port that one of them holds (the
+# reopen of §3.1; 10 to 15% of a run here), and none may have expired yet.
+o3=$(overflow); ts3=$(tw_server); tc3=$(($(tw_all) - ts3))
 load "$W/after.txt"
-o4=$(overflow)
+o4=$(overflow); secs=$((SECONDS - s0)); ts4=$(tw_server); tc4=$(($(tw_all) - ts4))
 [ "$o4" = "$o3" ] || fail "TCPTimeWaitOverflow still rose by $((o4 - o3)) after $prof"
-echo "  after: $N requests, TCPTimeWaitOverflow +0, $(tw_server) TIME_WAIT on :$PORT"
+if [ "$secs" -lt 55 ]; then
+	[ $((ts4 - ts3)) -ge $((N / 2)) ] ||
+		fail "TIME_WAIT on nginx's port $PORT went $ts3 -> $ts4 for $N requests; nginx should close first"
+else
+	exact="; exact counts not checked (slow: $secs s)"
+fi
+# ab's side gets one only when both ends closed at once (a few at most).
+[ $((tc4 - tc3)) -le $((N / 10)) ] || fail "$((tc4 - tc3)) new TIME_WAIT on ab's side for $N requests; nginx should close first"
+echo "  after: $N requests, TCPTimeWaitOverflow +0; TIME_WAIT on :$PORT $ts3 -> $ts4, elsewhere $tc3 -> $tc4"
 
 # --- the effect is in the history -----------------------------------------
 "$BIN" history --format json >"$W/hist.json" || fail "history --format json failed"
@@ -167,4 +187,4 @@ o6=$(overflow)
 [ "$o6" -gt "$o5" ] || fail "TCPTimeWaitOverflow did not rise after rollback to 200 buckets"
 echo "  rollback: $N requests, TCPTimeWaitOverflow +$((o6 - o5)) again"
 echo "ok: TIME_WAIT overflow: +$((o1 - o0)) for $N requests before, $prof --watch kept ($rb -> $ra /min)," \
-	"+0 for $N after, +$((o6 - o5)) for $N after rollback"
+	"+0 for $N after, +$((o6 - o5)) for $N after rollback$exact"
