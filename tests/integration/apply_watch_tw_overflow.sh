@@ -83,9 +83,9 @@ now() { date +%s.%N; }
 "$BIN" check --format json >"$W/c0.json"
 rc=$?
 [ "$rc" -le 1 ] || fail "check exited $rc"
-o0=$(overflow); tw0=$(tw_all)
+o0=$(overflow); tw0=$(tw_all); sl=$SECONDS
 load "$W/before.txt"
-o1=$(overflow); secs=$((SECONDS - s0))
+o1=$(overflow); secs=$((SECONDS - s0)); sl=$((SECONDS - sl))
 # If nothing is 60 s old yet (nginx_start made the first TIME_WAIT), none of
 # the 200 buckets was freed, so every connection beyond them skipped
 # TIME_WAIT.
@@ -112,7 +112,7 @@ prof=$("$BIN" recommend --format json 2>/dev/null | jq -r .profile)
 row=$("$BIN" diff "$prof" --format json | jq -c --arg k "$KEY" '.keys[] | select(.key == $k)')
 [ "$(echo "$row" | jq -r '"\(.runtime) \(.profile) \(.change) \(.correction)"')" = "200 16384 true true" ] ||
 	fail "the plan of $prof does not correct $KEY=200: ${row:-no row}"
-echo "  before: $N requests in $secs s, TCPTimeWaitOverflow +$((o1 - o0)), $(tw_server) TIME_WAIT on :$PORT;" \
+echo "  before: $N requests in $sl s, TCPTimeWaitOverflow +$((o1 - o0)), $(tw_server) TIME_WAIT on :$PORT;" \
 	"check: tw-buckets-exhausted ($(echo "$f" | jq -r '.evidence["evidence.tcpext.TCPTimeWaitOverflow"]')); recommend $prof, its plan 200 -> 16384"
 
 # --- apply PROFILE --watch under load ---------------------------------------
@@ -139,11 +139,9 @@ awk -v b="$rb" -v a="$ra" 'BEGIN { exit !(b >= 60 && a <= b / 2) }' ||
 	fail "TCPTimeWaitOverflow rate before $rb/min, after $ra/min (expected >= 60 before, at most half after)"
 [ "$(cat /proc/sys/net/ipv4/tcp_max_tw_buckets)" = 16384 ] ||
 	fail "tcp_max_tw_buckets is $(cat /proc/sys/net/ipv4/tcp_max_tw_buckets) after apply"
-# The load ran all through the watch: nginx ended requests in its last
-# 10 s, while the limit held more TIME_WAIT than the 200 of before.
+# The load ran all through the watch: nginx ended requests in its last 10 s.
 late=$(requests_between "$(awk -v t="$t1" 'BEGIN { printf "%.3f", t - 10 }')" "$t1")
 [ "$late" -gt 0 ] || fail "nginx ended no request in the last 10 s of apply --watch"
-[ "$(tw_server)" -gt 200 ] || fail "only $(tw_server) TIME_WAIT after the correction, expected more than 200"
 id=$(jq -r .entry "$W/apply.json")
 echo "  apply $prof --watch 15s: entry $id kept; TCPTimeWaitOverflow $rb -> $ra /min;" \
 	"$(requests_between "$t0" "$t1") requests during apply ($late in its last 10 s), +$((o2 - oa)) overflows, $(tw_server) TIME_WAIT now"
@@ -174,6 +172,8 @@ jq -e --arg id "$id" '.[] | select(.id == $id) | .effect.verdict == "kept" and
 	"$W/hist.json" >/dev/null || fail "history lacks the effect of $id: $(jq -c --arg id "$id" '.[] | select(.id == $id)' "$W/hist.json")"
 "$BIN" history show "$id" >"$W/show.txt" || fail "history show $id failed"
 grep -q 'tcpext.TCPTimeWaitOverflow .* better' "$W/show.txt" || fail "history show $id lacks the figure: $(cat "$W/show.txt")"
+"$BIN" history | grep -q 'effect (--watch 15 s): kept: better: tcpext.TCPTimeWaitOverflow fell' ||
+	fail "history lacks the effect line: $("$BIN" history)"
 
 # --- rollback brings the overflow back --------------------------------------
 "$BIN" rollback --yes >"$W/rollback.txt" 2>&1 || fail "rollback failed: $(cat "$W/rollback.txt")"
