@@ -150,7 +150,7 @@ echo "  apply $prof --watch 15s: entry $id kept; TCPTimeWaitOverflow $rb -> $ra 
 # Every request leaves its TIME_WAIT on nginx's side (it closes first,
 # docs/KERNEL.md §21).  Some new ones take over an older one instead of
 # adding to the count: ab reuses a client port that one of them holds (the
-# reopen of §3.1; 10 to 15% of a run here), and none may have expired yet.
+# reopen of §3.1; 10 to 26% of a run here), and none may have expired yet.
 o3=$(overflow); ts3=$(tw_server); tc3=$(($(tw_all) - ts3))
 load "$W/after.txt"
 o4=$(overflow); secs=$((SECONDS - s0)); ts4=$(tw_server); tc4=$(($(tw_all) - ts4))
