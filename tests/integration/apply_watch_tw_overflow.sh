@@ -26,13 +26,8 @@
 # while no TIME_WAIT is 60 s old; on a machine so slow that the scenario gets
 # there later, only the direction is checked, and the "ok:" line says so.
 . "$(dirname "$0")/lib.sh"
-need_root
-need_cmds jq curl nginx ab ss awk
-enter_netns --tmpfs /etc/sysctl.d --tmpfs /var/lib -- "$@"
-. "$TT_ROOT/tests/integration/apply_watch_lib.bash"
-need_store
-W=$(mktemp -d /tmp/apply-watch.XXXXXX) || fail "mktemp -d failed"
-trap 'tt_cleanup; rm -rf "$W"' EXIT
+. "$(dirname "$0")/apply_watch_lib.bash"
+watch_scenario curl ab awk -- "$@"
 
 PORT=8080
 N=600			# requests per load run: 6 s at 100 a second
