@@ -161,6 +161,14 @@ int txn_store_state(int storefd, struct txn_store_state *ret)
 			snprintf(ret->first_corrupt, sizeof(ret->first_corrupt), "%s", v[i].id);
 			snprintf(ret->first_corrupt_why, sizeof(ret->first_corrupt_why), "%s", v[i].error);
 		}
+		if (strcmp(v[i].status, ST_CORRUPT) != 0 && strcmp(v[i].status, ST_UNCHANGED) != 0) {
+			/* entries come in id order: the last one wins */
+			snprintf(ret->newest_id, sizeof(ret->newest_id), "%s", v[i].id);
+			snprintf(ret->newest_action, sizeof(ret->newest_action), "%s", v[i].action);
+			snprintf(ret->newest_profile, sizeof(ret->newest_profile), "%s",
+				 v[i].action[0] == 'r' && v[i].target[0] ? v[i].target : v[i].profile);
+			snprintf(ret->newest_time, sizeof(ret->newest_time), "%s", v[i].time);
+		}
 	}
 	txn_entries_free(v, n);
 	return 0;

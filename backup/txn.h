@@ -166,6 +166,9 @@ int txn_rollback(const struct txn_paths *p, const char *id, bool force, const ch
 struct txn_store_state {
 	size_t n_pending;
 	char oldest_pending[16];	/* "" when none */
+	/* The newest entry that changed (or may have changed) sysctls: every
+	 * status but unchanged and corrupt.  id "" when none. */
+	char newest_id[16], newest_action[16], newest_profile[64], newest_time[32];
 	size_t n_corrupt;
 	char first_corrupt[16];
 	char first_corrupt_why[256];

@@ -360,7 +360,7 @@ static int set_evidence(struct snapshot *s, size_t i, const struct check_state *
 	const struct fact_val *nsamp = snap_get(s, F_SAMPLES), *ssec = snap_get(s, F_SAMPLE_SECONDS);
 	const struct fact_val *dsec = snap_get(s, F_DELTA_SECONDS);
 	const char *since = snap_counters_since(s);
-	char total[96], ago[32], at[32], text[224];
+	char total[96], ago[32], at[32], text[320];
 
 	if (!tot->present)
 		return 0;
@@ -373,8 +373,17 @@ static int set_evidence(struct snapshot *s, size_t i, const struct check_state *
 		snprintf(text, sizeof(text), "%" PRId64 "/s, rate from %" PRId64 " samples over %" PRId64 " s",
 			 rate->i, nsamp->i, ssec->i);
 	else if (delta->present && delta->i > 0) {
+		const struct fact_val *tt = snap_get(s, F_TXN_LAST_TIME), *tw = snap_get(s, F_TXN_LAST_WHAT);
+
 		span(dsec->i, ago, sizeof(ago));
-		snprintf(text, sizeof(text), "+%" PRId64 " since the previous check %s ago", delta->i, ago);
+		/* A change made between the two checks: the increase may be
+		 * from before it, and the reader should know (issue #16). */
+		if (tt->present && tw->present && tt->i >= prev->time && tt->i <= now) {
+			when(tt->i, now, at, sizeof(at));
+			snprintf(text, sizeof(text), "+%" PRId64 " since the previous check %s ago, some of it perhaps "
+				 "before tcptune's %s at %s", delta->i, ago, tw->s, at);
+		} else
+			snprintf(text, sizeof(text), "+%" PRId64 " since the previous check %s ago", delta->i, ago);
 	} else if (tot->i == 0)
 		snprintf(text, sizeof(text), "0 since %s", since);
 	else if (delta->present) {

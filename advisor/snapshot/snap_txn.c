@@ -8,7 +8,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rootfs.h"
@@ -39,6 +41,19 @@ int snap_txn_read(struct snapshot *s)
 	snap_set_int(s, F_TXN_PENDING, (int64_t) st.n_pending);
 	if (st.n_pending && snap_set_str(s, F_TXN_PENDING_ID, st.oldest_pending) < 0)
 		return -ENOMEM;
+	if (st.newest_id[0]) {
+		char what[96];
+		struct tm tm;
+		const char *end;
+
+		snprintf(what, sizeof(what), "%s %s", st.newest_action, st.newest_profile);
+		if (snap_set_str(s, F_TXN_LAST_ID, st.newest_id) < 0 || snap_set_str(s, F_TXN_LAST_WHAT, what) < 0)
+			return -ENOMEM;
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(st.newest_time, "%Y-%m-%dT%H:%M:%SZ", &tm);	/* as backup/change.c writes it */
+		if (end && !*end)
+			snap_set_int(s, F_TXN_LAST_TIME, (int64_t) timegm(&tm));
+	}
 	if (st.n_corrupt)
 		snap_note(s, "transactions", "%s/%s: %s%s", snap_path(s, store), st.first_corrupt,
 			  st.first_corrupt_why, st.n_corrupt > 1 ? " (and more corrupt entries: tcptune history)" : "");

@@ -82,11 +82,14 @@ o0=$(overflow); tw0=$(tw_all); sl=$SECONDS
 load "$W/before.txt"
 o1=$(overflow); secs=$((SECONDS - s0)); sl=$((SECONDS - sl))
 # If nothing is 60 s old yet (nginx_start made the first TIME_WAIT), none of
-# the 200 buckets was freed, so every connection beyond them skipped
-# TIME_WAIT.
+# the 200 buckets was freed by its timer, so every connection beyond them
+# skipped TIME_WAIT, but for reopens: a SYN from a client port that nginx
+# still holds in TIME_WAIT ends that one early (docs/KERNEL.md §21), and the
+# close after it takes the bucket it freed.  ab's ports rarely come back
+# that soon (7 of 600 in one run), so a tenth of N is allowed for them.
 if [ "$secs" -lt 55 ]; then
-	[ $((o1 - o0)) -ge $((N + tw0 - 200)) ] ||
-		fail "TCPTimeWaitOverflow rose by $((o1 - o0)) for $N closes with $tw0 of 200 buckets held, expected at least $((N + tw0 - 200))"
+	[ $((o1 - o0)) -ge $((N + tw0 - 200 - N / 10)) ] ||
+		fail "TCPTimeWaitOverflow rose by $((o1 - o0)) for $N closes with $tw0 of 200 buckets held, expected at least $((N + tw0 - 200 - N / 10))"
 else
 	[ "$o1" -gt "$o0" ] || fail "TCPTimeWaitOverflow did not rise for $N closes with 200 buckets"
 	exact="; exact counts not checked (slow: $secs s)"
@@ -159,6 +162,16 @@ fi
 # ab's side gets one only when both ends closed at once (a few at most).
 [ $((tc4 - tc3)) -le $((N / 10)) ] || fail "$((tc4 - tc3)) new TIME_WAIT on ab's side for $N requests; nginx should close first"
 echo "  after: $N requests, TCPTimeWaitOverflow +0; TIME_WAIT on :$PORT $ts3 -> $ts4, elsewhere $tc3 -> $tc4"
+# The first check after the fix: the increase since the previous check
+# came before the apply, and the evidence says the apply came in between.
+"$BIN" check --format json >"$W/c2.json" 2>"$W/c2.err"
+[ $? -le 2 ] || fail "check failed: $(cat "$W/c2.err")"
+ev=$(jq -r '.facts["evidence.tcpext.TCPTimeWaitOverflow"]' "$W/c2.json")
+case $ev in
+*"since the previous check"*", some of it perhaps before tcptune's apply $prof at "*) ;;
+*) fail "the check after apply does not say the increase may be from before it: $ev" ;;
+esac
+echo "  check after apply: TCPTimeWaitOverflow $ev"
 
 # --- the effect is in the history -----------------------------------------
 "$BIN" history --format json >"$W/hist.json" || fail "history --format json failed"

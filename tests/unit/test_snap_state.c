@@ -257,6 +257,24 @@ static void test_previous_check(void **state)
 	assert_non_null(strstr(evidence(&s, "ListenOverflows"), "1800 since boot (up 10 days), no increase since "));
 	assert_true(check_state_find(&cur, "ListenOverflows")->since == 1764600000);
 	snapshot_release(&s);
+
+	/* A tcptune change between the two checks: the increase may predate it. */
+	put("var/lib/tcptune/check/root.state", good);
+	{
+		struct snap_target t = { .root = tree };
+
+		assert_int_equal(snapshot_init(&s, &t), 0);
+		s.sysctl[key_index("net.ipv4.tcp_max_orphans")].present = true;
+		snap_set_int(&s, fact_id_tcpext(counter_idx("ListenOverflows")), 1840);
+		snap_set_int(&s, fact_id_tcpext(counter_idx("TCPReqQFullDrop")), 0);
+		snap_set_int(&s, F_TXN_LAST_TIME, 1764650000 + 60);
+		assert_int_equal(snap_set_str(&s, F_TXN_LAST_WHAT, "apply web-server"), 0);
+		assert_int_equal(snap_state_load(&s, &place, &cur), 0);
+	}
+	assert_int_equal(delta(&s, "ListenOverflows")->i, 40);
+	assert_non_null(strstr(evidence(&s, "ListenOverflows"),
+			       "+40 since the previous check 5 min ago, some of it perhaps before tcptune's apply web-server at "));
+	snapshot_release(&s);
 }
 
 static void test_previous_ignored(void **state)
