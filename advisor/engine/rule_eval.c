@@ -458,7 +458,7 @@ const char *finding_world_text(const struct finding *f, char *buf, size_t len)
 	if (!(f->world & WORLD_BOOT) && !f->rule->over_sysctl)
 		snprintf(buf, len, "%s", "");	/* counters, sockets: about now by nature */
 	else if (!(f->world & WORLD_BOOT))
-		snprintf(buf, len, "Now.");
+		snprintf(buf, len, "Now only: with the values the next reboot sets, this does not hold.");
 	else if (!src[0])
 		snprintf(buf, len, "%s the next reboot.", now);
 	else if (f->boot_systemd && f->boot_procps && f->boot_source_procps[0])
