@@ -10,8 +10,8 @@
 /* Each figure is something a sysctl change can make worse.  Connect
  * failures from a full ephemeral range (EADDRNOTAVAIL) are counted by no
  * kernel counter (docs/KERNEL.md §17): the share of the range held towards
- * the busiest destination stands for them.  Sockets in FIN_WAIT2 are a pile,
- * (half-closes per second the peers never finish) x (the orphan's
+ * the busiest destination stands for them.  Sockets in FIN_WAIT2 are a
+ * pile: (half-closes per second the peers never finish) x (the orphan's
  * lifetime, which tcp_fin_timeout sets), and an orphan keeps the timer it
  * got when it entered FIN_WAIT2 (docs/KERNEL.md §23): after a change the
  * pile reaches its new size only once the old timers ran out, up to the old
@@ -19,7 +19,9 @@
  * pile; the window's last snapshot shows the new one.  The fact counts every
  * FIN_WAIT2 socket, minisockets and full ones, as the fin-wait2-buildup rule
  * and `ss state fin-wait-2` do: above 60 s an orphan spends its first T-60 s
- * as a full socket, which the minisocket count alone would miss. */
+ * as a full socket, which the minisocket count alone would miss.  It also
+ * counts sockets a program still holds after shutdown(), which no sysctl
+ * ends; they are in both windows alike. */
 const struct canary_def canary_defs[] = {
 	{ "ports.max_dest_usage_pct", CANARY_PEAK, "%", "ephemeral ports held towards one destination (connect() fails at 100%)" },
 	{ "sockets.fin_wait2", CANARY_PILE, "", "sockets in FIN_WAIT2 at the window's end (orphans waiting for the peer's FIN)" },
