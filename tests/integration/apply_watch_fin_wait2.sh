@@ -33,13 +33,8 @@
 # and every wrk it started end when the scenario ends; waits are polled with
 # TT_HANG.
 . "$(dirname "$0")/lib.sh"
-need_root
-need_cmds jq curl nginx wrk ss awk find
-enter_netns --tmpfs /etc/sysctl.d --tmpfs /var/lib -- "$@"
-. "$TT_ROOT/tests/integration/apply_watch_lib.bash"
-need_store
-W=$(mktemp -d /tmp/apply-watch-fw2.XXXXXX) || fail "mktemp -d failed"
-trap 'tt_cleanup; rm -rf "$W"' EXIT
+. "$(dirname "$0")/apply_watch_lib.bash"
+watch_scenario curl wrk awk find -- "$@"
 
 PORT=8080
 CONNS=50	# connections per hung client
