@@ -276,7 +276,7 @@ static json_t *effect_json(const struct canary_result *res, long long watch, con
 		const struct canary_figure *f = &res->fig[i];
 
 		json_array_append_new(figs, json_pack("{s:s, s:s, s:s, s:o, s:o, s:s}", "fact", f->def->fact, "unit",
-						      f->def->rate ? "/min" : "%", "means", f->def->what, "before",
+						      f->def->unit, "means", f->def->what, "before",
 						      num_or_null(f->have_before, f->before), "after",
 						      num_or_null(f->have_after, f->after), "change",
 						      canary_change_name(f->change)));
@@ -303,7 +303,7 @@ static void figures_text(const struct canary_result *res, FILE *out)
 	for (size_t i = 0; i < res->n; i++) {
 		const struct canary_figure *f = &res->fig[i];
 		char b[32] = "?", a[32] = "?";
-		const char *u = f->def->rate ? "/min" : "%";
+		const char *u = f->def->unit;
 
 		if (f->have_before)
 			snprintf(b, sizeof(b), "%.0f%s", f->before, u);

@@ -1,9 +1,10 @@
 /* apply --watch, the canary: the figures that say whether a change helped
  * or hurt, measured over a window before the change and one after, and the
  * rule that decides whether the change is rolled back (README "apply
- * --watch").  Figures are gauges (the highest value seen in the window) and
- * counter rates (per minute between the window's first and last snapshot,
- * with the first values kept by engine/sample.c's sampler). */
+ * --watch").  Figures are gauges (the highest value seen in the window),
+ * piles (the value in the window's last snapshot) and counter rates (per
+ * minute between the window's first and last snapshot, with the first
+ * values kept by engine/sample.c's sampler). */
 #ifndef TCPTUNE_ADVISOR_CANARY_H
 #define TCPTUNE_ADVISOR_CANARY_H
 
@@ -17,10 +18,18 @@
 
 enum canary_change { CANARY_UNKNOWN, CANARY_SAME, CANARY_BETTER, CANARY_WORSE };
 
+/* How a window's snapshots make one value of a figure. */
+enum canary_kind {
+	CANARY_PEAK,	/* a gauge: the highest value in the window */
+	CANARY_PILE,	/* a gauge that drains slowly: the value in the last snapshot */
+	CANARY_RATE,	/* a counter: per minute between the first and last snapshot */
+};
+
 /* One figure's definition (canary.c's table). */
 struct canary_def {
 	const char *fact;	/* a gauge fact, or tcpext.<Counter> for a rate */
-	bool rate;		/* per minute from the counter */
+	enum canary_kind kind;
+	const char *unit;	/* after the number: "%", "/min", "" for a count */
 	const char *what;	/* what a rise means, for the verdict */
 };
 
@@ -61,7 +70,8 @@ void canary_window_release(struct canary_window *w);
 int canary_window_add(struct canary_window *w, const struct snapshot *s, double t);
 
 /* Close the window; last is the last snapshot added.  Rates need two
- * snapshots at different times, otherwise they stay unknown. */
+ * snapshots at different times, otherwise they stay unknown; a pile is
+ * unknown when last lacks its fact. */
 void canary_window_finish(struct canary_window *w, const struct snapshot *last);
 
 /* Compare two finished windows. */
