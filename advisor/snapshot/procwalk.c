@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int dirent_next(const char *buf, size_t len, size_t *off, const char **ret_name)
@@ -90,6 +91,13 @@ int proc_name_number(const char *name)
 			return -1;
 	}
 	return *name ? -1 : (int) v;
+}
+
+bool procfs_counts_fds(int procfd)
+{
+	struct stat st;
+
+	return fstatat(procfd, "self/fd", &st, 0) == 0 && S_ISDIR(st.st_mode) && st.st_size > 0;
 }
 
 /* One link: 1 read into link, 0 gone or not a link, or denied. */

@@ -50,6 +50,11 @@ typedef int (*fdlink_fn)(void *arg, const char *link);
  * stopped it, or fn's negative errno. */
 int fdtable_scan(int fddir, long long nfds, struct dirwalk *w, fdlink_fn fn, void *arg, bool *denied);
 
+/* Does this procfs give a process's open fd count as the st_size of
+ * /proc/PID/fd (kernel 6.2 and later; docs/KERNEL.md §18.3)?  Asked of our
+ * own, which holds at least procfd. */
+bool procfs_counts_fds(int procfd);
+
 /* The number in "123", or -1 for anything else (INT32_MAX at most). */
 int proc_name_number(const char *name);
 

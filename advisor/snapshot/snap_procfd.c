@@ -156,6 +156,7 @@ struct worker {
 	size_t order;		/* of the process being read */
 	int pid;
 	bool took;		/* it took a socket: it has a holder entry */
+	unsigned links;		/* links read without a claim */
 	bool denied, skipped;
 	int err;
 	struct dirwalk w;
@@ -211,32 +212,35 @@ static int on_link(void *arg, const char *link)
 	struct worker *k = arg;
 	struct scan *x = k->x;
 	struct census_cw key;
-	const struct census_cw *hit;
-	size_t i, cur;
+	const struct census_cw *hit = NULL;
+	bool claimed = false;
 
-	if (parse_socket_link(link, &key.inode) < 0)
-		return 0;
-	hit = bsearch(&key, x->c->cw, x->c->n_cw, sizeof(*x->c->cw), cw_by_inode);
-	if (!hit)
-		return 0;
-	i = (size_t) (hit - x->c->cw);
-	cur = atomic_load(&x->claim[i]);
-	while (k->order < cur) {
-		if (!atomic_compare_exchange_weak(&x->claim[i], &cur, k->order))
-			continue;	/* cur reloaded: lower now? */
-		if (!k->took) {
-			int r = add_holder(k);
+	if (parse_socket_link(link, &key.inode) == 0)
+		hit = bsearch(&key, x->c->cw, x->c->n_cw, sizeof(*x->c->cw), cw_by_inode);
+	if (hit) {
+		size_t i = (size_t) (hit - x->c->cw), cur = atomic_load(&x->claim[i]);
 
-			if (r < 0)
-				return r;
-			k->took = true;
+		while (k->order < cur && !claimed)
+			/* on failure cur is reloaded: lower now? */
+			claimed = atomic_compare_exchange_weak(&x->claim[i], &cur, k->order);
+		if (claimed) {
+			if (!k->took) {
+				int r = add_holder(k);
+
+				if (r < 0)
+					return r;
+				k->took = true;
+			}
+			if (cur == SIZE_MAX && atomic_fetch_sub(&x->unclaimed, 1) == 1)
+				refresh_bound(x);
 		}
-		if (cur == SIZE_MAX && atomic_fetch_sub(&x->unclaimed, 1) == 1)
-			refresh_bound(x);
-		break;
 	}
 	/* Every socket taken, none above this process: the rest of its table
-	 * cannot change who holds what. */
+	 * cannot change who holds what.  Asked after a claim of ours, and
+	 * every 64 links (the counters are shared with the other thread: a
+	 * read per link would fetch their cache line each time). */
+	if (!claimed && (++k->links & 63) != 0)
+		return 0;
 	return all_taken_before(x, k->order + 1, false) ? 1 : 0;
 }
 
@@ -265,10 +269,16 @@ static int scan_pid(struct worker *k, int pid)
 	if (fstat(fd, &st) == 0) {
 		if (!uid_set_has(x->uids, (uint32_t) st.st_uid))
 			likely = false;
+		/* No descriptor at all (a kernel thread, a zombie): nothing
+		 * to read. */
+		if (x->probe && st.st_size == 0) {
+			close(fd);
+			return 0;
+		}
 	} else
 		st.st_size = 0;
 	if (!x->probe)
-		st.st_size = 0;	/* a --root tree's directory size is no count */
+		st.st_size = 0;	/* no count: list the directory */
 	if (likely && x->uids->ns_known && (st.st_size == 0 || st.st_size >= NS_CHECK_MIN_FDS)) {
 		struct stat ns;
 
@@ -467,13 +477,16 @@ static int attribute(struct snapshot *s, int procfd, const struct uid_set *uids,
 {
 	struct census *c = &s->census;
 	struct scan x = {
-		.c = c, .procfd = procfd, .confine = !s->live, .probe = s->live, .uids = uids,
+		.c = c, .procfd = procfd, .confine = !s->live, .uids = uids,
 	};
 	struct worker *wk = NULL;
 	size_t n_workers = 1, n_pids = 0;
 	int *pids = NULL, r;
 	bool skipped = false;
 
+	/* Live, and the kernel counts a process's fds (6.2 and later): look
+	 * them up by number.  A --root tree's directory size is no count. */
+	x.probe = s->live && procfs_counts_fds(procfd);
 	x.claim = malloc(c->n_cw * sizeof(*x.claim));
 	if (!x.claim)
 		return -ENOMEM;
