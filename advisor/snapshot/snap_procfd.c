@@ -119,8 +119,9 @@ static bool uid_set_has(const struct uid_set *u, uint32_t uid)
  * blocks of SCAN_BLOCK, in order, and stop once every socket is claimed by
  * an order below the next process's: no later process can take one. */
 #define SCAN_BLOCK 16
-/* Two threads (the machines this runs on have 2 CPUs or more) from this many
- * processes; below, starting one costs more than it saves. */
+/* Two threads, where there are two CPUs online, from this many processes:
+ * a thread costs some 0.1 ms to start and join, 256 tables some 5 ms to
+ * read (docs/KERNEL.md §18.3). */
 #define SCAN_THREADS_MIN_PIDS 256
 /* A table this small costs less to read than the namespace check (a
  * lookup of /proc/PID/ns/net) saves: read it in the first pass whatever its
@@ -139,7 +140,8 @@ struct scan {
 	int procfd;
 	bool confine, probe;	/* probe: live procfs, st_size counts fds */
 	const struct uid_set *uids;
-	bool want_in;		/* this pass: the likely holders, or the others */
+	bool first;		/* this pass: the likely holders; else the others */
+	bool *read;		/* per pids[k]: its table was read (or it has none) */
 	const int *pids;
 	size_t n_pids, base;	/* order of pids[k]: base + k */
 	_Atomic size_t *claim;	/* per c->cw[i]: order of its holder, SIZE_MAX none */
@@ -244,15 +246,17 @@ static int on_link(void *arg, const char *link)
 	return all_taken_before(x, k->order + 1, false) ? 1 : 0;
 }
 
-/* Read one process's fd table, if this pass takes it. */
-static int scan_pid(struct worker *k, int pid)
+/* Read the fd table of pids[j], if this pass takes it: the first pass the
+ * likely holders, the second every process the first did not read. */
+static int scan_pid(struct worker *k, size_t j)
 {
 	struct scan *x = k->x;
 	struct stat st;
 	char rel[32];
-	bool likely;
-	int fd, r;
+	int pid = x->pids[j], fd, r;
 
+	if (!x->first && x->read[j])
+		return 0;
 	snprintf(rel, sizeof(rel), "%d/fd", pid);
 	fd = rootfs_openat_in(x->procfd, rel, O_RDONLY | O_DIRECTORY, x->confine);
 	if (fd < 0) {
@@ -260,38 +264,40 @@ static int scan_pid(struct worker *k, int pid)
 			k->denied = true;
 		return 0;
 	}
-	/* Likely a holder: its uid owns a wanted socket, and it runs in the
-	 * audited network namespace (a socket stays in the namespace it was
-	 * made in; a process in another one holds it only if it moved or was
-	 * given the fd; docs/KERNEL.md §18.2).  What cannot be read counts as
-	 * likely. */
-	likely = true;
-	if (fstat(fd, &st) == 0) {
-		if (!uid_set_has(x->uids, (uint32_t) st.st_uid))
-			likely = false;
-		/* No descriptor at all (a kernel thread, a zombie): nothing
-		 * to read. */
-		if (x->probe && st.st_size == 0) {
-			close(fd);
-			return 0;
-		}
-	} else
-		st.st_size = 0;
-	if (!x->probe)
-		st.st_size = 0;	/* no count: list the directory */
-	if (likely && x->uids->ns_known && (st.st_size == 0 || st.st_size >= NS_CHECK_MIN_FDS)) {
-		struct stat ns;
-
-		snprintf(rel, sizeof(rel), "%d/ns/net", pid);
-		if (fstatat(x->procfd, rel, &ns, 0) == 0 &&
-		    (ns.st_ino != x->uids->ns_ino || ns.st_dev != x->uids->ns_dev))
-			likely = false;
-	}
-	if (likely != x->want_in) {
-		k->skipped = true;
+	if (fstat(fd, &st) < 0)
+		memset(&st, 0, sizeof(st));	/* unknown: likely, listed */
+	else if (x->probe && st.st_size == 0) {
+		/* No descriptor at all (a kernel thread, a zombie). */
+		x->read[j] = true;
 		close(fd);
 		return 0;
 	}
+	if (!x->probe)
+		st.st_size = 0;	/* no count: list the directory */
+	if (x->first) {
+		/* Likely a holder: its uid owns a wanted socket, and it runs in
+		 * the audited network namespace (a socket stays in the
+		 * namespace it was made in; a process in another one holds it
+		 * only if it moved or was given the fd; docs/KERNEL.md §18.2).
+		 * What cannot be read counts as likely. */
+		bool likely = st.st_mode == 0 || uid_set_has(x->uids, (uint32_t) st.st_uid);
+
+		if (likely && x->uids->ns_known && (st.st_size == 0 || st.st_size >= NS_CHECK_MIN_FDS)) {
+			struct stat ns;
+
+			snprintf(rel, sizeof(rel), "%d/ns/net", pid);
+			if (fstatat(x->procfd, rel, &ns, 0) == 0 &&
+			    (ns.st_ino != x->uids->ns_ino || ns.st_dev != x->uids->ns_dev))
+				likely = false;
+		}
+		if (!likely) {
+			k->skipped = true;
+			close(fd);
+			return 0;
+		}
+	}
+	/* Each worker writes only the slots of the processes it took. */
+	x->read[j] = true;
 	k->pid = pid;
 	k->took = false;
 	r = fdtable_scan(fd, st.st_size, &k->w, on_link, k, &k->denied);
@@ -315,7 +321,7 @@ static void *worker_run(void *arg)
 			k->order = x->base + j;
 			if (all_taken_before(x, k->order, false))
 				break;
-			r = scan_pid(k, x->pids[j]);
+			r = scan_pid(k, j);
 			if (r < 0) {
 				k->err = r;
 				atomic_store(&x->failed, true);
@@ -508,7 +514,12 @@ static int attribute(struct snapshot *s, int procfd, const struct uid_set *uids,
 	}
 	for (size_t t = 0; t < n_workers; t++)
 		wk[t].x = &x;
-	x.want_in = true;
+	x.read = calloc(n_pids ? n_pids : 1, sizeof(*x.read));
+	if (!x.read) {
+		r = -ENOMEM;
+		goto out;
+	}
+	x.first = true;
 	x.base = 0;
 	r = scan_pass(&x, wk, n_workers);
 	for (size_t t = 0; t < n_workers; t++)
@@ -516,7 +527,7 @@ static int attribute(struct snapshot *s, int procfd, const struct uid_set *uids,
 	if (r == 0 && atomic_load(&x.unclaimed) > 0 && skipped) {
 		log_debug("CLOSE_WAIT attribution: %zu sockets left after the processes of their uids; "
 			  "scanning the others", atomic_load(&x.unclaimed));
-		x.want_in = false;
+		x.first = false;
 		x.base = n_pids;
 		r = scan_pass(&x, wk, n_workers);
 	}
@@ -531,6 +542,7 @@ out:
 		free(wk[t].h);
 	free(wk);
 	free(pids);
+	free(x.read);
 	free(x.claim);
 	return r;
 }
