@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -98,6 +99,34 @@ bool procfs_counts_fds(int procfd)
 	struct stat st;
 
 	return fstatat(procfd, "self/fd", &st, 0) == 0 && S_ISDIR(st.st_mode) && st.st_size > 0;
+}
+
+int proc_netns_inum(int procfd, int pid, unsigned long *ret_inum)
+{
+	char rel[40], link[64];
+	unsigned long v = 0;
+	const char *p = link + 5;
+	ssize_t n;
+
+	if (pid > 0)
+		snprintf(rel, sizeof(rel), "%d/ns/net", pid);
+	else
+		snprintf(rel, sizeof(rel), "self/ns/net");
+	n = readlinkat(procfd, rel, link, sizeof(link) - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = '\0';
+	if (strncmp(link, "net:[", 5) != 0 || *p < '0' || *p > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (ULONG_MAX - 9) / 10)
+			return -EINVAL;
+		v = v * 10 + (unsigned long) (*p - '0');
+	}
+	if (p[0] != ']' || p[1] != '\0')
+		return -EINVAL;
+	*ret_inum = v;
+	return 0;
 }
 
 /* One link: 1 read into link, 0 gone or not a link, or denied. */

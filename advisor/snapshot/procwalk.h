@@ -55,6 +55,13 @@ int fdtable_scan(int fddir, long long nfds, struct dirwalk *w, fdlink_fn fn, voi
  * own, which holds at least procfd. */
 bool procfs_counts_fds(int procfd);
 
+/* The network namespace of process pid (0: our own) under the live procfd:
+ * the inode number readlink() shows of /proc/PID/ns/net ("net:[N]"), the
+ * same number for the same namespace.  A readlink, not a stat(): it does not
+ * open the namespace file (docs/KERNEL.md §18.3).  Returns 0 or a negative
+ * errno (-EACCES without ptrace access). */
+int proc_netns_inum(int procfd, int pid, unsigned long *ret_inum);
+
 /* The number in "123", or -1 for anything else (INT32_MAX at most). */
 int proc_name_number(const char *name);
 

@@ -78,7 +78,7 @@ static int on_link(void *arg, const char *link)
  * is (same_ns) or is not (!same_ns) ns.  Each fd table is read by
  * fdtable_scan() (docs/KERNEL.md §18.3), which stops once every listener is
  * found. */
-static void find_holders_pass(struct wanted *w, size_t n, size_t *left_p, const struct stat *ns, bool same_ns)
+static void find_holders_pass(struct wanted *w, size_t n, size_t *left_p, const unsigned long *ns, bool same_ns)
 {
 	struct lookup k = { .w = w, .n = n, .left = *left_p };
 	struct dirwalk *pw = NULL, *fw = NULL;
@@ -104,10 +104,10 @@ static void find_holders_pass(struct wanted *w, size_t n, size_t *left_p, const 
 			continue;
 		scanned++;
 		if (ns) {
-			snprintf(rel, sizeof(rel), "%d/ns/net", pid);
+			unsigned long inum;
 			/* unreadable: taken in the first pass */
-			bool same = fstatat(proc, rel, &st, 0) < 0 ||
-				    (st.st_ino == ns->st_ino && st.st_dev == ns->st_dev);
+			bool same = proc_netns_inum(proc, pid, &inum) < 0 || inum == *ns;
+
 			if (same != same_ns)
 				continue;
 		}
@@ -136,10 +136,16 @@ out:
  * /proc that stops once every one is found. */
 static void find_holders(struct wanted *w, size_t n)
 {
-	struct stat ns;
-	bool ns_known = stat("/proc/self/ns/net", &ns) == 0;
+	unsigned long ns;
+	bool ns_known = false;
 	sigset_t all, old;
 	size_t left = 0;
+	int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (proc >= 0) {
+		ns_known = proc_netns_inum(proc, 0, &ns) == 0;
+		close(proc);
+	}
 
 	for (size_t i = 0; i < n; i++)
 		if (w[i].l->inode) {

@@ -1,6 +1,9 @@
 /* CLOSE_WAIT attribution: which process holds each CLOSE_WAIT socket, by
  * matching socket inodes against /proc/PID/fd links "socket:[N]" (what
- * ss -p does).  The scan stops as soon as every inode is found.  Reading
+ * ss -p does), each fd table read by fdtable_scan() (procwalk.c), on two
+ * threads from SCAN_THREADS_MIN_PIDS processes.  The scan stops as soon as
+ * every inode is found by the processes /proc lists first (docs/KERNEL.md
+ * §18.3).  Reading
  * another user's fd table needs CAP_DAC_READ_SEARCH (to list the directory,
  * fs/proc/fd.c proc_fd_permission()) and CAP_SYS_PTRACE (to read a link,
  * ptrace_may_access() in fs/proc/base.c); docs/KERNEL.md §9.5. */
@@ -78,9 +81,8 @@ static void read_comm(int procfd, int pid, bool confine, char *comm, size_t len)
 struct uid_set {
 	uint32_t *v;
 	size_t n;
-	bool ns_known;		/* live: the audited network namespace, */
-	dev_t ns_dev;		/* as stat() of /proc/self/ns/net shows it */
-	ino_t ns_ino;
+	bool ns_known;		/* live: the audited network namespace */
+	unsigned long ns_inum;	/* (proc_netns_inum()) */
 };
 
 static int cmp_u32(const void *a, const void *b)
@@ -119,14 +121,10 @@ static bool uid_set_has(const struct uid_set *u, uint32_t uid)
  * blocks of SCAN_BLOCK, in order, and stop once every socket is claimed by
  * an order below the next process's: no later process can take one. */
 #define SCAN_BLOCK 16
-/* Two threads, where there are two CPUs online, from this many processes:
- * a thread costs some 0.1 ms to start and join, 256 tables some 5 ms to
- * read (docs/KERNEL.md §18.3). */
+/* Two threads, where two CPUs are online, from this many processes (a
+ * table read costs some 20 µs with cold caches, docs/KERNEL.md §18.3: 256
+ * of them are milliseconds, against a thread's start and join). */
 #define SCAN_THREADS_MIN_PIDS 256
-/* A table this small costs less to read than the namespace check (a
- * lookup of /proc/PID/ns/net) saves: read it in the first pass whatever its
- * namespace (docs/KERNEL.md §18.3). */
-#define NS_CHECK_MIN_FDS 16
 
 /* A process that took a socket, with the order it took it under. */
 struct holder {
@@ -282,12 +280,10 @@ static int scan_pid(struct worker *k, size_t j)
 		 * What cannot be read counts as likely. */
 		bool likely = st.st_mode == 0 || uid_set_has(x->uids, (uint32_t) st.st_uid);
 
-		if (likely && x->uids->ns_known && (st.st_size == 0 || st.st_size >= NS_CHECK_MIN_FDS)) {
-			struct stat ns;
+		if (likely && x->uids->ns_known) {
+			unsigned long ns;
 
-			snprintf(rel, sizeof(rel), "%d/ns/net", pid);
-			if (fstatat(x->procfd, rel, &ns, 0) == 0 &&
-			    (ns.st_ino != x->uids->ns_ino || ns.st_dev != x->uids->ns_dev))
+			if (proc_netns_inum(x->procfd, pid, &ns) == 0 && ns != x->uids->ns_inum)
 				likely = false;
 		}
 		if (!likely) {
@@ -733,15 +729,8 @@ int snap_procfd_read(struct snapshot *s)
 	r = uid_set_make(c, &uids);
 	if (r < 0)
 		goto out;
-	if (s->live) {
-		struct stat st;
-
-		if (fstatat(procfd, "self/ns/net", &st, 0) == 0) {
-			uids.ns_known = true;
-			uids.ns_dev = st.st_dev;
-			uids.ns_ino = st.st_ino;
-		}
-	}
+	if (s->live)
+		uids.ns_known = proc_netns_inum(procfd, 0, &uids.ns_inum) == 0;
 	/* A signal pending during getdents64 ends a listing early, and
 	 * fdtable_scan() takes a short listing for the whole: blocked while we
 	 * scan (the second thread inherits the mask), delivered right after

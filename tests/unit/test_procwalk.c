@@ -289,6 +289,25 @@ static void test_fdtable_scan_count_bounds_lookups(void **state)
 	free(walk);
 }
 
+/* The namespace number from readlink() is the inode stat() shows of the
+ * same link, for "self" and for our pid. */
+static void test_netns_inum(void **state)
+{
+	struct stat st;
+	unsigned long a = 0, b = 0;
+	int proc = open("/proc", O_RDONLY | O_DIRECTORY);
+
+	(void) state;
+	assert_true(proc >= 0);
+	assert_int_equal(stat("/proc/self/ns/net", &st), 0);
+	assert_int_equal(proc_netns_inum(proc, 0, &a), 0);
+	assert_int_equal(proc_netns_inum(proc, (int) getpid(), &b), 0);
+	assert_true(a == (unsigned long) st.st_ino);
+	assert_true(b == a);
+	assert_int_equal(proc_netns_inum(proc, 0x7ffffffe, &b), -ENOENT);
+	close(proc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,6 +317,7 @@ int main(void)
 		cmocka_unit_test(test_dirwalk_directory),
 		cmocka_unit_test(test_fdtable_scan_matches_readdir),
 		cmocka_unit_test(test_fdtable_scan_count_bounds_lookups),
+		cmocka_unit_test(test_netns_inum),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
