@@ -178,7 +178,9 @@ static size_t refresh_bound(struct scan *x)
 	return m;
 }
 
-/* Could the process of this order still take a socket? */
+/* True when no process of this order or a later one can take a socket:
+ * every socket is claimed, by earlier processes.  refresh: recompute the
+ * bound (O(sockets)), else trust the last one. */
 static bool all_taken_before(struct scan *x, size_t order, bool refresh)
 {
 	if (atomic_load(&x->unclaimed) > 0)
