@@ -42,7 +42,7 @@ void dirwalk_init(struct dirwalk *w, int fd, bool short_is_end)
 int dirwalk_next(struct dirwalk *w, const char **ret_name)
 {
 	for (;;) {
-		const char *name;
+		const char *name = NULL;
 		int r = dirent_next(w->buf, w->len, &w->off, &name);
 
 		if (r < 0) {
@@ -151,7 +151,7 @@ static int read_link(int fddir, const char *name, char *link, size_t len, bool *
 int fdtable_scan(int fddir, long long nfds, struct dirwalk *w, fdlink_fn fn, void *arg, bool *denied)
 {
 	char link[64];
-	const char *name;
+	const char *name = NULL;
 	int fd = 0, r;
 
 	if (nfds > 0) {
@@ -190,7 +190,7 @@ int fdtable_scan(int fddir, long long nfds, struct dirwalk *w, fdlink_fn fn, voi
 	}
 	dirwalk_init(w, fddir, true);
 	/* A listing that fails ends the table: the process exited. */
-	while (dirwalk_next(w, &name) > 0) {
+	while (dirwalk_next(w, &name) > 0 && name) {
 		if (!read_link(fddir, name, link, sizeof(link), denied))
 			continue;
 		r = fn(arg, link);

@@ -213,7 +213,7 @@ static int on_link(void *arg, const char *link)
 {
 	struct worker *k = arg;
 	struct scan *x = k->x;
-	struct census_cw key;
+	struct census_cw key = { .inode = 0 };
 	const struct census_cw *hit = NULL;
 	bool claimed = false;
 
