@@ -7,9 +7,9 @@
  * judged. */
 #include "snap_readers.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "keys.h"
+#include "procwalk.h"
 #include "strutil.h"
 
 /* The most processes' fd tables read to name two listeners: a bound on the
@@ -49,117 +50,122 @@ static void read_comm(int pid, char *comm, size_t len)
 	str_escape(str_strip(raw), comm, len);
 }
 
-/* Find the processes holding the wanted listeners' inodes, in one pass over
- * /proc that stops once every one is found (listing each fd directory with
- * getdents64, as snap_procfd.c does; docs/KERNEL.md §18.2). */
-static void find_holders_pass(struct wanted *w, size_t n, size_t *left, const struct stat *ns, bool same_ns);
+/* find_holders_pass()'s state for one process's fd table. */
+struct lookup {
+	struct wanted *w;
+	size_t n, left;
+	int pid;
+};
 
+static int on_link(void *arg, const char *link)
+{
+	struct lookup *k = arg;
+
+	if (strncmp(link, "socket:[", 8) != 0)
+		return 0;
+	for (size_t i = 0; i < k->n; i++) {
+		if (k->w[i].pid || !k->w[i].l->inode)
+			continue;
+		if (strcmp(link, k->w[i].link) == 0) {
+			k->w[i].pid = k->pid;
+			k->left--;
+		}
+	}
+	return k->left == 0;
+}
+
+/* One pass over /proc: with ns, only the processes whose network namespace
+ * is (same_ns) or is not (!same_ns) ns.  Each fd table is read by
+ * fdtable_scan() (docs/KERNEL.md §18.3), which stops once every listener is
+ * found. */
+static void find_holders_pass(struct wanted *w, size_t n, size_t *left_p, const unsigned long *ns, bool same_ns)
+{
+	struct lookup k = { .w = w, .n = n, .left = *left_p };
+	struct dirwalk *pw = NULL, *fw = NULL;
+	const char *name;
+	int proc, scanned = 0;
+
+	if (!k.left)
+		return;
+	proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (proc < 0)
+		return;
+	pw = malloc(sizeof(*pw));
+	fw = malloc(sizeof(*fw));
+	if (!pw || !fw)
+		goto out;
+	dirwalk_init(pw, proc, false);
+	while (k.left > 0 && scanned < MAX_PIDS_SCANNED && dirwalk_next(pw, &name) > 0) {
+		struct stat st;
+		char rel[32];
+		int pid = proc_name_number(name), fds;
+
+		if (pid <= 0)
+			continue;
+		scanned++;
+		if (ns) {
+			unsigned long inum;
+			/* unreadable: taken in the first pass */
+			bool same = proc_netns_inum(proc, pid, &inum) < 0 || inum == *ns;
+
+			if (same != same_ns)
+				continue;
+		}
+		snprintf(rel, sizeof(rel), "%d/fd", pid);
+		fds = openat(proc, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fds < 0)
+			continue;
+		if (fstat(fds, &st) < 0)
+			st.st_size = 0;
+		k.pid = pid;
+		{
+			bool denied = false;	/* an unknown holder either way */
+
+			fdtable_scan(fds, st.st_size, fw, on_link, &k, &denied);
+		}
+		close(fds);
+	}
+out:
+	free(pw);
+	free(fw);
+	close(proc);
+	*left_p = k.left;
+}
+
+/* Find the processes holding the wanted listeners' inodes, in one pass over
+ * /proc that stops once every one is found. */
 static void find_holders(struct wanted *w, size_t n)
 {
-	struct stat ns;
-	bool ns_known = stat("/proc/self/ns/net", &ns) == 0;
+	unsigned long ns;
+	bool ns_known = false;
+	sigset_t all, old;
 	size_t left = 0;
+	int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (proc >= 0) {
+		ns_known = proc_netns_inum(proc, 0, &ns) == 0;
+		close(proc);
+	}
 
 	for (size_t i = 0; i < n; i++)
 		if (w[i].l->inode) {
 			snprintf(w[i].link, sizeof(w[i].link), "socket:[%llu]", (unsigned long long) w[i].l->inode);
 			left++;
 		}
+	/* fdtable_scan() takes a short listing for the whole: signals blocked
+	 * while it reads (docs/KERNEL.md §18.2), delivered right after. */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
 	/* First the processes of the audited network namespace, where a
 	 * listener's holder nearly always is; the others only if one is not
 	 * found (as snap_procfd.c; docs/KERNEL.md §18.2). */
 	find_holders_pass(w, n, &left, ns_known ? &ns : NULL, true);
 	if (left > 0 && ns_known)
 		find_holders_pass(w, n, &left, &ns, false);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	for (size_t i = 0; i < n; i++)
 		if (w[i].pid)
 			read_comm(w[i].pid, w[i].comm, sizeof(w[i].comm));
-}
-
-/* One pass over /proc: with ns, only the processes whose network namespace
- * is (same_ns) or is not (!same_ns) ns. */
-static void find_holders_pass(struct wanted *w, size_t n, size_t *left_p, const struct stat *ns, bool same_ns)
-{
-	static char pbuf[32768] __attribute__((aligned(8)));
-	static char fbuf[32768] __attribute__((aligned(8)));
-	size_t left = *left_p;
-	int proc, scanned = 0;
-
-	if (!left)
-		return;
-	proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (proc < 0)
-		return;
-	for (;;) {
-		ssize_t pn = getdents64(proc, pbuf, sizeof(pbuf));
-
-		if (pn <= 0)
-			break;
-		for (size_t po = 0; po < (size_t) pn && left > 0 && scanned < MAX_PIDS_SCANNED;) {
-			const struct dirent64 *pe = (const struct dirent64 *) (pbuf + po);
-			char rel[32];
-			long long pid;
-			int fds;
-
-			if (pe->d_reclen <= offsetof(struct dirent64, d_name) || pe->d_reclen > (size_t) pn - po)
-				break;
-			po += pe->d_reclen;
-			if (parse_ll(pe->d_name, 1, 0x7fffffff, &pid) < 0)
-				continue;
-			scanned++;
-			if (ns) {
-				struct stat st;
-
-				snprintf(rel, sizeof(rel), "%lld/ns/net", pid);
-				/* unreadable: taken in the first pass */
-				bool same = fstatat(proc, rel, &st, 0) < 0 ||
-					    (st.st_ino == ns->st_ino && st.st_dev == ns->st_dev);
-				if (same != same_ns)
-					continue;
-			}
-			snprintf(rel, sizeof(rel), "%lld/fd", pid);
-			fds = openat(proc, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (fds < 0)
-				continue;
-			for (;;) {
-				ssize_t fn = getdents64(fds, fbuf, sizeof(fbuf));
-
-				if (fn <= 0)
-					break;
-				for (size_t fo = 0; fo < (size_t) fn && left > 0;) {
-					const struct dirent64 *fe = (const struct dirent64 *) (fbuf + fo);
-					char link[64];
-					ssize_t l;
-
-					if (fe->d_reclen <= offsetof(struct dirent64, d_name) ||
-					    fe->d_reclen > (size_t) fn - fo)
-						break;
-					fo += fe->d_reclen;
-					if (fe->d_name[0] == '.')
-						continue;
-					l = readlinkat(fds, fe->d_name, link, sizeof(link) - 1);
-					if (l <= 8 || memcmp(link, "socket:[", 8) != 0)
-						continue;
-					link[l] = '\0';
-					for (size_t i = 0; i < n; i++) {
-						if (w[i].pid || !w[i].l->inode)
-							continue;
-						if (strcmp(link, w[i].link) == 0) {
-							w[i].pid = (int) pid;
-							left--;
-						}
-					}
-				}
-				if (left == 0)
-					break;
-			}
-			close(fds);
-		}
-		if (left == 0 || scanned >= MAX_PIDS_SCANNED)
-			break;
-	}
-	close(proc);
-	*left_p = left;
 }
 
 /* "nginx (pid 12)", or "an unknown process". */

@@ -1,17 +1,21 @@
 /* CLOSE_WAIT attribution: which process holds each CLOSE_WAIT socket, by
  * matching socket inodes against /proc/PID/fd links "socket:[N]" (what
- * ss -p does).  The scan stops as soon as every inode is found.  Reading
+ * ss -p does), each fd table read by fdtable_scan() (procwalk.c), on two
+ * threads from SCAN_THREADS_MIN_PIDS processes.  The scan stops as soon as
+ * every inode is found by the processes /proc lists first (docs/KERNEL.md
+ * §18.3).  Reading
  * another user's fd table needs CAP_DAC_READ_SEARCH (to list the directory,
  * fs/proc/fd.c proc_fd_permission()) and CAP_SYS_PTRACE (to read a link,
  * ptrace_may_access() in fs/proc/base.c); docs/KERNEL.md §9.5. */
 #include "snap_readers.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,6 +23,7 @@
 
 #include "caps.h"
 #include "log.h"
+#include "procwalk.h"
 #include "rootfs.h"
 #include "strutil.h"
 #include "userdb.h"
@@ -48,52 +53,36 @@ static int parse_socket_link(const char *link, uint64_t *ret)
 	return 0;
 }
 
-static int add_proc(struct census *c, int pid, int procfd, bool confine)
+/* The process's name, escaped for display ("?" when unreadable). */
+static void read_comm(int procfd, int pid, bool confine, char *comm, size_t len)
 {
-	struct census_proc *np, *p;
-	char rel[32], comm[64];
-	int r;
+	char rel[32], raw[64];
+	/* Under --root, confined: a planted symlink must not read a host file
+	 * into the report; O_NONBLOCK for a planted FIFO. */
+	int fd;
 
-	/* The array doubles when n_procs reaches a power of two (its
-	 * capacity is the next one): thousands of holders, few reallocs. */
-	if ((c->n_procs & (c->n_procs - 1)) == 0) {
-		np = realloc(c->procs, (c->n_procs ? 2 * c->n_procs : 1) * sizeof(*np));
-		if (!np)
-			return -ENOMEM;
-		c->procs = np;
-	}
-	p = &c->procs[c->n_procs];
-	memset(p, 0, sizeof(*p));
-	p->pid = pid;
 	snprintf(rel, sizeof(rel), "%d/comm", pid);
-	r = -ENOENT;
-	{
-		/* Under --root, confined: a planted symlink must not read a
-		 * host file into the report; O_NONBLOCK for a planted FIFO. */
-		int fd = rootfs_openat_in(procfd, rel, O_RDONLY | O_NONBLOCK, confine);
-		if (fd >= 0) {
-			ssize_t n = read(fd, comm, sizeof(comm) - 1);
-			close(fd);
-			if (n > 0) {
-				comm[n] = '\0';
-				/* A program names itself: never trust the bytes. */
-				str_escape(str_strip(comm), p->comm, sizeof(p->comm));
-				r = 0;
-			}
+	fd = rootfs_openat_in(procfd, rel, O_RDONLY | O_NONBLOCK, confine);
+	if (fd >= 0) {
+		ssize_t n = read(fd, raw, sizeof(raw) - 1);
+
+		close(fd);
+		if (n > 0) {
+			raw[n] = '\0';
+			/* A program names itself: never trust the bytes. */
+			str_escape(str_strip(raw), comm, len);
+			return;
 		}
 	}
-	if (r < 0)
-		snprintf(p->comm, sizeof(p->comm), "?");
-	return (int) c->n_procs++;
+	snprintf(comm, len, "?");
 }
 
 /* The uids owning a CLOSE_WAIT socket, sorted, for the first pass. */
 struct uid_set {
 	uint32_t *v;
 	size_t n;
-	bool ns_known;		/* live: the audited network namespace, */
-	dev_t ns_dev;		/* as stat() of /proc/self/ns/net shows it */
-	ino_t ns_ino;
+	bool ns_known;		/* live: the audited network namespace */
+	unsigned long ns_inum;	/* (proc_netns_inum()) */
 };
 
 static int cmp_u32(const void *a, const void *b)
@@ -124,167 +113,436 @@ static bool uid_set_has(const struct uid_set *u, uint32_t uid)
 	return bsearch(&uid, u->v, u->n, sizeof(*u->v), cmp_u32) != NULL;
 }
 
-/* The process already counted for pid (a second pass adds to it). */
-static int proc_index(const struct census *c, int pid)
+/* The scan: every process of /proc, in the order /proc lists them, gets an
+ * order number (pass * n_pids + its place).  Each CLOSE_WAIT socket goes to
+ * the process of lowest order holding it, which is what one thread stopping
+ * at the last socket found gives, whatever the timing of two threads: a
+ * claim only ever moves to a lower order.  Workers take the processes in
+ * blocks of SCAN_BLOCK, in order, and stop once every socket is claimed by
+ * an order below the next process's: no later process can take one. */
+#define SCAN_BLOCK 16
+/* Two threads, where two CPUs are online, from this many processes (a
+ * table read costs some 20 µs with cold caches, docs/KERNEL.md §18.3: 256
+ * of them are milliseconds, against a thread's start and join). */
+#define SCAN_THREADS_MIN_PIDS 256
+
+/* A process that took a socket, with the order it took it under. */
+struct holder {
+	size_t order;
+	int pid;
+	char comm[64];
+};
+
+struct scan {
+	struct census *c;
+	int procfd;
+	bool confine, probe;	/* probe: live procfs, st_size counts fds */
+	const struct uid_set *uids;
+	bool first;		/* this pass: the likely holders; else the others */
+	bool *read;		/* per pids[k]: its table was read (or it has none) */
+	const int *pids;
+	size_t n_pids, base;	/* order of pids[k]: base + k */
+	_Atomic size_t *claim;	/* per c->cw[i]: order of its holder, SIZE_MAX none */
+	atomic_size_t next;	/* the next block's first k */
+	atomic_size_t unclaimed;
+	atomic_size_t bound;	/* unclaimed 0: no claim is above this order */
+	atomic_bool failed;
+};
+
+struct worker {
+	struct scan *x;
+	struct holder *h;
+	size_t n_h, cap_h;
+	size_t order;		/* of the process being read */
+	int pid;
+	bool took;		/* it took a socket: it has a holder entry */
+	unsigned links;		/* links read without a claim */
+	bool denied, skipped;
+	int err;
+	struct dirwalk w;
+};
+
+/* Once every socket is claimed: the highest order holding one (claims only
+ * go down, so an old value is an upper bound). */
+static size_t refresh_bound(struct scan *x)
 {
-	for (size_t i = 0; i < c->n_procs; i++)
-		if (c->procs[i].pid == pid)
-			return (int) i;
-	return -1;
+	size_t m = 0;
+
+	for (size_t i = 0; i < x->c->n_cw; i++) {
+		size_t v = atomic_load(&x->claim[i]);
+
+		if (v > m)
+			m = v;
+	}
+	atomic_store(&x->bound, m);
+	return m;
 }
 
-/* One fd link: a wanted CLOSE_WAIT inode not yet attributed?  Returns 1
- * when it was attributed to pid, 0 when not, or -ENOMEM. */
-static int match_fd(struct census *c, int procfd, bool confine, int pid, int fd, const char *name,
-		    int *owner, bool *denied)
+/* True when no process of this order or a later one can take a socket:
+ * every socket is claimed, by earlier processes.  refresh: recompute the
+ * bound (O(sockets)), else trust the last one. */
+static bool all_taken_before(struct scan *x, size_t order, bool refresh)
 {
-	char link[64];
-	struct census_cw key, *hit;
-	ssize_t n = readlinkat(fd, name, link, sizeof(link) - 1);
-
-	if (n < 0) {
-		if (errno == EACCES || errno == EPERM)
-			*denied = true;
-		return 0;
-	}
-	link[n] = '\0';
-	if (parse_socket_link(link, &key.inode) < 0)
-		return 0;
-	hit = bsearch(&key, c->cw, c->n_cw, sizeof(*c->cw), cw_by_inode);
-	if (!hit || hit->owner >= 0)
-		return 0;
-	if (*owner < 0) {
-		*owner = proc_index(c, pid);
-		if (*owner < 0)
-			*owner = add_proc(c, pid, procfd, confine);
-		if (*owner < 0)
-			return *owner;
-	}
-	hit->owner = *owner;
-	c->procs[*owner].count++;
-	if (hit->rqueue > 1)
-		c->procs[*owner].unread++;
-	return 1;
+	if (atomic_load(&x->unclaimed) > 0)
+		return false;
+	return (refresh ? refresh_bound(x) : atomic_load(&x->bound)) < order;
 }
 
-/* Scan one process's fds; returns how many new inodes it matched, or -ENOMEM.
- * *denied is set when the fd directory or a link could not be read.  The
- * owner of the fd directory (the process's uid, docs/KERNEL.md §18.2) picks
- * the pass: the first scans the processes of a uid in uids, and counts the
- * others in *skipped; the second (want_in false) scans only those others.
- * The directory is listed with getdents64 straight into a buffer (no DIR,
- * no allocation), links read relative to its fd (docs/KERNEL.md §18.2). */
-static int scan_pid(struct census *c, int procfd, bool confine, int pid, const struct uid_set *uids,
-		    bool want_in, size_t *remaining, bool *denied, bool *skipped)
+static int add_holder(struct worker *k)
 {
-	static char buf[32768] __attribute__((aligned(8)));
+	struct holder *h;
+
+	if (k->n_h == k->cap_h) {
+		size_t cap = k->cap_h ? 2 * k->cap_h : 64;
+
+		h = realloc(k->h, cap * sizeof(*h));
+		if (!h)
+			return -ENOMEM;
+		k->h = h;
+		k->cap_h = cap;
+	}
+	h = &k->h[k->n_h++];
+	h->order = k->order;
+	h->pid = k->pid;
+	read_comm(k->x->procfd, k->pid, k->x->confine, h->comm, sizeof(h->comm));
+	return 0;
+}
+
+/* One fd link of the process being read (fdtable_scan()'s callback). */
+static int on_link(void *arg, const char *link)
+{
+	struct worker *k = arg;
+	struct scan *x = k->x;
+	struct census_cw key = { .inode = 0 };
+	const struct census_cw *hit = NULL;
+	bool claimed = false;
+
+	if (parse_socket_link(link, &key.inode) == 0)
+		hit = bsearch(&key, x->c->cw, x->c->n_cw, sizeof(*x->c->cw), cw_by_inode);
+	if (hit) {
+		size_t i = (size_t) (hit - x->c->cw), cur = atomic_load(&x->claim[i]);
+
+		while (k->order < cur && !claimed)
+			/* on failure cur is reloaded: lower now? */
+			claimed = atomic_compare_exchange_weak(&x->claim[i], &cur, k->order);
+		if (claimed) {
+			if (!k->took) {
+				int r = add_holder(k);
+
+				if (r < 0)
+					return r;
+				k->took = true;
+			}
+			if (cur == SIZE_MAX && atomic_fetch_sub(&x->unclaimed, 1) == 1)
+				refresh_bound(x);
+		}
+	}
+	/* Every socket taken, none above this process: the rest of its table
+	 * cannot change who holds what.  Asked after a claim of ours, and
+	 * every 64 links (the counters are shared with the other thread: a
+	 * read per link would fetch their cache line each time). */
+	if (!claimed && (++k->links & 63) != 0)
+		return 0;
+	return all_taken_before(x, k->order + 1, false) ? 1 : 0;
+}
+
+/* Read the fd table of pids[j], if this pass takes it: the first pass the
+ * likely holders, the second every process the first did not read. */
+static int scan_pid(struct worker *k, size_t j)
+{
+	struct scan *x = k->x;
+	struct stat st;
 	char rel[32];
-	int fd, owner = -1, found = 0;
+	int pid = x->pids[j], fd, r;
 
+	if (!x->first && x->read[j])
+		return 0;
 	snprintf(rel, sizeof(rel), "%d/fd", pid);
-	fd = rootfs_openat_in(procfd, rel, O_RDONLY | O_DIRECTORY, confine);
+	fd = rootfs_openat_in(x->procfd, rel, O_RDONLY | O_DIRECTORY, x->confine);
 	if (fd < 0) {
 		if (fd == -EACCES || fd == -EPERM)
-			*denied = true;
+			k->denied = true;
 		return 0;
 	}
-	{
+	if (fstat(fd, &st) < 0)
+		memset(&st, 0, sizeof(st));	/* unknown: likely, listed */
+	else if (x->probe && st.st_size == 0) {
+		/* No descriptor at all (a kernel thread, a zombie). */
+		x->read[j] = true;
+		close(fd);
+		return 0;
+	}
+	if (!x->probe)
+		st.st_size = 0;	/* no count: list the directory */
+	if (x->first) {
 		/* Likely a holder: its uid owns a wanted socket, and it runs in
-		 * the audited network namespace (a socket stays in the namespace
-		 * it was made in; a process in another one holds it only if it
-		 * moved or was given the fd).  What cannot be read counts as
-		 * likely. */
-		struct stat st;
-		bool likely = !(fstat(fd, &st) == 0 && !uid_set_has(uids, (uint32_t) st.st_uid));
+		 * the audited network namespace (a socket stays in the
+		 * namespace it was made in; a process in another one holds it
+		 * only if it moved or was given the fd; docs/KERNEL.md §18.2).
+		 * What cannot be read counts as likely. */
+		bool likely = st.st_mode == 0 || uid_set_has(x->uids, (uint32_t) st.st_uid);
 
-		if (likely && uids->ns_known) {
-			snprintf(rel, sizeof(rel), "%d/ns/net", pid);
-			if (fstatat(procfd, rel, &st, 0) == 0 &&
-			    (st.st_ino != uids->ns_ino || st.st_dev != uids->ns_dev))
+		if (likely && x->uids->ns_known) {
+			unsigned long ns;
+
+			if (proc_netns_inum(x->procfd, pid, &ns) == 0 && ns != x->uids->ns_inum)
 				likely = false;
 		}
-		if (likely != want_in) {
-			*skipped = true;
+		if (!likely) {
+			k->skipped = true;
 			close(fd);
 			return 0;
 		}
 	}
-	while (*remaining > 0) {
-		ssize_t n = getdents64(fd, buf, sizeof(buf));
-
-		if (n <= 0)
-			break;
-		for (size_t off = 0; off < (size_t) n && *remaining > 0;) {
-			const struct dirent64 *e = (const struct dirent64 *) (buf + off);
-			int r;
-
-			/* A record must hold its header and a terminated name. */
-			if (e->d_reclen <= offsetof(struct dirent64, d_name) || e->d_reclen > (size_t) n - off ||
-			    !memchr(e->d_name, '\0', e->d_reclen - offsetof(struct dirent64, d_name)))
-				break;
-			off += e->d_reclen;
-			if (e->d_name[0] == '.')
-				continue;
-			r = match_fd(c, procfd, confine, pid, fd, e->d_name, &owner, denied);
-			if (r < 0) {
-				close(fd);
-				return r;
-			}
-			found += r;
-			*remaining -= (size_t) r;
-		}
-		/* Room left for one more entry: the kernel stopped because the
-		 * fds ended, not for want of space (signals are blocked, see
-		 * snap_procfd_read()).  Asking again would walk the fd table's
-		 * slots from the last fd to its end a second time
-		 * (docs/KERNEL.md §18.2). */
-		if ((size_t) n + sizeof(struct dirent64) <= sizeof(buf))
-			break;
-	}
+	/* Each worker writes only the slots of the processes it took. */
+	x->read[j] = true;
+	k->pid = pid;
+	k->took = false;
+	r = fdtable_scan(fd, st.st_size, &k->w, on_link, k, &k->denied);
 	close(fd);
-	return found;
+	return r < 0 ? r : 0;
 }
 
-/* One pass over /proc (scan_pid() says which processes it takes). */
-static int scan_all(struct census *c, int procfd, bool confine, const struct uid_set *uids,
-		    bool want_in, size_t *remaining, bool *denied, bool *skipped)
+static void *worker_run(void *arg)
 {
-	static char buf[32768] __attribute__((aligned(8)));
-	int fd = dup(procfd);	/* shares the offset: rewound for each pass */
+	struct worker *k = arg;
+	struct scan *x = k->x;
 
-	if (fd < 0)
-		return -errno;
-	if (lseek(fd, 0, SEEK_SET) < 0) {
-		int r = -errno;
+	while (!atomic_load(&x->failed)) {
+		size_t k0 = atomic_fetch_add(&x->next, SCAN_BLOCK);
 
-		close(fd);
-		return r;
-	}
-	while (*remaining > 0) {
-		ssize_t n = getdents64(fd, buf, sizeof(buf));
-
-		if (n <= 0)
+		if (k0 >= x->n_pids || all_taken_before(x, x->base + k0, true))
 			break;
-		for (size_t off = 0; off < (size_t) n && *remaining > 0;) {
-			const struct dirent64 *e = (const struct dirent64 *) (buf + off);
-			long long pid;
+		for (size_t j = k0; j < k0 + SCAN_BLOCK && j < x->n_pids; j++) {
 			int r;
 
-			if (e->d_reclen <= offsetof(struct dirent64, d_name) || e->d_reclen > (size_t) n - off ||
-			    !memchr(e->d_name, '\0', e->d_reclen - offsetof(struct dirent64, d_name)))
+			k->order = x->base + j;
+			if (all_taken_before(x, k->order, false))
 				break;
-			off += e->d_reclen;
-			if (parse_ll(e->d_name, 1, INT32_MAX, &pid) < 0)
-				continue;
-			r = scan_pid(c, procfd, confine, (int) pid, uids, want_in, remaining, denied, skipped);
+			r = scan_pid(k, j);
 			if (r < 0) {
-				close(fd);
-				return r;
+				k->err = r;
+				atomic_store(&x->failed, true);
+				break;
 			}
 		}
 	}
-	close(fd);
-	return 0;
+	return NULL;
+}
+
+/* One pass over the processes, on one thread or two. */
+static int scan_pass(struct scan *x, struct worker *wk, size_t n_workers)
+{
+	pthread_t th;
+	bool threaded = false;
+	int r = 0;
+
+	atomic_store(&x->next, 0);
+	atomic_store(&x->bound, SIZE_MAX);
+	if (n_workers > 1)
+		threaded = pthread_create(&th, NULL, worker_run, &wk[1]) == 0;
+	worker_run(&wk[0]);
+	if (threaded)
+		pthread_join(th, NULL);
+	for (size_t t = 0; t < n_workers; t++)
+		if (wk[t].err < 0 && r == 0)
+			r = wk[t].err;
+	return r;
+}
+
+static int holder_by_order(const void *a, const void *b)
+{
+	const struct holder *x = a, *y = b;
+
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* The claims into the census: each socket's owner, and the processes (those
+ * still holding a socket at the end) in scan order. */
+static int settle(struct census *c, _Atomic size_t *claim, struct worker *wk, size_t n_workers)
+{
+	struct holder *all = NULL;
+	size_t n_all = 0, *proc_of = NULL;
+	int r = 0;
+
+	for (size_t t = 0; t < n_workers; t++)
+		n_all += wk[t].n_h;
+	if (n_all == 0)
+		return 0;
+	all = malloc(n_all * sizeof(*all));
+	proc_of = calloc(n_all, sizeof(*proc_of));
+	if (!all || !proc_of) {
+		r = -ENOMEM;
+		goto out;
+	}
+	n_all = 0;
+	for (size_t t = 0; t < n_workers; t++) {
+		memcpy(all + n_all, wk[t].h, wk[t].n_h * sizeof(*all));
+		n_all += wk[t].n_h;
+	}
+	qsort(all, n_all, sizeof(*all), holder_by_order);
+	/* proc_of[h]: 0 none yet, else 1 + the process's index */
+	for (size_t i = 0; i < c->n_cw; i++) {
+		struct holder key = { .order = atomic_load(&claim[i]) }, *h;
+
+		if (key.order == SIZE_MAX)
+			continue;
+		h = bsearch(&key, all, n_all, sizeof(*all), holder_by_order);
+		if (h)
+			proc_of[h - all] = 1;
+	}
+	for (size_t h = 0; h < n_all; h++)
+		if (proc_of[h])
+			c->n_procs++;
+	c->procs = calloc(c->n_procs ? c->n_procs : 1, sizeof(*c->procs));
+	if (!c->procs) {
+		c->n_procs = 0;
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t h = 0, p = 0; h < n_all; h++)
+		if (proc_of[h]) {
+			c->procs[p].pid = all[h].pid;
+			memcpy(c->procs[p].comm, all[h].comm, sizeof(c->procs[p].comm));
+			proc_of[h] = ++p;
+		}
+	for (size_t i = 0; i < c->n_cw; i++) {
+		struct holder key = { .order = atomic_load(&claim[i]) }, *h;
+		struct census_proc *p;
+
+		if (key.order == SIZE_MAX)
+			continue;
+		h = bsearch(&key, all, n_all, sizeof(*all), holder_by_order);
+		if (!h)
+			continue;
+		c->cw[i].owner = (int) (proc_of[h - all] - 1);
+		p = &c->procs[c->cw[i].owner];
+		p->count++;
+		if (c->cw[i].rqueue > 1)
+			p->unread++;
+	}
+out:
+	free(all);
+	free(proc_of);
+	return r;
+}
+
+/* Every process id /proc lists, in its order. */
+static int list_pids(int procfd, int **ret_pids, size_t *ret_n)
+{
+	struct dirwalk *w = malloc(sizeof(*w));
+	int *pids = NULL, fd = -1, r;
+	size_t n = 0, cap = 0;
+	const char *name;
+
+	if (!w)
+		return -ENOMEM;
+	fd = dup(procfd);	/* shares the offset: rewound */
+	if (fd < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+		r = -errno;
+		goto out;
+	}
+	dirwalk_init(w, fd, false);
+	while ((r = dirwalk_next(w, &name)) > 0) {
+		int pid = proc_name_number(name);
+
+		if (pid <= 0)
+			continue;
+		if (n == cap) {
+			int *np = realloc(pids, (cap ? 2 * cap : 1024) * sizeof(*np));
+
+			if (!np) {
+				r = -ENOMEM;
+				goto out;
+			}
+			pids = np;
+			cap = cap ? 2 * cap : 1024;
+		}
+		pids[n++] = pid;
+	}
+	if (r < 0)
+		goto out;
+	*ret_pids = pids;
+	*ret_n = n;
+	pids = NULL;
+out:
+	free(pids);
+	free(w);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* Attribute the census's CLOSE_WAIT sockets (sorted by inode): the processes
+ * a uid of theirs runs, in the audited namespace, first; then, only if some
+ * socket is still not found, the others.  *ret_remaining: not found. */
+static int attribute(struct snapshot *s, int procfd, const struct uid_set *uids, size_t *ret_remaining,
+		     bool *denied)
+{
+	struct census *c = &s->census;
+	struct scan x = {
+		.c = c, .procfd = procfd, .confine = !s->live, .uids = uids,
+	};
+	struct worker *wk = NULL;
+	size_t n_workers = 1, n_pids = 0;
+	int *pids = NULL, r;
+	bool skipped = false;
+
+	/* Live, and the kernel counts a process's fds (6.2 and later): look
+	 * them up by number.  A --root tree's directory size is no count. */
+	x.probe = s->live && procfs_counts_fds(procfd);
+	x.claim = malloc(c->n_cw * sizeof(*x.claim));
+	if (!x.claim)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_cw; i++)
+		atomic_init(&x.claim[i], SIZE_MAX);
+	atomic_init(&x.unclaimed, c->n_cw);
+	atomic_init(&x.failed, false);
+	r = list_pids(procfd, &pids, &n_pids);
+	if (r < 0)
+		goto out;
+	x.pids = pids;
+	x.n_pids = n_pids;
+	if (s->live && n_pids >= SCAN_THREADS_MIN_PIDS && sysconf(_SC_NPROCESSORS_ONLN) > 1)
+		n_workers = 2;
+	wk = calloc(n_workers, sizeof(*wk));
+	if (!wk) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t t = 0; t < n_workers; t++)
+		wk[t].x = &x;
+	x.read = calloc(n_pids ? n_pids : 1, sizeof(*x.read));
+	if (!x.read) {
+		r = -ENOMEM;
+		goto out;
+	}
+	x.first = true;
+	x.base = 0;
+	r = scan_pass(&x, wk, n_workers);
+	for (size_t t = 0; t < n_workers; t++)
+		skipped |= wk[t].skipped;
+	if (r == 0 && atomic_load(&x.unclaimed) > 0 && skipped) {
+		log_debug("CLOSE_WAIT attribution: %zu sockets left after the processes of their uids; "
+			  "scanning the others", atomic_load(&x.unclaimed));
+		x.first = false;
+		x.base = n_pids;
+		r = scan_pass(&x, wk, n_workers);
+	}
+	if (r == 0)
+		r = settle(c, x.claim, wk, n_workers);
+	if (r == 0)
+		*ret_remaining = atomic_load(&x.unclaimed);
+	for (size_t t = 0; t < n_workers; t++)
+		*denied |= wk[t].denied;
+out:
+	for (size_t t = 0; wk && t < n_workers; t++)
+		free(wk[t].h);
+	free(wk);
+	free(pids);
+	free(x.read);
+	free(x.claim);
+	return r;
 }
 
 static int peer_cmp(const struct census_dest *a, const struct census_dest *b)
@@ -450,7 +708,7 @@ int snap_procfd_read(struct snapshot *s)
 	struct census *c = &s->census;
 	struct uid_set uids = { .v = NULL };
 	size_t remaining = c->n_cw;
-	bool denied = false, skipped = false;
+	bool denied = false;
 	sigset_t all, old;
 	int procfd = -1, r = 0;
 
@@ -473,26 +731,15 @@ int snap_procfd_read(struct snapshot *s)
 	r = uid_set_make(c, &uids);
 	if (r < 0)
 		goto out;
-	if (s->live) {
-		struct stat st;
-
-		if (fstatat(procfd, "self/ns/net", &st, 0) == 0) {
-			uids.ns_known = true;
-			uids.ns_dev = st.st_dev;
-			uids.ns_ino = st.st_ino;
-		}
-	}
+	if (s->live)
+		uids.ns_known = proc_netns_inum(procfd, 0, &uids.ns_inum) == 0;
 	/* A signal pending during getdents64 ends a listing early, and
-	 * scan_pid() takes a short listing for the whole: blocked while we
-	 * scan, delivered right after (Ctrl-C waits for the end of the scan). */
+	 * fdtable_scan() takes a short listing for the whole: blocked while we
+	 * scan (the second thread inherits the mask), delivered right after
+	 * (Ctrl-C waits for the end of the scan). */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
-	r = scan_all(c, procfd, !s->live, &uids, true, &remaining, &denied, &skipped);
-	if (r == 0 && remaining > 0 && skipped) {
-		log_debug("CLOSE_WAIT attribution: %zu sockets left after the processes of their uids; "
-			  "scanning the others", remaining);
-		r = scan_all(c, procfd, !s->live, &uids, false, &remaining, &denied, &skipped);
-	}
+	r = attribute(s, procfd, &uids, &remaining, &denied);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (r < 0)
 		goto out;
