@@ -2,6 +2,7 @@
 #include "jsonutil.h"
 
 #include <errno.h>
+#include <stdlib.h>
 
 #include "strutil.h"
 
@@ -13,15 +14,26 @@ json_t *json_string_safe(const char *text)
 	return j ? j : json_string(str_escape(text, buf, sizeof(buf)));
 }
 
-int json_print(json_t *o, FILE *f)
+int json_write(const json_t *o, FILE *f)
 {
-	int r;
+	char *text;
+	int r = 0;
 
 	if (!o)
 		return -ENOMEM;
-	r = json_dumpf(o, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (!text)
+		return -ENOMEM;
+	if (fputs(text, f) == EOF || fputc('\n', f) == EOF)
+		r = -EIO;
+	free(text);
+	return r;
+}
+
+int json_print(json_t *o, FILE *f)
+{
+	int r = json_write(o, f);
+
 	json_decref(o);
-	if (r < 0 || fputc('\n', f) == EOF)
-		return -EIO;
-	return 0;
+	return r;
 }

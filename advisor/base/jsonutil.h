@@ -15,4 +15,9 @@ json_t *json_string_safe(const char *text);
  * NULL o (out of memory) prints nothing.  Returns 0 or -EIO. */
 int json_print(json_t *o, FILE *f);
 
+/* Write o to f as json_print() does, without taking it: rendered in memory
+ * and written at once (jansson's json_dumpf() writes token by token).
+ * 0, -ENOMEM or -EIO. */
+int json_write(const json_t *o, FILE *f);
+
 #endif

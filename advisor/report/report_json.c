@@ -334,7 +334,6 @@ int report_json(const struct report_ctx *ctx, FILE *out)
 {
 	const struct snapshot *s = ctx->s;
 	json_t *root;
-	int r;
 
 	root = json_pack("{s:i, s:{s:s, s:s}, s:{s:o, s:o, s:o}, s:{s:o, s:s, s:s, s:s, s:s}, "
 			 "s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s}",
@@ -367,8 +366,5 @@ int report_json(const struct report_ctx *ctx, FILE *out)
 		json_object_set_new(root, "namespaces", report_netns_json(ctx->netns));
 	if (!root)
 		return -ENOMEM;
-	r = json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	fputc('\n', out);
-	json_decref(root);
-	return r < 0 ? -EIO : 0;
+	return json_print(root, out);
 }
