@@ -373,6 +373,28 @@ static int watch_after(const struct cli_args *a, const struct apply_opts *o, con
 	return code;
 }
 
+/* A lower tcp_fin_timeout shows in the FIN_WAIT2 figure only once the
+ * orphans that were waiting have run out their old timers: say so when the
+ * watch is shorter (the verdict will then rest on the other figures). */
+static void watch_too_short(const struct plan *pl, long long watch)
+{
+	int k = key_index("net.ipv4.tcp_fin_timeout");
+
+	for (size_t i = 0; k >= 0 && i < pl->n; i++) {
+		const struct plan_row *row = &pl->rows[i];
+		long long settle;
+
+		if (row->key != (size_t) k || !row->change || !row->present || row->skip)
+			continue;
+		settle = canary_fin_timeout_settle(strtoll(row->runtime, NULL, 10), strtoll(row->target, NULL, 10));
+		fflush(stdout);		/* after the plan, not before it */
+		if (settle > watch)
+			log_info("note: tcp_fin_timeout %s -> %s: orphans already in FIN_WAIT2 keep their %s s timer, "
+				 "so the FIN_WAIT2 pile can show the change only after about %lld s; this watch lasts "
+				 "%lld s", row->runtime, row->target, row->runtime, settle, watch);
+	}
+}
+
 /* ---- a watch cut off by a crash ------------------------------------------- */
 
 /* Is entry id's effect "watching"?  Only a watch that never finished
@@ -474,6 +496,8 @@ static int run_apply(const struct cli_args *a, const struct cmd_plan *p, const s
 		return EXIT_FAILED;
 	}
 	canary_window_init(&before);
+	if (o->watch)
+		watch_too_short(pl, o->watch);
 	if (o->watch) {
 		double secs = (double) (o->watch < WATCH_BEFORE ? o->watch : WATCH_BEFORE);
 
@@ -573,6 +597,8 @@ static int dry_run(const struct cmd_plan *p, const struct apply_opts *o)
 		       o->allow_override ? "go ahead (--allow-boot-override)" : "refuse", losers, losers == 1 ? "" : "s");
 		losers_text(pl, stdout);
 	}
+	if (o->watch)
+		watch_too_short(pl, o->watch);
 	printf("\nDry run: nothing changed (no runtime value, no file, no history entry).\n");
 	return EXIT_OK;
 }

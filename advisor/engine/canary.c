@@ -201,3 +201,22 @@ const char *canary_change_name(enum canary_change c)
 	default: return "unknown";
 	}
 }
+
+/* An orphan's FIN_WAIT2 lifetime for tcp_fin_timeout t: t up to 60 s, else
+ * t - 60 s as a full socket and as long again as a minisocket (§3.3). */
+static long long fin_lifetime(long long t)
+{
+	return t <= 60 ? t : 2 * t - 120;
+}
+
+long long canary_fin_timeout_settle(long long old_t, long long new_t)
+{
+	long long lo = fin_lifetime(old_t), ln = fin_lifetime(new_t);
+
+	if (ln >= lo || ln < 0)
+		return 0;
+	/* x s after the change the pile is r * (lo - x + ln) (ln <= x <= lo,
+	 * §23.4); it is down to PILE_BETTER_FACTOR of r * lo from
+	 * x = (1 - PILE_BETTER_FACTOR) * lo + ln on. */
+	return (long long) ((1.0 - PILE_BETTER_FACTOR) * (double) lo + 0.999) + ln;
+}

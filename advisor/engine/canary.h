@@ -80,4 +80,11 @@ void canary_compare(const struct canary_window *before, const struct canary_wind
 
 const char *canary_change_name(enum canary_change c);
 
+/* The shortest watch, in seconds, over which the FIN_WAIT2 pile can show a
+ * change of tcp_fin_timeout from old_t to new_t as better: orphans already
+ * waiting keep their old timer (docs/KERNEL.md §23.4), so the pile shrinks
+ * by the figure's margin only after the new lifetime plus that share of the
+ * old one has passed.  0 when the change does not lower the lifetime. */
+long long canary_fin_timeout_settle(long long old_t, long long new_t);
+
 #endif

@@ -129,6 +129,12 @@ prof=$("$BIN" recommend --format json 2>"$W/rec.err" | jq -r .profile)
 echo "  before: $n_before FIN_WAIT2 on nginx's side after $runs hung clients, timers up to $t_before s;" \
 	"check: fin-wait2-buildup ($c_fw2); recommend: $prof"
 
+# A watch shorter than the old orphans' timers cannot show the change:
+# apply says so (60 -> 30: a third of 60, plus 30; docs/KERNEL.md §23.4).
+"$BIN" apply web-server --dry-run --watch 20s >"$W/dry.txt" 2>&1 || fail "apply --dry-run failed: $(cat "$W/dry.txt")"
+grep -q "note: tcp_fin_timeout 60 -> 30: .* can show the change only after about 50 s; this watch lasts 20 s" "$W/dry.txt" ||
+	fail "apply --dry-run --watch 20s does not say the watch is too short: $(cat "$W/dry.txt")"
+
 # --- apply web-server --watch with the stream running ---------------------------
 run_bounded $((TT_HANG * 2)) "$BIN" apply web-server --yes --watch "$WATCH"s --format json \
 	>"$W/apply.json" 2>"$W/apply.err"
