@@ -69,6 +69,7 @@ static void somaxconn_text(FILE *out, const struct plan *pl)
 {
 	const struct plan_somaxconn *sm = &pl->somaxconn;
 	char line[512], b[300];
+	bool unknown = false;
 
 	if (!sm->raises || (sm->listeners_known && !sm->n_clamped))
 		return;
@@ -91,12 +92,14 @@ static void somaxconn_text(FILE *out, const struct plan *pl)
 	for (size_t i = 0; i < sm->n_clamped; i++)
 		fprintf(out, "  %s  backlog %u  %s\n", sm->clamped[i].where, sm->clamped[i].backlog,
 			esc(sm->clamped[i].who, b, sizeof(b)));
+	for (size_t i = 0; i < sm->n_clamped; i++)
+		unknown |= strcmp(sm->clamped[i].who, "an unknown process") == 0;
 	if (sm->n_more)
 		fprintf(out, "  and %zu more\n", sm->n_more);
 	snprintf(line, sizeof(line), "Restart %s after the change: a new listen() gets the smaller of the "
 		 "program's own backlog and %lld. A reload that keeps the listening socket is not enough "
-		 "unless the program calls listen() again.", sm->n_clamped + sm->n_more == 1 ? "it" : "them",
-		 sm->to);
+		 "unless the program calls listen() again.%s", sm->n_clamped + sm->n_more == 1 ? "it" : "them",
+		 sm->to, unknown ? " `ss -ltnp` names the process that holds a listener." : "");
 	report_wrap(out, 80, "", "", line);
 }
 

@@ -160,6 +160,7 @@ static void test_clamped_named(void **state)
 	assert_null(strstr(t, ":22 "));
 	assert_null(strstr(t, "10.0.0.1"));
 	assert_non_null(strstr(t, "\nRestart them after the change"));
+	assert_null(strstr(t, "ss -ltnp"));	/* every process known (or not looked up) */
 	for (char *l = t; *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] ? 1 : 0))
 		assert_true(strcspn(l, "\n") <= 80);
 	free(t);
@@ -261,6 +262,28 @@ static void test_backlogs_unknown(void **state)
 	free(j);
 }
 
+/* On the live system a listener whose holder is not found (here: an inode
+ * no process holds) is "an unknown process", and the text says what names
+ * it. */
+static void test_unknown_owner(void **state)
+{
+	struct env *e = *state;
+	char *t, *f;
+
+	e->s.live = true;
+	set_somaxconn(&e->s, 16);
+	census_start(&e->s, "netlink");
+	listener(&e->s, AF_INET, "127.0.0.1", 8080, 16);
+	build(e, "4096");
+	assert_string_equal(e->pl.somaxconn.clamped[0].who, "an unknown process");
+	t = text(e);
+	f = flat(t);
+	assert_non_null(strstr(t, "\n  127.0.0.1:8080  backlog 16  an unknown process\n"));
+	assert_non_null(strstr(f, "`ss -ltnp` names the process that holds a listener."));
+	free(f);
+	free(t);
+}
+
 /* More than PLAN_CLAMPED_MAX: the rest are counted. */
 static void test_more(void **state)
 {
@@ -302,6 +325,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_not_raised, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_none_clamped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backlogs_unknown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_more, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_correction_raises, setup, teardown),
 	};
