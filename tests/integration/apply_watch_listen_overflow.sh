@@ -24,10 +24,12 @@
 # more than 400 places: no overflow is possible, however busy the machine.
 # 16 is also below 128, a value the key table calls harmful.
 #
-# nginx needs a restart, not a reload: a reload (SIGHUP) keeps the listening
-# socket and calls listen() again only when the configured backlog changed;
-# seen with nginx 1.22 here: Send-Q stays 16 after SIGHUP.  The restart makes
-# a new socket, whose listen() gets min(511, somaxconn) (docs/KERNEL.md §22).
+# nginx needs a restart, not a reload: a reload keeps the listening socket
+# and calls listen() on it again only when the listen directive's backlog
+# changed (ngx_init_cycle(), src/core/ngx_cycle.c).  Seen with nginx 1.22
+# here, master process and `nginx -s reload`: new worker, Send-Q still 16.
+# The restart makes a new socket, whose listen() gets min(511, somaxconn)
+# (docs/KERNEL.md §22).
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmds jq curl nginx wrk ss
