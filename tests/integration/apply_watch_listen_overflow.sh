@@ -31,13 +31,8 @@
 # The restart makes a new socket, whose listen() gets min(511, somaxconn)
 # (docs/KERNEL.md §22).
 . "$(dirname "$0")/lib.sh"
-need_root
-need_cmds jq curl nginx wrk ss
-enter_netns --tmpfs /etc/sysctl.d --tmpfs /var/lib -- "$@"
-. "$TT_ROOT/tests/integration/apply_watch_lib.bash"
-need_store
-W=$(mktemp -d /tmp/apply-watch.XXXXXX) || fail "mktemp -d failed"
-trap 'tt_cleanup; rm -rf "$W"' EXIT
+. "$(dirname "$0")/apply_watch_lib.bash"
+watch_scenario curl wrk -- "$@"
 
 PORT=8080
 CONNS=400
@@ -55,8 +50,8 @@ owner() {
 	ss -ltnpH "sport = :$PORT" | grep -o 'users:(("[^"]*",pid=[0-9]*' |
 		sed 's/users:(("\([^"]*\)",pid=\([0-9]*\)/\1 (pid \2)/'
 }
-# load SECS OUT: one bounded wrk run; OUT gets its output.
-load() {
+# overload SECS OUT: one bounded wrk run; OUT gets its output.
+overload() {
 	run_bounded $(($1 + TT_HANG)) wrk -t1 -c$CONNS -d"$1"s --timeout 10s -H 'Connection: close' \
 		"http://127.0.0.1:$PORT/" >"$2" 2>&1 || fail "wrk failed: $(cat "$2")"
 }
@@ -65,7 +60,7 @@ load() {
 measured() {
 	local o0 s0
 	o0=$(tcpext ListenOverflows); s0=$(tcpext TCPSynRetrans)
-	load "$1" "$W/$2.txt"
+	overload "$1" "$W/$2.txt"
 	printf -v "$2_ovf" %s $(($(tcpext ListenOverflows) - o0))
 	printf -v "$2_syn" %s $(($(tcpext TCPSynRetrans) - s0))
 	printf -v "$2_req" %s "$(wrk_requests "$W/$2.txt")"
