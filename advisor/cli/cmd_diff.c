@@ -57,8 +57,17 @@ int cmd_plan_make(const struct cli_args *a, const char *name, struct cmd_plan *p
 		int ri = key_index("net.ipv4.ip_local_port_range");
 		const struct profile_setting *ps = ri < 0 ? NULL : profile_setting_find(prof, (size_t) ri);
 
-		if (ps && p->s.sysctl[ri].present &&
-		    (ps->v[0] != p->s.sysctl[ri].v[0] || ps->v[1] != p->s.sysctl[ri].v[1]))
+		/* One that raises net.core.somaxconn (its value, or the
+		 * correction of a harmful one): the plan names the listeners
+		 * whose backlog equals somaxconn now (docs/KERNEL.md §22). */
+		int si = key_index("net.core.somaxconn");
+		const struct profile_setting *ss = si < 0 ? NULL : profile_setting_find(prof, (size_t) si);
+		const struct snap_sysctl *sm = si < 0 ? NULL : &p->s.sysctl[si];
+
+		if ((ps && p->s.sysctl[ri].present &&
+		     (ps->v[0] != p->s.sysctl[ri].v[0] || ps->v[1] != p->s.sysctl[ri].v[1])) ||
+		    (sm && sm->present && !sm->err &&
+		     ((ss && ss->v[0] > sm->v[0]) || key_value_harmful(&key_table[si], sm->v))))
 			(void) snapshot_take_sockets(&p->s);
 	}
 	in = calloc(prof->n_settings ? prof->n_settings : 1, sizeof(*in));

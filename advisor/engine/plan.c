@@ -268,6 +268,50 @@ static int ports_preflight(struct plan *pl, const struct snapshot *s, const stru
 	return 1;
 }
 
+/* A plan that raises net.core.somaxconn (plan.h, docs/KERNEL.md §22): the
+ * listeners whose backlog equals somaxconn now, from the census the port
+ * preflight reads too.  Only sock_diag gives a listener's backlog
+ * (census.h); from /proc/net/tcp the backlogs are unknown. */
+static void somaxconn_preflight(struct plan *pl, const struct snapshot *s)
+{
+	struct plan_somaxconn *sm = &pl->somaxconn;
+	int k = key_index("net.core.somaxconn");
+	const struct plan_row *row = NULL;
+	long long t[2];
+
+	for (size_t i = 0; k >= 0 && i < pl->n; i++)
+		if (pl->rows[i].key == (size_t) k)
+			row = &pl->rows[i];
+	if (!row || !row->change || row->skip || s->sysctl[k].err ||
+	    key_parse_value(&key_table[k], row->target, t) < 0 || t[0] <= s->sysctl[k].v[0])
+		return;
+	sm->raises = true;
+	sm->from = s->sysctl[k].v[0];
+	sm->to = t[0];
+	sm->listeners_known = s->census_ok && s->sockets_source && strcmp(s->sockets_source, "netlink") == 0;
+	for (size_t i = 0; sm->listeners_known && i < s->census.n_listeners; i++) {
+		const struct census_listener *l = &s->census.listeners[i];
+		struct census_dest d = { .family = l->family, .port = l->port };
+		struct plan_clamped *c;
+
+		if ((long long) l->backlog != sm->from)
+			continue;
+		if (sm->n_clamped == PLAN_CLAMPED_MAX) {
+			sm->n_more++;
+			continue;
+		}
+		c = &sm->clamped[sm->n_clamped++];
+		c->backlog = l->backlog;
+		memcpy(d.addr, l->addr, sizeof(d.addr));
+		if (census_dest_format(&d, c->where, sizeof(c->where)) < 0)
+			snprintf(c->where, sizeof(c->where), "port %u", l->port);
+		if (s->live)
+			snap_listener_owner(l, c->who, sizeof(c->who));
+		else
+			snprintf(c->who, sizeof(c->who), "process not looked up (--root)");
+	}
+}
+
 int plan_build(struct plan *pl, const struct snapshot *s, const char *profile, const struct plan_input *in,
 	       size_t n)
 {
@@ -339,6 +383,7 @@ int plan_build(struct plan *pl, const struct snapshot *s, const char *profile, c
 		}
 	}
 	free(all);
+	somaxconn_preflight(pl, s);
 	r = file_content(pl);
 	if (r < 0) {
 		plan_release(pl);

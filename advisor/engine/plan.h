@@ -54,6 +54,29 @@ struct plan_ports {
 	char note[256];				/* why no reservation is planned, when one was needed */
 };
 
+/* A listener whose backlog equals somaxconn now (plan.somaxconn). */
+struct plan_clamped {
+	char where[64];		/* "127.0.0.1:8080", "[::]:443" */
+	char who[96];		/* "nginx (pid 12)", "an unknown process" */
+	unsigned backlog;
+};
+
+/* The most clamped listeners a plan names; the rest are counted. */
+#define PLAN_CLAMPED_MAX 16
+
+/* A plan that raises net.core.somaxconn (docs/KERNEL.md §22): a listener
+ * keeps the backlog listen() gave it until it calls listen() again, so the
+ * listeners whose backlog equals somaxconn now (probably cut to it) need
+ * their program restarted to get a longer queue. */
+struct plan_somaxconn {
+	bool raises;
+	long long from, to;			/* somaxconn now, the plan's value */
+	bool listeners_known;			/* backlogs read (sock_diag) */
+	struct plan_clamped clamped[PLAN_CLAMPED_MAX];	/* by census order */
+	size_t n_clamped;
+	size_t n_more;				/* clamped listeners beyond PLAN_CLAMPED_MAX */
+};
+
 struct plan {
 	char profile[64];
 	struct plan_row *rows;
@@ -61,6 +84,7 @@ struct plan {
 	size_t n_change, n_skip;
 	size_t n_corrections;			/* rows added for harmful values */
 	struct plan_ports ports;
+	struct plan_somaxconn somaxconn;
 	char *file_content;			/* the managed file's new content */
 	bool file_unchanged;			/* the managed file already holds exactly that */
 };
@@ -77,7 +101,10 @@ struct plan {
  * the same transaction: one row for ip_local_reserved_ports, first (it is
  * written, and read at boot, before the range), whose value is the union of
  * what is reserved now and what it adds (row.reserve).  The sockets come
- * from s's census when s->census_ok.  Returns 0 or -ENOMEM. */
+ * from s's census when s->census_ok.  When the plan raises
+ * net.core.somaxconn, plan.somaxconn names the listeners whose backlog
+ * equals somaxconn now (with their process, on the live system).  Returns 0
+ * or -ENOMEM. */
 int plan_build(struct plan *pl, const struct snapshot *s, const char *profile, const struct plan_input *in,
 	       size_t n);
 void plan_release(struct plan *pl);

@@ -63,6 +63,46 @@ static void ports_text(FILE *out, const struct plan *pl)
 	fprintf(out, "  (UDP services are not checked.)\n");
 }
 
+/* A plan that raises somaxconn: the listeners it does not reach until
+ * their program calls listen() again (engine/plan.h, docs/KERNEL.md §22). */
+static void somaxconn_text(FILE *out, const struct plan *pl)
+{
+	const struct plan_somaxconn *sm = &pl->somaxconn;
+	char line[512], b[300];
+	bool unknown = false;
+
+	if (!sm->raises || (sm->listeners_known && !sm->n_clamped))
+		return;
+	fputc('\n', out);
+	if (!sm->listeners_known) {
+		snprintf(line, sizeof(line), "net.core.somaxconn %lld -> %lld: a listening socket keeps the "
+			 "backlog it got from listen() until its program calls listen() again. The backlogs cannot "
+			 "be read here (no sock_diag), so restart the programs that listen to give them the new "
+			 "limit.", sm->from, sm->to);
+		report_wrap(out, 80, "", "", line);
+		return;
+	}
+	snprintf(line, sizeof(line), "net.core.somaxconn %lld -> %lld: a listening socket keeps the backlog it "
+		 "got from listen() until its program calls listen() again. %s listen%s with backlog %lld, "
+		 "equal to somaxconn now, so %s probably cut to it:", sm->from, sm->to,
+		 sm->n_clamped + sm->n_more == 1 ? "This listener" : "These listeners",
+		 sm->n_clamped + sm->n_more == 1 ? "s" : "", sm->from,
+		 sm->n_clamped + sm->n_more == 1 ? "it was" : "they were");
+	report_wrap(out, 80, "", "", line);
+	for (size_t i = 0; i < sm->n_clamped; i++)
+		fprintf(out, "  %s  backlog %u  %s\n", sm->clamped[i].where, sm->clamped[i].backlog,
+			esc(sm->clamped[i].who, b, sizeof(b)));
+	for (size_t i = 0; i < sm->n_clamped; i++)
+		unknown |= strcmp(sm->clamped[i].who, "an unknown process") == 0;
+	if (sm->n_more)
+		fprintf(out, "  and %zu more\n", sm->n_more);
+	snprintf(line, sizeof(line), "Restart %s after the change: a new listen() gets the smaller of the "
+		 "program's own backlog and %lld. A reload that keeps the listening socket is not enough "
+		 "unless the program calls listen() again.%s", sm->n_clamped + sm->n_more == 1 ? "it" : "them",
+		 sm->to, unknown ? " `ss -ltnp` names the process that holds a listener." : "");
+	report_wrap(out, 80, "", "", line);
+}
+
 /* Is row r printed whole: it changes, is skipped or corrected, or another
  * file beats tcptune's at boot? */
 static bool row_detailed(const struct plan_row *r)
@@ -127,6 +167,7 @@ int report_plan_text(const struct plan *pl, const struct snapshot *s, FILE *out)
 	}
 	same_text(out, pl);
 	ports_text(out, pl);
+	somaxconn_text(out, pl);
 	fputc('\n', out);
 	report_wrap(out, 80, "", "", "At boot, tcptune's file wins for every key not marked LOSES above "
 		    "(systemd-sysctl and sysctl --system).");
@@ -184,9 +225,23 @@ json_t *report_plan_json(const struct plan *pl)
 				  "reserved_inside", pp->reserved_inside, "kubelet", pp->kubelet,
 				  "warning", pp->note[0] ? json_string_safe(pp->note) : json_null());
 	}
-	return json_pack("{s:s, s:I, s:I, s:o, s:{s:s, s:b}, s:o}", "profile", pl->profile,
+	json_t *smx = json_null();
+	if (pl->somaxconn.raises) {
+		const struct plan_somaxconn *sm = &pl->somaxconn;
+		json_t *cl = json_array();
+
+		for (size_t i = 0; i < sm->n_clamped; i++)
+			json_array_append_new(cl, json_pack("{s:s, s:I, s:o}", "listener", sm->clamped[i].where,
+							    "backlog", (json_int_t) sm->clamped[i].backlog,
+							    "process", json_string_safe(sm->clamped[i].who)));
+		smx = json_pack("{s:I, s:I, s:o, s:I}", "from", (json_int_t) sm->from, "to", (json_int_t) sm->to,
+				"clamped_listeners", sm->listeners_known ? cl : (json_decref(cl), json_null()),
+				"clamped_not_listed", (json_int_t) sm->n_more);
+	}
+	return json_pack("{s:s, s:I, s:I, s:o, s:{s:s, s:b}, s:o, s:o}", "profile", pl->profile,
 			 "changes", (json_int_t) pl->n_change, "skipped", (json_int_t) pl->n_skip, "keys", keys,
-			 "file", "path", TXN_DEFAULT_MANAGED_FILE, "unchanged", pl->file_unchanged, "port_range", ports);
+			 "file", "path", TXN_DEFAULT_MANAGED_FILE, "unchanged", pl->file_unchanged, "port_range", ports,
+			 "somaxconn", smx);
 }
 
 /* A plan of keys going back (rollback's, shown before it asks, and apply
