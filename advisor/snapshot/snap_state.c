@@ -377,8 +377,10 @@ static int set_evidence(struct snapshot *s, size_t i, const struct check_state *
 
 		span(dsec->i, ago, sizeof(ago));
 		/* A change made between the two checks: the increase may be
-		 * from before it, and the reader should know (issue #16). */
-		if (tt->present && tw->present && tt->i >= prev->time && tt->i <= now) {
+		 * from before it, and the reader should know (issue #16).  The
+		 * interval is the uptimes' (dsec), which a wall clock set in
+		 * between does not stretch. */
+		if (tt->present && tw->present && dsec->present && tt->i >= now - dsec->i && tt->i <= now) {
 			when(tt->i, now, at, sizeof(at));
 			snprintf(text, sizeof(text), "+%" PRId64 " since the previous check %s ago, some of it perhaps "
 				 "before tcptune's %s at %s", delta->i, ago, tw->s, at);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -267,13 +268,29 @@ static void test_previous_check(void **state)
 		s.sysctl[key_index("net.ipv4.tcp_max_orphans")].present = true;
 		snap_set_int(&s, fact_id_tcpext(counter_idx("ListenOverflows")), 1840);
 		snap_set_int(&s, fact_id_tcpext(counter_idx("TCPReqQFullDrop")), 0);
-		snap_set_int(&s, F_TXN_LAST_TIME, 1764650000 + 60);
+		snap_set_int(&s, F_TXN_LAST_TIME, (int64_t) time(NULL) - 60);	/* within the 300 s */
 		assert_int_equal(snap_set_str(&s, F_TXN_LAST_WHAT, "apply web-server"), 0);
 		assert_int_equal(snap_state_load(&s, &place, &cur), 0);
 	}
 	assert_int_equal(delta(&s, "ListenOverflows")->i, 40);
 	assert_non_null(strstr(evidence(&s, "ListenOverflows"),
 			       "+40 since the previous check 5 min ago, some of it perhaps before tcptune's apply web-server at "));
+	snapshot_release(&s);
+
+	/* A change older than the interval (10 days here) is not in between. */
+	put("var/lib/tcptune/check/root.state", good);
+	{
+		struct snap_target t = { .root = tree };
+
+		assert_int_equal(snapshot_init(&s, &t), 0);
+		s.sysctl[key_index("net.ipv4.tcp_max_orphans")].present = true;
+		snap_set_int(&s, fact_id_tcpext(counter_idx("ListenOverflows")), 1840);
+		snap_set_int(&s, fact_id_tcpext(counter_idx("TCPReqQFullDrop")), 0);
+		snap_set_int(&s, F_TXN_LAST_TIME, (int64_t) time(NULL) - 864000);
+		assert_int_equal(snap_set_str(&s, F_TXN_LAST_WHAT, "apply web-server"), 0);
+		assert_int_equal(snap_state_load(&s, &place, &cur), 0);
+	}
+	assert_string_equal(evidence(&s, "ListenOverflows"), "+40 since the previous check 5 min ago");
 	snapshot_release(&s);
 }
 
