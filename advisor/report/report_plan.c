@@ -148,7 +148,7 @@ int report_plan_text(const struct plan *pl, const struct snapshot *s, FILE *out)
 		if (!row_detailed(r))
 			continue;
 		snprintf(line, sizeof(line), "%s  %s -> %s  %s", key_table[r->key].name,
-			 r->present ? r->runtime : "missing", r->target,
+			 r->present ? key_value_shown(r->runtime) : "missing", key_value_shown(r->target),
 			 r->skip ? "skipped" : r->correction ? "correct" : r->reserve && r->change ? "reserve"
 			 : r->change ? "change" : "same");
 		report_wrap(out, 80, r->change ? "* " : "  ", "      ", line);
@@ -257,12 +257,13 @@ int report_change_list_text(const char *title, const struct txn_entry_key *keys,
 		changes += strcmp(keys[i].old_value, keys[i].new_value) != 0;
 	fprintf(out, "%s: %zu key%s change%s\n\n", title, changes, changes == 1 ? "" : "s", changes == 1 ? "s" : "");
 	if (n)
-		fprintf(out, "  %-49s %-13s %-13s\n", "key", "now", "after");
+		fprintf(out, "  %-49s %-13s %s\n", "key", "now", "after");
 	for (size_t i = 0; i < n; i++) {
 		bool ch = strcmp(keys[i].old_value, keys[i].new_value) != 0;
 
-		fprintf(out, "%c %-49s %-13s %-13s\n", ch ? '*' : ' ', key_table[keys[i].key].name,
-			keys[i].had_old ? keys[i].old_value : "missing", keys[i].new_value);
+		fprintf(out, "%c %-49s %-13s %s\n", ch ? '*' : ' ', key_table[keys[i].key].name,
+			keys[i].had_old ? key_value_shown(keys[i].old_value) : "missing",
+			key_value_shown(keys[i].new_value));
 	}
 	fprintf(out, "%s%s\n", n ? "\n" : "", file_line);
 	return ferror(out) ? -EIO : 0;

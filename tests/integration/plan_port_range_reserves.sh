@@ -95,4 +95,11 @@ out=$("$BIN" rollback --yes 2>&1) || fail "rollback failed: $out"
 [ "$(cat "$RES")" = "20000,40000-40010" ] || fail "after rollback the kernel reserves '$(cat "$RES")'"
 [ "$(tr '\t' ' ' < "$RANGE")" = "$old_range" ] || fail "after rollback the range is '$(cat "$RANGE")'"
 echo "ok: rollback restores the reservation 20000,40000-40010 and the range $old_range"
+
+# Nothing reserved: the plan shows the empty set as such, never as a blank.
+echo > "$RES" || fail "cannot empty ip_local_reserved_ports"
+[ -z "$(cat "$RES")" ] || fail "the kernel still reserves '$(cat "$RES")'"
+"$BIN" diff reverse-proxy | grep -Eq '^\* net\.ipv4\.ip_local_reserved_ports +\(empty\) -> 15000,27017 +reserve$' ||
+	fail "the plan does not show the empty reservation as (empty): $("$BIN" diff reverse-proxy | grep -A1 reserved_ports)"
+echo "ok: with nothing reserved the plan reads (empty) -> 15000,27017"
 exit 0
