@@ -48,7 +48,7 @@ static int grow_procs(struct sampler *sm)
 	struct sample_proc *np;
 	struct sample_pid *ni;
 
-	if (sm->n_procs < sm->cap_procs)
+	if (sm->n_procs < sm->cap_procs && sm->procs && sm->by_pid)
 		return 0;
 	np = realloc(sm->procs, cap * sizeof(*np));
 	if (!np)
