@@ -165,14 +165,9 @@ awk -v b="$n_before" -v a="$n_after" 'BEGIN { exit !(a >= b * 0.35 && a <= b * 0
 echo "  after: $n_after FIN_WAIT2 on nginx's side, timers up to $t_after s"
 
 # --- the effect is in the history ---------------------------------------------
-"$BIN" history --format json >"$W/hist.json" || fail "history --format json failed"
-jq -e --arg id "$id" '.[] | select(.id == $id) | .effect.verdict == "kept" and
-	(.effect.figures | map(select(.fact == "sockets.fin_wait2" and .change == "better")) | length == 1)' \
-	"$W/hist.json" >/dev/null || fail "history lacks the effect of $id: $(jq -c --arg id "$id" '.[] | select(.id == $id)' "$W/hist.json")"
-"$BIN" history show "$id" >"$W/show.txt" || fail "history show $id failed"
+expect_kept_in_history "$id" sockets.fin_wait2 "$WATCH"
 grep -Eq "^ +sockets\.fin_wait2 +$fb +$fa +better$" "$W/show.txt" ||
 	fail "history show $id lacks the figure $fb -> $fa: $(cat "$W/show.txt")"
-"$BIN" history | grep -q "effect (--watch $WATCH s): kept" || fail "history lacks the effect line: $("$BIN" history)"
 
 # --- rollback: the plan row, and 60 s timers again ------------------------------
 "$BIN" rollback --yes >"$W/rollback.txt" 2>&1 || fail "rollback failed: $(cat "$W/rollback.txt")"

@@ -98,3 +98,20 @@ wrk_bad() { awk '/Non-2xx or 3xx responses:/ { print $NF; f = 1 } END { if (!f) 
 
 # eaddrnotavail: how many connect() failures nginx has logged so far.
 eaddrnotavail() { grep -c 'Cannot assign requested address' "$W/error.log"; }
+
+# expect_kept_in_history ID FACT SECS: entry ID was kept by --watch SECS with
+# FACT better, as `history --format json` records it, `history show ID` prints
+# the figure and `history` the effect line.
+expect_kept_in_history() {
+	local id=$1 fact=$2 secs=$3
+	"$BIN" history --format json >"$W/hist.json" || fail "history --format json failed"
+	jq -e --arg id "$id" --arg f "$fact" '.[] | select(.id == $id) | .effect.verdict == "kept" and
+		(.effect.figures | map(select(.fact == $f and .change == "better")) | length == 1)' \
+		"$W/hist.json" >/dev/null ||
+		fail "history lacks the effect of $id: $(jq -c --arg id "$id" '.[] | select(.id == $id)' "$W/hist.json")"
+	"$BIN" history show "$id" >"$W/show.txt" || fail "history show $id failed"
+	grep -qF "$fact" "$W/show.txt" && grep -q "^ *$fact .* better" "$W/show.txt" ||
+		fail "history show $id lacks the figure $fact: $(cat "$W/show.txt")"
+	"$BIN" history | grep -qF "effect (--watch $secs s): kept" ||
+		fail "history lacks the effect line: $("$BIN" history)"
+}

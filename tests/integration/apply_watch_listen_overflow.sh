@@ -149,12 +149,7 @@ measured 5 after
 echo "  after: backlog 511; wrk $after_req requests in 5 s; ListenOverflows +0, TCPSynRetrans +0"
 
 # --- the effect is in the history -----------------------------------------------
-"$BIN" history --format json >"$W/hist.json" || fail "history --format json failed"
-jq -e --arg id "$id" '.[] | select(.id == $id) | .effect.verdict == "kept" and
-	(.effect.figures | map(select(.fact == "tcpext.ListenOverflows" and .change == "better")) | length == 1)' \
-	"$W/hist.json" >/dev/null || fail "history lacks the effect of $id: $(jq -c --arg id "$id" '.[] | select(.id == $id)' "$W/hist.json")"
-"$BIN" history show "$id" >"$W/show.txt" || fail "history show $id failed"
-grep -q 'tcpext.ListenOverflows .* better' "$W/show.txt" || fail "history show $id lacks the figure: $(cat "$W/show.txt")"
+expect_kept_in_history "$id" tcpext.ListenOverflows 20
 
 # --- rollback, and a new listen(), bring the overflows back ----------------------
 "$BIN" rollback --yes >"$W/rollback.txt" 2>&1 || fail "rollback failed: $(cat "$W/rollback.txt")"

@@ -50,13 +50,7 @@ after_req=$(wrk_requests "$W/after.txt"); after_bad=$(wrk_bad "$W/after.txt")
 echo "  after: $after_req requests in 5 s, 0 non-2xx, no new EADDRNOTAVAIL"
 
 # --- the effect is in the history -----------------------------------------
-"$BIN" history --format json >"$W/hist.json" || fail "history --format json failed"
-jq -e --arg id "$id" '.[] | select(.id == $id) | .effect.verdict == "kept" and
-	(.effect.figures | map(select(.fact == "ports.max_dest_usage_pct" and .change == "better")) | length == 1)' \
-	"$W/hist.json" >/dev/null || fail "history lacks the effect of $id: $(jq -c --arg id "$id" '.[] | select(.id == $id)' "$W/hist.json")"
-"$BIN" history show "$id" >"$W/show.txt" || fail "history show $id failed"
-grep -q 'ports.max_dest_usage_pct .* better' "$W/show.txt" || fail "history show $id lacks the figure: $(cat "$W/show.txt")"
-"$BIN" history | grep -q 'effect (--watch 15 s): kept' || fail "history lacks the effect line: $("$BIN" history)"
+expect_kept_in_history "$id" ports.max_dest_usage_pct 15
 
 # --- rollback brings the failures back --------------------------------------
 "$BIN" rollback --yes >"$W/rollback.txt" 2>&1 || fail "rollback failed: $(cat "$W/rollback.txt")"

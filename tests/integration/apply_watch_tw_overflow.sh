@@ -174,12 +174,7 @@ esac
 echo "  check after apply: TCPTimeWaitOverflow $ev"
 
 # --- the effect is in the history -----------------------------------------
-"$BIN" history --format json >"$W/hist.json" || fail "history --format json failed"
-jq -e --arg id "$id" '.[] | select(.id == $id) | .effect.verdict == "kept" and
-	(.effect.figures | map(select(.fact == "tcpext.TCPTimeWaitOverflow" and .change == "better")) | length == 1)' \
-	"$W/hist.json" >/dev/null || fail "history lacks the effect of $id: $(jq -c --arg id "$id" '.[] | select(.id == $id)' "$W/hist.json")"
-"$BIN" history show "$id" >"$W/show.txt" || fail "history show $id failed"
-grep -q 'tcpext.TCPTimeWaitOverflow .* better' "$W/show.txt" || fail "history show $id lacks the figure: $(cat "$W/show.txt")"
+expect_kept_in_history "$id" tcpext.TCPTimeWaitOverflow 15
 "$BIN" history | grep -q 'effect (--watch 15 s): kept: better: tcpext.TCPTimeWaitOverflow fell' ||
 	fail "history lacks the effect line: $("$BIN" history)"
 

@@ -149,8 +149,11 @@ static size_t counter_idx(const char *name)
 	return 0;
 }
 
-/* A snapshot of the tree with ListenOverflows = lo and TCPReqQFullDrop = 0. */
-static void load(struct snapshot *s, int64_t lo, struct state_place *place, struct check_state *cur)
+/* A snapshot of the tree with ListenOverflows = lo and TCPReqQFullDrop = 0,
+ * after an `apply web-server` made at time change (seconds since the epoch;
+ * 0: none), loaded with the state file. */
+static void load_changed(struct snapshot *s, int64_t lo, int64_t change, struct state_place *place,
+			 struct check_state *cur)
 {
 	struct snap_target t = { .root = tree };
 
@@ -160,7 +163,16 @@ static void load(struct snapshot *s, int64_t lo, struct state_place *place, stru
 	s->sysctl[key_index("net.ipv4.tcp_max_orphans")].present = true;
 	snap_set_int(s, fact_id_tcpext(counter_idx("ListenOverflows")), lo);
 	snap_set_int(s, fact_id_tcpext(counter_idx("TCPReqQFullDrop")), 0);
+	if (change) {
+		snap_set_int(s, F_TXN_LAST_TIME, change);
+		assert_int_equal(snap_set_str(s, F_TXN_LAST_WHAT, "apply web-server"), 0);
+	}
 	assert_int_equal(snap_state_load(s, place, cur), 0);
+}
+
+static void load(struct snapshot *s, int64_t lo, struct state_place *place, struct check_state *cur)
+{
+	load_changed(s, lo, 0, place, cur);
 }
 
 static const char *evidence(const struct snapshot *s, const char *name)
@@ -261,17 +273,7 @@ static void test_previous_check(void **state)
 
 	/* A tcptune change between the two checks: the increase may predate it. */
 	put("var/lib/tcptune/check/root.state", good);
-	{
-		struct snap_target t = { .root = tree };
-
-		assert_int_equal(snapshot_init(&s, &t), 0);
-		s.sysctl[key_index("net.ipv4.tcp_max_orphans")].present = true;
-		snap_set_int(&s, fact_id_tcpext(counter_idx("ListenOverflows")), 1840);
-		snap_set_int(&s, fact_id_tcpext(counter_idx("TCPReqQFullDrop")), 0);
-		snap_set_int(&s, F_TXN_LAST_TIME, (int64_t) time(NULL) - 60);	/* within the 300 s */
-		assert_int_equal(snap_set_str(&s, F_TXN_LAST_WHAT, "apply web-server"), 0);
-		assert_int_equal(snap_state_load(&s, &place, &cur), 0);
-	}
+	load_changed(&s, 1840, (int64_t) time(NULL) - 60, &place, &cur);	/* within the 300 s */
 	assert_int_equal(delta(&s, "ListenOverflows")->i, 40);
 	assert_non_null(strstr(evidence(&s, "ListenOverflows"),
 			       "+40 since the previous check 5 min ago, some of it perhaps before tcptune's apply web-server at "));
@@ -279,17 +281,7 @@ static void test_previous_check(void **state)
 
 	/* A change older than the interval (10 days here) is not in between. */
 	put("var/lib/tcptune/check/root.state", good);
-	{
-		struct snap_target t = { .root = tree };
-
-		assert_int_equal(snapshot_init(&s, &t), 0);
-		s.sysctl[key_index("net.ipv4.tcp_max_orphans")].present = true;
-		snap_set_int(&s, fact_id_tcpext(counter_idx("ListenOverflows")), 1840);
-		snap_set_int(&s, fact_id_tcpext(counter_idx("TCPReqQFullDrop")), 0);
-		snap_set_int(&s, F_TXN_LAST_TIME, (int64_t) time(NULL) - 864000);
-		assert_int_equal(snap_set_str(&s, F_TXN_LAST_WHAT, "apply web-server"), 0);
-		assert_int_equal(snap_state_load(&s, &place, &cur), 0);
-	}
+	load_changed(&s, 1840, (int64_t) time(NULL) - 864000, &place, &cur);
 	assert_string_equal(evidence(&s, "ListenOverflows"), "+40 since the previous check 5 min ago");
 	snapshot_release(&s);
 }
