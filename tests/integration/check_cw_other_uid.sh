@@ -22,20 +22,13 @@ mkdir -p "$W" && chmod 0755 /tmp && chmod 1777 "$W" || fail "mkdir $W"
 
 # holder N READY [UID]: N CLOSE_WAIT sockets (the peer closes first), then
 # (with UID) setgid/setuid to UID and dumpable again; writes READY and sleeps.
+cp "$TT_ROOT/tests/tools/closewait.py" "$W/" || fail "cannot copy closewait.py"
 cat >"$W/holder.py" <<'EOF'
+from closewait import close_wait
 import ctypes, os, socket, sys, time
 n, ready = int(sys.argv[1]), sys.argv[2]
 uid = int(sys.argv[3]) if len(sys.argv) > 3 else None
-ls = socket.socket()
-ls.bind(("127.0.0.1", 0))
-ls.listen(64)
-held = []
-for _ in range(n):
-    c = socket.create_connection(ls.getsockname())
-    a, _ = ls.accept()
-    a.close()            # our client end gets the FIN: CLOSE_WAIT
-    held.append(c)
-ls.close()
+held = close_wait(n)
 if uid is not None:
     os.setgroups([])
     os.setgid(uid)

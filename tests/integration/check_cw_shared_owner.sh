@@ -24,7 +24,9 @@ SOCKETS=24 CHILDREN=320
 
 # holder SOCKETS CHILDREN READY: the sockets, the children (each dies with
 # the parent: PR_SET_PDEATHSIG), READY written once every child is set.
+cp "$TT_ROOT/tests/tools/closewait.py" "$W/" || fail "cannot copy closewait.py"
 cat >"$W/holder.py" <<'EOF'
+from closewait import close_wait
 import ctypes, os, random, signal, socket, sys, time
 n, kids, ready = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 rnd = random.Random(18)
@@ -34,16 +36,7 @@ for j in range(kids - kids // 3, kids):
 for s in range(n):      # every socket held at least once
     keep[kids - 1 - s] = s
 libc = ctypes.CDLL(None, use_errno=True)
-ls = socket.socket()
-ls.bind(("127.0.0.1", 0))
-ls.listen(64)
-held = []
-for _ in range(n):
-    c = socket.create_connection(ls.getsockname())
-    a, _ = ls.accept()
-    a.close()            # our client end gets the FIN: CLOSE_WAIT
-    held.append(c)
-ls.close()
+held = close_wait(n)
 r, w = os.pipe()
 for j in range(kids):
     if os.fork() == 0:
