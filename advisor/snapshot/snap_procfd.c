@@ -377,6 +377,8 @@ static int settle(struct census *c, _Atomic size_t *claim, struct worker *wk, si
 	}
 	n_all = 0;
 	for (size_t t = 0; t < n_workers; t++) {
+		if (!wk[t].n_h)
+			continue;	/* a worker that found nothing may have no array at all */
 		memcpy(all + n_all, wk[t].h, wk[t].n_h * sizeof(*all));
 		n_all += wk[t].n_h;
 	}
