@@ -293,6 +293,14 @@ int change_record(int storefd, struct change *c, const char *status, struct txn_
 
 /* ---- persist, runtime, commit ------------------------------------------- */
 
+/* Do two files (existence and bytes) have the same content? */
+static bool same_file(bool a_exists, const char *a, size_t a_len, bool b_exists, const char *b, size_t b_len)
+{
+	if (!a_exists || !b_exists)
+		return a_exists == b_exists;
+	return a_len == b_len && memcmp(a, b, a_len) == 0;
+}
+
 static int persist(int sysfd, const struct txn_paths *p, const struct change *c)
 {
 	const char *name = p->managed_name;
@@ -304,8 +312,7 @@ static int persist(int sysfd, const struct txn_paths *p, const struct change *c)
 			return -errno;
 		return fsync(sysfd) < 0 ? -errno : 0;
 	}
-	if (c->entry.file_existed && c->prior_file_len == c->new_file_len &&
-	    memcmp(c->prior_file, c->new_file, c->new_file_len) == 0)
+	if (same_file(c->entry.file_existed, c->prior_file, c->prior_file_len, true, c->new_file, c->new_file_len))
 		return 0;
 	return atomic_write(sysfd, name, c->new_file, c->new_file_len,
 			    c->new_file_mode ? (mode_t) (c->new_file_mode & 07777) : 0644);
@@ -434,13 +441,6 @@ fail:
 }
 
 /* ---- finish a planned change ------------------------------------------ */
-
-static bool same_file(bool a_exists, const char *a, size_t a_len, bool b_exists, const char *b, size_t b_len)
-{
-	if (!a_exists || !b_exists)
-		return a_exists == b_exists;
-	return a_len == b_len && memcmp(a, b, a_len) == 0;
-}
 
 /* new_file NULL removes the file: nothing to do when it is absent already. */
 static bool nothing_to_do(const struct change *c)

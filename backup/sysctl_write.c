@@ -164,7 +164,8 @@ bool sysctl_value_equal(size_t key, const char *a, const char *b)
 		return false;
 	if (key_parse_value(&key_table[key], a, va) < 0 || key_parse_value(&key_table[key], b, vb) < 0)
 		return false;
-	if (key_table[key].type == KEY_INT_PAIR)
+	/* A pair is two numbers; a port set its text's hash and its size. */
+	if (key_table[key].type == KEY_INT_PAIR || key_table[key].type == KEY_PORT_LIST)
 		return va[0] == vb[0] && va[1] == vb[1];
 	return va[0] == vb[0];
 }

@@ -46,8 +46,9 @@ int cmd_apply(const struct cli_args *a);
 extern const struct cli_opt cmd_apply_opts[];
 /* With the store lock held: undo an apply whose --watch was cut off by a
  * crash (its effect still "watching"), as recovery undoes a pending entry,
- * and record why.  Returns how many it undid. */
-int cmd_resolve_watch(void);
+ * and record why.  Returns how many it undid; the last one undone and its
+ * rollback entry in last_target and last_entry when not NULL. */
+int cmd_resolve_watch(char last_target[16], char last_entry[16]);
 
 int cmd_diff(const struct cli_args *a);
 extern const struct cli_opt cmd_diff_opts[];

@@ -11,6 +11,8 @@
 #include "cmd.h"
 
 #include <errno.h>
+#include <sys/stat.h>
+#include <limits.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -24,6 +26,7 @@
 #include "jsonutil.h"
 #include "keys.h"
 #include "log.h"
+#include "report.h"
 #include "report_plan.h"
 #include "strutil.h"
 #include "txn.h"
@@ -159,8 +162,21 @@ static struct txn_key *plan_keys(const struct plan *pl, size_t *ret_n)
 
 /* apply default's plan: key, now, after, the skipped keys, the managed
  * file removed, and what boot then sets from other files. */
-static void default_text(const struct plan *pl, bool file_exists, FILE *out)
+/* Is there a managed file (or anything by its name, a symlink included:
+ * the transaction refuses to follow one, and says so)? */
+static bool managed_file_exists(void)
 {
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", guard_paths.sysctl_dir, guard_paths.managed_name);
+	return lstat(path, &st) == 0;
+}
+
+static void default_text(const struct cmd_plan *p, bool file_exists, FILE *out)
+{
+	const struct plan *pl = &p->plan;
+	int rk = key_index("net.ipv4.ip_local_reserved_ports");
 	struct txn_entry_key *rows = calloc(pl->n ? pl->n : 1, sizeof(*rows));
 	char title[128], fline[300], b1[80], b2[300];
 	size_t n = 0;
@@ -186,6 +202,15 @@ static void default_text(const struct plan *pl, bool file_exists, FILE *out)
 	for (size_t i = 0; i < pl->n; i++)
 		if (pl->rows[i].skip)
 			fprintf(out, "Skipped %s: %s\n", key_table[pl->rows[i].key].name, pl->rows[i].skip);
+	/* Reserved ports are the services' own business: never emptied here. */
+	if (rk >= 0 && p->s.sysctl[rk].present && p->s.sysctl[rk].raw[0]) {
+		char line[300];
+
+		snprintf(line, sizeof(line), "Left alone: net.ipv4.ip_local_reserved_ports = %s (the kernel's "
+			 "default is empty; services may rely on these ports; `tcptune rollback` undoes a "
+			 "reservation an apply of tcptune made)", p->s.sysctl[rk].raw);
+		report_wrap(out, 80, "", "  ", line);
+	}
 	/* What boot sets without tcptune's file: the other files' lines. */
 	for (size_t i = 0; i < pl->n; i++) {
 		const struct sysctld_assign *bt = pl->rows[i].boot[ORDER_SYSTEMD];
@@ -255,6 +280,9 @@ static int sample_window(const struct cli_args *a, double secs, struct canary_wi
 	}
 	if (!have_last)
 		return r < 0 ? r : -EIO;
+	if (r < 0)	/* the figures hold for what was measured: said, not hidden */
+		log_info("note: a snapshot failed (%s) after %.0f s of the %.0f s window; its figures cover that part",
+			 strerror(-r), now_s() - start, secs);
 	canary_window_finish(w, &last);
 	snapshot_release(&last);
 	return 0;
@@ -297,22 +325,6 @@ static void save_effect(const char *id, json_t *effect)
 	free(text);
 }
 
-static void figures_text(const struct canary_result *res, FILE *out)
-{
-	fprintf(out, "  %-28s %12s %12s  %s\n", "figure", "before", "after", "change");
-	for (size_t i = 0; i < res->n; i++) {
-		const struct canary_figure *f = &res->fig[i];
-		char b[32] = "?", a[32] = "?";
-		const char *u = f->def->unit;
-
-		if (f->have_before)
-			snprintf(b, sizeof(b), "%.0f%s", f->before, u);
-		if (f->have_after)
-			snprintf(a, sizeof(a), "%.0f%s", f->after, u);
-		fprintf(out, "  %-28s %12s %12s  %s\n", f->def->fact, b, a, canary_change_name(f->change));
-	}
-}
-
 /* After the change: sample, compare with before, roll back when worse.
  * Returns the exit code; *ret_effect the effect (JSON). */
 static int watch_after(const struct cli_args *a, const struct apply_opts *o, const char *profile, const char *id,
@@ -322,6 +334,7 @@ static int watch_after(const struct cli_args *a, const struct apply_opts *o, con
 	struct canary_result res;
 	struct txn_error err;
 	char new_id[16] = "", why[800];
+	const char *verdict = NULL;
 	int r, code = EXIT_OK;
 
 	/* A crash from here on leaves this in the entry: history says the
@@ -345,14 +358,9 @@ static int watch_after(const struct cli_args *a, const struct apply_opts *o, con
 	}
 	canary_compare(before, &after, &res);
 	canary_window_release(&after);
-	if (!o->json) {
-		printf("\nEffect of %s (%s) over %lld s:\n", id, profile, o->watch);
-		figures_text(&res, stdout);
-	}
 	if (!res.roll_back) {
 		eff = effect_json(&res, o->watch, "kept", res.why, NULL);
-		if (!o->json)
-			printf("Verdict: %s\n", res.why);
+		verdict = res.why;
 	} else {
 		r = txn_rollback(&guard_paths, id, false, cli_login_name(), getuid(), new_id, &err);
 		if (r < 0) {
@@ -363,10 +371,15 @@ static int watch_after(const struct cli_args *a, const struct apply_opts *o, con
 		} else {
 			snprintf(why, sizeof(why), "rolled back by --watch (entry %s): %s", new_id, res.why);
 			eff = effect_json(&res, o->watch, "rolled-back", why, new_id);
-			if (!o->json)
-				printf("Verdict: %s\n", why);
+			verdict = why;
 			code = EXIT_ROLLED_BACK;
 		}
+	}
+	if (!o->json) {
+		printf("\nEffect of %s (%s) over %lld s:\n", id, profile, o->watch);
+		report_effect_figures(eff, stdout);
+		if (verdict)
+			printf("Verdict: %s\n", verdict);
 	}
 	save_effect(id, eff);
 	*ret_effect = eff;
@@ -415,7 +428,7 @@ static bool watch_cut_off(const char *id)
 	return r;
 }
 
-int cmd_resolve_watch(void)
+int cmd_resolve_watch(char last_target[16], char last_entry[16])
 {
 	struct txn_entry *v = NULL;
 	struct txn_error err;
@@ -444,6 +457,10 @@ int cmd_resolve_watch(void)
 		save_effect(v[i].id, eff);
 		json_decref(eff);
 		log_info("recovered: entry %s (%s): %s", v[i].id, v[i].profile, why);
+		if (last_target)
+			snprintf(last_target, 16, "%s", v[i].id);
+		if (last_entry)
+			snprintf(last_entry, 16, "%s", new_id);
 		resolved++;
 	}
 	txn_entries_free(v, n);
@@ -461,13 +478,13 @@ static int run_apply(const struct cli_args *a, const struct cmd_plan *p, const s
 	struct txn_request req;
 	json_t *effect = NULL;
 	char id[16] = "", question[160];
-	bool changed = false, dflt = is_default(pl), file_exists = access(TXN_DEFAULT_MANAGED_FILE, F_OK) == 0;
+	bool changed = false, dflt = is_default(pl), file_exists = managed_file_exists();
 	size_t n = 0, losers = dflt ? 0 : count_losers(pl);
 	int r, code = EXIT_OK;
 
 	if (!o->json) {
 		if (dflt)
-			default_text(pl, file_exists, stdout);
+			default_text(p, file_exists, stdout);
 		else
 			report_plan_text(pl, &p->s, stdout);
 	}
@@ -573,7 +590,7 @@ static int run_apply(const struct cli_args *a, const struct cmd_plan *p, const s
 static int dry_run(const struct cmd_plan *p, const struct apply_opts *o)
 {
 	const struct plan *pl = &p->plan;
-	bool dflt = is_default(pl), file_exists = access(TXN_DEFAULT_MANAGED_FILE, F_OK) == 0;
+	bool dflt = is_default(pl), file_exists = managed_file_exists();
 	size_t losers = dflt ? 0 : count_losers(pl);
 
 	if (o->json) {
@@ -589,7 +606,7 @@ static int dry_run(const struct cmd_plan *p, const struct apply_opts *o)
 		return json_print(j, stdout) < 0 ? EXIT_FAILED : EXIT_OK;
 	}
 	if (dflt)
-		default_text(pl, file_exists, stdout);
+		default_text(p, file_exists, stdout);
 	else
 		report_plan_text(pl, &p->s, stdout);
 	if (losers) {
@@ -619,7 +636,7 @@ int cmd_apply(const struct cli_args *a)
 					a->opts[i].value, WATCH_MIN, WATCH_MAX / 3600);
 	}
 	if (!o.dry_run)
-		cmd_resolve_watch();
+		cmd_resolve_watch(NULL, NULL);
 	/* Plan only now: recovery may just have changed the runtime values. */
 	if (cmd_plan_make(a, a->pos[0], &p) < 0)
 		code = EXIT_UNKNOWN;

@@ -11,6 +11,7 @@
 
 #include "jsonutil.h"
 #include "keys.h"
+#include "report_plan.h"
 #include "guard.h"
 #include "log.h"
 #include "report.h"
@@ -85,11 +86,6 @@ static json_t *entry_json(const struct txn_entry *e)
 			 "effect", effect ? effect : json_null());
 }
 
-static double num(json_t *v)
-{
-	return json_number_value(v);
-}
-
 /* "effect (--watch 30 s): VERDICT: WHY", wrapped at 80 columns. */
 static void effect_line(json_t *eff, const char *indent)
 {
@@ -105,28 +101,6 @@ static void effect_line(json_t *eff, const char *indent)
 			 str_escape(json_string_value(json_object_get(eff, "why")), b2, sizeof(b2)));
 	snprintf(cont, sizeof(cont), "%s  ", indent);
 	report_wrap(stdout, report_text_width(stdout), indent, cont, text);
-}
-
-static void effect_figures(json_t *eff)
-{
-	json_t *figs = json_object_get(eff, "figures"), *f;
-	size_t i;
-
-	if (!json_array_size(figs))
-		return;
-	printf("  %-28s %12s %12s  %s\n", "figure", "before", "after", "change");
-	json_array_foreach(figs, i, f) {
-		char fact[64], unit[16], ch[16], b[40] = "?", a[40] = "?";
-
-		str_escape(json_string_value(json_object_get(f, "fact")), fact, sizeof(fact));
-		str_escape(json_string_value(json_object_get(f, "unit")), unit, sizeof(unit));
-		str_escape(json_string_value(json_object_get(f, "change")), ch, sizeof(ch));
-		if (json_is_number(json_object_get(f, "before")))
-			snprintf(b, sizeof(b), "%.0f%s", num(json_object_get(f, "before")), unit);
-		if (json_is_number(json_object_get(f, "after")))
-			snprintf(a, sizeof(a), "%.0f%s", num(json_object_get(f, "after")), unit);
-		printf("  %-28s %12s %12s  %s\n", fact, b, a, ch);
-	}
 }
 
 static void keys_text(const struct txn_entry *e, bool all, const char *sep)
@@ -165,7 +139,7 @@ static int show_one(const struct txn_entry *v, size_t n, const char *id, bool js
 	eff = load_effect(e->id);
 	if (eff) {
 		effect_line(eff, "");
-		effect_figures(eff);
+		report_effect_figures(eff, stdout);
 		json_decref(eff);
 	} else
 		printf("Effect: not measured (apply --watch DURATION measures it)\n");

@@ -138,13 +138,19 @@ int cmd_recommend(const struct cli_args *a)
 	recommend_samples(&set, &s, &tally, &rec);
 	if (rec.error[0])
 		log_errx(0, "%s", rec.error);
-	if (cli_format_is(a, "json"))
-		json_print(json_pack("{s:o, s:s, s:s, s:s, s:s, s:I}", "profile",
-				     rec.profile ? json_string(rec.profile->name) : json_null(), "reason", rec.reason,
-				     "confidence", recommend_confidence_name(rec.confidence), "confidence_reason",
-				     rec.confidence_why, "evidence", rec.basis, "samples", (json_int_t) rec.samples),
-			   stdout);
-	else
+	if (cli_format_is(a, "json")) {
+		/* Texts made from the profiles' YAML may be cut mid-character:
+		 * json_string_safe() escapes what is not UTF-8, as check does. */
+		if (json_print(json_pack("{s:o, s:o, s:s, s:o, s:o, s:I}", "profile",
+					 rec.profile ? json_string_safe(rec.profile->name) : json_null(), "reason",
+					 json_string_safe(rec.reason), "confidence",
+					 recommend_confidence_name(rec.confidence), "confidence_reason",
+					 json_string_safe(rec.confidence_why), "evidence", json_string_safe(rec.basis),
+					 "samples", (json_int_t) rec.samples), stdout) < 0) {
+			log_err(-EIO, "recommend --format json");
+			code = EXIT_UNKNOWN;
+		}
+	} else
 		print_text(&rec);
 out:
 	if (have_snapshot)

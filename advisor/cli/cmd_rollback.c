@@ -58,7 +58,7 @@ int cmd_rollback(const struct cli_args *a)
 	struct txn_error err = { .restored = false };
 	struct txn_entry target;
 	bool yes = false, force = false, json = cli_format_is(a, "json");
-	char question[256], new_id[16] = "", title[320], fline[300];
+	char question[256], new_id[16] = "", undone[16] = "", title[320], fline[300];
 	int r, code = EXIT_FAILED;
 
 	for (size_t i = 0; i < a->n_opts; i++) {
@@ -68,9 +68,15 @@ int cmd_rollback(const struct cli_args *a)
 			force = true;
 	}
 	/* A watch cut off by a crash is undone first, like a pending entry. */
-	if (!a->dry_run && cmd_resolve_watch() > 0 && !id) {
+	if (!a->dry_run && cmd_resolve_watch(undone, new_id) > 0 && !id) {
 		/* That entry was the newest applied one: the one to undo. */
-		printf("The interrupted watch's entry is undone; nothing more to do.\n");
+		if (json)
+			json_print(json_pack("{s:b, s:s, s:s, s:s}", "changed", 1, "entry", new_id, "target", undone,
+					     "note", "the entry's --watch was cut off; it is undone like an unfinished "
+					     "transaction"), stdout);
+		else
+			printf("The interrupted watch's entry %s is undone (entry %s); nothing more to do.\n", undone,
+			       new_id);
 		return EXIT_OK;
 	}
 	/* The same choice and key plan txn_rollback() makes, shown before asking. */

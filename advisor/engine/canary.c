@@ -213,7 +213,11 @@ long long canary_fin_timeout_settle(long long old_t, long long new_t)
 {
 	long long lo = fin_lifetime(old_t), ln = fin_lifetime(new_t);
 
-	if (ln >= lo || ln < 0)
+	/* Above 60 s an orphan's second phase is timed when its first one ends,
+	 * with the value then current (tcp_keepalive_timer(), §23.4): old
+	 * orphans do not keep their whole old lifetime, and this model would
+	 * overstate the wait.  Said only where it holds. */
+	if (old_t > 60 || ln >= lo || ln < 0)
 		return 0;
 	/* x s after the change the pile is r * (lo - x + ln) (ln <= x <= lo,
 	 * §23.4); it is down to PILE_BETTER_FACTOR of r * lo from

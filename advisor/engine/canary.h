@@ -84,7 +84,9 @@ const char *canary_change_name(enum canary_change c);
  * change of tcp_fin_timeout from old_t to new_t as better: orphans already
  * waiting keep their old timer (docs/KERNEL.md §23.4), so the pile shrinks
  * by the figure's margin only after the new lifetime plus that share of the
- * old one has passed.  0 when the change does not lower the lifetime. */
+ * old one has passed.  0 when the change does not lower the lifetime, or
+ * when old_t is above 60 s (then old orphans' second phase takes the new
+ * value, and no fixed wait is claimed). */
 long long canary_fin_timeout_settle(long long old_t, long long new_t);
 
 #endif

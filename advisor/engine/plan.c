@@ -194,7 +194,8 @@ static int ports_preflight(struct plan *pl, const struct snapshot *s, const stru
 	if (!s->sysctl[ki].present || s->sysctl[ki].err || key_ports_parse(s->sysctl[ki].raw, cur, why, sizeof(why)) < 0) {
 		snprintf(pp->note, sizeof(pp->note), "net.ipv4.ip_local_reserved_ports %s here, so tcptune cannot "
 			 "add to it; reserve the ports named below by hand",
-			 !s->sysctl[ki].present ? "is missing" : "cannot be read or is longer than it handles");
+			 s->sysctl[ki].err == -EOVERFLOW ? "is longer than tcptune handles"
+			 : s->sysctl[ki].err || s->sysctl[ki].present ? "cannot be read" : "is missing");
 		memset(cur, 0, sizeof(cur));
 	}
 	memcpy(want, cur, sizeof(want));

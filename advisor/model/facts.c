@@ -187,9 +187,12 @@ static const struct fact_def static_defs[F__STATIC_COUNT] = {
 static struct fact_def all_defs[F__STATIC_COUNT + MAX_DERIVED];
 static char derived_names[MAX_DERIVED][96];
 static size_t n_defs;
-static size_t base_sysctl, base_state, base_tcpext, base_rate_tcpext, base_rate_state;
-static size_t base_delta_tcpext, base_evidence_tcpext;
-static size_t base_ctstat, base_rate_ctstat, base_delta_ctstat, base_evidence_ctstat;
+static size_t base_sysctl, base_state, base_rate_state;
+/* A counter family's four kinds of fact, each one per counter in a row:
+ * the value, its rate while sampling, its increase since the previous
+ * check, and the evidence text saying which of these is recent. */
+enum { KIND_VALUE, KIND_RATE, KIND_DELTA, KIND_EVIDENCE, KIND__COUNT };
+static size_t base_tcpext_ids[KIND__COUNT], base_ctstat_ids[KIND__COUNT];
 
 static void add_derived(const char *prefix, const char *name, enum fact_type t, enum fact_scope sc,
 			const char *help)
@@ -201,6 +204,29 @@ static void add_derived(const char *prefix, const char *name, enum fact_type t, 
 		return;
 	snprintf(derived_names[d], sizeof(derived_names[d]), "%s%s", prefix, name);
 	all_defs[n_defs++] = (struct fact_def) { derived_names[d], t, sc, help };
+}
+
+/* The four kinds of fact of one counter family ("tcpext", "ctstat"). */
+static void add_counters(const char *family, const char *const *names, size_t n, const char *value_help,
+			 const char *evidence_help, size_t base[KIND__COUNT])
+{
+	static const char *const kind_prefix[KIND__COUNT] = { "", "rate.", "delta.", "evidence." };
+	const char *helps[KIND__COUNT] = {
+		[KIND_VALUE] = value_help,
+		/* Rates exist only with check --samples N >= 2; otherwise missing. */
+		[KIND_RATE] = "increase per second while sampling, rounded up (any increase is at least 1)",
+		/* The previous check of this boot and namespace (snap_state.c); missing without one. */
+		[KIND_DELTA] = "increase since the previous check of this boot and network namespace",
+		[KIND_EVIDENCE] = evidence_help,
+	};
+	char prefix[32];
+
+	for (int k = 0; k < KIND__COUNT; k++) {
+		base[k] = n_defs;
+		snprintf(prefix, sizeof(prefix), "%s%s.", kind_prefix[k], family);
+		for (size_t i = 0; i < n; i++)
+			add_derived(prefix, names[i], k == KIND_EVIDENCE ? FT_STR : FT_INT, SCOPE_NETNS, helps[k]);
+	}
 }
 
 static void facts_build(void)
@@ -217,47 +243,19 @@ static void facts_build(void)
 	base_state = n_defs;
 	for (size_t i = 0; i < tcp_state_count; i++)
 		add_derived("sockets.", tcp_state_names[i].fact, FT_INT, SCOPE_NETNS, tcp_state_names[i].ss);
-	base_tcpext = n_defs;
-	for (size_t i = 0; i < tcpext_count; i++)
-		add_derived("tcpext.", tcpext_names[i], FT_INT, SCOPE_NETNS, "TcpExt counter, /proc/net/netstat");
-	/* Rates exist only with check --samples N >= 2; otherwise missing. */
-	base_rate_tcpext = n_defs;
-	for (size_t i = 0; i < tcpext_count; i++)
-		add_derived("rate.tcpext.", tcpext_names[i], FT_INT, SCOPE_NETNS,
-			    "increase per second while sampling, rounded up (any increase is at least 1)");
+	add_counters("tcpext", tcpext_names, tcpext_count, "TcpExt counter, /proc/net/netstat",
+		     "how recent the counter's increase is: a rate while sampling, the increase since the "
+		     "previous check, or its total as history", base_tcpext_ids);
+	for (size_t i = 0; i < ctstat_count; i++)
+		snprintf(ctstat_state_names[i], sizeof(ctstat_state_names[i]), "ct_%s", ctstat_names[i]);
+	add_counters("ctstat", ctstat_names, ctstat_count,
+		     "conntrack statistic of this namespace, /proc/net/stat/nf_conntrack summed over CPUs",
+		     "how recent the statistic's increase is: a rate while sampling, the increase since the "
+		     "previous check, or its total as history", base_ctstat_ids);
 	base_rate_state = n_defs;
 	for (size_t i = 0; i < tcp_state_count; i++)
 		add_derived("rate.sockets.", tcp_state_names[i].fact, FT_INT, SCOPE_NETNS,
 			    "change per second while sampling, rounded away from zero");
-	/* The previous check of this boot and namespace (snap_state.c); missing without one. */
-	base_delta_tcpext = n_defs;
-	for (size_t i = 0; i < tcpext_count; i++)
-		add_derived("delta.tcpext.", tcpext_names[i], FT_INT, SCOPE_NETNS,
-			    "increase since the previous check of this boot and network namespace");
-	base_evidence_tcpext = n_defs;
-	for (size_t i = 0; i < tcpext_count; i++)
-		add_derived("evidence.tcpext.", tcpext_names[i], FT_STR, SCOPE_NETNS,
-			    "how recent the counter's increase is: a rate while sampling, the increase since "
-			    "the previous check, or its total since boot as history");
-	base_ctstat = n_defs;
-	for (size_t i = 0; i < ctstat_count; i++) {
-		snprintf(ctstat_state_names[i], sizeof(ctstat_state_names[i]), "ct_%s", ctstat_names[i]);
-		add_derived("ctstat.", ctstat_names[i], FT_INT, SCOPE_NETNS,
-			    "conntrack statistic of this namespace, /proc/net/stat/nf_conntrack summed over CPUs");
-	}
-	base_rate_ctstat = n_defs;
-	for (size_t i = 0; i < ctstat_count; i++)
-		add_derived("rate.ctstat.", ctstat_names[i], FT_INT, SCOPE_NETNS,
-			    "increase per second while sampling, rounded up (any increase is at least 1)");
-	base_delta_ctstat = n_defs;
-	for (size_t i = 0; i < ctstat_count; i++)
-		add_derived("delta.ctstat.", ctstat_names[i], FT_INT, SCOPE_NETNS,
-			    "increase since the previous check of this boot and network namespace");
-	base_evidence_ctstat = n_defs;
-	for (size_t i = 0; i < ctstat_count; i++)
-		add_derived("evidence.ctstat.", ctstat_names[i], FT_STR, SCOPE_NETNS,
-			    "how recent the statistic's increase is: a rate while sampling, the increase since "
-			    "the previous check, or its total as history");
 }
 
 size_t facts_count(void)
@@ -298,13 +296,13 @@ size_t fact_id_state(int tcp_state)
 size_t fact_id_tcpext(size_t idx)
 {
 	facts_build();
-	return base_tcpext + idx;
+	return base_tcpext_ids[KIND_VALUE] + idx;
 }
 
 size_t fact_id_rate_tcpext(size_t idx)
 {
 	facts_build();
-	return base_rate_tcpext + idx;
+	return base_tcpext_ids[KIND_RATE] + idx;
 }
 
 size_t fact_id_rate_state(int tcp_state)
@@ -318,13 +316,13 @@ size_t fact_id_rate_state(int tcp_state)
 size_t fact_id_delta_tcpext(size_t idx)
 {
 	facts_build();
-	return base_delta_tcpext + idx;
+	return base_tcpext_ids[KIND_DELTA] + idx;
 }
 
 size_t fact_id_evidence_tcpext(size_t idx)
 {
 	facts_build();
-	return base_evidence_tcpext + idx;
+	return base_tcpext_ids[KIND_EVIDENCE] + idx;
 }
 
 size_t counter_count(void)
@@ -349,22 +347,22 @@ static size_t counter_id(size_t idx, size_t tcpext_base, size_t ctstat_base)
 
 size_t fact_id_counter(size_t idx)
 {
-	return counter_id(idx, base_tcpext, base_ctstat);
+	return counter_id(idx, base_tcpext_ids[KIND_VALUE], base_ctstat_ids[KIND_VALUE]);
 }
 
 size_t fact_id_rate_counter(size_t idx)
 {
-	return counter_id(idx, base_rate_tcpext, base_rate_ctstat);
+	return counter_id(idx, base_tcpext_ids[KIND_RATE], base_ctstat_ids[KIND_RATE]);
 }
 
 size_t fact_id_delta_counter(size_t idx)
 {
-	return counter_id(idx, base_delta_tcpext, base_delta_ctstat);
+	return counter_id(idx, base_tcpext_ids[KIND_DELTA], base_ctstat_ids[KIND_DELTA]);
 }
 
 size_t fact_id_evidence_counter(size_t idx)
 {
-	return counter_id(idx, base_evidence_tcpext, base_evidence_ctstat);
+	return counter_id(idx, base_tcpext_ids[KIND_EVIDENCE], base_ctstat_ids[KIND_EVIDENCE]);
 }
 
 const char *fact_scope_name(enum fact_scope s)

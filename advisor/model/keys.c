@@ -1,8 +1,9 @@
 /* The key table (see keys.h).  Kernel ranges are those measured by writing
  * boundary values (docs/KERNEL.md §1.2, §2.1); apply ranges are tcptune's own,
  * each with its reason.  Jiffies-based keys accept |v| <= INT_MAX/HZ; the
- * table holds the HZ=1000 bound, true on every kernel of the usual
- * configurations, and key_kernel_bounds() the bound of a known HZ. */
+ * table holds the bound of the largest HZ any architecture offers (1200,
+ * arch/alpha/Kconfig), true on every kernel, and key_kernel_bounds() the
+ * bound of a known HZ. */
 #include "keys.h"
 
 #include <ctype.h>
@@ -14,7 +15,7 @@
 
 #include "strutil.h"
 
-#define JIFFIES_MAX (INT_MAX / 1000LL)
+#define JIFFIES_MAX (INT_MAX / (long long) KEY_HZ_MAX)
 
 const struct key_def key_table[] = {
 	{
@@ -680,8 +681,10 @@ int key_kernel_write(const struct key_def *k, const char *text, const long long 
 		if (r < 0)
 			return r;
 		if (key_ports_format(bm, t, sizeof(t)) < 0) {
-			snprintf(why, why_len, "more ports than tcptune carries (%d characters)", KEY_PORT_LIST_MAX);
-			return -EINVAL;
+			/* The kernel takes it (a page of text: §20.2); tcptune cannot say what it sets. */
+			snprintf(why, why_len, "taken by the kernel, but longer than the %d characters tcptune "
+				 "carries: its boot value is not modelled", KEY_PORT_LIST_MAX);
+			return -EOVERFLOW;
 		}
 		return ports_value(t, ret);
 	}
@@ -756,6 +759,8 @@ int key_ports_parse(const char *text, unsigned char bm[65536 / 8], char *why, si
 			snprintf(why, why_len, "'%.16s' is not a port number", p);
 			return -EINVAL;
 		}
+		if (end - p >= KTMPBUFLEN - 1)	/* proc_get_long(), as for every number (§1.1) */
+			goto too_long;
 		if (a > 65535) {
 			snprintf(why, why_len, "port %llu above 65535", a);
 			return -EINVAL;
@@ -768,6 +773,8 @@ int key_ports_parse(const char *text, unsigned char bm[65536 / 8], char *why, si
 				snprintf(why, why_len, "'%.16s' after '-' is not a port number", p);
 				return -EINVAL;
 			}
+			if (end - p >= KTMPBUFLEN - 1)
+				goto too_long;
 			if (b > 65535 || b < a) {
 				snprintf(why, why_len, "range %llu-%llu: the end must be %llu to 65535", a, b, a);
 				return -EINVAL;
@@ -786,4 +793,7 @@ int key_ports_parse(const char *text, unsigned char bm[65536 / 8], char *why, si
 			p++;
 	}
 	return 0;
+too_long:
+	snprintf(why, why_len, "a number of %d characters or more is refused", KTMPBUFLEN - 1);
+	return -EINVAL;
 }

@@ -93,8 +93,9 @@ const char *key_value_shown(const char *text);
  * table; for jiffies keys the bound of CONFIG_HZ hz, 0 unknown).  Elements
  * the text does not reach keep their value in cur.  Returns 0 with the new
  * value in ret, KEY_WRITE_HZ_DEPENDS with the value in ret and the
- * condition in why, or -EINVAL with the reason in why ("'+' is refused:
- * only '-' is a sign"). */
+ * condition in why, -EINVAL with the reason in why ("'+' is refused:
+ * only '-' is a sign"), or -EOVERFLOW for a port set the kernel takes but
+ * whose text is longer than tcptune carries (KEY_PORT_LIST_MAX). */
 int key_kernel_write(const struct key_def *k, const char *text, const long long cur[2], int hz,
 		     long long ret[2], char *why, size_t why_len);
 
@@ -106,6 +107,9 @@ int key_kernel_write(const struct key_def *k, const char *text, const long long 
 /* The smallest CONFIG_HZ any architecture offers (arch/mips/Kconfig: 24;
  * docs/KERNEL.md §1.2). */
 #define KEY_HZ_MIN 24
+/* The largest: arch/alpha/Kconfig's HZ_1200 (and HZ_1024 on alpha and
+ * mips), so INT_MAX/1200 is taken by every kernel (docs/KERNEL.md §1.2). */
+#define KEY_HZ_MAX 1200
 
 /* The range the kernel accepts for k where CONFIG_HZ is hz (0: unknown).
  * A jiffies key: +-INT_MAX/hz, or with hz unknown +-INT_MAX/KEY_HZ_MIN, the

@@ -268,3 +268,27 @@ int report_change_list_text(const char *title, const struct txn_entry_key *keys,
 	fprintf(out, "%s%s\n", n ? "\n" : "", file_line);
 	return ferror(out) ? -EIO : 0;
 }
+
+void report_effect_figures(const json_t *eff, FILE *out)
+{
+	const json_t *figs = json_object_get(eff, "figures"), *f;
+	size_t i;
+
+	if (!json_array_size(figs))
+		return;
+	fprintf(out, "  %-28s %12s %12s  %s\n", "figure", "before", "after", "change");
+	json_array_foreach(figs, i, f) {
+		char fact[64], unit[16], ch[16], b[40] = "?", a[40] = "?";
+		const char *u;
+
+		str_escape(json_string_value(json_object_get(f, "fact")), fact, sizeof(fact));
+		u = json_string_value(json_object_get(f, "unit"));
+		str_escape(u ? u : "", unit, sizeof(unit));
+		str_escape(json_string_value(json_object_get(f, "change")), ch, sizeof(ch));
+		if (json_is_number(json_object_get(f, "before")))
+			snprintf(b, sizeof(b), "%.0f%s", json_number_value(json_object_get(f, "before")), unit);
+		if (json_is_number(json_object_get(f, "after")))
+			snprintf(a, sizeof(a), "%.0f%s", json_number_value(json_object_get(f, "after")), unit);
+		fprintf(out, "  %-28s %12s %12s  %s\n", fact, b, a, ch);
+	}
+}

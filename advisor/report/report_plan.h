@@ -19,4 +19,9 @@ json_t *report_plan_json(const struct plan *pl);
 int report_change_list_text(const char *title, const struct txn_entry_key *keys, size_t n, const char *file_line,
 			    FILE *out);
 
+/* An apply --watch effect's figures (the "figures" array of effect.json:
+ * fact, unit, before, after, change), one row each under a header; nothing
+ * when it has none.  The one table `apply --watch` and `history show` print. */
+void report_effect_figures(const json_t *eff, FILE *out);
+
 #endif

@@ -14,20 +14,24 @@
 int dirent_next(const char *buf, size_t len, size_t *off, const char **ret_name)
 {
 	const size_t hdr = offsetof(struct dirent64, d_name);
-	const struct dirent64 *e;
+	const char *name;
+	unsigned short rl;
 	size_t reclen;
 
 	if (*off >= len)
 		return 0;
 	if (len - *off < hdr)
 		return -EBADMSG;
-	e = (const struct dirent64 *) (const void *) (buf + *off);
-	reclen = e->d_reclen;
+	/* Copied out, not read in place: a record of a crafted buffer need not
+	 * be aligned (the kernel's are, to 8 bytes). */
+	memcpy(&rl, buf + *off + offsetof(struct dirent64, d_reclen), sizeof(rl));
+	reclen = rl;
+	name = buf + *off + hdr;
 	/* A record must hold its header and a terminated name. */
-	if (reclen <= hdr || reclen > len - *off || !memchr(e->d_name, '\0', reclen - hdr))
+	if (reclen <= hdr || reclen > len - *off || !memchr(name, '\0', reclen - hdr))
 		return -EBADMSG;
 	*off += reclen;
-	*ret_name = e->d_name;
+	*ret_name = name;
 	return 1;
 }
 
@@ -185,8 +189,10 @@ int fdtable_scan(int fddir, long long nfds, struct dirwalk *w, fdlink_fn fn, voi
 			return 0;
 		/* The rest by listing, from fd on: a listing's position is the
 		 * fd plus 2 (docs/KERNEL.md §18.3). */
-		if (lseek(fddir, (off_t) fd + 2, SEEK_SET) < 0)
+		if (lseek(fddir, (off_t) fd + 2, SEEK_SET) < 0) {
+			*denied = true;	/* the rest unread: said, not taken for "none" */
 			return 0;
+		}
 	}
 	dirwalk_init(w, fddir, true);
 	/* A listing that fails ends the table: the process exited. */

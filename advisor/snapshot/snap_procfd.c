@@ -507,6 +507,8 @@ static int attribute(struct snapshot *s, int procfd, const struct uid_set *uids,
 	x.n_pids = n_pids;
 	if (s->live && n_pids >= SCAN_THREADS_MIN_PIDS && sysconf(_SC_NPROCESSORS_ONLN) > 1)
 		n_workers = 2;
+	log_debug("CLOSE_WAIT attribution: %zu processes in /proc, %zu thread%s", n_pids, n_workers,
+		  n_workers == 1 ? "" : "s");
 	wk = calloc(n_workers, sizeof(*wk));
 	if (!wk) {
 		r = -ENOMEM;

@@ -359,7 +359,11 @@ static int set_evidence(struct snapshot *s, size_t i, const struct check_state *
 	const struct fact_val *delta = snap_get(s, fact_id_delta_counter(i)), *up = snap_get(s, F_UPTIME_SECONDS);
 	const struct fact_val *nsamp = snap_get(s, F_SAMPLES), *ssec = snap_get(s, F_SAMPLE_SECONDS);
 	const struct fact_val *dsec = snap_get(s, F_DELTA_SECONDS);
-	const char *since = snap_counters_since(s);
+	/* Conntrack's statistics start when nf_conntrack starts in this
+	 * namespace (nf_conntrack_init_net(): alloc_percpu), not at boot. */
+	const struct state_counter *pc;
+	const char *since = i < tcpext_count ? snap_counters_since(s)
+			    : "nf_conntrack started in this network namespace";
 	char total[96], ago[32], at[32], text[320];
 
 	if (!tot->present)
@@ -394,6 +398,9 @@ static int set_evidence(struct snapshot *s, size_t i, const struct check_state *
 		snprintf(text, sizeof(text), "%s, no increase since %s", total, at);
 	} else if (rate->present)
 		snprintf(text, sizeof(text), "%s, none in %" PRId64 " s of sampling", total, ssec->i);
+	else if (dsec->present && (pc = check_state_find(prev, counter_state_name(i))) && pc->value > (uint64_t) tot->i)
+		/* lower than at the previous check: restarted (conntrack's only) */
+		snprintf(text, sizeof(text), "%s, restarted since the previous check", total);
 	else
 		snprintf(text, sizeof(text), "%s, no earlier check to compare", total);
 	return snap_set_str(s, fact_id_evidence_counter(i), text);
@@ -411,11 +418,14 @@ static const char *prev_usable(const struct check_state *prev, const struct chec
 		return "its uptime is later than now";
 	if (cur->uptime_cs - prev->uptime_cs > (int64_t) STATE_MAX_AGE_S * 100)
 		return "it is more than a day old";
-	for (size_t i = 0; i < counter_count(); i++) {
+	for (size_t i = 0; i < tcpext_count; i++) {
 		const struct fact_val *f = snap_get(s, fact_id_counter(i));
 		const struct state_counter *c = check_state_find(prev, counter_state_name(i));
 
-		/* Counters of one namespace never go down within a boot. */
+		/* TcpExt counters of one namespace never go down within a boot.
+		 * Conntrack's may: they restart when nf_conntrack is loaded
+		 * again, and each CPU's 32-bit count wraps; judged one by one
+		 * (below), not as the previous check's namespace. */
 		if (f->present && c && (uint64_t) f->i < c->value)
 			return "its counters are higher than now (another namespace's)";
 	}
@@ -475,8 +485,8 @@ int snap_state_load(struct snapshot *s, struct state_place *place, struct check_
 			const struct fact_val *f = snap_get(s, fact_id_counter(i));
 			const struct state_counter *c = check_state_find(&prev, counter_state_name(i));
 
-			if (!f->present || !c)
-				continue;
+			if (!f->present || !c || (uint64_t) f->i < c->value)
+				continue;	/* a conntrack statistic that restarted: no delta */
 			snap_set_int(s, fact_id_delta_counter(i), f->i - (int64_t) c->value);
 		}
 		/* A value unchanged since the previous check keeps its first sighting. */

@@ -148,6 +148,11 @@ static int simulate(struct loader *l, enum sysctld_order o)
 			if (!sysctld_assign_matches(a, key_table[k].name, path))
 				continue;
 			wr = key_kernel_write(&key_table[k], a->value, state[k], l->kernel_hz, v, why, sizeof(why));
+			if (wr == -EOVERFLOW) {	/* taken, but not carried: said, never "refused" */
+				if (!has_warning(d, a->file, a->line))
+					r = sysctld_add_warning(d, a->file, a->line, "%s: %s", key_table[k].name, why);
+				continue;
+			}
 			if (wr < 0 || key_kernel_cross_check(k, v, (const long long (*)[2]) state, why, sizeof(why)) < 0) {
 				r = add_rejected(l, k, a, why);
 				continue;

@@ -71,8 +71,10 @@ wait_until "$TT_HANG" watching || fail "no entry being watched within $TT_HANG s
 kill -KILL "$watcher" 2>/dev/null; stop_pid "$watcher" >/dev/null 2>&1
 cut=$("$BIN" history --format json | jq -r 'last | .id')
 "$BIN" history | grep -q "effect (--watch 600 s): watching" || fail "history does not show the cut-off watch"
-"$BIN" rollback --yes >"$W/rec.txt" 2>&1 || fail "rollback after the crash failed: $(cat "$W/rec.txt")"
+"$BIN" rollback --yes --format json >"$W/rec.json" 2>"$W/rec.txt" || fail "rollback after the crash failed: $(cat "$W/rec.txt")"
 grep -q "recovered: entry $cut (narrow)" "$W/rec.txt" || fail "rollback did not say it recovered $cut: $(cat "$W/rec.txt")"
+jq -e --arg id "$cut" '.changed == true and .target == $id and (.entry | type) == "string"' "$W/rec.json" >/dev/null ||
+	fail "rollback --format json after the crash printed no JSON of what it undid: $(cat "$W/rec.json")"
 [ "$(tr -s '\t ' '  ' < /proc/sys/net/ipv4/ip_local_port_range)" = "$range0" ] ||
 	fail "after the crash and rollback the range is $(cat /proc/sys/net/ipv4/ip_local_port_range)"
 "$BIN" history --format json | jq -e --arg id "$cut" '.[] | select(.id == $id) | .status == "undone" and

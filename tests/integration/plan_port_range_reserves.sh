@@ -91,10 +91,40 @@ set -- $res
 [ "$2" -ge 10240 ] && [ "$3" -le 65535 ] || fail "local ports outside the new range: $res"
 echo "ok: plan names 15000 and 27017 ($want_who), keeps 20000,40000-40010; after apply $(cat "$RES") reserved; $1 distinct local ports $2..$3, none reserved"
 
+# Does the kernel keep the written reservation?  The 2000 connections above
+# rarely reach a reserved port (connect() scans even offsets from a hashed
+# start, and a listener's port is skipped anyway).  So for a moment the
+# range is 20 ports around 20000, reserved and held by no listener: held
+# connections must take the 19 others, then connect() fails EADDRNOTAVAIL.
+echo "19990 20009" > "$RANGE" || fail "cannot narrow the range for the check"
+cat > /tmp/fill.py <<'PY'
+import errno, socket
+held, ports = [], []
+while len(held) < 40:
+    try:   # to 15000: no 4-tuple left in TIME_WAIT by the 2000 above (they went to 8080)
+        c = socket.create_connection(("127.0.0.1", 15000), timeout=30)
+    except OSError as e:
+        print(len(held), "EADDRNOTAVAIL" if e.errno == errno.EADDRNOTAVAIL else e.strerror,
+              20000 in ports); break
+    held.append(c); ports.append(c.getsockname()[1])
+else:
+    print(len(held), "none", 20000 in ports)
+PY
+fill=$(run_bounded "$TT_HANG" python3 /tmp/fill.py) || fail "the connections failed: $fill"
+echo "10240 65535" > "$RANGE" || fail "cannot restore the range"
+[ "$fill" = "19 EADDRNOTAVAIL False" ] ||
+	fail "with 19990-20009 and 20000 reserved, expected 19 connections then EADDRNOTAVAIL, never port 20000: $fill"
+echo "ok: with the range 19990-20009, the kernel gave 19 ports, never the reserved 20000, then EADDRNOTAVAIL"
+
 out=$("$BIN" rollback --yes 2>&1) || fail "rollback failed: $out"
 [ "$(cat "$RES")" = "20000,40000-40010" ] || fail "after rollback the kernel reserves '$(cat "$RES")'"
 [ "$(tr '\t' ' ' < "$RANGE")" = "$old_range" ] || fail "after rollback the range is '$(cat "$RANGE")'"
 echo "ok: rollback restores the reservation 20000,40000-40010 and the range $old_range"
+
+# `apply default` does not empty the reservation, and says so.
+"$BIN" apply default --dry-run >"/tmp/dflt.txt" 2>&1 || fail "apply default --dry-run failed: $(cat /tmp/dflt.txt)"
+grep -q '^Left alone: net.ipv4.ip_local_reserved_ports = 20000,40000-40010 ' /tmp/dflt.txt ||
+	fail "apply default does not say it leaves the reservation: $(cat /tmp/dflt.txt)"
 
 # Nothing reserved: the plan shows the empty set as such, never as a blank.
 echo > "$RES" || fail "cannot empty ip_local_reserved_ports"

@@ -48,6 +48,9 @@ tw_mirror() {
 	echo "$n"
 }
 n_before=$(tw_mirror)
+# apt closes its connections first (its TIME_WAIT are on this side, seen in
+# every run here: 4 to 6).  Without one, an empty census would pass too.
+[ "$n_before" -ge 1 ] || fail "apt-get update left no TIME_WAIT towards the mirror here: nothing to weigh"
 rec=$(run_bounded "$TT_HANG" "$BIN" recommend --format json 2>"$W/rec.err") || fail "recommend failed: $(cat "$W/rec.err")"
 rec3=$(run_bounded "$TT_HANG" "$BIN" recommend --samples 3 --interval 1 --format json 2>"$W/rec.err") ||
 	fail "recommend --samples 3 failed: $(cat "$W/rec.err")"
@@ -65,7 +68,7 @@ prof=$(echo "$rec" | jq -r .profile)
 # ran (they only expire, apt made no new ones).
 out=$(echo "$rec" | jq -r .evidence | sed -n 's/.*timewait\.outgoing=\([0-9]*\).*/\1/p')
 [ -n "$out" ] || fail "the evidence lacks timewait.outgoing: $(echo "$rec" | jq -r .evidence)"
-[ "$out" -ge "$n_after" ] ||
+[ "$n_after" -ge 1 ] && [ "$out" -ge "$n_after" ] ||
 	fail "recommend counted $out outgoing TIME_WAIT, ss shows $n_after towards the mirror (port $(echo $ports | tr " " /))"
 echo "ok: apt-get update ($fetched); $n_before TIME_WAIT towards the mirror (port $(echo $ports | tr " " /)); recommend: default," \
 	"confidence $(echo "$rec" | jq -r .confidence) ($(echo "$rec" | jq -r .confidence_reason));" \

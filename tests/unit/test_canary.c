@@ -258,16 +258,18 @@ static void test_pile_worse(void **state)
 
 /* How long a lower tcp_fin_timeout takes to show in the FIN_WAIT2 pile
  * (docs/KERNEL.md §23.4): 60 -> 30 is down by a third 50 s after the change
- * (r * (60 - 50 + 30) = r * 40); above 60 s the lifetime is 2T - 120. */
+ * (r * (60 - 50 + 30) = r * 40); from an old value above 60 s nothing is
+ * claimed (the orphans' second phase takes the new value). */
 static void test_fin_timeout_settle(void **state)
 {
 	(void) state;
 	assert_int_equal(canary_fin_timeout_settle(60, 30), 50);
-	assert_int_equal(canary_fin_timeout_settle(300, 60), 160 + 60);
+	assert_int_equal(canary_fin_timeout_settle(300, 60), 0);	/* above 60: not claimed */
 	assert_int_equal(canary_fin_timeout_settle(30, 60), 0);	/* raised: nothing to wait for */
 	assert_int_equal(canary_fin_timeout_settle(60, 60), 0);
 	assert_int_equal(canary_fin_timeout_settle(90, 60), 0);		/* 90 also lives 60 s: no change */
-	assert_int_equal(canary_fin_timeout_settle(120, 30), 40 + 30);	/* 120 lives 120 s */
+	assert_int_equal(canary_fin_timeout_settle(120, 30), 0);	/* above 60: not claimed */
+	assert_int_equal(canary_fin_timeout_settle(45, 15), 15 + 15);
 }
 
 int main(void)

@@ -177,6 +177,16 @@ static void test_bind_parity(void **state)
 	assert_string_equal(buf, "10.0.0.7:443");
 	assert_int_equal(top.count, 2);
 	census_release(&c);
+
+	/* Parity is the offset from the range's low end, not the port's:
+	 * with 40001-40010, bind()'s odd offsets are even port numbers
+	 * (inet_csk_find_open_port(): offset |= 1 from the low end). */
+	census_init(&c, 40001, 40010);
+	add(&c, rec(AF_INET, TCPS_ESTABLISHED, 0, "10.0.0.7", 40002, 443, 1));
+	add(&c, rec(AF_INET, TCPS_ESTABLISHED, 0, "10.0.0.7", 40004, 443, 2));
+	add(&c, rec(AF_INET, TCPS_ESTABLISHED, 0, "10.0.0.7", 40003, 443, 3));	/* connect()'s parity */
+	assert_int_equal(census_bind_parity(&c, &top), 2);
+	census_release(&c);
 }
 
 int main(void)

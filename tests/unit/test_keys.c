@@ -112,8 +112,10 @@ static void test_port_list(void **state)
 		{ "8080,", "8080" },
 		{ "", "" },			/* "\n" written: the set is emptied */
 		{ "\n", "" },
+		{ "00000000000000000017", "15" },	/* 20 characters, octal: taken (seen in a namespace) */
 	};
-	static const char *const refused[] = { "8080, 9000", "70000", "5-3", "-1", "a" };
+	/* the last: 21 characters, refused by proc_get_long() (seen in a namespace) */
+	static const char *const refused[] = { "8080, 9000", "70000", "5-3", "-1", "a", "000000000000000000017" };
 	const struct key_def *k = key_lookup("net.ipv4.ip_local_reserved_ports");
 	long long v[2], cur[2] = { 0, 0 };
 	char buf[KEY_PORT_LIST_MAX + 1], why[128];
@@ -159,6 +161,18 @@ static void test_port_list(void **state)
 			assert_true(key_format_value(k, sets[i], buf, sizeof(buf)) >= 0);
 			assert_string_equal(buf, want);
 		}
+	}
+	/* A set the kernel takes but whose text is longer than tcptune carries
+	 * is not "refused": -EOVERFLOW, and the reason says it is taken. */
+	{
+		char many[128];
+		size_t o = 0;
+
+		for (int p = 1000; p <= 13000; p += 1000)
+			o += (size_t) snprintf(many + o, sizeof(many) - o, "%s%d", o ? "," : "", p);
+		assert_true(o > KEY_PORT_LIST_MAX);
+		assert_int_equal(key_kernel_write(k, many, cur, 0, v, why, sizeof(why)), -EOVERFLOW);
+		assert_non_null(strstr(why, "taken by the kernel"));
 	}
 	/* An empty set is shown as such, never as a blank. */
 	assert_int_equal(key_parse_value(k, "", v), 0);

@@ -46,12 +46,15 @@ static void drop(struct snapshot *s)
 	snapshot_release(s);
 }
 
-/* pid 1777 leaks 5 more each sample; the others stay at 2, but for pid 10,
- * which rises once and falls once (not a leak). */
+/* pid 1777 leaks 5 more each sample, pid 900 one more (a slower leak, not
+ * the one named); the others stay at 2, but for pid 10, which rises once and
+ * falls once (not a leak). */
 static uint32_t counts(int pid, size_t sample)
 {
 	if (pid == 1777)
 		return (uint32_t) (10 + 5 * sample);
+	if (pid == 900)
+		return (uint32_t) (100 + sample);
 	if (pid == 10)
 		return sample == 1 ? 50 : 2;
 	return 2;
@@ -106,11 +109,12 @@ static void test_counter_rate(void **state)
 	sampler_init(&sm);
 	for (size_t i = 0; i < 2; i++) {
 		take(&s[i], 0, 1, 1, false, counts, i);
-		snap_set_int(&s[i], id, i ? 1003 : 1000);
+		snap_set_int(&s[i], id, i ? 1001 : 1000);
 		assert_int_equal(sampler_add(&sm, &s[i], 4.0 * (double) i), 0);
 	}
 	sampler_finish(&sm, &s[1]);
-	assert_int_equal(snap_get(&s[1], (size_t) fact_lookup("rate.tcpext.ListenOverflows"))->i, 1);	/* 0.75/s */
+	/* 0.25/s: rounded up, so that any increase shows (nearest would give 0) */
+	assert_int_equal(snap_get(&s[1], (size_t) fact_lookup("rate.tcpext.ListenOverflows"))->i, 1);
 	assert_false(snap_get(&s[1], F_CW_GROWTH_PID)->present);
 	for (size_t i = 0; i < 2; i++)
 		drop(&s[i]);

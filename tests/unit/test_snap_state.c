@@ -286,6 +286,42 @@ static void test_previous_check(void **state)
 	snapshot_release(&s);
 }
 
+/* Conntrack's statistics restart when nf_conntrack is loaded again: one that
+ * went down gets no delta, the previous check still counts for the others,
+ * and the evidence never says "since boot" for them. */
+static void test_ctstat_restart(void **state)
+{
+	static const char prev[] =
+		STATE_MAGIC "\n"
+		"boot_id " BOOT "\n"
+		"netns_cookie 4096\n"
+		"uptime_cs 86370025\n"
+		"time 1764650000\n"
+		"counter ListenOverflows 1800 1764600000\n"
+		"counter TCPReqQFullDrop 0 1764000000\n"
+		"counter ct_invalid 500 1764600000\n";
+	size_t inv = tcpext_count + 3;	/* ctstat_names[3] is "invalid" */
+	struct snapshot s;
+	struct state_place place;
+	struct check_state cur;
+	struct snap_target t = { .root = tree };
+
+	(void) state;
+	assert_string_equal(ctstat_names[3], "invalid");
+	put("var/lib/tcptune/check/root.state", prev);
+	assert_int_equal(snapshot_init(&s, &t), 0);
+	s.sysctl[key_index("net.ipv4.tcp_max_orphans")].present = true;
+	snap_set_int(&s, fact_id_tcpext(counter_idx("ListenOverflows")), 1840);
+	snap_set_int(&s, fact_id_tcpext(counter_idx("TCPReqQFullDrop")), 0);
+	snap_set_int(&s, fact_id_counter(inv), 12);
+	assert_int_equal(snap_state_load(&s, &place, &cur), 0);
+	assert_int_equal(delta(&s, "ListenOverflows")->i, 40);	/* the previous check was used */
+	assert_false(snap_get(&s, fact_id_delta_counter(inv))->present);
+	assert_string_equal(snap_get(&s, fact_id_evidence_counter(inv))->s,
+			    "12 since nf_conntrack started in this network namespace, restarted since the previous check");
+	snapshot_release(&s);
+}
+
 static void test_previous_ignored(void **state)
 {
 	static const struct { const char *from, *to, *note; } cases[] = {
@@ -401,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_counters_since),
 		cmocka_unit_test(test_no_previous),
 		cmocka_unit_test(test_previous_check),
+		cmocka_unit_test(test_ctstat_restart),
 		cmocka_unit_test(test_previous_ignored),
 		cmocka_unit_test(test_rate_wins),
 		cmocka_unit_test(test_save),
