@@ -16,6 +16,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "diaglib.h"
+
 static const char *const names[] = {
 	NULL, "established", "syn_sent", "syn_recv", "fin_wait1", "fin_wait2", "time_wait",
 	"close", "close_wait", "last_ack", "listen", "closing",
@@ -24,6 +26,11 @@ static const char *const names[] = {
 
 /* The kernel fills at most ~32 KiB per dump skb; 64 KiB always holds one. */
 static char buf[65536] __attribute__((aligned(8)));
+
+static void count_state(const struct inet_diag_msg *m, void *arg)
+{
+	((uint64_t *) arg)[m->idiag_state & 15]++;
+}
 
 static int dump(int nl, int family, uint64_t *count, int *intr)
 {
@@ -37,34 +44,8 @@ static int dump(int nl, int family, uint64_t *count, int *intr)
 		.req = { .sdiag_family = (uint8_t) family, .sdiag_protocol = IPPROTO_TCP,
 			 .idiag_states = (1u << 13) - 1 },
 	};
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
 
-	if (sendto(nl, &msg, sizeof(msg), 0, (struct sockaddr *) &kernel, sizeof(kernel)) < 0)
-		return -errno;
-	for (;;) {
-		ssize_t n = recv(nl, buf, sizeof(buf), 0);
-		int len = (int) n;
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		for (const struct nlmsghdr *h = (const void *) buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-			if (h->nlmsg_flags & NLM_F_DUMP_INTR)
-				*intr = 1;
-			if (h->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(h);
-
-				return e->error ? e->error : -EBADMSG;
-			}
-			count[((const struct inet_diag_msg *) NLMSG_DATA(h))->idiag_state & 15]++;
-		}
-		if (len != 0)
-			return -EBADMSG;
-	}
+	return diag_dump(nl, &msg, sizeof(msg), buf, sizeof(buf), count_state, count, intr);
 }
 
 int main(void)

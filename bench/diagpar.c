@@ -27,6 +27,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "diaglib.h"
+
 static const char *const names[] = {
 	NULL, "established", "syn_sent", "syn_recv", "fin_wait1", "fin_wait2", "time_wait",
 	"close", "close_wait", "last_ack", "listen", "closing",
@@ -39,6 +41,11 @@ struct job {
 	int intr, err;
 };
 
+static void count_state(const struct inet_diag_msg *m, void *arg)
+{
+	((uint64_t *) arg)[m->idiag_state & 15]++;
+}
+
 static void dump(struct job *j)
 {
 	static __thread char buf[65536] __attribute__((aligned(8)));
@@ -48,7 +55,6 @@ static void dump(struct job *j)
 		struct nlattr nla;
 		struct inet_diag_bc_op op[4];
 	} __attribute__((packed)) msg;
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
 	size_t len = sizeof(msg.nlh) + sizeof(msg.req);
 	int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 
@@ -73,35 +79,7 @@ static void dump(struct job *j)
 		len += msg.nla.nla_len;
 	}
 	msg.nlh.nlmsg_len = (uint32_t) len;
-	if (sendto(nl, &msg, len, 0, (struct sockaddr *) &kernel, sizeof(kernel)) < 0) {
-		j->err = -errno;
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = recv(nl, buf, sizeof(buf), 0);
-		int left = (int) n;
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			j->err = -errno;
-			goto out;
-		}
-		for (const struct nlmsghdr *h = (const void *) buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
-			if (h->nlmsg_flags & NLM_F_DUMP_INTR)
-				j->intr = 1;
-			if (h->nlmsg_type == NLMSG_DONE)
-				goto out;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(h);
-
-				j->err = e->error ? e->error : -EBADMSG;
-				goto out;
-			}
-			j->count[((const struct inet_diag_msg *) NLMSG_DATA(h))->idiag_state & 15]++;
-		}
-	}
-out:
+	j->err = diag_dump(nl, &msg, len, buf, sizeof(buf), count_state, j->count, &j->intr);
 	close(nl);
 }
 

@@ -35,6 +35,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include "diaglib.h"
+
 #define CLOSE_WAIT 8
 #define BLOCK 16
 
@@ -48,6 +50,24 @@ static int procfd;
 
 static char buf[65536] __attribute__((aligned(8)));
 
+static void add_inode(const struct inet_diag_msg *m, void *arg)
+{
+	int *err = arg;
+
+	if (n_inodes == cap_inodes) {
+		size_t cap = cap_inodes ? 2 * cap_inodes : 4096;
+		uint64_t *v = realloc(inodes, cap * sizeof(*v));
+
+		if (!v) {
+			*err = -ENOMEM;
+			return;
+		}
+		inodes = v;
+		cap_inodes = cap;
+	}
+	inodes[n_inodes++] = m->idiag_inode;
+}
+
 static int dump(int nl, int family)
 {
 	struct {
@@ -59,38 +79,10 @@ static int dump(int nl, int family)
 		.req = { .sdiag_family = (uint8_t) family, .sdiag_protocol = IPPROTO_TCP,
 			 .idiag_states = 1u << CLOSE_WAIT },
 	};
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	int err = 0, intr = 0, r;
 
-	if (sendto(nl, &msg, sizeof(msg), 0, (struct sockaddr *) &kernel, sizeof(kernel)) < 0)
-		return -errno;
-	for (;;) {
-		ssize_t n = recv(nl, buf, sizeof(buf), 0);
-		int len = (int) n;
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		for (const struct nlmsghdr *h = (const void *) buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-			const struct inet_diag_msg *m = NLMSG_DATA(h);
-
-			if (h->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (h->nlmsg_type == NLMSG_ERROR)
-				return -EBADMSG;
-			if (n_inodes == cap_inodes) {
-				size_t cap = cap_inodes ? 2 * cap_inodes : 4096;
-				uint64_t *v = realloc(inodes, cap * sizeof(*v));
-
-				if (!v)
-					return -ENOMEM;
-				inodes = v;
-				cap_inodes = cap;
-			}
-			inodes[n_inodes++] = m->idiag_inode;
-		}
-	}
+	r = diag_dump(nl, &msg, sizeof(msg), buf, sizeof(buf), add_inode, &err, &intr);
+	return r < 0 ? r : err;
 }
 
 static int cmp_u64(const void *a, const void *b)
