@@ -310,24 +310,23 @@ static json_t *rule_errors_json(const struct report_ctx *ctx)
 	return arr;
 }
 
+/* "net:[4026531840]", as /proc/self/ns/net reads; with --netns its path
+ * first.  The snapshot read it (snapshot_init()). */
 static json_t *netns_json(const struct snapshot *s)
 {
-	char link[64];
-	ssize_t n;
+	char link[32], buf[4200];
 
 	if (!s->live)
 		return json_null();
+	if (s->netns_inum)
+		snprintf(link, sizeof(link), "net:[%lu]", s->netns_inum);
+	else
+		snprintf(link, sizeof(link), "?");
 	if (s->netns) {
-		char buf[4200];
-		n = readlink("/proc/self/ns/net", link, sizeof(link) - 1);
-		snprintf(buf, sizeof(buf), "%s (%s)", s->netns, n > 0 ? (link[n] = '\0', link) : "?");
+		snprintf(buf, sizeof(buf), "%s (%s)", s->netns, link);
 		return json_string_safe(buf);
 	}
-	n = readlink("/proc/self/ns/net", link, sizeof(link) - 1);
-	if (n < 0)
-		return json_null();
-	link[n] = '\0';
-	return json_string_safe(link);
+	return s->netns_inum ? json_string_safe(link) : json_null();
 }
 
 int report_json(const struct report_ctx *ctx, FILE *out)

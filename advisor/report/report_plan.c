@@ -9,6 +9,7 @@
 #include "keys.h"
 #include "report.h"
 #include "strutil.h"
+#include "sysctl_write.h"
 #include "txn.h"
 
 static const char *esc(const char *t, char *buf, size_t len)
@@ -254,12 +255,13 @@ int report_change_list_text(const char *title, const struct txn_entry_key *keys,
 	size_t changes = 0;
 
 	for (size_t i = 0; i < n; i++)
-		changes += strcmp(keys[i].old_value, keys[i].new_value) != 0;
+		changes += !sysctl_value_equal(keys[i].key, keys[i].old_value, keys[i].new_value);
 	fprintf(out, "%s: %zu key%s change%s\n\n", title, changes, changes == 1 ? "" : "s", changes == 1 ? "s" : "");
 	if (n)
 		fprintf(out, "  %-49s %-13s %s\n", "key", "now", "after");
 	for (size_t i = 0; i < n; i++) {
-		bool ch = strcmp(keys[i].old_value, keys[i].new_value) != 0;
+		/* what the transaction counts as a change (change.c) */
+		bool ch = !sysctl_value_equal(keys[i].key, keys[i].old_value, keys[i].new_value);
 
 		fprintf(out, "%c %-49s %-13s %s\n", ch ? '*' : ' ', key_table[keys[i].key].name,
 			keys[i].had_old ? key_value_shown(keys[i].old_value) : "missing",

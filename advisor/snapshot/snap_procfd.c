@@ -735,8 +735,8 @@ int snap_procfd_read(struct snapshot *s)
 	r = uid_set_make(c, &uids);
 	if (r < 0)
 		goto out;
-	if (s->live)
-		uids.ns_known = proc_netns_inum(procfd, 0, &uids.ns_inum) == 0;
+	uids.ns_known = s->live && s->netns_inum != 0;
+	uids.ns_inum = s->netns_inum;
 	/* A signal pending during getdents64 ends a listing early, and
 	 * fdtable_scan() takes a short listing for the whole: blocked while we
 	 * scan (the second thread inherits the mask), delivered right after

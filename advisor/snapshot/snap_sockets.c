@@ -19,7 +19,7 @@
 #define DEFAULT_PORT_HIGH 60999
 #define INTR_RETRIES 3
 
-static void port_range(const struct snapshot *s, uint16_t *low, uint16_t *high)
+static void port_range(struct snapshot *s, uint16_t *low, uint16_t *high)
 {
 	int i = key_index("net.ipv4.ip_local_port_range");
 
@@ -28,7 +28,11 @@ static void port_range(const struct snapshot *s, uint16_t *low, uint16_t *high)
 	if (i >= 0 && s->sysctl[i].present) {
 		*low = (uint16_t) s->sysctl[i].v[0];
 		*high = (uint16_t) s->sysctl[i].v[1];
-	}
+	} else
+		/* The figures that depend on it (port share, TIME_WAIT
+		 * direction, bind() parity) say so. */
+		snap_note(s, "sockets", "net.ipv4.ip_local_port_range could not be read: ports are judged "
+			  "against the kernel's default range %u-%u", DEFAULT_PORT_LOW, DEFAULT_PORT_HIGH);
 }
 
 static int read_netlink(struct snapshot *s, uint16_t low, uint16_t high)

@@ -177,7 +177,6 @@ const struct state_counter *check_state_find(const struct check_state *st, const
 static void place_find(const struct snapshot *s, struct state_place *p)
 {
 	const char *env = getenv("TCPTUNE_STATE_DIR"), *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-	struct stat st;
 	int r = 0;
 
 	memset(p, 0, sizeof(*p));
@@ -192,9 +191,9 @@ static void place_find(const struct snapshot *s, struct state_place *p)
 	}
 	/* Keyed by the namespace inode (unique among namespaces alive now);
 	 * the cookie inside tells a reused inode apart. */
-	if (stat("/proc/self/ns/net", &st) < 0)
+	if (s->netns_inum == 0)
 		return;
-	snprintf(p->name, sizeof(p->name), "netns-%llu.state", (unsigned long long) st.st_ino);
+	snprintf(p->name, sizeof(p->name), "netns-%lu.state", s->netns_inum);
 	if (env && env[0] == '/')
 		r = snprintf(p->dir, sizeof(p->dir), "%s", env);
 	else if (geteuid() == 0)

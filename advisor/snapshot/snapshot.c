@@ -2,6 +2,7 @@
 #include "snapshot.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "keys.h"
 #include "log.h"
+#include "procwalk.h"
 #include "rootfs.h"
 #include "snap_readers.h"
 
@@ -38,6 +40,18 @@ int snapshot_init(struct snapshot *s, const struct snap_target *t)
 	if (!s->root || !s->facts || !s->sysctl) {
 		snapshot_release(s);
 		return -ENOMEM;
+	}
+	if (s->live) {
+		/* The namespace audited is ours now (--netns entered it first):
+		 * read once, for the state file's name, the report and the
+		 * owners' first pass. */
+		int proc = rootfs_openat(fd, "proc", O_RDONLY | O_DIRECTORY);
+
+		if (proc >= 0) {
+			if (proc_netns_inum(proc, 0, &s->netns_inum) < 0)
+				s->netns_inum = 0;
+			close(proc);
+		}
 	}
 	return 0;
 }

@@ -52,6 +52,8 @@ struct snapshot {
 
 	const char *sockets_source;	/* "netlink", "proc" or NULL when unavailable */
 	const char *netns;		/* --netns: the namespace audited (its path), else NULL */
+	unsigned long netns_inum;	/* live: the audited namespace's inode ("net:[N]" of
+					 * /proc/self/ns/net, proc_netns_inum()), 0 unknown */
 	const struct snap_sysctl *host_keys;	/* --netns: host-wide keys read from the host */
 	bool sockets_approximate;	/* NLM_F_DUMP_INTR seen */
 	FILE *sockdiag_record;		/* debug: record raw dumps here (fixtures) */

@@ -11,12 +11,16 @@
 #     (<closewait.top.count>), never shown as {...}.
 #  5. Paths the user names that do not exist: --root, --config, --data and
 #     --output's directory are errors naming the option, exit 3, one line.
+#  6. A tree without ip_local_port_range: the ports are judged against the
+#     kernel's default range (32768 60999, inet_init_net()), and a note
+#     says so.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmds ss jq
 enter_netns --tmpfs /tmp -- "$@"
 need_bin
 W=/tmp
+FXR=$TT_ROOT/tests/fixtures/roots/diff-procps
 
 # 1. Nothing to attribute.
 [ "$(ss -Htan state close-wait | wc -l)" = 0 ] || fail "this fresh namespace has CLOSE_WAIT sockets"
@@ -80,4 +84,19 @@ for args in "--root /nonexistent check" "--root /etc/hostname check" "check --co
 	[ "$(wc -l <"$W/err")" = 1 ] && grep -q -- "$opt" "$W/err" || fail "$args: want one line naming $opt: $(cat "$W/err")"
 	[ -s "$W/out" ] && fail "$args printed a report"
 done
-echo "ok: attribution complete with nothing to attribute; --colour hint; rules, keys, explain; missing paths refused"
+# 6. No ip_local_port_range in the tree.
+R=$W/noportrange
+boot_root "$R"
+rm -f "$R/proc/sys/net/ipv4/ip_local_port_range"
+(cd / && "$BIN" check --root "$R" --format json --no-state) >"$W/np.json" 2>"$W/err"
+[ $? -le 2 ] || fail "check --root without ip_local_port_range failed: $(cat "$W/err")"
+[ "$(jq -c '[.facts["ports.low"], .facts["ports.high"]]' "$W/np.json")" = "[32768,60999]" ] ||
+	fail "ports without a range: $(jq -c '[.facts["ports.low"], .facts["ports.high"]]' "$W/np.json")"
+jq -e '[.notes[] | select(.source == "sockets" and (.text | test("ip_local_port_range could not be read.*32768-60999")))] | length == 1' \
+	"$W/np.json" >/dev/null || fail "no note for the missing port range: $(jq -c .notes "$W/np.json")"
+# and with the file there, no such note
+(cd / && "$BIN" check --root "$FXR" --format json --no-state) >"$W/fx.json" 2>/dev/null
+jq -e '[.notes[] | select(.text | test("ip_local_port_range could not be read"))] | length == 0' "$W/fx.json" >/dev/null ||
+	fail "the port-range note on a tree that has the key"
+echo "ok: attribution complete with nothing to attribute; --colour hint; rules, keys, explain; missing paths refused;" \
+	"the default port range noted where the tree lacks the key"
