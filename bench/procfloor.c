@@ -10,12 +10,16 @@
  *                     the inodes; stop when every socket is found.  No
  *                     uid or namespace test, no comm, no report.  Prints
  *                     "pid count" per holder (unsorted), exit 1 on failure.
- *                     Any attribution through /proc does at least this.
+ *                     About the least an attribution through /proc does
+ *                     (it also reads the host's processes, which tcptune's
+ *                     first pass skips for a readlink() each).
  *   procfloor btf     read /sys/kernel/btf/vmlinux whole into memory: what
- *                     libbpf (1.1, Debian 12) reads before it can load a
- *                     BPF program that needs the kernel's BTF, such as a
- *                     task-file iterator (the other way to map sockets to
- *                     processes).  Prints "bytes N".
+ *                     libbpf's ordinary loader (1.1, Debian 12) reads
+ *                     before it can load a BPF program that needs the
+ *                     kernel's BTF, such as a task-file iterator.  A light
+ *                     skeleton does not read it (docs/KERNEL.md §18.4): this
+ *                     is that loader's cost, not a bound on BPF.  Prints
+ *                     "bytes N".
  *
  * docs/KERNEL.md §18.3 has the kernel side of the fd lookups. */
 #include <dirent.h>
@@ -128,11 +132,16 @@ static void scan(int pid)
 	fd = openat(procfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	if (fstat(fd, &st) == 0 && st.st_size > 0) {
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return;
+	}
+	if (st.st_size > 0) {
 		/* 6.2+: st_size counts the fds; look them up by number.  The
 		 * count can include numbers reserved but not yet installed:
 		 * give up after as many holes as tcptune allows (32 + N/4,
-		 * docs/KERNEL.md §18.3), which its listing would then finish. */
+		 * docs/KERNEL.md §18.3).  tcptune would list the rest; this
+		 * floor does not, and a missed owner fails bench/run's check. */
 		long holes = 0, max_holes = 32 + (long) st.st_size / 4;
 
 		for (long k = 0, seen = 0; seen < st.st_size && holes <= max_holes; k++) {

@@ -162,7 +162,7 @@ static bool kubelet_listens(const struct snapshot *s)
 
 		if (s->census.listeners[i].port != KUBELET_PORT)
 			continue;
-		snap_listener_owner(&s->census.listeners[i], who, sizeof(who));
+		snap_listener_owner(s, &s->census.listeners[i], who, sizeof(who));
 		if (strncmp(who, "kubelet ", 8) == 0)
 			return true;
 	}
@@ -226,7 +226,7 @@ static int ports_preflight(struct plan *pl, const struct snapshot *s, const stru
 		if (h->who[0])
 			continue;
 		if (s->live)
-			snap_listener_owner(l, h->who, sizeof(h->who));
+			snap_listener_owner(s, l, h->who, sizeof(h->who));
 		else
 			snprintf(h->who, sizeof(h->who), "process not looked up (--root)");
 		h->reserved = key_ports_has(cur, l->port);
@@ -307,7 +307,7 @@ static void somaxconn_preflight(struct plan *pl, const struct snapshot *s)
 		if (census_dest_format(&d, c->where, sizeof(c->where)) < 0)
 			snprintf(c->where, sizeof(c->where), "port %u", l->port);
 		if (s->live)
-			snap_listener_owner(l, c->who, sizeof(c->who));
+			snap_listener_owner(s, l, c->who, sizeof(c->who));
 		else
 			snprintf(c->who, sizeof(c->who), "process not looked up (--root)");
 	}

@@ -134,18 +134,13 @@ out:
 
 /* Find the processes holding the wanted listeners' inodes, in one pass over
  * /proc that stops once every one is found. */
-static void find_holders(struct wanted *w, size_t n)
+static void find_holders(const struct snapshot *s, struct wanted *w, size_t n)
 {
-	unsigned long ns;
-	bool ns_known = false;
+	/* the audited namespace, as snapshot_init() read it */
+	unsigned long ns = s->netns_inum;
+	bool ns_known = s->live && ns != 0;
 	sigset_t all, old;
 	size_t left = 0;
-	int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (proc >= 0) {
-		ns_known = proc_netns_inum(proc, 0, &ns) == 0;
-		close(proc);
-	}
 
 	for (size_t i = 0; i < n; i++)
 		if (w[i].l->inode) {
@@ -177,11 +172,11 @@ static void holder_name(const struct wanted *w, char *who, size_t len)
 		snprintf(who, len, "an unknown process");
 }
 
-void snap_listener_owner(const struct census_listener *l, char *who, size_t len)
+void snap_listener_owner(const struct snapshot *s, const struct census_listener *l, char *who, size_t len)
 {
 	struct wanted w = { .l = l };
 
-	find_holders(&w, 1);
+	find_holders(s, &w, 1);
 	holder_name(&w, who, len);
 }
 
@@ -250,7 +245,7 @@ int snap_listen_read(struct snapshot *s)
 		w[n_w++].l = fullest;
 	if (small && small != fullest)
 		w[n_w++].l = small;
-	find_holders(w, n_w);
+	find_holders(s, w, n_w);
 	if (fullest) {
 		snap_set_int(s, F_LISTEN_FULLEST_PCT, (int64_t) best_pct);
 		snap_set_int(s, F_LISTEN_FULLEST_QUEUE, fullest->queue);

@@ -107,8 +107,9 @@ const struct fact_val *snap_get(const struct snapshot *s, size_t id);
 const char *snap_counters_since(const struct snapshot *s);
 
 /* The live system's processes (/proc, not --root): "nginx (pid 12)" for
- * the process holding listener l's socket, or "an unknown process". */
-void snap_listener_owner(const struct census_listener *l, char *who, size_t len);
+ * the process holding listener l's socket, or "an unknown process"; s's
+ * namespace's processes are looked at first. */
+void snap_listener_owner(const struct snapshot *s, const struct census_listener *l, char *who, size_t len);
 
 /* Add a note: what could not be seen and why.  Out of memory is ignored: a
  * lost note must not stop the snapshot. */

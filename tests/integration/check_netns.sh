@@ -49,8 +49,11 @@ if [ -n "$host_orphans" ]; then
 	[ "$(echo "$json" | jq -r '.sysctl["net.ipv4.tcp_max_orphans"].scope')" = host ] ||
 		fail "tcp_max_orphans not labelled host"
 fi
-echo "$json" | jq -e --arg ns "/run/netns/$ns" '.host.netns | startswith($ns)' >/dev/null ||
-	fail "host.netns is $(echo "$json" | jq -c .host.netns)"
+# host.netns: the path, then the entered namespace's own inode, net:[N]
+# (the inode stat shows of its bind mount), not the one check started in.
+ino=$(stat -L -c %i "/run/netns/$ns") || fail "cannot stat /run/netns/$ns"
+[ "$(echo "$json" | jq -r .host.netns)" = "/run/netns/$ns (net:[$ino])" ] ||
+	fail "host.netns is $(echo "$json" | jq -c .host.netns), want \"/run/netns/$ns (net:[$ino])\""
 # The host itself is untouched and still reads its own value.
 [ "$("$BIN" check --format json | jq '.facts["sysctl.net.ipv4.tcp_fin_timeout"]')" = "$host_fin" ] ||
 	fail "the host's tcp_fin_timeout changed"

@@ -266,6 +266,11 @@ static void test_fdtable_scan_count_bounds_lookups(void **state)
 	ssize_t k;
 
 	(void) state;
+	/* fds 0 and 1 must be open for this, before the directory takes one:
+	 * a runner may close stdin */
+	for (int fd = 0; fd <= 1; fd++)
+		if (fcntl(fd, F_GETFD) < 0)
+			assert_int_equal(open("/dev/null", O_RDONLY), fd);
 	walk = malloc(sizeof(*walk));
 	assert_non_null(walk);
 	fddir = open_fddir(&count);
@@ -275,10 +280,6 @@ static void test_fdtable_scan_count_bounds_lookups(void **state)
 		free(walk);
 		skip();
 	}
-	/* fds 0 and 1 must be open for this: a runner may close stdin */
-	for (int fd = 0; fd <= 1; fd++)
-		if (fcntl(fd, F_GETFD) < 0)
-			assert_int_equal(open("/dev/null", O_RDONLY), fd);
 	k = readlink("/proc/self/fd/0", l0, sizeof(l0) - 1);
 	assert_true(k > 0);
 	l0[k] = '\0';
