@@ -17,7 +17,7 @@ int sysctl_read(const char *proc_sys, size_t key, char *buf, size_t len);
 int sysctl_write(const char *proc_sys, size_t key, const char *value, char *ret_readback, size_t len);
 
 /* Compare two values of key as the kernel means them ("1024\t65535" equals
- * "1024 65535"). */
+ * "1024 65535"); the same text is always equal, parsable or not. */
 bool sysctl_value_equal(size_t key, const char *a, const char *b);
 
 #endif

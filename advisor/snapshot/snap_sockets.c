@@ -29,8 +29,9 @@ static void port_range(struct snapshot *s, uint16_t *low, uint16_t *high)
 		*low = (uint16_t) s->sysctl[i].v[0];
 		*high = (uint16_t) s->sysctl[i].v[1];
 	} else
-		/* The figures that depend on it (port share, TIME_WAIT
-		 * direction, bind() parity) say so. */
+		/* One note for every figure that uses the range (port
+		 * share, TIME_WAIT direction, bind() parity): they do not
+		 * repeat it. */
 		snap_note(s, "sockets", "net.ipv4.ip_local_port_range could not be read: ports are judged "
 			  "against the kernel's default range %u-%u", DEFAULT_PORT_LOW, DEFAULT_PORT_HIGH);
 }
