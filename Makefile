@@ -8,8 +8,12 @@ DESTDIR ?=
 CC      ?= cc
 VERSION := 0.1.0
 
-# Building and running: a compiler, the five libraries and pkg-config.
-DEB_PACKAGES := gcc make libc6-dev pkg-config libyaml-dev libcap-dev libmnl-dev libjansson-dev zlib1g-dev
+# Building and running: a compiler, the five libraries and pkg-config; clang,
+# bpftool and libbpf-dev's skel_internal.h build the BPF iterator of the
+# CLOSE_WAIT owners into the binary (advisor/snapshot/bpf/, below; nothing of
+# libbpf is linked).
+DEB_PACKAGES := gcc make libc6-dev pkg-config libyaml-dev libcap-dev libmnl-dev libjansson-dev zlib1g-dev \
+                clang bpftool libbpf-dev
 # The test toolchain on top: cmocka, the Debian package tools (make deb and
 # its test), promtool (prometheus: contrib/prometheus), the peer programs the
 # integration tests compare with or drive (ss, ip, unshare, systemd-sysctl,
@@ -48,9 +52,13 @@ layer_dir = $(if $(filter backup,$1),backup,advisor/$1)
 # The layer of a source file: advisor/LAYER/x.c, backup/x.c; the generated
 # built-in data belongs to data/.
 layer_of  = $(if $(filter backup/%,$1),backup,$(if $(filter advisor/%,$1),$(word 2,$(subst /, ,$1)),data))
-LAYER_INC = $(foreach l,$(LAYER_$(call layer_of,$1)),-I$(call layer_dir,$l))
+# The BPF owners' loader (owners_bpf.c) also sees its record's header and the
+# light skeleton generated from the BPF program (below).
+BPF_INC   := -I$(B)/gen -Iadvisor/snapshot/bpf
+LAYER_INC = $(foreach l,$(LAYER_$(call layer_of,$1)),-I$(call layer_dir,$l)) \
+            $(if $(filter advisor/snapshot/owners_bpf.c,$1),$(BPF_INC))
 # Tests and fuzzers see every layer.
-ALL_INC   := $(foreach l,$(LAYERS),-I$(call layer_dir,$l))
+ALL_INC   := $(foreach l,$(LAYERS),-I$(call layer_dir,$l)) $(BPF_INC)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDWRAP_test_fsutil := -Wl,--wrap=fsync,--wrap=renameat,--wrap=write,--wrap=fchmod,--wrap=openat
 LDWRAP_test_yaml_load := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
@@ -111,6 +119,29 @@ $(GEN_SRC): advisor/data/gen_builtin.sh $(DATA_FILES) $(B)/gen/files.list
 	@mkdir -p $(dir $@)
 	@echo "  GEN     $@"
 	@sh advisor/data/gen_builtin.sh $(DATA_FILES) > $@.tmp && mv $@.tmp $@
+
+# The BPF program of the CLOSE_WAIT owners (docs/KERNEL.md §18.5), compiled
+# for the BPF target with its BTF (-g: the kernel relocates its field
+# accesses against its own layout), and the light skeleton bpftool makes of
+# it: a header holding the program and a loader program, used by
+# owners_bpf.c through libbpf-dev's skel_internal.h (system calls only).
+BPFTOOL  ?= $(or $(shell command -v bpftool 2>/dev/null),/usr/sbin/bpftool)
+BPF_CC   ?= clang
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+OWNERS_LSKEL := $(B)/gen/owners.lskel.h
+$(B)/bpf/owners.bpf.o: advisor/snapshot/bpf/owners.bpf.c advisor/snapshot/bpf/owners_rec.h | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  BPF     $<"
+	@$(BPF_CC) -g -O2 -target bpf -Wall -Wextra -Werror $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH)) \
+	  -Iadvisor/snapshot/bpf -c $< -o $@
+
+$(OWNERS_LSKEL): $(B)/bpf/owners.bpf.o
+	@mkdir -p $(dir $@)
+	@echo "  LSKEL   $@"
+	@$(BPFTOOL) gen skeleton -L $< name owners > $@.tmp && mv $@.tmp $@
+
+$(addsuffix owners_bpf.o,$(addprefix $(B)/,obj/advisor/snapshot/ san/advisor/snapshot/ static/obj/advisor/snapshot/ \
+  fuzz/obj/advisor/snapshot/)) $(B)/layers/advisor/snapshot/owners_bpf.ok: $(OWNERS_LSKEL)
 
 $(B)/obj/gen/%.o: $(B)/gen/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)

@@ -251,13 +251,14 @@ int cmd_check(const struct cli_args *a)
 		goto out;
 	}
 	/* check only reads.  Of root's privileges it keeps what attributing
-	 * other users' sockets needs (docs/KERNEL.md §9.5), and for --output the
-	 * right to write into a directory root does not own (a textfile
-	 * directory owned by prometheus). */
+	 * other users' sockets needs: through /proc (docs/KERNEL.md §9.5) or
+	 * through the BPF iterator (loading a tracing program, §18.5); and for
+	 * --output the right to write into a directory root does not own (a
+	 * textfile directory owned by prometheus). */
 	{
 		/* --all-netns: setns() needs CAP_SYS_ADMIN (docs/KERNEL.md §14.1). */
-		cap_value_t keep[4] = { CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE };
-		size_t n_keep = 2;
+		cap_value_t keep[6] = { CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE, CAP_BPF, CAP_PERFMON };
+		size_t n_keep = 4;
 		int r2;
 
 		if (o.output)

@@ -1,4 +1,7 @@
-/* CLOSE_WAIT attribution: which process holds each CLOSE_WAIT socket, by
+/* CLOSE_WAIT attribution: which process holds each CLOSE_WAIT socket.  On a
+ * live system where BPF can be used, from the socket descriptors a BPF
+ * task_file iterator walks in the kernel (owners_bpf.c, docs/KERNEL.md
+ * §18.5); otherwise, or with TCPTUNE_OWNERS=proc, by
  * matching socket inodes against /proc/PID/fd links "socket:[N]" (what
  * ss -p does), each fd table read by fdtable_scan() (procwalk.c), on two
  * threads from SCAN_THREADS_MIN_PIDS processes.  The scan stops as soon as
@@ -23,6 +26,7 @@
 
 #include "caps.h"
 #include "log.h"
+#include "owners_bpf.h"
 #include "procwalk.h"
 #include "rootfs.h"
 #include "strutil.h"
@@ -53,6 +57,13 @@ static int parse_socket_link(const char *link, uint64_t *ret)
 	return 0;
 }
 
+/* A process's name as the kernel gives it, escaped for display. */
+static void comm_display(char *raw, char *comm, size_t len)
+{
+	/* A program names itself: never trust the bytes. */
+	str_escape(str_strip(raw), comm, len);
+}
+
 /* The process's name, escaped for display ("?" when unreadable). */
 static void read_comm(int procfd, int pid, bool confine, char *comm, size_t len)
 {
@@ -69,8 +80,7 @@ static void read_comm(int procfd, int pid, bool confine, char *comm, size_t len)
 		close(fd);
 		if (n > 0) {
 			raw[n] = '\0';
-			/* A program names itself: never trust the bytes. */
-			str_escape(str_strip(raw), comm, len);
+			comm_display(raw, comm, len);
 			return;
 		}
 	}
@@ -188,7 +198,8 @@ static bool all_taken_before(struct scan *x, size_t order, bool refresh)
 	return (refresh ? refresh_bound(x) : atomic_load(&x->bound)) < order;
 }
 
-static int add_holder(struct worker *k)
+/* raw: the process's name from the BPF iterator, else read from /proc. */
+static int add_holder(struct worker *k, const char *raw)
 {
 	struct holder *h;
 
@@ -204,7 +215,13 @@ static int add_holder(struct worker *k)
 	h = &k->h[k->n_h++];
 	h->order = k->order;
 	h->pid = k->pid;
-	read_comm(k->x->procfd, k->pid, k->x->confine, h->comm, sizeof(h->comm));
+	if (raw) {
+		char copy[64];
+
+		snprintf(copy, sizeof(copy), "%s", raw);
+		comm_display(copy, h->comm, sizeof(h->comm));
+	} else
+		read_comm(k->x->procfd, k->pid, k->x->confine, h->comm, sizeof(h->comm));
 	return 0;
 }
 
@@ -227,7 +244,7 @@ static int on_link(void *arg, const char *link)
 			claimed = atomic_compare_exchange_weak(&x->claim[i], &cur, k->order);
 		if (claimed) {
 			if (!k->took) {
-				int r = add_holder(k);
+				int r = add_holder(k, NULL);
 
 				if (r < 0)
 					return r;
@@ -549,6 +566,102 @@ out:
 	return r;
 }
 
+/* The BPF iterator's records (owners_bpf.c) into claims.  They come in
+ * ascending pid order, so the first process seen holding a socket is the
+ * lowest pid holding it: the one the /proc scan, which reads the
+ * processes in /proc's ascending order, settles on too.  A thread with a
+ * descriptor table of its own (clone() without CLONE_FILES) is walked
+ * apart from its process, at its thread id, and counted for its process:
+ * /proc/PID/fd, which shows the group leader's table, does not see it. */
+struct bpf_claims {
+	struct census *c;
+	_Atomic size_t *claim;
+	struct worker *k;		/* its holders (k->x unused) */
+	size_t unclaimed, records;
+	int pid, max_pid;		/* of the record before */
+	size_t order;			/* the holder of pid, SIZE_MAX none yet */
+};
+
+static int on_bpf_record(void *arg, uint64_t inode, int pid, const char *comm)
+{
+	struct bpf_claims *b = arg;
+	struct census_cw key = { .inode = inode };
+	const struct census_cw *hit;
+	size_t i;
+
+	b->records++;
+	if (pid != b->pid) {
+		b->pid = pid;
+		b->order = SIZE_MAX;
+		/* Out of order: a thread of an earlier process (above). */
+		for (size_t h = 0; pid < b->max_pid && h < b->k->n_h; h++)
+			if (b->k->h[h].pid == pid)
+				b->order = b->k->h[h].order;
+		if (pid > b->max_pid)
+			b->max_pid = pid;
+	}
+	hit = bsearch(&key, b->c->cw, b->c->n_cw, sizeof(*b->c->cw), cw_by_inode);
+	if (!hit)
+		return 0;
+	i = (size_t) (hit - b->c->cw);
+	if (atomic_load(&b->claim[i]) != SIZE_MAX)
+		return 0;	/* a lower pid holds it too */
+	if (b->order == SIZE_MAX) {
+		int r;
+
+		b->k->order = b->k->n_h;
+		b->k->pid = pid;
+		r = add_holder(b->k, comm);
+		if (r < 0)
+			return r;
+		b->order = b->k->order;
+	}
+	atomic_store(&b->claim[i], b->order);
+	b->unclaimed--;
+	return 0;
+}
+
+/* Attribute through the BPF iterator.  0 with the census settled and
+ * *ret_remaining set, or a negative errno and why, the census untouched. */
+static int attribute_bpf(struct census *c, size_t *ret_remaining, char *why, size_t len)
+{
+	struct worker k = { .x = NULL };
+	struct bpf_claims b = { .c = c, .k = &k, .unclaimed = c->n_cw, .order = SIZE_MAX };
+	int r;
+
+	b.claim = malloc(c->n_cw * sizeof(*b.claim));
+	if (!b.claim) {
+		snprintf(why, len, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < c->n_cw; i++)
+		atomic_init(&b.claim[i], SIZE_MAX);
+	r = owners_bpf_walk(on_bpf_record, &b, why, len);
+	if (r == 0)
+		r = settle(c, b.claim, &k, 1);
+	if (r == 0) {
+		*ret_remaining = b.unclaimed;
+		log_debug("CLOSE_WAIT attribution: BPF task_file iterator, %zu socket descriptors", b.records);
+	}
+	free(k.h);
+	free(b.claim);
+	return r;
+}
+
+/* TCPTUNE_OWNERS: "proc" reads /proc only; unset or "auto", BPF where it can
+ * be used.  Anything else is noted and taken as "auto". */
+static bool owners_try_bpf(struct snapshot *s)
+{
+	const char *v = getenv("TCPTUNE_OWNERS");
+
+	if (!v || !*v || strcmp(v, "auto") == 0)
+		return true;
+	if (strcmp(v, "proc") == 0)
+		return false;
+	snap_bad_input(s, "closewait", "TCPTUNE_OWNERS=%.32s: expected auto or proc; taken as auto", v);
+	return true;
+}
+
 static int peer_cmp(const struct census_dest *a, const struct census_dest *b)
 {
 	int m;
@@ -712,7 +825,7 @@ int snap_procfd_read(struct snapshot *s)
 	struct census *c = &s->census;
 	struct uid_set uids = { .v = NULL };
 	size_t remaining = c->n_cw;
-	bool denied = false;
+	bool denied = false, via_bpf = false;
 	sigset_t all, old;
 	int procfd = -1, r = 0;
 
@@ -743,7 +856,19 @@ int snap_procfd_read(struct snapshot *s)
 	 * (Ctrl-C waits for the end of the scan). */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
-	r = attribute(s, procfd, &uids, &remaining, &denied);
+	r = -EOPNOTSUPP;
+	if (s->live && owners_try_bpf(s)) {
+		char why[128] = "";
+
+		r = attribute_bpf(c, &remaining, why, sizeof(why));
+		if (r < 0)
+			log_debug("CLOSE_WAIT attribution: BPF iterator not used (%s): reading /proc", why);
+		via_bpf = r == 0;
+	}
+	if (r < 0) {
+		remaining = c->n_cw;
+		r = attribute(s, procfd, &uids, &remaining, &denied);
+	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (r < 0)
 		goto out;
@@ -755,6 +880,11 @@ facts:
 	if (remaining > 0 && denied && !(caps_have(CAP_DAC_READ_SEARCH) && caps_have(CAP_SYS_PTRACE)))
 		snap_note(s, "closewait", "%zu CLOSE_WAIT sockets not attributed to a process: reading other "
 			  "users' /proc/PID/fd needs CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE", remaining);
+	else if (remaining > 0 && via_bpf)
+		/* The iterator saw every descriptor of every process. */
+		snap_note(s, "closewait", "%zu CLOSE_WAIT sockets not attributed to a process: no process "
+			  "held them a moment after the census (closed since, or in flight between "
+			  "processes)", remaining);
 	else if (remaining > 0)
 		snap_note(s, "closewait", "%zu CLOSE_WAIT sockets not attributed to a process "
 			  "(owner exited, or in another pid namespace)", remaining);
