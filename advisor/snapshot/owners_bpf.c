@@ -113,7 +113,7 @@ int owners_bpf_walk(owners_fn fn, void *arg, char *why, size_t len)
 	if (r < 0) {
 		r = r == -EPERM || r == -EACCES ? -EPERM : -EOPNOTSUPP;
 		snprintf(why, len, "%s", r == -EPERM ? "loading it needs CAP_BPF and CAP_PERFMON"
-			 : "the kernel did not load it (no task_file iterator, BTF or loader support)");
+			 : "the kernel did not load it (it needs BTF, task iterators and bpf_loop(): 5.17 or later)");
 		goto out;
 	}
 	r = owners__attach(skel);

@@ -1,6 +1,6 @@
 /* CLOSE_WAIT attribution: which process holds each CLOSE_WAIT socket.  On a
  * live system where BPF can be used, from the socket descriptors a BPF
- * task_file iterator walks in the kernel (owners_bpf.c, docs/KERNEL.md
+ * task iterator walks in the kernel (owners_bpf.c, docs/KERNEL.md
  * §18.5); otherwise, or with TCPTUNE_OWNERS=proc, by
  * matching socket inodes against /proc/PID/fd links "socket:[N]" (what
  * ss -p does), each fd table read by fdtable_scan() (procwalk.c), on two
@@ -641,7 +641,7 @@ static int attribute_bpf(struct census *c, size_t *ret_remaining, char *why, siz
 		r = settle(c, b.claim, &k, 1);
 	if (r == 0) {
 		*ret_remaining = b.unclaimed;
-		log_debug("CLOSE_WAIT attribution: BPF task_file iterator, %zu socket descriptors", b.records);
+		log_debug("CLOSE_WAIT attribution: BPF task iterator, %zu socket descriptors", b.records);
 	}
 	free(k.h);
 	free(b.claim);

@@ -92,7 +92,7 @@ nprocs=$(ls /proc | grep -c '^[0-9]')
 # processes in /proc); on one CPU the scenario would prove nothing.
 [ "$(nproc)" -ge 2 ] || skip_part "the two-thread scan needs 2 CPUs (this machine has $(nproc))"
 # Each way to the owners, against ss: the BPF iterator (the default where
-# it loads: as root on a kernel with task_file iterators and BTF) and /proc
+# it loads: as root on a kernel with BTF, task iterators and bpf_loop(): 5.17 or later) and /proc
 # (TCPTUNE_OWNERS=proc).
 for way in bpf proc; do
 for run in 1 2 3 4 5; do
@@ -110,7 +110,7 @@ for run in 1 2 3 4 5; do
 	[ "$(jq -r '.facts["closewait.unattributed"]' "$W/check.json")" = 0 ] ||
 		fail "$way run $run: check left $(jq -r '.facts["closewait.unattributed"]' "$W/check.json") unattributed"
 	if [ "$way" = bpf ]; then
-		grep -q "CLOSE_WAIT attribution: BPF task_file iterator, [0-9]* socket descriptors" "$W/check.err" ||
+		grep -q "CLOSE_WAIT attribution: BPF task iterator, [0-9]* socket descriptors" "$W/check.err" ||
 			fail "run $run: the BPF iterator was not used: $(grep 'CLOSE_WAIT attribution' "$W/check.err" | head -n 3)"
 	else
 		[ "$(nproc)" -lt 2 ] || grep -q "CLOSE_WAIT attribution: [0-9]* processes in /proc, 2 threads" "$W/check.err" ||
