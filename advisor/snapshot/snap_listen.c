@@ -132,8 +132,9 @@ out:
 	*left_p = k.left;
 }
 
-/* Find the processes holding the wanted listeners' inodes, in one pass over
- * /proc that stops once every one is found. */
+/* Find the processes holding the wanted listeners' inodes: from the BPF
+ * walk if one was made, else in one pass over /proc that stops once every
+ * one is found. */
 static void find_holders(const struct snapshot *s, struct wanted *w, size_t n)
 {
 	/* the audited namespace, as snapshot_init() read it */
@@ -142,6 +143,19 @@ static void find_holders(const struct snapshot *s, struct wanted *w, size_t n)
 	sigset_t all, old;
 	size_t left = 0;
 
+	/* The BPF walk, when the CLOSE_WAIT owners made one, holds the
+	 * listeners' holders too (snap_owners.c): no /proc scan. */
+	if (s->owners_walk > 0) {
+		for (size_t i = 0; i < n; i++) {
+			const struct sock_owner *o = w[i].l->inode ? snap_owner_of(s, w[i].l->inode) : NULL;
+
+			if (o) {
+				w[i].pid = o->pid;
+				snprintf(w[i].comm, sizeof(w[i].comm), "%s", o->comm);
+			}
+		}
+		return;
+	}
 	for (size_t i = 0; i < n; i++)
 		if (w[i].l->inode) {
 			snprintf(w[i].link, sizeof(w[i].link), "socket:[%llu]", (unsigned long long) w[i].l->inode);

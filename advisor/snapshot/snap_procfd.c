@@ -26,7 +26,6 @@
 
 #include "caps.h"
 #include "log.h"
-#include "owners_bpf.h"
 #include "procwalk.h"
 #include "rootfs.h"
 #include "strutil.h"
@@ -57,13 +56,6 @@ static int parse_socket_link(const char *link, uint64_t *ret)
 	return 0;
 }
 
-/* A process's name as the kernel gives it, escaped for display. */
-static void comm_display(char *raw, char *comm, size_t len)
-{
-	/* A program names itself: never trust the bytes. */
-	str_escape(str_strip(raw), comm, len);
-}
-
 /* The process's name, escaped for display ("?" when unreadable). */
 static void read_comm(int procfd, int pid, bool confine, char *comm, size_t len)
 {
@@ -80,7 +72,8 @@ static void read_comm(int procfd, int pid, bool confine, char *comm, size_t len)
 		close(fd);
 		if (n > 0) {
 			raw[n] = '\0';
-			comm_display(raw, comm, len);
+			/* A program names itself: never trust the bytes. */
+			str_escape(str_strip(raw), comm, len);
 			return;
 		}
 	}
@@ -198,8 +191,9 @@ static bool all_taken_before(struct scan *x, size_t order, bool refresh)
 	return (refresh ? refresh_bound(x) : atomic_load(&x->bound)) < order;
 }
 
-/* raw: the process's name from the BPF iterator, else read from /proc. */
-static int add_holder(struct worker *k, const char *raw)
+/* comm: the process's name as the BPF walk gave it, escaped; NULL: read
+ * it from /proc. */
+static int add_holder(struct worker *k, const char *comm)
 {
 	struct holder *h;
 
@@ -215,12 +209,9 @@ static int add_holder(struct worker *k, const char *raw)
 	h = &k->h[k->n_h++];
 	h->order = k->order;
 	h->pid = k->pid;
-	if (raw) {
-		char copy[64];
-
-		snprintf(copy, sizeof(copy), "%s", raw);
-		comm_display(copy, h->comm, sizeof(h->comm));
-	} else
+	if (comm)
+		snprintf(h->comm, sizeof(h->comm), "%s", comm);
+	else
 		read_comm(k->x->procfd, k->pid, k->x->confine, h->comm, sizeof(h->comm));
 	return 0;
 }
@@ -566,100 +557,56 @@ out:
 	return r;
 }
 
-/* The BPF iterator's records (owners_bpf.c) into claims.  They come in
- * ascending pid order, so the first process seen holding a socket is the
- * lowest pid holding it: the one the /proc scan, which reads the
- * processes in /proc's ascending order, settles on too.  A thread with a
- * descriptor table of its own (clone() without CLONE_FILES) is walked
- * apart from its process, at its thread id, and counted for its process:
- * /proc/PID/fd, which shows the group leader's table, does not see it. */
-struct bpf_claims {
-	struct census *c;
-	_Atomic size_t *claim;
-	struct worker *k;		/* its holders (k->x unused) */
-	size_t unclaimed, records;
-	int pid, max_pid;		/* of the record before */
-	size_t order;			/* the holder of pid, SIZE_MAX none yet */
-};
-
-static int on_bpf_record(void *arg, uint64_t inode, int pid, const char *comm)
+/* The owners the BPF walk found (snap_owners.c) into the census: each
+ * socket's holder is the lowest pid holding it, the one the /proc scan
+ * below settles on too (it reads /proc in its ascending order), so the
+ * holders' order is their pid. */
+static int pid_of_owner(const void *a, const void *b)
 {
-	struct bpf_claims *b = arg;
-	struct census_cw key = { .inode = inode };
-	const struct census_cw *hit;
-	size_t i;
+	const struct sock_owner *x = *(const struct sock_owner *const *) a, *y = *(const struct sock_owner *const *) b;
 
-	b->records++;
-	if (pid != b->pid) {
-		b->pid = pid;
-		b->order = SIZE_MAX;
-		/* Out of order: a thread of an earlier process (above). */
-		for (size_t h = 0; pid < b->max_pid && h < b->k->n_h; h++)
-			if (b->k->h[h].pid == pid)
-				b->order = b->k->h[h].order;
-		if (pid > b->max_pid)
-			b->max_pid = pid;
-	}
-	hit = bsearch(&key, b->c->cw, b->c->n_cw, sizeof(*b->c->cw), cw_by_inode);
-	if (!hit)
-		return 0;
-	i = (size_t) (hit - b->c->cw);
-	if (atomic_load(&b->claim[i]) != SIZE_MAX)
-		return 0;	/* a lower pid holds it too */
-	if (b->order == SIZE_MAX) {
-		int r;
-
-		b->k->order = b->k->n_h;
-		b->k->pid = pid;
-		r = add_holder(b->k, comm);
-		if (r < 0)
-			return r;
-		b->order = b->k->order;
-	}
-	atomic_store(&b->claim[i], b->order);
-	b->unclaimed--;
-	return 0;
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
-/* Attribute through the BPF iterator.  0 with the census settled and
- * *ret_remaining set, or a negative errno and why, the census untouched. */
-static int attribute_bpf(struct census *c, size_t *ret_remaining, char *why, size_t len)
+static int attribute_walked(struct snapshot *s, size_t *ret_remaining)
 {
+	struct census *c = &s->census;
 	struct worker k = { .x = NULL };
-	struct bpf_claims b = { .c = c, .k = &k, .unclaimed = c->n_cw, .order = SIZE_MAX };
-	int r;
+	const struct sock_owner **held = malloc((c->n_cw ? c->n_cw : 1) * sizeof(*held));
+	_Atomic size_t *claim = malloc((c->n_cw ? c->n_cw : 1) * sizeof(*claim));
+	size_t n_held = 0, remaining = 0;
+	int r = 0;
 
-	b.claim = malloc(c->n_cw * sizeof(*b.claim));
-	if (!b.claim) {
-		snprintf(why, len, "out of memory");
-		return -ENOMEM;
+	if (!held || !claim) {
+		r = -ENOMEM;
+		goto out;
 	}
-	for (size_t i = 0; i < c->n_cw; i++)
-		atomic_init(&b.claim[i], SIZE_MAX);
-	r = owners_bpf_walk(on_bpf_record, &b, why, len);
+	for (size_t i = 0; i < c->n_cw; i++) {
+		const struct sock_owner *o = snap_owner_of(s, c->cw[i].inode);
+
+		atomic_init(&claim[i], o ? (size_t) o->pid : SIZE_MAX);
+		if (o)
+			held[n_held++] = o;
+		else
+			remaining++;
+	}
+	if (n_held > 1)
+		qsort(held, n_held, sizeof(*held), pid_of_owner);
+	for (size_t i = 0; i < n_held && r == 0; i++)
+		if (i == 0 || held[i]->pid != held[i - 1]->pid) {
+			k.order = (size_t) held[i]->pid;
+			k.pid = held[i]->pid;
+			r = add_holder(&k, held[i]->comm);
+		}
 	if (r == 0)
-		r = settle(c, b.claim, &k, 1);
-	if (r == 0) {
-		*ret_remaining = b.unclaimed;
-		log_debug("CLOSE_WAIT attribution: BPF task iterator, %zu socket descriptors", b.records);
-	}
+		r = settle(c, claim, &k, 1);
+	if (r == 0)
+		*ret_remaining = remaining;
+out:
 	free(k.h);
-	free(b.claim);
+	free(held);
+	free(claim);
 	return r;
-}
-
-/* TCPTUNE_OWNERS: "proc" reads /proc only; unset or "auto", BPF where it can
- * be used.  Anything else is noted and taken as "auto". */
-static bool owners_try_bpf(struct snapshot *s)
-{
-	const char *v = getenv("TCPTUNE_OWNERS");
-
-	if (!v || !*v || strcmp(v, "auto") == 0)
-		return true;
-	if (strcmp(v, "proc") == 0)
-		return false;
-	snap_bad_input(s, "closewait", "TCPTUNE_OWNERS=%.32s: expected auto or proc; taken as auto", v);
-	return true;
 }
 
 static int peer_cmp(const struct census_dest *a, const struct census_dest *b)
@@ -853,19 +800,14 @@ int snap_procfd_read(struct snapshot *s)
 	/* A signal pending during getdents64 ends a listing early, and
 	 * fdtable_scan() takes a short listing for the whole: blocked while we
 	 * scan (the second thread inherits the mask), delivered right after
-	 * (Ctrl-C waits for the end of the scan). */
+	 * (Ctrl-C waits for the end of the scan).  The BPF walk, where it
+	 * can be made, replaces the scan (snap_owners.c). */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
-	r = -EOPNOTSUPP;
-	if (s->live && owners_try_bpf(s)) {
-		char why[128] = "";
-
-		r = attribute_bpf(c, &remaining, why, sizeof(why));
-		if (r < 0)
-			log_debug("CLOSE_WAIT attribution: BPF iterator not used (%s): reading /proc", why);
-		via_bpf = r == 0;
-	}
+	via_bpf = snap_owners_walk(s) == 0;
+	r = via_bpf ? attribute_walked(s, &remaining) : -EOPNOTSUPP;
 	if (r < 0) {
+		via_bpf = false;
 		remaining = c->n_cw;
 		r = attribute(s, procfd, &uids, &remaining, &denied);
 	}

@@ -69,6 +69,7 @@ void snapshot_release(struct snapshot *s)
 	}
 	free(s->notes);
 	census_release(&s->census);
+	free(s->owners);
 	sysctld_release(&s->boot);
 	if (s->rootfd >= 0)
 		close(s->rootfd);

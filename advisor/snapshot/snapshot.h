@@ -33,6 +33,13 @@ struct snap_sysctl {
 	int err;		/* negative errno when present but unreadable */
 };
 
+/* A socket and the process holding it (the lowest pid, when several do). */
+struct sock_owner {
+	uint64_t inode;
+	int pid;
+	char comm[64];		/* escaped for display (str_escape) */
+};
+
 struct snapshot {
 	char *root;		/* "/" or the --root directory */
 	int rootfd;		/* O_PATH|O_DIRECTORY fd of root */
@@ -56,6 +63,12 @@ struct snapshot {
 					 * /proc/self/ns/net, proc_netns_inum()), 0 unknown */
 	const struct snap_sysctl *host_keys;	/* --netns: host-wide keys read from the host */
 	bool sockets_approximate;	/* NLM_F_DUMP_INTR seen */
+	/* The holders of the census's CLOSE_WAIT and listening sockets from
+	 * the BPF walk (snap_owners.c), sorted by inode; owners_walk 0 not
+	 * made, 1 made, else the negative errno it failed with. */
+	struct sock_owner *owners;
+	size_t n_owners;
+	int owners_walk;
 	FILE *sockdiag_record;		/* debug: record raw dumps here (fixtures) */
 
 	struct snap_note *notes;

@@ -110,8 +110,8 @@ for run in 1 2 3 4 5; do
 	[ "$(jq -r '.facts["closewait.unattributed"]' "$W/check.json")" = 0 ] ||
 		fail "$way run $run: check left $(jq -r '.facts["closewait.unattributed"]' "$W/check.json") unattributed"
 	if [ "$way" = bpf ]; then
-		grep -q "CLOSE_WAIT attribution: BPF task iterator, [0-9]* socket descriptors" "$W/check.err" ||
-			fail "run $run: the BPF iterator was not used: $(grep 'CLOSE_WAIT attribution' "$W/check.err" | head -n 3)"
+		grep -q "socket owners: BPF task iterator, [0-9]* socket descriptors" "$W/check.err" ||
+			fail "run $run: the BPF iterator was not used: $(grep "socket owners\|CLOSE_WAIT attribution" "$W/check.err" | head -n 3)"
 	else
 		[ "$(nproc)" -lt 2 ] || grep -q "CLOSE_WAIT attribution: [0-9]* processes in /proc, 2 threads" "$W/check.err" ||
 			fail "run $run: the scan did not use two threads: $(grep 'CLOSE_WAIT attribution' "$W/check.err")"
