@@ -139,13 +139,19 @@ static json_t *sockets_json(const struct snapshot *s)
 			 "approximate", s->sockets_approximate);
 }
 
+/* Built member by member, not with json_pack(): a check can list thousands
+ * of CLOSE_WAIT holders with their peers, and json_pack() parses its format
+ * string again for each (the keys are ours, plain ASCII: _nocheck). */
 static json_t *dest_json(const struct census_dest *d, const char *key)
 {
 	char buf[80];
+	json_t *o = json_object();
 
 	if (census_dest_format(d, buf, sizeof(buf)) < 0)
 		buf[0] = '\0';
-	return json_pack("{s:o, s:I}", key, json_string_safe(buf), "count", (json_int_t) d->count);
+	json_object_set_new_nocheck(o, key, json_string_safe(buf));
+	json_object_set_new_nocheck(o, "count", json_integer((json_int_t) d->count));
+	return o;
 }
 
 static json_t *timewait_json(const struct snapshot *s)
@@ -174,13 +180,17 @@ static json_t *closewait_json(const struct snapshot *s)
 	procs = json_array();
 	for (size_t i = 0; i < c->n_procs; i++) {
 		const struct census_proc *p = &c->procs[i];
-		json_t *peers = json_array();
+		json_t *peers = json_array(), *o = json_object();
 
 		for (size_t j = 0; j < p->n_top_peers; j++)
 			json_array_append_new(peers, dest_json(&p->top_peers[j], "peer"));
-		json_array_append_new(procs, json_pack("{s:i, s:o, s:I, s:I, s:o}", "pid", p->pid,
-						       "comm", json_string_safe(p->comm), "count", (json_int_t) p->count,
-						       "unread", (json_int_t) p->unread, "peers", peers));
+		/* as dest_json() */
+		json_object_set_new_nocheck(o, "pid", json_integer(p->pid));
+		json_object_set_new_nocheck(o, "comm", json_string_safe(p->comm));
+		json_object_set_new_nocheck(o, "count", json_integer((json_int_t) p->count));
+		json_object_set_new_nocheck(o, "unread", json_integer((json_int_t) p->unread));
+		json_object_set_new_nocheck(o, "peers", peers);
+		json_array_append_new(procs, o);
 	}
 	uids = json_array();
 	for (size_t i = 0; i < c->n_cw_uids; i++)
