@@ -147,11 +147,11 @@ static void find_holders(const struct snapshot *s, struct wanted *w, size_t n)
 	 * listeners' holders too (snap_owners.c): no /proc scan. */
 	if (s->owners_walk > 0) {
 		for (size_t i = 0; i < n; i++) {
-			const struct sock_owner *o = w[i].l->inode ? snap_owner_of(s, w[i].l->inode) : NULL;
+			int h = w[i].l->inode ? snap_owner_of(s, w[i].l->inode) : -1;
 
-			if (o) {
-				w[i].pid = o->pid;
-				snprintf(w[i].comm, sizeof(w[i].comm), "%s", o->comm);
+			if (h >= 0) {
+				w[i].pid = s->holders[h].pid;
+				snprintf(w[i].comm, sizeof(w[i].comm), "%s", s->holders[h].comm);
 			}
 		}
 		return;

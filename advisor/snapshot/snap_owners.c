@@ -23,56 +23,73 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int owner_by_inode(const void *a, const void *b)
-{
-	const struct sock_owner *x = a, *y = b;
-
-	if (x->inode != y->inode)
-		return x->inode < y->inode ? -1 : 1;
-	/* The walk goes in ascending pid order: the lowest pid first, as the
-	 * /proc scan, which reads /proc in its ascending order, settles. */
-	return x->pid < y->pid ? -1 : x->pid > y->pid;
-}
-
-static int owner_by_inode_only(const void *a, const void *b)
-{
-	const struct sock_owner *x = a, *y = b;
-
-	return x->inode < y->inode ? -1 : x->inode > y->inode;
-}
-
+/* The walk's state.  Records come in ascending pid order (one process's
+ * together, but for a thread with a table of its own, which comes at its
+ * thread id): so the first record of a socket is its lowest-pid holder,
+ * the one the /proc scan, reading /proc in the same order, settles on. */
 struct collect {
-	const uint64_t *want;	/* sorted, unique */
-	size_t n_want;
-	struct sock_owner *v;
-	size_t n, cap;
+	struct snapshot *s;
 	size_t records;
+	int pid;		/* of the last record */
+	int holder;		/* pid's index in s->holders, -1 none yet */
+	int max_pid;		/* the highest pid seen */
+	size_t cap;
 };
+
+static int holder_add(struct collect *k, int pid, const char *comm)
+{
+	struct snapshot *s = k->s;
+	char raw[sizeof(s->holders->comm)];
+
+	if (s->n_holders == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 256;
+		struct sock_holder *h = realloc(s->holders, cap * sizeof(*h));
+
+		if (!h)
+			return -ENOMEM;
+		s->holders = h;
+		k->cap = cap;
+	}
+	s->holders[s->n_holders].pid = pid;
+	/* A program names itself: never trust the bytes. */
+	snprintf(raw, sizeof(raw), "%s", comm);
+	str_escape(str_strip(raw), s->holders[s->n_holders].comm, sizeof(s->holders->comm));
+	return (int) s->n_holders++;
+}
 
 static int on_record(void *arg, uint64_t inode, int pid, const char *comm)
 {
 	struct collect *k = arg;
-	struct sock_owner *o;
-	char raw[sizeof(o->comm)];
+	struct snapshot *s = k->s;
+	const uint64_t *hit;
+	size_t i;
 
 	k->records++;
-	if (!bsearch(&inode, k->want, k->n_want, sizeof(*k->want), cmp_u64))
-		return 0;
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? 2 * k->cap : 256;
-
-		o = realloc(k->v, cap * sizeof(*o));
-		if (!o)
-			return -ENOMEM;
-		k->v = o;
-		k->cap = cap;
+	if (pid != k->pid) {
+		k->pid = pid;
+		k->holder = -1;
+		/* Out of order (a thread of its own table): its process may
+		 * hold sockets already.  Rare; a linear look. */
+		for (size_t h = 0; pid < k->max_pid && h < s->n_holders; h++)
+			if (s->holders[h].pid == pid)
+				k->holder = (int) h;
+		if (pid > k->max_pid)
+			k->max_pid = pid;
 	}
-	o = &k->v[k->n++];
-	o->inode = inode;
-	o->pid = pid;
-	/* A program names itself: never trust the bytes. */
-	snprintf(raw, sizeof(raw), "%s", comm);
-	str_escape(str_strip(raw), o->comm, sizeof(o->comm));
+	hit = bsearch(&inode, s->owned_inodes, s->n_owned, sizeof(*hit), cmp_u64);
+	if (!hit)
+		return 0;
+	i = (size_t) (hit - s->owned_inodes);
+	if (s->owned_by[i] >= 0)
+		return 0;	/* a lower pid holds it too */
+	if (k->holder < 0) {
+		int h = holder_add(k, pid, comm);
+
+		if (h < 0)
+			return h;
+		k->holder = h;
+	}
+	s->owned_by[i] = k->holder;
 	return 0;
 }
 
@@ -90,14 +107,20 @@ static bool owners_try_bpf(struct snapshot *s)
 	return true;
 }
 
-/* The inodes to look for: CLOSE_WAIT and listening sockets, sorted. */
-static int wanted(const struct census *c, uint64_t **ret, size_t *ret_n)
+/* The inodes to look for, sorted and unique: CLOSE_WAIT and listening
+ * sockets. */
+static int wanted(struct snapshot *s)
 {
-	uint64_t *v = malloc((c->n_cw + c->n_listeners + 1) * sizeof(*v));
+	const struct census *c = &s->census;
 	size_t n = 0, u = 0;
+	uint64_t *v = malloc((c->n_cw + c->n_listeners + 1) * sizeof(*v));
+	int *by = malloc((c->n_cw + c->n_listeners + 1) * sizeof(*by));
 
-	if (!v)
+	if (!v || !by) {
+		free(v);
+		free(by);
 		return -ENOMEM;
+	}
 	for (size_t i = 0; i < c->n_cw; i++)
 		v[n++] = c->cw[i].inode;
 	for (size_t i = 0; i < c->n_listeners; i++)
@@ -108,15 +131,28 @@ static int wanted(const struct census *c, uint64_t **ret, size_t *ret_n)
 	for (size_t i = 0; i < n; i++)
 		if (u == 0 || v[u - 1] != v[i])
 			v[u++] = v[i];
-	*ret = v;
-	*ret_n = u;
+	for (size_t i = 0; i < u; i++)
+		by[i] = -1;
+	s->owned_inodes = v;
+	s->owned_by = by;
+	s->n_owned = u;
 	return 0;
+}
+
+static void forget(struct snapshot *s)
+{
+	free(s->owned_inodes);
+	free(s->owned_by);
+	free(s->holders);
+	s->owned_inodes = NULL;
+	s->owned_by = NULL;
+	s->holders = NULL;
+	s->n_owned = s->n_holders = 0;
 }
 
 int snap_owners_walk(struct snapshot *s)
 {
-	struct collect k = { .want = NULL };
-	uint64_t *want = NULL;
+	struct collect k = { .s = s, .pid = -1, .holder = -1 };
 	char why[128] = "";
 	int r;
 
@@ -131,39 +167,34 @@ int snap_owners_walk(struct snapshot *s)
 		s->owners_walk = -EOPNOTSUPP;
 		return s->owners_walk;
 	}
-	r = wanted(&s->census, &want, &k.n_want);
+	r = wanted(s);
+	if (r == 0)
+		r = owners_bpf_walk(on_record, &k, why, sizeof(why));
 	if (r < 0) {
+		if (why[0])
+			log_debug("socket owners: BPF iterator not used (%s): reading /proc", why);
+		forget(s);
 		s->owners_walk = r;
 		return r;
 	}
-	k.want = want;
-	r = owners_bpf_walk(on_record, &k, why, sizeof(why));
-	free(want);
-	if (r < 0) {
-		log_debug("socket owners: BPF iterator not used (%s): reading /proc", why);
-		free(k.v);
-		s->owners_walk = r;
-		return r;
-	}
-	/* Sorted by inode, the lowest pid first; only that one kept. */
-	if (k.n > 1)
-		qsort(k.v, k.n, sizeof(*k.v), owner_by_inode);
-	s->n_owners = 0;
-	for (size_t i = 0; i < k.n; i++)
-		if (s->n_owners == 0 || k.v[s->n_owners - 1].inode != k.v[i].inode)
-			k.v[s->n_owners++] = k.v[i];
-	s->owners = k.v;
 	s->owners_walk = 1;
-	log_debug("socket owners: BPF task iterator, %zu socket descriptors, %zu of %zu sockets asked about held",
-		  k.records, s->n_owners, k.n_want);
+	if (log_get_level() >= LOG_VERBOSE) {
+		size_t held = 0;
+
+		for (size_t i = 0; i < s->n_owned; i++)
+			held += s->owned_by[i] >= 0;
+		log_debug("socket owners: BPF task iterator, %zu socket descriptors, %zu of %zu sockets asked "
+			  "about held by %zu processes", k.records, held, s->n_owned, s->n_holders);
+	}
 	return 0;
 }
 
-const struct sock_owner *snap_owner_of(const struct snapshot *s, uint64_t inode)
+int snap_owner_of(const struct snapshot *s, uint64_t inode)
 {
-	struct sock_owner key = { .inode = inode };
+	const uint64_t *hit;
 
-	if (s->owners_walk <= 0 || !s->n_owners)
-		return NULL;
-	return bsearch(&key, s->owners, s->n_owners, sizeof(*s->owners), owner_by_inode_only);
+	if (s->owners_walk <= 0 || !s->n_owned)
+		return -1;
+	hit = bsearch(&inode, s->owned_inodes, s->n_owned, sizeof(*hit), cmp_u64);
+	return hit ? s->owned_by[hit - s->owned_inodes] : -1;
 }

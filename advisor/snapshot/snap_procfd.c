@@ -559,52 +559,33 @@ out:
 
 /* The owners the BPF walk found (snap_owners.c) into the census: each
  * socket's holder is the lowest pid holding it, the one the /proc scan
- * below settles on too (it reads /proc in its ascending order), so the
- * holders' order is their pid. */
-static int pid_of_owner(const void *a, const void *b)
-{
-	const struct sock_owner *x = *(const struct sock_owner *const *) a, *y = *(const struct sock_owner *const *) b;
-
-	return x->pid < y->pid ? -1 : x->pid > y->pid;
-}
-
+ * below settles on too; a holder's order is its place in s->holders. */
 static int attribute_walked(struct snapshot *s, size_t *ret_remaining)
 {
 	struct census *c = &s->census;
 	struct worker k = { .x = NULL };
-	const struct sock_owner **held = malloc((c->n_cw ? c->n_cw : 1) * sizeof(*held));
 	_Atomic size_t *claim = malloc((c->n_cw ? c->n_cw : 1) * sizeof(*claim));
-	size_t n_held = 0, remaining = 0;
+	size_t remaining = 0;
 	int r = 0;
 
-	if (!held || !claim) {
-		r = -ENOMEM;
-		goto out;
-	}
+	if (!claim)
+		return -ENOMEM;
 	for (size_t i = 0; i < c->n_cw; i++) {
-		const struct sock_owner *o = snap_owner_of(s, c->cw[i].inode);
+		int h = snap_owner_of(s, c->cw[i].inode);
 
-		atomic_init(&claim[i], o ? (size_t) o->pid : SIZE_MAX);
-		if (o)
-			held[n_held++] = o;
-		else
-			remaining++;
+		atomic_init(&claim[i], h >= 0 ? (size_t) h : SIZE_MAX);
+		remaining += h < 0;
 	}
-	if (n_held > 1)
-		qsort(held, n_held, sizeof(*held), pid_of_owner);
-	for (size_t i = 0; i < n_held && r == 0; i++)
-		if (i == 0 || held[i]->pid != held[i - 1]->pid) {
-			k.order = (size_t) held[i]->pid;
-			k.pid = held[i]->pid;
-			r = add_holder(&k, held[i]->comm);
-		}
+	for (size_t h = 0; h < s->n_holders && r == 0; h++) {
+		k.order = h;
+		k.pid = s->holders[h].pid;
+		r = add_holder(&k, s->holders[h].comm);
+	}
 	if (r == 0)
 		r = settle(c, claim, &k, 1);
 	if (r == 0)
 		*ret_remaining = remaining;
-out:
 	free(k.h);
-	free(held);
 	free(claim);
 	return r;
 }

@@ -25,13 +25,14 @@ int snap_harmful_read(struct snapshot *s);	/* values outside the apply range, no
 
 /* Socket owners through the BPF walk (snap_owners.c).  snap_owners_walk()
  * finds, once per snapshot, the process holding each CLOSE_WAIT and each
- * listening socket of the census: 0 when s->owners holds them, or a
- * negative errno when the walk cannot be made here (not live,
+ * listening socket of the census: 0 when s->holders and s->owned_by hold
+ * them, or a negative errno when the walk cannot be made here (not live,
  * TCPTUNE_OWNERS=proc, no privilege, an older kernel: the reason is logged
- * with -v) and the callers read /proc.  snap_owner_of(): inode's holder
- * from that walk, NULL when no process held it or no walk was made. */
+ * with -v) and the callers read /proc.  snap_owner_of(): the index in
+ * s->holders of inode's holder, -1 when no process held it or no walk was
+ * made. */
 int snap_owners_walk(struct snapshot *s);
-const struct sock_owner *snap_owner_of(const struct snapshot *s, uint64_t inode);
+int snap_owner_of(const struct snapshot *s, uint64_t inode);
 
 /* Parsers exposed for unit tests. */
 /* "TCP: inuse 7 orphan 1 tw 2 alloc 11 mem 3": value of field `name` on the

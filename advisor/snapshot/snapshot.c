@@ -69,7 +69,9 @@ void snapshot_release(struct snapshot *s)
 	}
 	free(s->notes);
 	census_release(&s->census);
-	free(s->owners);
+	free(s->owned_inodes);
+	free(s->owned_by);
+	free(s->holders);
 	sysctld_release(&s->boot);
 	if (s->rootfd >= 0)
 		close(s->rootfd);

@@ -33,9 +33,8 @@ struct snap_sysctl {
 	int err;		/* negative errno when present but unreadable */
 };
 
-/* A socket and the process holding it (the lowest pid, when several do). */
-struct sock_owner {
-	uint64_t inode;
+/* A process holding sockets the snapshot asked about (snap_owners.c). */
+struct sock_holder {
 	int pid;
 	char comm[64];		/* escaped for display (str_escape) */
 };
@@ -64,10 +63,16 @@ struct snapshot {
 	const struct snap_sysctl *host_keys;	/* --netns: host-wide keys read from the host */
 	bool sockets_approximate;	/* NLM_F_DUMP_INTR seen */
 	/* The holders of the census's CLOSE_WAIT and listening sockets from
-	 * the BPF walk (snap_owners.c), sorted by inode; owners_walk 0 not
-	 * made, 1 made, else the negative errno it failed with. */
-	struct sock_owner *owners;
-	size_t n_owners;
+	 * the BPF walk (snap_owners.c): owned_inodes sorted, owned_by[i] the
+	 * index in holders of the process holding owned_inodes[i] (the lowest
+	 * pid, when several do), -1 none; holders in the order of their
+	 * first socket in the walk.  owners_walk 0 not made, 1 made, else the
+	 * negative errno it failed with. */
+	uint64_t *owned_inodes;
+	int *owned_by;
+	size_t n_owned;
+	struct sock_holder *holders;
+	size_t n_holders;
 	int owners_walk;
 	FILE *sockdiag_record;		/* debug: record raw dumps here (fixtures) */
 
