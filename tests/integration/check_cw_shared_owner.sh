@@ -118,6 +118,18 @@ for run in 1 2 3 4 5; do
 	fi
 done
 done
+# In a pid namespace of its own the BPF program's pids would not be ours:
+# check must not use it, and with /proc mounted for that namespace it sees
+# none of the holders (the sockets stay unattributed, and a note says why).
+unshare --pid --fork --mount-proc -- "$TCPTUNE" -v -v check --format json >"$W/pidns.json" 2>"$W/pidns.err"
+rc=$?
+[ "$rc" -le 2 ] || fail "check in a pid namespace exited $rc: $(head -c 800 "$W/pidns.err")"
+grep -q "BPF iterator not used (not in the initial pid namespace)" "$W/pidns.err" ||
+	fail "check in a pid namespace: no 'not in the initial pid namespace': $(grep 'socket owners' "$W/pidns.err")"
+[ "$(jq -r '.facts["closewait.unattributed"]' "$W/pidns.json")" = "$SOCKETS" ] ||
+	fail "check in a pid namespace attributed sockets to processes it cannot see: $(jq -c .closewait.processes "$W/pidns.json" | head -c 300)"
+jq -e '[.notes[].text | select(test("not attributed to a process .*pid namespace"))] | length == 1' "$W/pidns.json" >/dev/null ||
+	fail "check in a pid namespace: no note on the unattributed sockets: $(jq -c .notes "$W/pidns.json")"
 echo "ok: $SOCKETS CLOSE_WAIT held by $CHILDREN processes ($nprocs in /proc), 5 runs through BPF and 5 through /proc:" \
 	"each socket to its lowest-pid holder as ss -tanp names them ($(wc -l <"$W/want.txt") owners," \
 	"pids $(head -n 1 "$W/want.txt" | cut -d' ' -f1)..$(tail -n 1 "$W/want.txt" | cut -d' ' -f1))"
