@@ -71,8 +71,10 @@ static int iter_create(int link_fd)
 	return (int) syscall(__NR_bpf, BPF_ITER_CREATE, &attr, sizeof(attr));
 }
 
-/* The records of one read: whole ones only (a seq_file read returns whole
- * records: bpf_seq_read() never splits what one program run wrote). */
+/* The records of one read.  Whole ones only: every write of the program is
+ * one 32-byte record and every read asks for a multiple of 32 bytes, and
+ * bpf_seq_read() (kernel/bpf/bpf_iter.c) copies from the start of its
+ * buffer, so a read ends on a record's end; anything else is refused. */
 static int feed(const char *buf, size_t n, owners_fn fn, void *arg)
 {
 	struct owners_rec rec;
@@ -114,9 +116,14 @@ int owners_bpf_walk(owners_fn fn, void *arg, char *why, size_t len)
 	/* The loader program's errors come back as the load's. */
 	r = owners__load(skel);
 	if (r < 0) {
-		r = r == -EPERM || r == -EACCES ? -EPERM : -EOPNOTSUPP;
-		snprintf(why, len, "%s", r == -EPERM ? "loading it needs CAP_BPF and CAP_PERFMON"
-			 : "the kernel did not load it (it needs BTF, task iterators and bpf_loop(): 5.17 or later)");
+		/* -EPERM: bpf_prog_load()'s capability checks; -EACCES: the
+		 * verifier refused it; others: what the kernel lacks. */
+		if (r == -EPERM)
+			snprintf(why, len, "loading it needs CAP_BPF and CAP_PERFMON");
+		else
+			snprintf(why, len, "the kernel did not load it: %s (it needs BTF, task iterators and "
+				 "bpf_loop(): 5.17 or later)", strerror(-r));
+		r = r == -EPERM ? -EPERM : -EOPNOTSUPP;
 		goto out;
 	}
 	r = owners__attach(skel);

@@ -153,7 +153,7 @@ static void forget(struct snapshot *s)
 int snap_owners_walk(struct snapshot *s)
 {
 	struct collect k = { .s = s, .pid = -1, .holder = -1 };
-	char why[128] = "";
+	char why[192] = "";
 	int r;
 
 	if (s->owners_walk)
