@@ -748,6 +748,52 @@ static int proc_by_count(const void *a, const void *b)
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
+struct pid_place {
+	int pid;
+	int place;
+};
+
+static int place_by_pid(const void *a, const void *b)
+{
+	const struct pid_place *x = a, *y = b;
+
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+/* The processes biggest first, each socket's owner still the index of its
+ * process (census.h). */
+static int sort_procs(struct census *c)
+{
+	struct pid_place *map = NULL;
+	int *pid_of = NULL, r = 0;
+
+	if (c->n_procs < 2)
+		return 0;
+	map = malloc(c->n_procs * sizeof(*map));
+	pid_of = malloc((c->n_cw ? c->n_cw : 1) * sizeof(*pid_of));
+	if (!map || !pid_of) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < c->n_cw; i++)
+		pid_of[i] = c->cw[i].owner >= 0 ? c->procs[c->cw[i].owner].pid : 0;
+	qsort(c->procs, c->n_procs, sizeof(*c->procs), proc_by_count);
+	for (size_t p = 0; p < c->n_procs; p++)
+		map[p] = (struct pid_place) { .pid = c->procs[p].pid, .place = (int) p };
+	qsort(map, c->n_procs, sizeof(*map), place_by_pid);
+	for (size_t i = 0; i < c->n_cw; i++)
+		if (c->cw[i].owner >= 0) {
+			const struct pid_place key = { .pid = pid_of[i] }, *m;
+
+			m = bsearch(&key, map, c->n_procs, sizeof(*map), place_by_pid);
+			c->cw[i].owner = m ? m->place : -1;
+		}
+out:
+	free(map);
+	free(pid_of);
+	return r;
+}
+
 int snap_procfd_read(struct snapshot *s)
 {
 	struct census *c = &s->census;
@@ -812,8 +858,9 @@ facts:
 		snap_note(s, "closewait", "%zu CLOSE_WAIT sockets not attributed to a process "
 			  "(owner exited, or in another pid namespace)", remaining);
 	top_peers(c);
-	if (c->n_procs > 1)
-		qsort(c->procs, c->n_procs, sizeof(*c->procs), proc_by_count);
+	r = sort_procs(c);
+	if (r < 0)
+		goto out;
 	snap_set_int(s, F_CW_PROCESSES, (int64_t) c->n_procs);
 	snap_set_int(s, F_CW_UNATTRIBUTED, (int64_t) remaining);
 	snap_set_int(s, F_CW_MAX_PER_PROCESS, c->n_procs ? c->procs[0].count : 0);
