@@ -9,7 +9,8 @@
 #   B makes 3 sockets as uid 65533 (found in the first pass; 65534 owns no
 #     CLOSE_WAIT socket, so A is left for the second).
 # tcptune check --format json must name both with the pid and the count that
-# `ss -tanp state close-wait` shows, and -v -v must say the second pass ran.
+# `ss -tanp state close-wait` shows, through the BPF iterator and through
+# /proc, and there -v -v must say the second pass ran.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmds ss jq setpriv
@@ -59,20 +60,34 @@ ss_count() { grep -c "pid=$1," "$W/ss.txt"; }
 [ "$(grep "pid=$B," "$W/ss.txt" | grep -c ' uid:65533 ')" = 3 ] ||
 	fail "ss: holder B's sockets are not uid 65533's: $(grep "pid=$B," "$W/ss.txt" | head -2)"
 
-run_bounded "$TT_HANG" "$TCPTUNE" -v -v check --format json >"$W/check.json" 2>"$W/check.err"
-rc=$?
-[ "$rc" -le 2 ] || fail "check exited $rc: $(head -c 1500 "$W/check.err")"
-[ "$(jq -r .sources.sockets "$W/check.json")" = netlink ] ||
-	fail "check read sockets from '$(jq -r .sources.sockets "$W/check.json")', not netlink"
-for e in "$A 7" "$B 3"; do
-	pid=${e% *} want=${e#* }
-	got=$(jq -r --argjson p "$pid" '.closewait.processes[] | select(.pid == $p) | .count' "$W/check.json")
-	[ "$got" = "$want" ] || fail "check: pid $pid holds '$got' CLOSE_WAIT, ss -tanp shows $want"
+# Through /proc (TCPTUNE_OWNERS=proc), the two passes; through the BPF
+# iterator (the default, as root), one walk that sees every process.
+for way in proc bpf; do
+	if [ "$way" = proc ]; then
+		TCPTUNE_OWNERS=proc run_bounded "$TT_HANG" "$TCPTUNE" -v -v check --format json >"$W/check.json" 2>"$W/check.err"
+	else
+		run_bounded "$TT_HANG" "$TCPTUNE" -v -v check --format json >"$W/check.json" 2>"$W/check.err"
+	fi
+	rc=$?
+	[ "$rc" -le 2 ] || fail "$way: check exited $rc: $(head -c 1500 "$W/check.err")"
+	[ "$(jq -r .sources.sockets "$W/check.json")" = netlink ] ||
+		fail "$way: check read sockets from '$(jq -r .sources.sockets "$W/check.json")', not netlink"
+	for e in "$A 7" "$B 3"; do
+		pid=${e% *} want=${e#* }
+		got=$(jq -r --argjson p "$pid" '.closewait.processes[] | select(.pid == $p) | .count' "$W/check.json")
+		[ "$got" = "$want" ] || fail "$way: check: pid $pid holds '$got' CLOSE_WAIT, ss -tanp shows $want"
+	done
+	[ "$(jq -r '.facts["closewait.unattributed"]' "$W/check.json")" = 0 ] ||
+		fail "$way: check left $(jq -r '.facts["closewait.unattributed"]' "$W/check.json") CLOSE_WAIT unattributed"
+	if [ "$way" = proc ]; then
+		grep -q 'scanning the others' "$W/check.err" ||
+			fail "check -v -v does not say it scanned the other processes: $(grep -i 'close_wait' "$W/check.err")"
+		passes=$(grep -o 'CLOSE_WAIT attribution: [0-9]* sockets left[^;]*' "$W/check.err")
+	else
+		grep -q 'socket owners: BPF task iterator' "$W/check.err" ||
+			fail "check did not use the BPF iterator: $(grep -i 'socket owners' "$W/check.err")"
+	fi
 done
-[ "$(jq -r '.facts["closewait.unattributed"]' "$W/check.json")" = 0 ] ||
-	fail "check left $(jq -r '.facts["closewait.unattributed"]' "$W/check.json") CLOSE_WAIT unattributed"
-grep -q 'scanning the others' "$W/check.err" ||
-	fail "check -v -v does not say it scanned the other processes: $(grep -i 'close_wait' "$W/check.err")"
-echo "check: pid $A (uid 65534, root's sockets) 7, pid $B (uid 65533) 3 CLOSE_WAIT, as ss -tanp;" \
-	"$(grep -o 'CLOSE_WAIT attribution: [0-9]* sockets left[^;]*' "$W/check.err")"
+echo "check: pid $A (uid 65534, root's sockets) 7, pid $B (uid 65533) 3 CLOSE_WAIT, as ss -tanp," \
+	"through the BPF iterator and through /proc ($passes)"
 echo "PASS: check_cw_other_uid"
