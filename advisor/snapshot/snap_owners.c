@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "owners_bpf.h"
@@ -153,6 +154,7 @@ static void forget(struct snapshot *s)
 int snap_owners_walk(struct snapshot *s)
 {
 	struct collect k = { .s = s, .pid = -1, .holder = -1 };
+	struct timespec t0, t1;
 	char why[192] = "";
 	int r;
 
@@ -167,9 +169,11 @@ int snap_owners_walk(struct snapshot *s)
 		s->owners_walk = -EOPNOTSUPP;
 		return s->owners_walk;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = wanted(s);
 	if (r == 0)
 		r = owners_bpf_walk(on_record, &k, why, sizeof(why));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (r < 0) {
 		if (why[0])
 			log_debug("socket owners: BPF iterator not used (%s): reading /proc", why);
@@ -184,7 +188,8 @@ int snap_owners_walk(struct snapshot *s)
 		for (size_t i = 0; i < s->n_owned; i++)
 			held += s->owned_by[i] >= 0;
 		log_debug("socket owners: BPF task iterator, %zu socket descriptors, %zu of %zu sockets asked "
-			  "about held by %zu processes", k.records, held, s->n_owned, s->n_holders);
+			  "about held by %zu processes, in %.1f ms", k.records, held, s->n_owned, s->n_holders,
+			  (double) (t1.tv_sec - t0.tv_sec) * 1e3 + (double) (t1.tv_nsec - t0.tv_nsec) / 1e6);
 	}
 	return 0;
 }

@@ -808,39 +808,39 @@ int snap_procfd_read(struct snapshot *s)
 	if (c->n_cw == 0)
 		goto facts;
 	qsort(c->cw, c->n_cw, sizeof(*c->cw), cw_by_inode);
-	procfd = rootfs_openat(s->rootfd, "proc", O_RDONLY | O_DIRECTORY);
-	if (procfd < 0) {
-		snap_note(s, "closewait", "cannot open proc: %s", strerror(-procfd));
-		goto facts;
-	}
-	/* First the processes running as a uid that owns a CLOSE_WAIT socket
-	 * (sock_diag's idiag_uid) in the audited network namespace; then,
-	 * only if some socket is still not found, the others: a process may
-	 * hold a socket created under another uid or in another namespace (it
-	 * changed uid or namespace, or got the fd passed; docs/KERNEL.md
-	 * §18.2).  The two passes visit every process once, as one would. */
-	r = uid_set_make(c, &uids);
-	if (r < 0)
-		goto out;
-	uids.ns_known = s->live && s->netns_inum != 0;
-	uids.ns_inum = s->netns_inum;
-	/* A signal pending during getdents64 ends a listing early, and
-	 * fdtable_scan() takes a short listing for the whole: blocked while we
-	 * scan (the second thread inherits the mask), delivered right after
-	 * (Ctrl-C waits for the end of the scan).  The BPF walk, where it
-	 * can be made, replaces the scan (snap_owners.c). */
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
-	via_bpf = snap_owners_walk(s) == 0;
-	r = via_bpf ? attribute_walked(s, &remaining) : -EOPNOTSUPP;
-	if (r < 0) {
-		via_bpf = false;
+	/* The BPF walk, where it can be made (snap_owners.c); else /proc. */
+	via_bpf = snap_owners_walk(s) == 0 && attribute_walked(s, &remaining) == 0;
+	if (!via_bpf) {
 		remaining = c->n_cw;
+		procfd = rootfs_openat(s->rootfd, "proc", O_RDONLY | O_DIRECTORY);
+		if (procfd < 0) {
+			snap_note(s, "closewait", "cannot open proc: %s", strerror(-procfd));
+			goto facts;
+		}
+		/* First the processes running as a uid that owns a CLOSE_WAIT
+		 * socket (sock_diag's idiag_uid) in the audited network
+		 * namespace; then, only if some socket is still not found, the
+		 * others: a process may hold a socket created under another uid
+		 * or in another namespace (it changed uid or namespace, or got
+		 * the fd passed; docs/KERNEL.md §18.2).  The two passes visit
+		 * every process once, as one would. */
+		r = uid_set_make(c, &uids);
+		if (r < 0)
+			goto out;
+		uids.ns_known = s->live && s->netns_inum != 0;
+		uids.ns_inum = s->netns_inum;
+		/* A signal pending during getdents64 ends a listing early, and
+		 * fdtable_scan() takes a short listing for the whole: blocked
+		 * while we scan (the second thread inherits the mask),
+		 * delivered right after (Ctrl-C waits for the end of the
+		 * scan). */
+		sigfillset(&all);
+		sigprocmask(SIG_BLOCK, &all, &old);
 		r = attribute(s, procfd, &uids, &remaining, &denied);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (r < 0)
+			goto out;
 	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (r < 0)
-		goto out;
 	c->attribution_done = true;
 	log_debug("CLOSE_WAIT attribution: %zu of %zu sockets found, %zu processes hold them",
 		  c->n_cw - remaining, c->n_cw, c->n_procs);
