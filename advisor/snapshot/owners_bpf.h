@@ -10,18 +10,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Called for each open socket descriptor, in ascending pid order (a
- * process's descriptors together, ascending): its inode, the process id and
- * the process's name as the kernel holds it (NUL-terminated, unescaped: the
- * program named itself).  0 to go on, or a negative errno to stop. */
-typedef int (*owners_fn)(void *arg, uint64_t inode, int pid, const char *comm);
+/* Called once for each process that took a socket, in the order of the
+ * walk (ascending pid; a thread with a descriptor table of its own comes at
+ * its thread id, with its process's pid): the process id and its name as
+ * the kernel holds it (NUL-terminated, unescaped: the program named
+ * itself).  0 to go on, or a negative errno to stop. */
+typedef int (*owners_fn)(void *arg, int pid, const char *comm);
 
-/* Walk them.  Returns 0, or a negative errno with a short reason in why,
- * and then what fn was given must be dropped (a read can fail midway):
- * -EPERM without CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN), -EOPNOTSUPP
- * where the kernel or this build lacks what the program needs, -EXDEV when
- * we are not in the initial pid namespace (the program gives pids as that
- * namespace numbers them), a read's error, or fn's. */
-int owners_bpf_walk(owners_fn fn, void *arg, char *why, size_t len);
+/* Find the holders of the sockets inodes[0..n) (sorted ascending, unique,
+ * n > 0): ret_pid[i] is the pid of the lowest pid holding inodes[i], 0 for
+ * none; fn is called for every process that holds one of them first;
+ * *ret_sockets is the number of socket descriptors the walk saw.  Returns
+ * 0, or a negative errno with a short reason in why, and then what fn was
+ * given must be dropped (a read can fail midway): -EPERM without CAP_BPF
+ * and CAP_PERFMON, -EOPNOTSUPP where the kernel or this build lacks what
+ * the program needs, -EXDEV when we are not in the initial pid namespace
+ * (the program gives pids as that namespace numbers them), a read's error,
+ * or fn's. */
+int owners_bpf_find(const uint64_t *inodes, size_t n, uint32_t *ret_pid, owners_fn fn, void *arg,
+		    uint64_t *ret_sockets, char *why, size_t len);
 
 #endif

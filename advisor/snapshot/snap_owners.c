@@ -4,7 +4,8 @@
  * (snap_procfd.c) and the listeners' (snap_listen.c) come from one walk of
  * the kernel's tables instead of a /proc scan each.  Only the sockets asked
  * about are kept: memory follows the census's CLOSE_WAIT and LISTEN
- * sockets, not every socket of the host.  docs/KERNEL.md §18.5. */
+ * sockets, not every socket of the host, and so does the program's output
+ * (a record per process holding one).  docs/KERNEL.md §18.5. */
 #include "snap_readers.h"
 
 #include <errno.h>
@@ -24,73 +25,77 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The walk's state.  Records come in ascending pid order (one process's
- * together, but for a thread with a table of its own, which comes at its
- * thread id): so the first record of a socket is its lowest-pid holder,
- * the one the /proc scan, reading /proc in the same order, settles on. */
+/* The processes that took a socket, as the walk names them: the holders,
+ * one entry per pid (a thread with a table of its own comes again, at its
+ * thread id, under its process's pid). */
 struct collect {
 	struct snapshot *s;
-	size_t records;
-	int pid;		/* of the last record */
-	int holder;		/* pid's index in s->holders, -1 none yet */
-	int max_pid;		/* the highest pid seen */
 	size_t cap;
+	int max_pid;		/* the highest pid named so far */
 };
 
-static int holder_add(struct collect *k, int pid, const char *comm)
+static int on_holder(void *arg, int pid, const char *comm)
 {
+	struct collect *k = arg;
 	struct snapshot *s = k->s;
 	char raw[sizeof(s->holders->comm)];
 
+	/* Out of order (a thread of its own table): maybe named already.
+	 * Rare; a linear look. */
+	for (size_t h = 0; pid <= k->max_pid && h < s->n_holders; h++)
+		if (s->holders[h].pid == pid)
+			return 0;
+	if (pid > k->max_pid)
+		k->max_pid = pid;
 	if (s->n_holders == k->cap) {
 		size_t cap = k->cap ? 2 * k->cap : 256;
-		struct sock_holder *h = realloc(s->holders, cap * sizeof(*h));
+		struct sock_holder *v = realloc(s->holders, cap * sizeof(*v));
 
-		if (!h)
+		if (!v)
 			return -ENOMEM;
-		s->holders = h;
+		s->holders = v;
 		k->cap = cap;
 	}
 	s->holders[s->n_holders].pid = pid;
 	/* A program names itself: never trust the bytes. */
 	snprintf(raw, sizeof(raw), "%s", comm);
 	str_escape(str_strip(raw), s->holders[s->n_holders].comm, sizeof(s->holders->comm));
-	return (int) s->n_holders++;
+	s->n_holders++;
+	return 0;
 }
 
-static int on_record(void *arg, uint64_t inode, int pid, const char *comm)
+struct pid_index {
+	int pid;
+	int index;
+};
+
+static int by_pid(const void *a, const void *b)
 {
-	struct collect *k = arg;
-	struct snapshot *s = k->s;
-	const uint64_t *hit;
-	size_t i;
+	const struct pid_index *x = a, *y = b;
 
-	k->records++;
-	if (pid != k->pid) {
-		k->pid = pid;
-		k->holder = -1;
-		/* Out of order (a thread of its own table): its process may
-		 * hold sockets already.  Rare; a linear look. */
-		for (size_t h = 0; pid < k->max_pid && h < s->n_holders; h++)
-			if (s->holders[h].pid == pid)
-				k->holder = (int) h;
-		if (pid > k->max_pid)
-			k->max_pid = pid;
-	}
-	hit = bsearch(&inode, s->owned_inodes, s->n_owned, sizeof(*hit), cmp_u64);
-	if (!hit)
-		return 0;
-	i = (size_t) (hit - s->owned_inodes);
-	if (s->owned_by[i] >= 0)
-		return 0;	/* a lower pid holds it too */
-	if (k->holder < 0) {
-		int h = holder_add(k, pid, comm);
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
 
-		if (h < 0)
-			return h;
-		k->holder = h;
+/* owned_by[] from the pids the walk found: each pid's place in holders. */
+static int index_holders(struct snapshot *s, const uint32_t *pid)
+{
+	struct pid_index *map = malloc((s->n_holders ? s->n_holders : 1) * sizeof(*map));
+
+	if (!map)
+		return -ENOMEM;
+	for (size_t h = 0; h < s->n_holders; h++)
+		map[h] = (struct pid_index) { .pid = s->holders[h].pid, .index = (int) h };
+	if (s->n_holders > 1)
+		qsort(map, s->n_holders, sizeof(*map), by_pid);
+	for (size_t i = 0; i < s->n_owned; i++) {
+		const struct pid_index key = { .pid = (int) pid[i] }, *m = NULL;
+
+		if (pid[i])
+			m = bsearch(&key, map, s->n_holders, sizeof(*map), by_pid);
+		/* A pid no record named (its record was refused): unknown. */
+		s->owned_by[i] = m ? m->index : -1;
 	}
-	s->owned_by[i] = k->holder;
+	free(map);
 	return 0;
 }
 
@@ -122,8 +127,11 @@ static int wanted(struct snapshot *s)
 		free(by);
 		return -ENOMEM;
 	}
+	/* (inode 0: a socket without one, an orphan; and the program's mark
+	 * of a free slot) */
 	for (size_t i = 0; i < c->n_cw; i++)
-		v[n++] = c->cw[i].inode;
+		if (c->cw[i].inode)
+			v[n++] = c->cw[i].inode;
 	for (size_t i = 0; i < c->n_listeners; i++)
 		if (c->listeners[i].inode)
 			v[n++] = c->listeners[i].inode;
@@ -153,8 +161,10 @@ static void forget(struct snapshot *s)
 
 int snap_owners_walk(struct snapshot *s)
 {
-	struct collect k = { .s = s, .pid = -1, .holder = -1 };
+	struct collect k = { .s = s };
 	struct timespec t0, t1;
+	uint32_t *pid = NULL;
+	uint64_t sockets = 0;
 	char why[192] = "";
 	int r;
 
@@ -171,9 +181,17 @@ int snap_owners_walk(struct snapshot *s)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = wanted(s);
+	if (r == 0 && s->n_owned == 0)
+		r = -ENOENT;	/* nothing to look for */
+	if (r == 0) {
+		pid = calloc(s->n_owned, sizeof(*pid));
+		r = pid ? owners_bpf_find(s->owned_inodes, s->n_owned, pid, on_holder, &k, &sockets, why, sizeof(why))
+			: -ENOMEM;
+	}
 	if (r == 0)
-		r = owners_bpf_walk(on_record, &k, why, sizeof(why));
+		r = index_holders(s, pid);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	free(pid);
 	if (r < 0) {
 		if (why[0])
 			log_debug("socket owners: BPF iterator not used (%s): reading /proc", why);
@@ -187,9 +205,9 @@ int snap_owners_walk(struct snapshot *s)
 
 		for (size_t i = 0; i < s->n_owned; i++)
 			held += s->owned_by[i] >= 0;
-		log_debug("socket owners: BPF task iterator, %zu socket descriptors, %zu of %zu sockets asked "
-			  "about held by %zu processes, in %.1f ms", k.records, held, s->n_owned, s->n_holders,
-			  (double) (t1.tv_sec - t0.tv_sec) * 1e3 + (double) (t1.tv_nsec - t0.tv_nsec) / 1e6);
+		log_debug("socket owners: BPF task iterator, %llu socket descriptors, %zu of %zu sockets asked "
+			  "about held by %zu processes, in %.1f ms", (unsigned long long) sockets, held, s->n_owned,
+			  s->n_holders, (double) (t1.tv_sec - t0.tv_sec) * 1e3 + (double) (t1.tv_nsec - t0.tv_nsec) / 1e6);
 	}
 	return 0;
 }

@@ -1,18 +1,21 @@
-/* The kernel side of the CLOSE_WAIT attribution through BPF (owners_bpf.c):
- * a task iterator that writes one record per open socket descriptor of
- * every process of our pid namespace, in ascending pid order, into the
- * iterator's seq_file.  User space keeps the records whose inode is a
- * CLOSE_WAIT socket of the census.  docs/KERNEL.md §18.5.
+/* The kernel side of the socket owners through BPF (owners_bpf.c): a task
+ * iterator that, for every process of our pid namespace in ascending pid
+ * order, looks at each open socket descriptor and, when its inode is one of
+ * the sockets asked about (the hash table `slots`), records the process as
+ * its holder in `holder` unless a lower pid took it already.  The
+ * iterator's seq_file gets one record per process that took a socket (its
+ * pid and name), so its output stays small whatever one process holds (the
+ * seq_file refuses a task whose output passes its 32 KiB buffer).
+ * docs/KERNEL.md §18.5.
  *
  * Each process's descriptor table is read through its bitmap of open
- * descriptors (fdtable->open_fds), a word at a time, and only the set bits
- * are looked at.  The kernel's own task_file iterator and /proc/PID/fd
- * listing test every slot up to the table's size instead
- * (fget_task_next()), which is most of their cost where processes have
- * big tables and few descriptors open (§18.5 has the figures).  The reads
- * are bpf_probe_read_kernel() under the RCU read lock the iterator runs
- * in, without the task lock: a descriptor opened or closed during the
- * walk may be missed or seen, as with any snapshot.
+ * descriptors (fdtable->open_fds), and only the set bits are looked at.
+ * The kernel's own task_file iterator and /proc/PID/fd listing test every
+ * slot up to the table's size instead (fget_task_next()), which is most of
+ * their cost where processes have big tables and few descriptors open.
+ * The reads are bpf_probe_read_kernel() under the RCU read lock the
+ * iterator runs in, without the task lock: a descriptor opened or closed
+ * during the walk may be missed or seen, as with any snapshot.
  *
  * Built with clang -target bpf into a light skeleton (bpftool gen skeleton
  * -L): the kernel resolves the field offsets below (CO-RE) when it verifies
@@ -28,6 +31,30 @@
 
 #define S_IFMT   00170000
 #define S_IFSOCK 0140000
+
+/* The sockets asked about, as an open-addressing hash table the loader
+ * fills (OWNERS_SLOT() of the inode, then the next slots; 0 marks a free
+ * slot), and per slot the pid of the socket's holder (0: none yet).  Both
+ * sized by the loader before the load (their max_entries, a power of two at
+ * least twice the sockets) and shared with it by mmap(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} holder SEC(".maps");
+
+__u32 slot_mask;	/* set by the loader: slots' size - 1 */
+__u64 sockets;		/* out: socket descriptors seen */
 
 struct files_struct;
 
@@ -72,27 +99,66 @@ struct bpf_iter__task {
 
 /* One process's walk, shared with the bpf_loop() callbacks. */
 struct walk {
-	struct seq_file *seq;
 	unsigned long *open_fds;
 	struct file **fd;
 	__u64 bits;		/* the word's bits not looked at yet */
 	__u32 word;
-	struct owners_rec rec;
+	__u32 tgid;
+	__u32 took;		/* it took a socket */
 };
+
+/* A lookup in slots: the slot of key, or of the free slot that ends its
+ * run (then not found). */
+struct probe {
+	__u64 key;
+	__u32 slot;
+	__u32 found;
+};
+
+static long probe_step(__u32 i, void *arg)
+{
+	struct probe *p = arg;
+	__u64 *v;
+
+	(void) i;
+	v = bpf_map_lookup_elem(&slots, &p->slot);
+	if (!v || *v == 0)
+		return 1;
+	if (*v == p->key) {
+		p->found = 1;
+		return 1;
+	}
+	p->slot = (p->slot + 1) & slot_mask;
+	return 0;
+}
 
 static __always_inline void one_fd(struct walk *w, __u32 fd)
 {
 	struct file *f = NULL;
 	struct inode *inode;
+	struct probe p;
+	__u64 *h;
 
 	if (bpf_probe_read_kernel(&f, sizeof(f), &w->fd[fd]) < 0 || !f)
 		return;
 	inode = BPF_CORE_READ(f, f_inode);
 	if (!inode || (BPF_CORE_READ(inode, i_mode) & S_IFMT) != S_IFSOCK)
 		return;
-	w->rec.inode = BPF_CORE_READ(inode, i_ino);
-	w->rec.fd = fd;
-	bpf_seq_write(w->seq, &w->rec, sizeof(w->rec));
+	sockets++;
+	p.key = BPF_CORE_READ(inode, i_ino);
+	p.slot = OWNERS_SLOT(p.key, slot_mask);
+	p.found = 0;
+	/* The table is at most half full: a run ends within its size. */
+	bpf_loop(slot_mask + 1, probe_step, &p, 0);
+	if (!p.found)
+		return;
+	h = bpf_map_lookup_elem(&holder, &p.slot);
+	/* The walk goes in ascending pid order, on one CPU at a time: the
+	 * first to take a socket is its lowest-pid holder. */
+	if (h && *h == 0) {
+		*h = w->tgid;
+		w->took = 1;
+	}
 }
 
 /* The index of the lowest set bit of x (not 0), in six steps: the BPF
@@ -162,6 +228,7 @@ int owners(struct bpf_iter__task *ctx)
 	struct task_struct *task = ctx->task, *leader;
 	struct files_struct *files;
 	struct fdtable *fdt;
+	struct owners_rec rec;
 	struct walk w;
 
 	if (!task)
@@ -178,17 +245,21 @@ int owners(struct bpf_iter__task *ctx)
 	fdt = BPF_CORE_READ(files, fdt);
 	if (!fdt)
 		return 0;
-	w.seq = ctx->meta->seq;
 	w.open_fds = BPF_CORE_READ(fdt, open_fds);
 	w.fd = BPF_CORE_READ(fdt, fd);
 	w.bits = 0;
 	w.word = 0;
-	__builtin_memset(&w.rec, 0, sizeof(w.rec));
-	w.rec.tgid = (__u32) BPF_CORE_READ(task, tgid);
-	/* /proc/PID/comm is the thread group leader's name. */
-	bpf_core_read(w.rec.comm, sizeof(w.rec.comm), &leader->comm);
-	w.rec.comm[sizeof(w.rec.comm) - 1] = '\0';
+	w.tgid = (__u32) BPF_CORE_READ(task, tgid);
+	w.took = 0;
 	bpf_loop((BPF_CORE_READ(fdt, max_fds) + 63) / 64, one_word, &w, 0);
+	if (!w.took)
+		return 0;
+	__builtin_memset(&rec, 0, sizeof(rec));
+	rec.tgid = w.tgid;
+	/* /proc/PID/comm is the thread group leader's name. */
+	bpf_core_read(rec.comm, sizeof(rec.comm), &leader->comm);
+	rec.comm[sizeof(rec.comm) - 1] = '\0';
+	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
 	return 0;
 }
 

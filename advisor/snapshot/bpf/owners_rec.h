@@ -1,16 +1,19 @@
-/* One record of the owners iterator (bpf/owners.bpf.c), as it writes it and
- * owners_bpf.c reads it: the same header on both sides, fixed-size fields,
- * no padding (32 bytes). */
+/* What the owners program (bpf/owners.bpf.c) and its loader (owners_bpf.c)
+ * share: one record per process that took a socket, as the program writes
+ * it and the loader reads it (fixed-size fields, no padding: 24 bytes), and
+ * where an inode's run of slots starts in the hash table of the sockets
+ * asked about (Fibonacci hashing: the product's high half, masked). */
 #ifndef TCPTUNE_OWNERS_REC_H
 #define TCPTUNE_OWNERS_REC_H
 
 #include <linux/types.h>
 
 struct owners_rec {
-	__u64 inode;		/* the socket's inode number (sock_diag's idiag_inode) */
 	__u32 tgid;		/* the process, in the initial pid namespace */
-	__u32 fd;
+	__u32 pad;
 	char comm[16];		/* its thread group leader's name, NUL-terminated */
 };
+
+#define OWNERS_SLOT(inode, mask) ((__u32) (((__u64) (inode) * 0x9E3779B97F4A7C15ULL) >> 32) & (mask))
 
 #endif
