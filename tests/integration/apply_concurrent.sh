@@ -65,18 +65,29 @@ tt() {
 	MS=$(($(ms) - t0))
 }
 
+# lock_id: the lock file as /proc/locks names it, "MAJ:MIN:INODE" (fs/locks.c
+# lock_get_status(): "%02x:%02x:%lu" of its file system's device and its
+# inode).  /proc/locks lists every lock of the machine: an inode number
+# alone matches other scenarios' stores, tmpfs files numbered alike.
+lock_id() {
+	local dev ino
+	dev=$(stat -c %d "$STORE/lock") && ino=$(stat -c %i "$STORE/lock") || return 1
+	printf '%02x:%02x:%s\n' $(( ((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfff) )) \
+		$(( (dev & 0xff) | ((dev >> 12) & ~0xff) )) "$ino"
+}
+
 # holder_of_lock: the pid in the lock file when it is a live tcptune whose
 # parent is strace ($STRACE) and /proc/locks shows its flock on the file.
 holder_of_lock() {
-	local pid ino ppid comm
+	local pid id ppid comm
 	pid=$(tr -d '\n' 2>/dev/null <"$STORE/lock")
 	case $pid in '' | *[!0-9]*) return 1 ;; esac
 	ppid=$(awk '/^PPid:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
 	comm=$(cat "/proc/$pid/comm" 2>/dev/null)
 	[ "$ppid" = "$STRACE" ] && [ "$comm" = tcptune ] || return 1
-	ino=$(stat -c %i "$STORE/lock") || return 1
+	id=$(lock_id) || return 1
 	# "1: FLOCK  ADVISORY  WRITE 1234 00:2e:5678 0 EOF"
-	awk -v p="$pid" -v i="$ino" '$2 == "FLOCK" && $4 == "WRITE" && $5 == p { n = split($6, f, ":"); if (f[n] == i) ok = 1 }
+	awk -v p="$pid" -v id="$id" '$2 == "FLOCK" && $4 == "WRITE" && $5 == p && $6 == id { ok = 1 }
 		END { exit !ok }' /proc/locks || return 1
 	echo "$pid"
 }
@@ -163,9 +174,9 @@ tmp=$(find /etc/sysctl.d "$STORE" -name '.*.tmp-*' | tr '\n' ' ')
 
 # The lock is free again: empty file, no flock, and the next ones go through.
 [ ! -s "$STORE/lock" ] || fail "the lock file still names pid $(cat "$STORE/lock") after the apply"
-ino=$(stat -c %i "$STORE/lock")
-! awk -v i="$ino" '$2 == "FLOCK" { n = split($6, f, ":"); if (f[n] == i) hit = 1 } END { exit !hit }' /proc/locks ||
-	fail "the store lock is still held after the apply: $(grep FLOCK /proc/locks)"
+id=$(lock_id) || fail "cannot stat $STORE/lock"
+! awk -v id="$id" '$2 == "FLOCK" && $6 == id { hit = 1 } END { exit !hit }' /proc/locks ||
+	fail "the store lock ($id) is still held after the apply: $(grep FLOCK /proc/locks)"
 tt "$W/next.out" "$W/next.err" apply web-server --yes
 [ "$RC" = 0 ] || fail "apply web-server after the first finished exited $RC: $(head -c 500 "$W/next.err")"
 tt "$W/next.out" "$W/next.err" rollback --yes
