@@ -1,13 +1,15 @@
 /* The socket owners through the BPF walk (snap_owners.c) and their use by
  * the CLOSE_WAIT attribution (snap_procfd.c), over a fake walk: the linker
- * wraps owners_bpf_walk() (LDWRAP_test_snap_owners) to feed the records a
- * case lists, in the order the kernel program gives them (ascending pid,
- * but a thread with a table of its own at its thread id).  The snapshot's
+ * wraps owners_bpf_find() (LDWRAP_test_snap_owners), which does with the
+ * socket descriptors a case lists what the kernel program does, in the
+ * order it meets them (ascending pid, but a thread with a table of its own
+ * at its thread id).  The snapshot's
  * root is a scratch directory with an empty proc/, so the /proc fallback
  * finds no process at all. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,21 +32,50 @@ struct rec {
 	const char *comm;
 };
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+
+	return x < y ? -1 : x > y;
+}
+
 static const struct rec *recs;
 static size_t n_recs;
 static int walk_fails;		/* after the records: this error, 0 none */
 static unsigned walks;
 
-int __wrap_owners_bpf_walk(owners_fn fn, void *arg, char *why, size_t len);
-int __wrap_owners_bpf_walk(owners_fn fn, void *arg, char *why, size_t len)
+/* What the kernel program does, over recs[]: a run of records of one pid
+ * is one task's visit; a socket asked about goes to the first visit that
+ * has it, and fn hears of each visit that took one. */
+int __wrap_owners_bpf_find(const uint64_t *inodes, size_t n, uint32_t *ret_pid, owners_fn fn, void *arg,
+			   uint64_t *ret_sockets, char *why, size_t len);
+int __wrap_owners_bpf_find(const uint64_t *inodes, size_t n, uint32_t *ret_pid, owners_fn fn, void *arg,
+			   uint64_t *ret_sockets, char *why, size_t len)
 {
 	walks++;
-	for (size_t i = 0; i < n_recs; i++) {
-		int r = fn(arg, recs[i].inode, recs[i].pid, recs[i].comm);
+	for (size_t i = 1; i < n; i++)
+		assert_true(inodes[i - 1] < inodes[i]);	/* sorted, unique */
+	for (size_t i = 0; i < n_recs;) {
+		size_t j = i;
+		bool took = false;
 
-		if (r < 0)
-			return r;
+		for (; j < n_recs && recs[j].pid == recs[i].pid; j++) {
+			const uint64_t *hit = bsearch(&recs[j].inode, inodes, n, sizeof(*inodes), cmp_u64);
+
+			if (hit && !ret_pid[hit - inodes]) {
+				ret_pid[hit - inodes] = (uint32_t) recs[j].pid;
+				took = true;
+			}
+		}
+		if (took) {
+			int r = fn(arg, recs[i].pid, recs[i].comm);
+
+			if (r < 0)
+				return r;
+		}
+		i = j;
 	}
+	*ret_sockets = n_recs;
 	if (walk_fails) {
 		snprintf(why, len, "fake failure");
 		return walk_fails;
