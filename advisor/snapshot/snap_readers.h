@@ -17,7 +17,7 @@ int snap_sockstat_read(struct snapshot *s);	/* proc/net/sockstat{,6} */
 int snap_netstat_read(struct snapshot *s);	/* proc/net/netstat TcpExt */
 int snap_nat_read(struct snapshot *s);		/* ip_forward, conntrack, nf_nat */
 int snap_conntrack_read(struct snapshot *s);	/* proc/net/stat/nf_conntrack */
-int snap_procfd_read(struct snapshot *s);	/* CLOSE_WAIT owners via proc/PID/fd */
+int snap_procfd_read(struct snapshot *s);	/* CLOSE_WAIT owners: the BPF walk, else proc/PID/fd */
 int snap_listen_read(struct snapshot *s);	/* listen queues per listener, from the census */
 int snap_boot_read(struct snapshot *s);		/* sysctl.d resolution */
 int snap_txn_read(struct snapshot *s);		/* unfinished transactions in the store */
