@@ -230,18 +230,24 @@ int owners(struct bpf_iter__task *ctx)
 	struct fdtable *fdt;
 	struct owners_rec rec;
 	struct walk w;
+	int tgid;
 
 	if (!task)
 		return 0;
+	/* Each read below is a helper call: none is made twice, and the
+	 * group leader is read only for a thread or a record. */
 	files = BPF_CORE_READ(task, files);
 	if (!files)
 		return 0;	/* a kernel thread, or exiting */
+	tgid = BPF_CORE_READ(task, tgid);
 	/* A thread that shares its process's table: the process has it.  (A
 	 * thread with a table of its own, clone() without CLONE_FILES, is
 	 * walked; the task_file iterator does the same.) */
-	leader = BPF_CORE_READ(task, group_leader);
-	if (BPF_CORE_READ(task, pid) != BPF_CORE_READ(task, tgid) && BPF_CORE_READ(leader, files) == files)
-		return 0;
+	if (BPF_CORE_READ(task, pid) != tgid) {
+		leader = BPF_CORE_READ(task, group_leader);
+		if (BPF_CORE_READ(leader, files) == files)
+			return 0;
+	}
 	fdt = BPF_CORE_READ(files, fdt);
 	if (!fdt)
 		return 0;
@@ -249,7 +255,7 @@ int owners(struct bpf_iter__task *ctx)
 	w.fd = BPF_CORE_READ(fdt, fd);
 	w.bits = 0;
 	w.word = 0;
-	w.tgid = (__u32) BPF_CORE_READ(task, tgid);
+	w.tgid = (__u32) tgid;
 	w.took = 0;
 	bpf_loop((BPF_CORE_READ(fdt, max_fds) + 63) / 64, one_word, &w, 0);
 	if (!w.took)
@@ -257,6 +263,7 @@ int owners(struct bpf_iter__task *ctx)
 	__builtin_memset(&rec, 0, sizeof(rec));
 	rec.tgid = w.tgid;
 	/* /proc/PID/comm is the thread group leader's name. */
+	leader = BPF_CORE_READ(task, group_leader);
 	bpf_core_read(rec.comm, sizeof(rec.comm), &leader->comm);
 	rec.comm[sizeof(rec.comm) - 1] = '\0';
 	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
