@@ -23,10 +23,11 @@ typedef int (*owners_fn)(void *arg, int pid, const char *comm);
  * *ret_sockets is the number of socket descriptors the walk saw.  Returns
  * 0, or a negative errno with a short reason in why, and then what fn was
  * given must be dropped (a read can fail midway): -EPERM without CAP_BPF
- * and CAP_PERFMON, -EOPNOTSUPP where the kernel or this build lacks what
- * the program needs, -EXDEV when we are not in the initial pid namespace
- * (the program gives pids as that namespace numbers them), a read's error,
- * or fn's. */
+ * and CAP_PERFMON or when the kernel refuses the load for want of them,
+ * -EOPNOTSUPP where the kernel lacks or forbids what the program needs,
+ * -EXDEV when we are not in the initial pid namespace (the program gives
+ * pids as that namespace numbers them), -E2BIG for more than 2^22
+ * sockets, a read's error, or fn's. */
 int owners_bpf_find(const uint64_t *inodes, size_t n, uint32_t *ret_pid, owners_fn fn, void *arg,
 		    uint64_t *ret_sockets, char *why, size_t len);
 

@@ -99,18 +99,20 @@ static int index_holders(struct snapshot *s, const uint32_t *pid)
 	return 0;
 }
 
-/* TCPTUNE_OWNERS: "proc" reads /proc only; unset or "auto", BPF where it can
- * be used.  Anything else is noted and taken as "auto". */
-static bool owners_try_bpf(struct snapshot *s)
+void snap_owners_env(struct snapshot *s)
 {
 	const char *v = getenv("TCPTUNE_OWNERS");
 
 	if (!v || !*v || strcmp(v, "auto") == 0)
-		return true;
-	if (strcmp(v, "proc") == 0)
-		return false;
+		return;
+	if (strcmp(v, "proc") == 0) {
+		if (!s->owners_walk && s->live)
+			log_debug("socket owners: TCPTUNE_OWNERS=proc: through /proc only");
+		if (!s->owners_walk)
+			s->owners_walk = -EOPNOTSUPP;
+		return;
+	}
 	snap_bad_input(s, "closewait", "TCPTUNE_OWNERS=%.32s: expected auto or proc; taken as auto", v);
-	return true;
 }
 
 /* The inodes to look for, sorted and unique: CLOSE_WAIT and listening
@@ -168,14 +170,10 @@ int snap_owners_walk(struct snapshot *s)
 	char why[192] = "";
 	int r;
 
+	/* Made, failed, or turned off (snap_owners_env()). */
 	if (s->owners_walk)
 		return s->owners_walk > 0 ? 0 : s->owners_walk;
 	if (!s->live || !s->census_ok) {
-		s->owners_walk = -EOPNOTSUPP;
-		return s->owners_walk;
-	}
-	if (!owners_try_bpf(s)) {
-		log_debug("socket owners: TCPTUNE_OWNERS=proc: reading /proc");
 		s->owners_walk = -EOPNOTSUPP;
 		return s->owners_walk;
 	}

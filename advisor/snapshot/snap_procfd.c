@@ -748,49 +748,46 @@ static int proc_by_count(const void *a, const void *b)
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
-struct pid_place {
-	int pid;
-	int place;
-};
-
-static int place_by_pid(const void *a, const void *b)
+static int rank_by_count(const void *a, const void *b, void *procs)
 {
-	const struct pid_place *x = a, *y = b;
+	const struct census_proc *p = procs;
 
-	return x->pid < y->pid ? -1 : x->pid > y->pid;
+	return proc_by_count(&p[*(const size_t *) a], &p[*(const size_t *) b]);
 }
 
 /* The processes biggest first, each socket's owner still the index of its
  * process (census.h). */
 static int sort_procs(struct census *c)
 {
-	struct pid_place *map = NULL;
-	int *pid_of = NULL, r = 0;
+	size_t n = c->n_procs, *order = NULL, *place = NULL;
+	struct census_proc *sorted = NULL;
+	int r = 0;
 
-	if (c->n_procs < 2)
+	if (n < 2)
 		return 0;
-	map = malloc(c->n_procs * sizeof(*map));
-	pid_of = malloc((c->n_cw ? c->n_cw : 1) * sizeof(*pid_of));
-	if (!map || !pid_of) {
+	order = malloc(n * sizeof(*order));
+	place = malloc(n * sizeof(*place));
+	sorted = malloc(n * sizeof(*sorted));
+	if (!order || !place || !sorted) {
+		free(sorted);
 		r = -ENOMEM;
 		goto out;
 	}
+	for (size_t k = 0; k < n; k++)
+		order[k] = k;
+	qsort_r(order, n, sizeof(*order), rank_by_count, c->procs);
+	for (size_t k = 0; k < n; k++) {
+		sorted[k] = c->procs[order[k]];
+		place[order[k]] = k;
+	}
+	free(c->procs);
+	c->procs = sorted;
 	for (size_t i = 0; i < c->n_cw; i++)
-		pid_of[i] = c->cw[i].owner >= 0 ? c->procs[c->cw[i].owner].pid : 0;
-	qsort(c->procs, c->n_procs, sizeof(*c->procs), proc_by_count);
-	for (size_t p = 0; p < c->n_procs; p++)
-		map[p] = (struct pid_place) { .pid = c->procs[p].pid, .place = (int) p };
-	qsort(map, c->n_procs, sizeof(*map), place_by_pid);
-	for (size_t i = 0; i < c->n_cw; i++)
-		if (c->cw[i].owner >= 0) {
-			const struct pid_place key = { .pid = pid_of[i] }, *m;
-
-			m = bsearch(&key, map, c->n_procs, sizeof(*map), place_by_pid);
-			c->cw[i].owner = m ? m->place : -1;
-		}
+		if (c->cw[i].owner >= 0)
+			c->cw[i].owner = (int) place[c->cw[i].owner];
 out:
-	free(map);
-	free(pid_of);
+	free(order);
+	free(place);
 	return r;
 }
 
@@ -803,6 +800,7 @@ int snap_procfd_read(struct snapshot *s)
 	sigset_t all, old;
 	int procfd = -1, r = 0;
 
+	snap_owners_env(s);
 	if (!s->census_ok)
 		return 0;
 	if (c->n_cw == 0)

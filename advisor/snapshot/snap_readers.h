@@ -33,6 +33,11 @@ int snap_harmful_read(struct snapshot *s);	/* values outside the apply range, no
  * made. */
 int snap_owners_walk(struct snapshot *s);
 int snap_owner_of(const struct snapshot *s, uint64_t inode);
+/* TCPTUNE_OWNERS: "proc" turns the walk off for this snapshot; unset or
+ * "auto" leaves it on; anything else is noted as bad input and taken as
+ * "auto".  Read by every snapshot, so that a mistyped value is reported
+ * even when there is nothing to attribute. */
+void snap_owners_env(struct snapshot *s);
 
 /* Parsers exposed for unit tests. */
 /* "TCP: inuse 7 orphan 1 tw 2 alloc 11 mem 3": value of field `name` on the

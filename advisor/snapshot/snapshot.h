@@ -67,7 +67,8 @@ struct snapshot {
 	 * index in holders of the process holding owned_inodes[i] (the lowest
 	 * pid, when several do), -1 none; holders in the order of their
 	 * first socket in the walk.  owners_walk 0 not made, 1 made, else the
-	 * negative errno it failed with. */
+	 * negative errno it failed with (-EOPNOTSUPP also for
+	 * TCPTUNE_OWNERS=proc, snap_owners_env()). */
 	uint64_t *owned_inodes;
 	int *owned_by;
 	size_t n_owned;

@@ -236,6 +236,24 @@ need_fixture_root() {
 
 # need_bin: BIN, the tcptune under test (build/tcptune, or TCPTUNE when
 # set); fails unless it is built.
+# check_owners WAY BIN JSON ERR: `BIN -v -v check --format json` into JSON
+# and ERR, the CLOSE_WAIT owners found through the BPF iterator (WAY bpf,
+# the default as root) or through /proc only (WAY proc, TCPTUNE_OWNERS=proc;
+# docs/KERNEL.md §18.5).  Fails unless check exits 0-2 and, for bpf, its -v
+# output says the walk was made.
+check_owners() {
+	local way=$1 bin=$2 json=$3 err=$4 rc
+	case $way in
+	proc) TCPTUNE_OWNERS=proc run_bounded "$TT_HANG" "$bin" -v -v check --format json >"$json" 2>"$err" ;;
+	bpf) run_bounded "$TT_HANG" "$bin" -v -v check --format json >"$json" 2>"$err" ;;
+	*) fail "check_owners: way '$way' is neither bpf nor proc" ;;
+	esac
+	rc=$?
+	[ "$rc" -le 2 ] || fail "$way: check exited $rc: $(head -c 1500 "$err")"
+	[ "$way" = proc ] || grep -q 'socket owners: BPF task iterator' "$err" ||
+		fail "check did not use the BPF iterator: $(grep 'socket owners' "$err" | head -n 3)"
+}
+
 need_bin() {
 	BIN=${TCPTUNE:-$TT_ROOT/build/tcptune}
 	[ -x "$BIN" ] || fail "build first: make build/tcptune"

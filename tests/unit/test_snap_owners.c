@@ -246,8 +246,8 @@ static void test_failed_walk_forgotten(void **state)
 	assert_int_equal(snap_get(&s, F_CW_UNATTRIBUTED)->i, 2);
 }
 
-/* TCPTUNE_OWNERS=proc: no walk; an unknown value: a note, and the walk. */
-static void test_env(void **state)
+/* TCPTUNE_OWNERS=proc: no walk, /proc read (here empty: nothing found). */
+static void test_env_proc(void **state)
 {
 	static const uint64_t cw[] = { 10 };
 	static const struct rec r[] = { { 10, 7, "java" } };
@@ -257,16 +257,45 @@ static void test_env(void **state)
 	recs = r;
 	n_recs = 1;
 	setenv("TCPTUNE_OWNERS", "proc", 1);
+	assert_int_equal(snap_procfd_read(&s), 0);
+	assert_int_equal(walks, 0);
+	assert_int_equal(snap_get(&s, F_CW_UNATTRIBUTED)->i, 1);
 	assert_true(snap_owners_walk(&s) < 0);
 	assert_int_equal(walks, 0);
-	s.owners_walk = 0;
+}
+
+/* An unknown value: bad input, noted once, and the walk made as with
+ * "auto". */
+static void test_env_bad(void **state)
+{
+	static const uint64_t cw[] = { 10 };
+	static const struct rec r[] = { { 10, 7, "java" } };
+
+	(void) state;
+	census_make(cw, 1, NULL, 0);
+	recs = r;
+	n_recs = 1;
 	setenv("TCPTUNE_OWNERS", "ebpf", 1);
-	assert_int_equal(snap_owners_walk(&s), 0);
+	assert_int_equal(snap_procfd_read(&s), 0);
 	assert_int_equal(walks, 1);
-	assert_int_equal(pid_of(10), 7);
+	assert_int_equal(s.census.n_procs, 1);
+	assert_int_equal(s.census.procs[0].pid, 7);
 	assert_int_equal(s.n_notes, 1);
 	assert_true(s.notes[0].bad_input);
 	assert_non_null(strstr(s.notes[0].text, "TCPTUNE_OWNERS=ebpf: expected auto or proc"));
+}
+
+/* ... and reported when there is no CLOSE_WAIT socket to attribute. */
+static void test_env_bad_quiet(void **state)
+{
+	(void) state;
+	census_make(NULL, 0, NULL, 0);
+	setenv("TCPTUNE_OWNERS", "Proc", 1);
+	assert_int_equal(snap_procfd_read(&s), 0);
+	assert_int_equal(walks, 0);
+	assert_int_equal(s.n_notes, 1);
+	assert_true(s.notes[0].bad_input);
+	assert_non_null(strstr(s.notes[0].text, "TCPTUNE_OWNERS=Proc"));
 }
 
 /* Not a live system (--root): never a walk. */
@@ -287,7 +316,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lowest_pid_wins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_procfd_from_walk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_walk_forgotten, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_env, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_env_proc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_env_bad, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_env_bad_quiet, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_live, setup, teardown),
 	};
 
