@@ -390,8 +390,12 @@ int cmd_check(const struct cli_args *a)
 			.width = o.wide ? 0 : o.output ? 80 : report_text_width(stdout),
 			.verbosity = a->g->verbosity, .sampler = sm.n >= 2 ? &sm : NULL,
 		};
+		double w0 = clock_s(CLOCK_MONOTONIC);
+
 		if (write_report(&o, &ctx) < 0)
 			code = EXIT_UNKNOWN;
+		log_debug("wrote the %s report in %.1f ms (%.1f ms since the start)", o.fmt->name,
+			  (clock_s(CLOCK_MONOTONIC) - w0) * 1e3, (clock_s(CLOCK_MONOTONIC) - t0) * 1e3);
 	}
 	/* After the report: a check that failed to report still saw the counters. */
 	if (!o.no_state) {

@@ -135,6 +135,8 @@ static int add_close_wait(struct census *c, const struct sock_rec *r, bool serve
 {
 	struct census_cw *cw;
 
+	if (c->n_cw == 0 && c->on_first_cw)
+		c->on_first_cw(c->on_first_cw_arg);
 	if (c->n_cw == c->cap_cw) {
 		size_t ncap = c->cap_cw ? c->cap_cw * 2 : 64;
 		struct census_cw *n = realloc(c->cw, ncap * sizeof(*n));

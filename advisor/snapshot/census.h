@@ -100,6 +100,12 @@ struct census {
 
 	struct census_listener *listeners;	/* every LISTEN socket */
 	size_t n_listeners, cap_listeners;
+
+	/* Called at the first CLOSE_WAIT socket with an inode, the first that
+	 * will need its owner found, if set after census_init(): the caller
+	 * may start preparing that meanwhile (snap_owners_ahead()). */
+	void (*on_first_cw)(void *arg);
+	void *on_first_cw_arg;
 };
 
 /* A connection whose oldest unacknowledged segment has been retransmitted

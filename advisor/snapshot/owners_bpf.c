@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <linux/bpf.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,17 +109,21 @@ static uint64_t *map_array(int fd, size_t n)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-int owners_bpf_find(const uint64_t *inodes, size_t n, uint32_t *ret_pid, owners_fn fn, void *arg,
-		    uint64_t *ret_sockets, char *why, size_t len)
+/* The table for n sockets: a power of two at least twice the sockets, so
+ * that runs stay short and one always ends at a free slot. */
+static size_t table_size(size_t n)
 {
-	/* A multiple of the record: a read never ends inside one. */
-	enum { BUF = 512 * sizeof(struct owners_rec) };
-	struct owners *skel = NULL;
-	uint64_t *keys = NULL, *held = NULL;
 	size_t m = 64;
-	char *buf = NULL;
-	int iter = -1, r;
 
+	while (m < 2 * n)
+		m *= 2;
+	return m;
+}
+
+/* What may stop a load before bpf() is called: too many sockets, missing
+ * capabilities, another pid namespace. */
+static int may_load(size_t n, char *why, size_t len)
+{
 	if (n == 0 || n > OWNERS_MAX_SOCKETS) {
 		snprintf(why, len, "%zu sockets to look for (at most %u)", n, OWNERS_MAX_SOCKETS);
 		return -E2BIG;
@@ -128,43 +134,142 @@ int owners_bpf_find(const uint64_t *inodes, size_t n, uint32_t *ret_pid, owners_
 		snprintf(why, len, "loading it needs CAP_BPF and CAP_PERFMON");
 		return -EPERM;
 	}
-	r = initial_pidns();
-	if (r < 0) {
+	if (initial_pidns() < 0) {
 		snprintf(why, len, "not in the initial pid namespace");
 		return -EXDEV;
 	}
-	/* The table: a power of two at least twice the sockets, so that runs
-	 * stay short and one always ends at a free slot. */
-	while (m < 2 * n)
-		m *= 2;
-	skel = owners__open();
-	if (!skel) {
-		snprintf(why, len, "out of memory");
-		return -ENOMEM;
+	return 0;
+}
+
+/* A program loaded for a table of m slots, or why it is not. */
+struct loaded {
+	struct owners *skel;
+	size_t m;
+	int r;
+	char why[160];
+};
+
+static void load(struct loaded *l)
+{
+	l->skel = owners__open();
+	if (!l->skel) {
+		snprintf(l->why, sizeof(l->why), "out of memory");
+		l->r = -ENOMEM;
+		return;
 	}
 	/* The two arrays sized for the table: the loader program creates them
 	 * with these max_entries. */
-	skel->maps.slots.max_entries = (__u32) m;
-	skel->maps.holder.max_entries = (__u32) m;
-	skel->bss->slot_mask = (__u32) (m - 1);
+	l->skel->maps.slots.max_entries = (__u32) l->m;
+	l->skel->maps.holder.max_entries = (__u32) l->m;
+	l->skel->bss->slot_mask = (__u32) (l->m - 1);
 	/* The loader program's errors come back as the load's. */
-	r = owners__load(skel);
-	if (r < 0) {
-		/* We hold the capabilities (above): -EPERM is capable()'s
-		 * answer in a user namespace, or a security module's
-		 * (security_bpf() in kernel/bpf/syscall.c); -EACCES or -EINVAL
-		 * the verifier's, for what the kernel lacks or forbids
-		 * (lockdown leaves no bpf_probe_read_kernel(),
-		 * kernel/trace/bpf_trace.c). */
-		if (r == -EPERM)
-			snprintf(why, len, "the kernel refused it: %s (CAP_BPF and CAP_PERFMON count in the "
-				 "initial user namespace only, and a security module may refuse bpf())", strerror(-r));
-		else
-			snprintf(why, len, "the kernel did not load it: %s (it needs BTF, task iterators and "
-				 "bpf_loop(), 5.17 or later, and no lockdown of kernel reads)", strerror(-r));
-		r = r == -EPERM ? -EPERM : -EOPNOTSUPP;
-		goto out;
+	l->r = owners__load(l->skel);
+	if (l->r >= 0) {
+		l->r = 0;
+		return;
 	}
+	/* We hold the capabilities (may_load()): -EPERM is capable()'s answer
+	 * in a user namespace, or a security module's (security_bpf() in
+	 * kernel/bpf/syscall.c); -EACCES or -EINVAL the verifier's, for what
+	 * the kernel lacks or forbids (lockdown leaves no
+	 * bpf_probe_read_kernel(), kernel/trace/bpf_trace.c). */
+	if (l->r == -EPERM)
+		snprintf(l->why, sizeof(l->why), "the kernel refused it: %s (CAP_BPF and CAP_PERFMON count in "
+			 "the initial user namespace only, and a security module may refuse bpf())", strerror(-l->r));
+	else
+		snprintf(l->why, sizeof(l->why), "the kernel did not load it: %s (it needs BTF, task iterators "
+			 "and bpf_loop(), 5.17 or later, and no lockdown of kernel reads)", strerror(-l->r));
+	l->r = l->r == -EPERM ? -EPERM : -EOPNOTSUPP;
+	owners__destroy(l->skel);
+	l->skel = NULL;
+}
+
+/* The load started ahead by owners_bpf_ahead(), on a thread of its own. */
+static struct {
+	pthread_t thread;
+	bool running;
+	struct loaded l;
+} ahead;
+
+static void *load_ahead(void *arg)
+{
+	load(arg);
+	return NULL;
+}
+
+int owners_bpf_ahead(size_t n)
+{
+	char why[8];
+	int r;
+
+	if (ahead.running)
+		return -EBUSY;
+	r = may_load(n, why, sizeof(why));
+	if (r < 0)
+		return r;
+	memset(&ahead.l, 0, sizeof(ahead.l));
+	ahead.l.m = table_size(n);
+	r = pthread_create(&ahead.thread, NULL, load_ahead, &ahead.l);
+	if (r != 0)
+		return -r;
+	ahead.running = true;
+	return 0;
+}
+
+/* The load made ahead, once its thread is done; nothing (skel NULL, r 0)
+ * when none was started. */
+static struct loaded take_ahead(void)
+{
+	struct loaded l = { 0 };
+
+	if (ahead.running) {
+		pthread_join(ahead.thread, NULL);
+		ahead.running = false;
+		l = ahead.l;
+		memset(&ahead.l, 0, sizeof(ahead.l));
+	}
+	return l;
+}
+
+void owners_bpf_drop(void)
+{
+	struct loaded l = take_ahead();
+
+	owners__destroy(l.skel);
+}
+
+int owners_bpf_find(const uint64_t *inodes, size_t n, uint32_t *ret_pid, owners_fn fn, void *arg,
+		    uint64_t *ret_sockets, char *why, size_t len)
+{
+	/* A multiple of the record: a read never ends inside one. */
+	enum { BUF = 512 * sizeof(struct owners_rec) };
+	struct loaded l;
+	struct owners *skel = NULL;
+	uint64_t *keys = NULL, *held = NULL;
+	size_t m;
+	char *buf = NULL;
+	int iter = -1, r;
+
+	r = may_load(n, why, len);
+	if (r < 0) {
+		owners_bpf_drop();
+		return r;
+	}
+	/* The load made ahead, if any, when its table is big enough (a
+	 * refusal there is the kernel's answer to this program: not asked
+	 * again); else one for these sockets. */
+	l = take_ahead();
+	if (l.r == 0 && (!l.skel || l.m < table_size(n))) {
+		owners__destroy(l.skel);
+		l = (struct loaded) { .m = table_size(n) };
+		load(&l);
+	}
+	if (l.r < 0) {
+		snprintf(why, len, "%s", l.why);
+		return l.r;
+	}
+	skel = l.skel;
+	m = l.m;
 	keys = map_array(skel->maps.slots.map_fd, m);
 	held = map_array(skel->maps.holder.map_fd, m);
 	if (!keys || !held) {

@@ -31,4 +31,16 @@ typedef int (*owners_fn)(void *arg, int pid, const char *comm);
 int owners_bpf_find(const uint64_t *inodes, size_t n, uint32_t *ret_pid, owners_fn fn, void *arg,
 		    uint64_t *ret_sockets, char *why, size_t len);
 
+/* Start loading the program on a thread of its own, for up to n sockets,
+ * while the caller does something else (the census dump): the next
+ * owners_bpf_find() takes it when n covers its sockets, or loads one that
+ * does.  The load is the verifier's work, a few milliseconds (docs/KERNEL.md
+ * §18.5).  0 when started; -EBUSY when one is pending; may_load()'s
+ * refusals as owners_bpf_find() (nothing started then); an error of
+ * pthread_create(). */
+int owners_bpf_ahead(size_t n);
+
+/* Drop a load started ahead that no owners_bpf_find() took (waits for it). */
+void owners_bpf_drop(void);
+
 #endif

@@ -115,6 +115,29 @@ void snap_owners_env(struct snapshot *s)
 	snap_bad_input(s, "closewait", "TCPTUNE_OWNERS=%.32s: expected auto or proc; taken as auto", v);
 }
 
+void snap_owners_ahead(void *snapshot)
+{
+	const struct snapshot *s = snapshot;
+	const char *v = getenv("TCPTUNE_OWNERS");
+	int r;
+
+	/* Only where snap_owners_walk() will load it: a live system, the walk
+	 * neither made nor turned off, TCPTUNE_OWNERS unset or auto (a
+	 * mistyped value is reported later by snap_owners_env()). */
+	if (!s->live || s->owners_walk || (v && *v && strcmp(v, "auto") != 0))
+		return;
+	r = owners_bpf_ahead(SNAP_OWNERS_AHEAD);
+	if (r == 0)
+		log_debug("socket owners: a CLOSE_WAIT socket: loading the BPF program during the census");
+	else if (r != -EBUSY)
+		log_debug("socket owners: not loaded ahead (%s)", strerror(-r));
+}
+
+void snap_owners_drop(void)
+{
+	owners_bpf_drop();
+}
+
 /* The inodes to look for, sorted and unique: CLOSE_WAIT and listening
  * sockets. */
 static int wanted(struct snapshot *s)

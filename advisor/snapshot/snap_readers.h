@@ -38,6 +38,14 @@ int snap_owner_of(const struct snapshot *s, uint64_t inode);
  * "auto".  Read by every snapshot, so that a mistyped value is reported
  * even when there is nothing to attribute. */
 void snap_owners_env(struct snapshot *s);
+/* The census's hook at its first CLOSE_WAIT socket (arg: the snapshot):
+ * where the walk will be made, start loading its program on another thread
+ * while the dump goes on (owners_bpf_ahead()), for up to
+ * SNAP_OWNERS_AHEAD sockets; the walk takes it or loads one that fits.
+ * snap_owners_drop() waits for and drops one no walk took. */
+#define SNAP_OWNERS_AHEAD 32768
+void snap_owners_ahead(void *snapshot);
+void snap_owners_drop(void);
 
 /* Parsers exposed for unit tests. */
 /* "TCP: inuse 7 orphan 1 tw 2 alloc 11 mem 3": value of field `name` on the

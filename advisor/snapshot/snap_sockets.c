@@ -46,6 +46,8 @@ static int read_netlink(struct snapshot *s, uint16_t low, uint16_t high)
 		r = census_init(&s->census, low, high);
 		if (r < 0)
 			return r;
+		s->census.on_first_cw = snap_owners_ahead;
+		s->census.on_first_cw_arg = s;
 		r = sockdiag_dump(&s->census, &st, s->sockdiag_record);
 		if (r < 0)
 			return r;

@@ -69,6 +69,7 @@ void snapshot_release(struct snapshot *s)
 	}
 	free(s->notes);
 	census_release(&s->census);
+	snap_owners_drop();
 	free(s->owned_inodes);
 	free(s->owned_by);
 	free(s->holders);

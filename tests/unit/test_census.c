@@ -152,6 +152,39 @@ static void test_close_wait_peers(void **state)
 	census_release(&c);
 }
 
+static void count_call(void *arg)
+{
+	(*(int *) arg)++;
+}
+
+/* The hook that lets the owners' BPF program load during the dump
+ * (snap_owners_ahead()): once, at the first CLOSE_WAIT socket that has an
+ * inode, not for one waiting in an accept queue (inode 0), nor again. */
+static void test_first_close_wait_hook(void **state)
+{
+	struct census c;
+	int calls = 0;
+
+	(void) state;
+	census_init(&c, 32768, 60999);
+	c.on_first_cw = count_call;
+	c.on_first_cw_arg = &calls;
+	add(&c, rec(AF_INET, TCPS_LISTEN, 0, "0.0.0.0", 80, 0, 1));
+	add(&c, rec(AF_INET, TCPS_ESTABLISHED, 0, "10.0.0.1", 80, 40000, 5));
+	add(&c, rec(AF_INET, TCPS_CLOSE_WAIT, 0, "10.0.0.1", 80, 40001, 0));
+	assert_int_equal(calls, 0);
+	add(&c, rec(AF_INET, TCPS_CLOSE_WAIT, 0, "10.0.0.2", 80, 40002, 12));
+	assert_int_equal(calls, 1);
+	add(&c, rec(AF_INET, TCPS_CLOSE_WAIT, 0, "10.0.0.3", 80, 40003, 13));
+	assert_int_equal(calls, 1);
+	assert_int_equal(c.n_cw, 2);
+	census_release(&c);
+	/* census_init() clears it: a dump started again sets it again. */
+	census_init(&c, 32768, 60999);
+	assert_null(c.on_first_cw);
+	census_release(&c);
+}
+
 /* Ports at an odd offset from the range's low end came from bind()
  * (docs/KERNEL.md §19.6), except towards a destination that used up the
  * even half, where connect() spills over. */
@@ -197,6 +230,7 @@ int main(void)
 		cmocka_unit_test(test_timewait_direction_and_dests),
 		cmocka_unit_test(test_many_destinations),
 		cmocka_unit_test(test_close_wait_peers),
+		cmocka_unit_test(test_first_close_wait_hook),
 		cmocka_unit_test(test_bind_parity),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
