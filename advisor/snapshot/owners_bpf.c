@@ -90,21 +90,22 @@ static int feed(const char *buf, size_t n, owners_fn fn, void *arg)
 }
 
 /* The slot of inode in the table of m slots (the program's OWNERS_SLOT()
- * and linear probing): where it is, or the free slot where it goes.  The
- * table is never full. */
-static size_t slot_of(const uint64_t *keys, size_t m, uint64_t inode)
+ * and linear probing): where it is, or the free slot where it goes; m when
+ * neither is (a full table: never, with at least twice the sockets' slots). */
+static size_t slot_of(const struct owners_slot *t, size_t m, uint64_t inode)
 {
 	size_t i = OWNERS_SLOT(inode, m - 1);
 
-	while (keys[i] != 0 && keys[i] != inode)
-		i = (i + 1) & (m - 1);
-	return i;
+	for (size_t step = 0; step < m; step++, i = (i + 1) & (m - 1))
+		if (t[i].inode == 0 || t[i].inode == inode)
+			return i;
+	return m;
 }
 
-/* Map an array of the program (BPF_F_MMAPABLE) of n 8-byte values. */
-static uint64_t *map_array(int fd, size_t n)
+/* Map the program's table of m slots (BPF_F_MMAPABLE). */
+static struct owners_slot *map_table(int fd, size_t m)
 {
-	void *p = mmap(NULL, n * sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	void *p = mmap(NULL, m * sizeof(struct owners_slot), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 
 	return p == MAP_FAILED ? NULL : p;
 }
@@ -157,10 +158,8 @@ static void load(struct loaded *l)
 		l->r = -ENOMEM;
 		return;
 	}
-	/* The two arrays sized for the table: the loader program creates them
-	 * with these max_entries. */
+	/* The table's size: the loader program creates the array with it. */
 	l->skel->maps.slots.max_entries = (__u32) l->m;
-	l->skel->maps.holder.max_entries = (__u32) l->m;
 	l->skel->bss->slot_mask = (__u32) (l->m - 1);
 	/* The loader program's errors come back as the load's. */
 	l->r = owners__load(l->skel);
@@ -245,7 +244,7 @@ int owners_bpf_find(const uint64_t *inodes, size_t n, uint32_t *ret_pid, owners_
 	enum { BUF = 512 * sizeof(struct owners_rec) };
 	struct loaded l;
 	struct owners *skel = NULL;
-	uint64_t *keys = NULL, *held = NULL;
+	struct owners_slot *table = NULL;
 	size_t m;
 	char *buf = NULL;
 	int iter = -1, r;
@@ -270,15 +269,22 @@ int owners_bpf_find(const uint64_t *inodes, size_t n, uint32_t *ret_pid, owners_
 	}
 	skel = l.skel;
 	m = l.m;
-	keys = map_array(skel->maps.slots.map_fd, m);
-	held = map_array(skel->maps.holder.map_fd, m);
-	if (!keys || !held) {
+	table = map_table(skel->maps.slots.map_fd, m);
+	if (!table) {
 		r = -errno;
-		snprintf(why, len, "cannot map its arrays: %s", strerror(errno));
+		snprintf(why, len, "cannot map its table: %s", strerror(errno));
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++)
-		keys[slot_of(keys, m, inodes[i])] = inodes[i];
+	for (size_t i = 0; i < n; i++) {
+		size_t k = slot_of(table, m, inodes[i]);
+
+		if (k == m) {
+			r = -EOVERFLOW;
+			snprintf(why, len, "its table of %zu slots is full", m);
+			goto out;
+		}
+		table[k].inode = inodes[i];
+	}
 	r = owners__attach(skel);
 	if (r >= 0)
 		r = iter = iter_create(skel->links.owners_fd);
@@ -318,7 +324,8 @@ int owners_bpf_find(const uint64_t *inodes, size_t n, uint32_t *ret_pid, owners_
 	}
 	if (r == 0) {
 		for (size_t i = 0; i < n; i++) {
-			uint64_t pid = held[slot_of(keys, m, inodes[i])];
+			size_t k = slot_of(table, m, inodes[i]);
+			uint64_t pid = k < m ? table[k].holder : 0;
 
 			ret_pid[i] = pid <= INT32_MAX ? (uint32_t) pid : 0;
 		}
@@ -326,10 +333,8 @@ int owners_bpf_find(const uint64_t *inodes, size_t n, uint32_t *ret_pid, owners_
 	}
 out:
 	free(buf);
-	if (keys)
-		munmap(keys, m * sizeof(*keys));
-	if (held)
-		munmap(held, m * sizeof(*held));
+	if (table)
+		munmap(table, m * sizeof(*table));
 	if (iter >= 0)
 		close(iter);
 	owners__destroy(skel);

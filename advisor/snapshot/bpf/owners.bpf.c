@@ -2,7 +2,7 @@
  * iterator that, for every process of our pid namespace in ascending pid
  * order, looks at each open socket descriptor and, when its inode is one of
  * the sockets asked about (the hash table `slots`), records the process as
- * its holder in `holder` unless a lower pid took it already.  The
+ * its holder in its slot unless a lower pid took it already.  The
  * iterator's seq_file gets one record per process that took a socket (its
  * pid and name), so its output stays small whatever one process holds (the
  * seq_file refuses a task whose output passes its 32 KiB buffer).
@@ -33,25 +33,17 @@
 #define S_IFSOCK 0140000
 
 /* The sockets asked about, as an open-addressing hash table the loader
- * fills (OWNERS_SLOT() of the inode, then the next slots; 0 marks a free
- * slot), and per slot the pid of the socket's holder (0: none yet).  Both
- * sized by the loader before the load (their max_entries, a power of two at
+ * fills (OWNERS_SLOT() of the inode, then the next slots; inode 0 marks a
+ * free slot), each slot with the pid of the socket's holder (0: none yet).
+ * Sized by the loader before the load (max_entries, a power of two at
  * least twice the sockets) and shared with it by mmap(). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct owners_slot);
 } slots SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} holder SEC(".maps");
 
 __u32 slot_mask;	/* set by the loader: slots' size - 1 */
 __u64 sockets;		/* out: socket descriptors seen */
@@ -115,16 +107,14 @@ struct probe {
 	__u32 found;
 };
 
-static long probe_step(__u32 i, void *arg)
+/* One step of a lookup: 1 when it ends (found, or a free slot). */
+static __always_inline long probe_one(struct probe *p)
 {
-	struct probe *p = arg;
-	__u64 *v;
+	struct owners_slot *v = bpf_map_lookup_elem(&slots, &p->slot);
 
-	(void) i;
-	v = bpf_map_lookup_elem(&slots, &p->slot);
-	if (!v || *v == 0)
+	if (!v || v->inode == 0)
 		return 1;
-	if (*v == p->key) {
+	if (v->inode == p->key) {
 		p->found = 1;
 		return 1;
 	}
@@ -132,12 +122,18 @@ static long probe_step(__u32 i, void *arg)
 	return 0;
 }
 
+static long probe_step(__u32 i, void *arg)
+{
+	(void) i;
+	return probe_one(arg);
+}
+
 static __always_inline void one_fd(struct walk *w, __u32 fd)
 {
 	struct file *f = NULL;
 	struct inode *inode;
+	struct owners_slot *v;
 	struct probe p;
-	__u64 *h;
 
 	if (bpf_probe_read_kernel(&f, sizeof(f), &w->fd[fd]) < 0 || !f)
 		return;
@@ -148,15 +144,18 @@ static __always_inline void one_fd(struct walk *w, __u32 fd)
 	p.key = BPF_CORE_READ(inode, i_ino);
 	p.slot = OWNERS_SLOT(p.key, slot_mask);
 	p.found = 0;
-	/* The table is at most half full: a run ends within its size. */
-	bpf_loop(slot_mask + 1, probe_step, &p, 0);
+	/* Most runs end at their first or second slot: those without the
+	 * calls of a bpf_loop().  The table is at most half full: a run ends
+	 * within its size. */
+	if (!probe_one(&p) && !probe_one(&p))
+		bpf_loop(slot_mask + 1, probe_step, &p, 0);
 	if (!p.found)
 		return;
-	h = bpf_map_lookup_elem(&holder, &p.slot);
+	v = bpf_map_lookup_elem(&slots, &p.slot);
 	/* The walk goes in ascending pid order, on one CPU at a time: the
 	 * first to take a socket is its lowest-pid holder. */
-	if (h && *h == 0) {
-		*h = w->tgid;
+	if (v && v->holder == 0) {
+		v->holder = w->tgid;
 		w->took = 1;
 	}
 }
