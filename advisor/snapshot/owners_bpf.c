@@ -142,13 +142,29 @@ static int may_load(size_t n, char *why, size_t len)
 	return 0;
 }
 
-/* A program loaded for a table of m slots, or why it is not. */
+/* A program loaded for a table of m slots, or why it is not; for a walk
+ * made ahead of every socket (all), what it found. */
 struct loaded {
 	struct owners *skel;
 	size_t m;
+	bool all;
 	int r;
 	char why[160];
+	struct owners_slot *table;	/* mapped, once walked */
+	bool walked;			/* every socket is in table, without overflow */
+	struct owners_rec *recs;	/* the walk's records, in its order */
+	size_t n_recs, cap_recs;
+	uint64_t sockets;
 };
+
+static void release(struct loaded *l)
+{
+	if (l->table)
+		munmap(l->table, l->m * sizeof(*l->table));
+	free(l->recs);
+	owners__destroy(l->skel);
+	memset(l, 0, sizeof(*l));
+}
 
 static void load(struct loaded *l)
 {
@@ -161,6 +177,9 @@ static void load(struct loaded *l)
 	/* The table's size: the loader program creates the array with it. */
 	l->skel->maps.slots.max_entries = (__u32) l->m;
 	l->skel->bss->slot_mask = (__u32) (l->m - 1);
+	/* Every socket added, up to half the slots (a run must end). */
+	l->skel->bss->insert_all = l->all;
+	l->skel->bss->max_fill = (__u32) (l->m / 2);
 	/* The loader program's errors come back as the load's. */
 	l->r = owners__load(l->skel);
 	if (l->r >= 0) {
@@ -183,108 +202,15 @@ static void load(struct loaded *l)
 	l->skel = NULL;
 }
 
-/* The load started ahead by owners_bpf_ahead(), on a thread of its own. */
-static struct {
-	pthread_t thread;
-	bool running;
-	struct loaded l;
-} ahead;
-
-static void *load_ahead(void *arg)
-{
-	load(arg);
-	return NULL;
-}
-
-int owners_bpf_ahead(size_t n)
-{
-	char why[8];
-	int r;
-
-	if (ahead.running)
-		return -EBUSY;
-	r = may_load(n, why, sizeof(why));
-	if (r < 0)
-		return r;
-	memset(&ahead.l, 0, sizeof(ahead.l));
-	ahead.l.m = table_size(n);
-	r = pthread_create(&ahead.thread, NULL, load_ahead, &ahead.l);
-	if (r != 0)
-		return -r;
-	ahead.running = true;
-	return 0;
-}
-
-/* The load made ahead, once its thread is done; nothing (skel NULL, r 0)
- * when none was started. */
-static struct loaded take_ahead(void)
-{
-	struct loaded l = { 0 };
-
-	if (ahead.running) {
-		pthread_join(ahead.thread, NULL);
-		ahead.running = false;
-		l = ahead.l;
-		memset(&ahead.l, 0, sizeof(ahead.l));
-	}
-	return l;
-}
-
-void owners_bpf_drop(void)
-{
-	struct loaded l = take_ahead();
-
-	owners__destroy(l.skel);
-}
-
-int owners_bpf_find(const uint64_t *inodes, size_t n, uint32_t *ret_pid, owners_fn fn, void *arg,
-		    uint64_t *ret_sockets, char *why, size_t len)
+/* Attach the loaded program, run the iterator, and give fn each record.
+ * 0 or a negative errno, with why. */
+static int run(struct owners *skel, owners_fn fn, void *arg, char *why, size_t len)
 {
 	/* A multiple of the record: a read never ends inside one. */
 	enum { BUF = 512 * sizeof(struct owners_rec) };
-	struct loaded l;
-	struct owners *skel = NULL;
-	struct owners_slot *table = NULL;
-	size_t m;
 	char *buf = NULL;
 	int iter = -1, r;
 
-	r = may_load(n, why, len);
-	if (r < 0) {
-		owners_bpf_drop();
-		return r;
-	}
-	/* The load made ahead, if any, when its table is big enough (a
-	 * refusal there is the kernel's answer to this program: not asked
-	 * again); else one for these sockets. */
-	l = take_ahead();
-	if (l.r == 0 && (!l.skel || l.m < table_size(n))) {
-		owners__destroy(l.skel);
-		l = (struct loaded) { .m = table_size(n) };
-		load(&l);
-	}
-	if (l.r < 0) {
-		snprintf(why, len, "%s", l.why);
-		return l.r;
-	}
-	skel = l.skel;
-	m = l.m;
-	table = map_table(skel->maps.slots.map_fd, m);
-	if (!table) {
-		r = -errno;
-		snprintf(why, len, "cannot map its table: %s", strerror(errno));
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		size_t k = slot_of(table, m, inodes[i]);
-
-		if (k == m) {
-			r = -EOVERFLOW;
-			snprintf(why, len, "its table of %zu slots is full", m);
-			goto out;
-		}
-		table[k].inode = inodes[i];
-	}
 	r = owners__attach(skel);
 	if (r >= 0)
 		r = iter = iter_create(skel->links.owners_fd);
@@ -322,21 +248,212 @@ int owners_bpf_find(const uint64_t *inodes, size_t n, uint32_t *ret_pid, owners_
 			break;
 		}
 	}
+out:
+	free(buf);
+	if (iter >= 0)
+		close(iter);
+	return r;
+}
+
+/* The load (and walk) started ahead by owners_bpf_ahead(), on a thread of
+ * its own. */
+static struct {
+	pthread_t thread;
+	bool running;
+	struct loaded l;
+} ahead;
+
+static int keep_rec(void *arg, int pid, const char *comm)
+{
+	struct loaded *l = arg;
+	struct owners_rec *rec;
+
+	if (l->n_recs == l->cap_recs) {
+		size_t cap = l->cap_recs ? 2 * l->cap_recs : 256;
+
+		rec = realloc(l->recs, cap * sizeof(*rec));
+		if (!rec)
+			return -ENOMEM;
+		l->recs = rec;
+		l->cap_recs = cap;
+	}
+	rec = &l->recs[l->n_recs++];
+	memset(rec, 0, sizeof(*rec));
+	rec->tgid = (__u32) pid;
+	memcpy(rec->comm, comm, sizeof(rec->comm) - 1);	/* NUL-terminated by feed() */
+	return 0;
+}
+
+static void *load_ahead(void *arg)
+{
+	struct loaded *l = arg;
+
+	load(l);
+	if (l->r < 0 || !l->all)
+		return NULL;
+	l->table = map_table(l->skel->maps.slots.map_fd, l->m);
+	/* A failure here is not the program's: the walk is made again later. */
+	if (l->table && run(l->skel, keep_rec, l, l->why, sizeof(l->why)) == 0 && !l->skel->bss->overflow) {
+		l->sockets = l->skel->bss->sockets;
+		l->walked = true;
+	}
+	return NULL;
+}
+
+int owners_bpf_ahead(size_t n, bool all)
+{
+	char why[8];
+	int r;
+
+	if (ahead.running)
+		return -EBUSY;
+	r = may_load(n, why, sizeof(why));
+	if (r < 0)
+		return r;
+	memset(&ahead.l, 0, sizeof(ahead.l));
+	ahead.l.m = table_size(n);
+	ahead.l.all = all;
+	r = pthread_create(&ahead.thread, NULL, load_ahead, &ahead.l);
+	if (r != 0)
+		return -r;
+	ahead.running = true;
+	return 0;
+}
+
+/* The load made ahead, once its thread is done; nothing (skel NULL, r 0)
+ * when none was started. */
+static struct loaded take_ahead(void)
+{
+	struct loaded l = { 0 };
+
+	if (ahead.running) {
+		pthread_join(ahead.thread, NULL);
+		ahead.running = false;
+		l = ahead.l;
+		memset(&ahead.l, 0, sizeof(ahead.l));
+	}
+	return l;
+}
+
+void owners_bpf_drop(void)
+{
+	struct loaded l = take_ahead();
+
+	release(&l);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The answer from a walk made ahead of every socket: -ENOENT when one of
+ * inodes is not in its table (opened since that walk passed its holder,
+ * or held by no descriptor), else as owners_bpf_find(), fn given only the
+ * processes that took one of inodes. */
+static int answer_ahead(const struct loaded *l, const uint64_t *inodes, size_t n, uint32_t *ret_pid,
+			owners_fn fn, void *arg, uint64_t *ret_sockets)
+{
+	uint32_t *pids = malloc(n * sizeof(*pids));
+	size_t u = 0;
+	int r = 0;
+
+	if (!pids)
+		return -ENOMEM;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		size_t k = slot_of(l->table, l->m, inodes[i]);
+
+		if (k == l->m || l->table[k].inode != inodes[i] || l->table[k].holder == 0 ||
+		    l->table[k].holder > INT32_MAX)
+			r = -ENOENT;
+		else
+			pids[i] = (uint32_t) l->table[k].holder;
+	}
+	if (r == 0) {
+		memcpy(ret_pid, pids, n * sizeof(*pids));
+		qsort(pids, n, sizeof(*pids), cmp_u32);
+		for (size_t i = 0; i < n; i++)
+			if (u == 0 || pids[u - 1] != pids[i])
+				pids[u++] = pids[i];
+		for (size_t i = 0; i < l->n_recs && r == 0; i++)
+			if (bsearch(&l->recs[i].tgid, pids, u, sizeof(*pids), cmp_u32))
+				r = fn(arg, (int) l->recs[i].tgid, l->recs[i].comm);
+		if (r == 0)
+			*ret_sockets = l->sockets;
+	}
+	free(pids);
+	return r;
+}
+
+int owners_bpf_find(const uint64_t *inodes, size_t n, uint32_t *ret_pid, owners_fn fn, void *arg,
+		    uint64_t *ret_sockets, char *why, size_t len)
+{
+	struct loaded l;
+	bool again;
+	int r;
+
+	r = may_load(n, why, len);
+	if (r < 0) {
+		owners_bpf_drop();
+		return r;
+	}
+	l = take_ahead();
+	again = l.walked;
+	/* A walk of every socket made ahead answers, unless a socket asked
+	 * about is missing from it. */
+	if (l.walked) {
+		r = answer_ahead(&l, inodes, n, ret_pid, fn, arg, ret_sockets);
+		if (r != -ENOENT) {
+			release(&l);
+			snprintf(why, len, "%s", r < 0 ? strerror(-r) : "every socket, walked ahead");
+			return r;
+		}
+	}
+	/* Else the program loaded ahead, when it was loaded for these sockets
+	 * alone and its table is big enough (a refusal there is the kernel's
+	 * answer to this program: not asked again); else one for them. */
+	if (l.r == 0 && (!l.skel || l.all || l.m < table_size(n))) {
+		release(&l);
+		l.m = table_size(n);
+		load(&l);
+	}
+	if (l.r < 0) {
+		r = l.r;
+		snprintf(why, len, "%s", l.why);
+		release(&l);
+		return r;
+	}
+	l.table = map_table(l.skel->maps.slots.map_fd, l.m);
+	if (!l.table) {
+		r = -errno;
+		snprintf(why, len, "cannot map its table: %s", strerror(errno));
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t k = slot_of(l.table, l.m, inodes[i]);
+
+		if (k == l.m) {
+			r = -EOVERFLOW;
+			snprintf(why, len, "its table of %zu slots is full", l.m);
+			goto out;
+		}
+		l.table[k].inode = inodes[i];
+	}
+	r = run(l.skel, fn, arg, why, len);
 	if (r == 0) {
 		for (size_t i = 0; i < n; i++) {
-			size_t k = slot_of(table, m, inodes[i]);
-			uint64_t pid = k < m ? table[k].holder : 0;
+			size_t k = slot_of(l.table, l.m, inodes[i]);
+			uint64_t pid = k < l.m ? l.table[k].holder : 0;
 
 			ret_pid[i] = pid <= INT32_MAX ? (uint32_t) pid : 0;
 		}
-		*ret_sockets = skel->bss->sockets;
+		*ret_sockets = l.skel->bss->sockets;
+		snprintf(why, len, "%s", again ? "walked again: a socket was missing from the walk made ahead"
+				   : "the sockets asked about, walked");
 	}
 out:
-	free(buf);
-	if (table)
-		munmap(table, m * sizeof(*table));
-	if (iter >= 0)
-		close(iter);
-	owners__destroy(skel);
+	release(&l);
 	return r;
 }

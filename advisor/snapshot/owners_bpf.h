@@ -7,6 +7,7 @@
 #ifndef TCPTUNE_ADVISOR_OWNERS_BPF_H
 #define TCPTUNE_ADVISOR_OWNERS_BPF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,7 +22,8 @@ typedef int (*owners_fn)(void *arg, int pid, const char *comm);
  * n > 0): ret_pid[i] is the pid of the lowest pid holding inodes[i], 0 for
  * none; fn is called for every process that holds one of them first;
  * *ret_sockets is the number of socket descriptors the walk saw.  Returns
- * 0, or a negative errno with a short reason in why, and then what fn was
+ * 0, with how the walk was made in why, or a negative errno with a short
+ * reason in why, and then what fn was
  * given must be dropped (a read can fail midway): -EPERM without CAP_BPF
  * and CAP_PERFMON or when the kernel refuses the load for want of them,
  * -EOPNOTSUPP where the kernel lacks or forbids what the program needs,
@@ -31,16 +33,23 @@ typedef int (*owners_fn)(void *arg, int pid, const char *comm);
 int owners_bpf_find(const uint64_t *inodes, size_t n, uint32_t *ret_pid, owners_fn fn, void *arg,
 		    uint64_t *ret_sockets, char *why, size_t len);
 
-/* Start loading the program on a thread of its own, for up to n sockets,
- * while the caller does something else (the census dump): the next
- * owners_bpf_find() takes it when n covers its sockets, or loads one that
- * does.  The load is the verifier's work, a few milliseconds (docs/KERNEL.md
- * §18.5).  0 when started; -EBUSY when one is pending; may_load()'s
- * refusals as owners_bpf_find() (nothing started then); an error of
- * pthread_create(). */
-int owners_bpf_ahead(size_t n);
+/* Start loading the program on a thread of its own while the caller does
+ * something else (the census dump), with a table for up to n sockets.
+ * With all, the thread then walks too, adding every socket descriptor it
+ * meets to the table with its holder: the next owners_bpf_find() answers
+ * from that walk when each of its sockets is there (a socket opened after
+ * the walk passed its holder is not: then it walks again, for its sockets
+ * alone), and from a walk of its own when the table overflowed.  Without
+ * all, that owners_bpf_find() takes the program when n covers its
+ * sockets, or loads one that does.  The load is the verifier's work, a few
+ * milliseconds; the walk, one read of every process's descriptor table
+ * (docs/KERNEL.md §18.5).  0 when started; -EBUSY when one is pending;
+ * may_load()'s refusals as owners_bpf_find() (nothing started then); an
+ * error of pthread_create(). */
+int owners_bpf_ahead(size_t n, bool all);
 
-/* Drop a load started ahead that no owners_bpf_find() took (waits for it). */
+/* Drop a load (or walk) started ahead that no owners_bpf_find() took
+ * (waits for it). */
 void owners_bpf_drop(void);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "owners_bpf.h"
+#include "rootfs.h"
 #include "strutil.h"
 
 static int cmp_u64(const void *a, const void *b)
@@ -115,10 +116,30 @@ void snap_owners_env(struct snapshot *s)
 	snap_bad_input(s, "closewait", "TCPTUNE_OWNERS=%.32s: expected auto or proc; taken as auto", v);
 }
 
+/* Open files on the host (fs/file_table.c get_nr_files(), for every
+ * namespace): a bound on the socket descriptors a walk can meet.  0 when
+ * unknown. */
+static long long open_files(const struct snapshot *s)
+{
+	char *text = NULL, *tab;
+	long long n = 0;
+
+	if (rootfs_read_file(s->rootfd, "proc/sys/fs/file-nr", 256, &text, NULL) < 0)
+		return 0;
+	tab = strchr(text, '\t');
+	if (tab)
+		*tab = '\0';
+	if (parse_ll_trim(text, 0, INT32_MAX, &n) < 0)
+		n = 0;
+	free(text);
+	return n;
+}
+
 void snap_owners_ahead(void *snapshot)
 {
 	const struct snapshot *s = snapshot;
 	const char *v = getenv("TCPTUNE_OWNERS");
+	long long files;
 	int r;
 
 	/* Only where snap_owners_walk() will load it: a live system, the walk
@@ -126,11 +147,21 @@ void snap_owners_ahead(void *snapshot)
 	 * mistyped value is reported later by snap_owners_env()). */
 	if (!s->live || s->owners_walk || (v && *v && strcmp(v, "auto") != 0))
 		return;
-	r = owners_bpf_ahead(SNAP_OWNERS_AHEAD);
-	if (r == 0)
-		log_debug("socket owners: a CLOSE_WAIT socket: loading the BPF program during the census");
-	else if (r != -EBUSY)
-		log_debug("socket owners: not loaded ahead (%s)", strerror(-r));
+	files = open_files(s);
+	if (files > 0 && files <= SNAP_OWNERS_WALK_AHEAD) {
+		/* Room for the files opened meanwhile: a quarter more. */
+		r = owners_bpf_ahead((size_t) (files + files / 4 + 1024), true);
+		if (r == 0)
+			log_debug("socket owners: a CLOSE_WAIT socket: walking every socket descriptor (%lld open "
+				  "files) during the census", files);
+	} else {
+		r = owners_bpf_ahead(SNAP_OWNERS_AHEAD, false);
+		if (r == 0)
+			log_debug("socket owners: a CLOSE_WAIT socket: loading the BPF program during the census "
+				  "(%lld open files: too many to walk them all ahead)", files);
+	}
+	if (r < 0 && r != -EBUSY)
+		log_debug("socket owners: nothing started ahead (%s)", strerror(-r));
 }
 
 void snap_owners_drop(void)
@@ -226,9 +257,10 @@ int snap_owners_walk(struct snapshot *s)
 
 		for (size_t i = 0; i < s->n_owned; i++)
 			held += s->owned_by[i] >= 0;
-		log_debug("socket owners: BPF task iterator, %llu socket descriptors, %zu of %zu sockets asked "
-			  "about held by %zu processes, in %.1f ms", (unsigned long long) sockets, held, s->n_owned,
-			  s->n_holders, (double) (t1.tv_sec - t0.tv_sec) * 1e3 + (double) (t1.tv_nsec - t0.tv_nsec) / 1e6);
+		log_debug("socket owners: BPF task iterator (%s), %llu socket descriptors, %zu of %zu sockets "
+			  "asked about held by %zu processes, in %.1f ms", why, (unsigned long long) sockets, held,
+			  s->n_owned, s->n_holders,
+			  (double) (t1.tv_sec - t0.tv_sec) * 1e3 + (double) (t1.tv_nsec - t0.tv_nsec) / 1e6);
 	}
 	return 0;
 }

@@ -1,11 +1,13 @@
-/* owners_bpf_find() and the load made ahead (owners_bpf_ahead()) against
- * the running kernel: this process opens sockets, and the walk must name
- * it as their holder whether the program was loaded ahead with a table
- * big enough, ahead with one too small (then loaded again), or not ahead
- * at all.  Loading needs CAP_BPF and CAP_PERFMON in the initial pid and
+/* owners_bpf_find() and what owners_bpf_ahead() starts, against the
+ * running kernel: this process opens sockets, and the walk must name it as
+ * their holder whether the program was loaded ahead with a table big
+ * enough, ahead with one too small (then loaded again), not ahead at all,
+ * or walked every socket ahead (with room for them all, with too little
+ * room, or before some of the sockets asked about were opened).  Loading needs CAP_BPF and CAP_PERFMON in the initial pid and
  * user namespaces: elsewhere each case is skipped, and says why. */
 #include <errno.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,18 +44,9 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Open SOCKETS sockets, walk with the load made ahead for `ahead` sockets
- * (0: none), and require this process as the holder of each. */
-static void walk(size_t ahead)
+static void open_sockets(int *fds, uint64_t *inodes, size_t from, size_t to)
 {
-	int fds[SOCKETS];
-	uint64_t inodes[SOCKETS], sockets = 0;
-	uint32_t pid[SOCKETS];
-	struct seen seen = { .self = getpid() };
-	char why[192] = "";
-	int r;
-
-	for (size_t i = 0; i < SOCKETS; i++) {
+	for (size_t i = from; i < to; i++) {
 		struct stat st;
 
 		fds[i] = socket(i % 2 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -63,18 +56,41 @@ static void walk(size_t ahead)
 		assert_int_equal(fstat(fds[i], &st), 0);
 		inodes[i] = st.st_ino;
 	}
-	qsort(inodes, SOCKETS, sizeof(inodes[0]), cmp_u64);
+}
+
+/* Open SOCKETS sockets (the last `late` of them after starting what is
+ * made ahead), walk with what was made ahead for `ahead` sockets (0:
+ * nothing; all: a walk of every socket), and require this process as the
+ * holder of each. */
+static void walk(size_t ahead, bool all, size_t late)
+{
+	int fds[SOCKETS];
+	uint64_t inodes[SOCKETS], sockets = 0;
+	uint32_t pid[SOCKETS];
+	struct seen seen = { .self = getpid() };
+	char why[192] = "";
+	int r;
+
+	open_sockets(fds, inodes, 0, SOCKETS - late);
 	if (ahead) {
-		r = owners_bpf_ahead(ahead);
+		r = owners_bpf_ahead(ahead, all);
 		if (r == -EPERM || r == -EXDEV) {
-			for (size_t i = 0; i < SOCKETS; i++)
+			for (size_t i = 0; i < SOCKETS - late; i++)
 				close(fds[i]);
 			skip();
 		}
 		assert_int_equal(r, 0);
 		/* One at a time. */
-		assert_int_equal(owners_bpf_ahead(ahead), -EBUSY);
+		assert_int_equal(owners_bpf_ahead(ahead, all), -EBUSY);
 	}
+	if (late) {
+		/* Most likely after the walk made ahead has passed this
+		 * process (its load alone takes milliseconds): then those are
+		 * missing from it, and the walk is made again. */
+		usleep(300 * 1000);
+		open_sockets(fds, inodes, SOCKETS - late, SOCKETS);
+	}
+	qsort(inodes, SOCKETS, sizeof(inodes[0]), cmp_u64);
 	memset(pid, 0, sizeof(pid));
 	r = owners_bpf_find(inodes, SOCKETS, pid, on_holder, &seen, &sockets, why, sizeof(why));
 	for (size_t i = 0; i < SOCKETS; i++)
@@ -84,6 +100,14 @@ static void walk(size_t ahead)
 		skip();
 	}
 	assert_int_equal(r, 0);
+	/* How it was answered. */
+	if (all && ahead >= SOCKETS && !late)
+		assert_string_equal(why, "every socket, walked ahead");
+	else if (!all || ahead < SOCKETS)
+		assert_string_equal(why, "the sockets asked about, walked");
+	else
+		assert_true(strcmp(why, "every socket, walked ahead") == 0 ||
+			    strcmp(why, "walked again: a socket was missing from the walk made ahead") == 0);
 	for (size_t i = 0; i < SOCKETS; i++)
 		assert_int_equal(pid[i], (uint32_t) seen.self);
 	/* One record for this process, whatever it holds. */
@@ -91,7 +115,7 @@ static void walk(size_t ahead)
 	assert_true(sockets >= SOCKETS);
 	/* The load made ahead was taken (or dropped): another may start. */
 	if (ahead) {
-		assert_int_equal(owners_bpf_ahead(ahead), 0);
+		assert_int_equal(owners_bpf_ahead(ahead, all), 0);
 		owners_bpf_drop();
 	}
 }
@@ -99,14 +123,14 @@ static void walk(size_t ahead)
 static void test_not_ahead(void **state)
 {
 	(void) state;
-	walk(0);
+	walk(0, false, 0);
 }
 
 /* A table for 128 sockets has 256 slots, as many as 70 need. */
 static void test_ahead_big_enough(void **state)
 {
 	(void) state;
-	walk(128);
+	walk(128, false, 0);
 }
 
 /* A table for 1 socket (64 slots) cannot even hold 70 (which need 256):
@@ -114,7 +138,31 @@ static void test_ahead_big_enough(void **state)
 static void test_ahead_too_small(void **state)
 {
 	(void) state;
-	walk(1);
+	walk(1, false, 0);
+}
+
+/* Every socket descriptor of every process walked ahead: this process's
+ * 70 are among them (the table has room for 65,536). */
+static void test_walk_ahead(void **state)
+{
+	(void) state;
+	walk(32768, true, 0);
+}
+
+/* Room for 32 sockets: the walk ahead overflows (this process alone holds
+ * 70), and the sockets are looked for by a walk of their own. */
+static void test_walk_ahead_overflow(void **state)
+{
+	(void) state;
+	walk(1, true, 0);
+}
+
+/* 20 of the sockets opened after the walk ahead started: when it missed
+ * them, they are looked for again. */
+static void test_walk_ahead_late_sockets(void **state)
+{
+	(void) state;
+	walk(32768, true, 20);
 }
 
 /* Dropping with nothing ahead, or twice, does nothing. */
@@ -131,6 +179,9 @@ int main(void)
 		cmocka_unit_test(test_not_ahead),
 		cmocka_unit_test(test_ahead_big_enough),
 		cmocka_unit_test(test_ahead_too_small),
+		cmocka_unit_test(test_walk_ahead),
+		cmocka_unit_test(test_walk_ahead_overflow),
+		cmocka_unit_test(test_walk_ahead_late_sockets),
 		cmocka_unit_test(test_drop_idle),
 	};
 

@@ -46,6 +46,14 @@ struct {
 } slots SEC(".maps");
 
 __u32 slot_mask;	/* set by the loader: slots' size - 1 */
+/* Set by the loader for a walk of every socket (owners_bpf_ahead()): a
+ * socket not in the table is added to it, with its holder, up to max_fill
+ * sockets (half the slots, so that every run still ends at a free slot);
+ * past that, overflow is set and no more are added. */
+__u32 insert_all;
+__u32 max_fill;
+__u32 filled;		/* out: sockets added */
+__u32 overflow;		/* out: a socket could not be added */
 __u64 sockets;		/* out: socket descriptors seen */
 
 struct files_struct;
@@ -151,12 +159,24 @@ static __always_inline void one_fd(struct walk *w, __u32 fd)
 	 * size. */
 	if (!probe_one(&p))
 		bpf_loop(slot_mask + 1, probe_step, &p, 0);
-	if (!p.found)
+	if (!p.found && !insert_all)
 		return;
+	/* Found: its slot.  Not found: the free slot that ended its run. */
 	v = bpf_map_lookup_elem(&slots, &p.slot);
+	if (!v)
+		return;
+	if (!p.found) {
+		if (filled >= max_fill) {
+			overflow = 1;
+			return;
+		}
+		v->inode = p.key;
+		v->holder = 0;
+		filled++;
+	}
 	/* The walk goes in ascending pid order, on one CPU at a time: the
 	 * first to take a socket is its lowest-pid holder. */
-	if (v && v->holder == 0) {
+	if (v->holder == 0) {
 		v->holder = w->tgid;
 		w->took = 1;
 	}
