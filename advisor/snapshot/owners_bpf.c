@@ -2,8 +2,9 @@
  * bpf/owners.bpf.c from its light skeleton (no libbpf at run time, no BTF
  * read in user space: the loader program asks the kernel for the
  * iterator's BTF id and the verifier applies the relocations), fill its
- * table of sockets, walk, and read back who holds them.  docs/KERNEL.md
- * §18.5. */
+ * table of sockets, walk, and read back who holds them; or, started ahead
+ * on a thread of its own, load and walk every socket while the census is
+ * read, and look its sockets up afterwards.  docs/KERNEL.md §18.5. */
 #include "owners_bpf.h"
 
 #include <errno.h>

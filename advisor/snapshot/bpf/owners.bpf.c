@@ -5,7 +5,10 @@
  * its holder in its slot unless a lower pid took it already.  The
  * iterator's seq_file gets one record per process that took a socket (its
  * pid and name), so its output stays small whatever one process holds (the
- * seq_file refuses a task whose output passes its 32 KiB buffer).
+ * seq_file refuses a task whose output passes its 32 KiB buffer).  With
+ * insert_all (a walk made during the census, before its sockets are
+ * known), every socket met is added to the table with its holder, and
+ * the loader looks the census's sockets up afterwards.
  * docs/KERNEL.md §18.5.
  *
  * Each process's descriptor table is read through its bitmap of open
