@@ -67,7 +67,7 @@ LDWRAP_test_rollback := -Wl,--wrap=fsync,--wrap=rename,--wrap=renameat,--wrap=wr
 LDWRAP_test_recover := -Wl,--wrap=fsync,--wrap=rename,--wrap=renameat,--wrap=write,--wrap=openat
 LDWRAP_test_history := -Wl,--wrap=fsync,--wrap=rename,--wrap=renameat,--wrap=write,--wrap=openat
 LDWRAP_test_sysctl_write := -Wl,--wrap=open,--wrap=write
-LDWRAP_test_snap_owners := -Wl,--wrap=owners_bpf_find
+LDWRAP_test_snap_owners := -Wl,--wrap=owners_bpf_find,--wrap=owners_bpf_ahead
 
 ADVISOR_SRC := $(filter-out advisor/cli/main.c,$(wildcard advisor/*/*.c))
 BACKUP_SRC  := $(wildcard backup/*.c)

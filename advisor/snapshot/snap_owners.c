@@ -142,10 +142,11 @@ void snap_owners_ahead(void *snapshot)
 	long long files;
 	int r;
 
-	/* Only where snap_owners_walk() will load it: a live system, the walk
-	 * neither made nor turned off, TCPTUNE_OWNERS unset or auto (a
-	 * mistyped value is reported later by snap_owners_env()). */
-	if (!s->live || s->owners_walk || (v && *v && strcmp(v, "auto") != 0))
+	/* Only where snap_owners_walk() will load it: snapshot_take() on a
+	 * live system, the walk neither made nor turned off, TCPTUNE_OWNERS
+	 * unset or auto (a mistyped value is reported later by
+	 * snap_owners_env()). */
+	if (!s->owners_ahead || !s->live || s->owners_walk || (v && *v && strcmp(v, "auto") != 0))
 		return;
 	files = open_files(s);
 	if (files > 0 && files <= SNAP_OWNERS_WALK_AHEAD) {

@@ -113,17 +113,21 @@ int snapshot_take(struct snapshot *s)
 {
 	int r_sysctl = 0;
 
+	s->owners_ahead = true;
 	for (size_t i = 0; i < sizeof(readers) / sizeof(readers[0]); i++) {
 		double t0 = now_ms();
 		int r = readers[i].read(s);
 
 		log_debug("read %s under %s in %.1f ms%s", readers[i].name, s->root, now_ms() - t0,
 			  r < 0 ? " (failed)" : "");
-		if (r == -ENOMEM)
+		if (r == -ENOMEM) {
+			s->owners_ahead = false;
 			return r;
+		}
 		if (readers[i].read == snap_sysctl_read)
 			r_sysctl = r;
 	}
+	s->owners_ahead = false;
 	if (r_sysctl < 0)
 		snap_note(s, "sysctl", "no TCP sysctl could be read under %s", snap_path(s, "proc/sys"));
 	if (snap_set_str(s, F_COUNTERS_SINCE, snap_counters_since(s)) < 0)

@@ -75,6 +75,10 @@ struct snapshot {
 	struct sock_holder *holders;
 	size_t n_holders;
 	int owners_walk;
+	/* snapshot_take(), whose readers walk for the owners, is running: the
+	 * census may start that walk ahead (snap_owners_ahead()); not for the
+	 * census alone (snapshot_take_sockets()). */
+	bool owners_ahead;
 	FILE *sockdiag_record;		/* debug: record raw dumps here (fixtures) */
 
 	struct snap_note *notes;

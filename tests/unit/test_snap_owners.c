@@ -83,6 +83,21 @@ int __wrap_owners_bpf_find(const uint64_t *inodes, size_t n, uint32_t *ret_pid, 
 	return 0;
 }
 
+/* What the census's hook asked to start ahead (LDWRAP_test_snap_owners
+ * wraps owners_bpf_ahead() too: nothing is loaded). */
+static unsigned aheads;
+static size_t ahead_n;
+static bool ahead_all;
+
+int __wrap_owners_bpf_ahead(size_t n, bool all);
+int __wrap_owners_bpf_ahead(size_t n, bool all)
+{
+	aheads++;
+	ahead_n = n;
+	ahead_all = all;
+	return 0;
+}
+
 static char root[64];
 static struct snapshot s;
 
@@ -127,6 +142,7 @@ static int setup(void **state)
 	n_recs = 0;
 	walk_fails = 0;
 	walks = 0;
+	aheads = 0;
 	unsetenv("TCPTUNE_OWNERS");
 	return 0;
 }
@@ -299,6 +315,88 @@ static void test_env_bad_quiet(void **state)
 }
 
 /* Not a live system (--root): never a walk. */
+static void put_file(const char *rel, const char *text)
+{
+	char path[160];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_true(fputs(text, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void remove_file(const char *rel)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	(void) unlink(path);
+}
+
+/* The census's hook starts the walk ahead only inside snapshot_take()
+ * (owners_ahead), on a live system, with TCPTUNE_OWNERS unset or auto; a
+ * walk of every socket when proc/sys/fs/file-nr counts at most
+ * SNAP_OWNERS_WALK_AHEAD open files (with a quarter and 1,024 more room),
+ * else the load alone, for SNAP_OWNERS_AHEAD sockets. */
+static void test_ahead_when(void **state)
+{
+	char dir[120];
+
+	(void) state;
+	s.owners_ahead = false;
+	snap_owners_ahead(&s);
+	assert_int_equal(aheads, 0);	/* snapshot_take_sockets(): the census alone */
+
+	s.owners_ahead = true;
+	setenv("TCPTUNE_OWNERS", "proc", 1);
+	snap_owners_ahead(&s);
+	assert_int_equal(aheads, 0);
+	setenv("TCPTUNE_OWNERS", "auto", 1);
+
+	/* No file-nr under this root: the load alone. */
+	snap_owners_ahead(&s);
+	assert_int_equal(aheads, 1);
+	assert_false(ahead_all);
+	assert_int_equal(ahead_n, SNAP_OWNERS_AHEAD);
+
+	snprintf(dir, sizeof(dir), "%s/proc/sys", root);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(dir, sizeof(dir), "%s/proc/sys/fs", root);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	put_file("proc/sys/fs/file-nr", "4000\t0\t9223372036854775807\n");
+	snap_owners_ahead(&s);
+	assert_int_equal(aheads, 2);
+	assert_true(ahead_all);
+	assert_int_equal(ahead_n, 4000 + 1000 + 1024);
+
+	put_file("proc/sys/fs/file-nr", "65537\t0\t9223372036854775807\n");
+	snap_owners_ahead(&s);
+	assert_int_equal(aheads, 3);
+	assert_false(ahead_all);
+
+	put_file("proc/sys/fs/file-nr", "lots\t0\t1\n");
+	snap_owners_ahead(&s);
+	assert_int_equal(aheads, 4);
+	assert_false(ahead_all);
+
+	/* A walk made, or failed, already: nothing more. */
+	s.owners_walk = 1;
+	snap_owners_ahead(&s);
+	assert_int_equal(aheads, 4);
+	s.owners_walk = 0;
+	s.live = false;
+	snap_owners_ahead(&s);
+	assert_int_equal(aheads, 4);
+
+	remove_file("proc/sys/fs/file-nr");
+	snprintf(dir, sizeof(dir), "%s/proc/sys/fs", root);
+	rmdir(dir);
+	snprintf(dir, sizeof(dir), "%s/proc/sys", root);
+	rmdir(dir);
+}
+
 static void test_not_live(void **state)
 {
 	static const uint64_t cw[] = { 10 };
@@ -320,6 +418,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_env_bad, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_env_bad_quiet, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_live, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ahead_when, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
