@@ -102,11 +102,11 @@ static void walk(size_t ahead, bool all, size_t late)
 	assert_int_equal(r, 0);
 	/* How it was answered. */
 	if (all && ahead >= SOCKETS && !late)
-		assert_string_equal(why, "every socket, walked ahead");
+		assert_true(strncmp(why, "every socket, walked ahead: ", 28) == 0);
 	else if (!all || ahead < SOCKETS)
 		assert_string_equal(why, "the sockets asked about, walked");
 	else
-		assert_true(strcmp(why, "every socket, walked ahead") == 0 ||
+		assert_true(strncmp(why, "every socket, walked ahead: ", 28) == 0 ||
 			    strcmp(why, "walked again: a socket was missing from the walk made ahead") == 0);
 	for (size_t i = 0; i < SOCKETS; i++)
 		assert_int_equal(pid[i], (uint32_t) seen.self);

@@ -123,8 +123,20 @@ static __always_inline long probe_one(struct probe *p)
 {
 	struct owners_slot *v = bpf_map_lookup_elem(&slots, &p->slot);
 
-	if (!v || v->inode == 0)
+	if (!v)
 		return 1;
+	if (v->inode == 0) {
+		/* The end of its run: added here, when every socket is. */
+		if (insert_all) {
+			if (filled < max_fill) {
+				v->inode = p->key;
+				filled++;
+				p->found = 1;
+			} else
+				overflow = 1;
+		}
+		return 1;
+	}
 	if (v->inode == p->key) {
 		p->found = 1;
 		return 1;
@@ -162,24 +174,12 @@ static __always_inline void one_fd(struct walk *w, __u32 fd)
 	 * size. */
 	if (!probe_one(&p))
 		bpf_loop(slot_mask + 1, probe_step, &p, 0);
-	if (!p.found && !insert_all)
+	if (!p.found)
 		return;
-	/* Found: its slot.  Not found: the free slot that ended its run. */
 	v = bpf_map_lookup_elem(&slots, &p.slot);
-	if (!v)
-		return;
-	if (!p.found) {
-		if (filled >= max_fill) {
-			overflow = 1;
-			return;
-		}
-		v->inode = p.key;
-		v->holder = 0;
-		filled++;
-	}
 	/* The walk goes in ascending pid order, on one CPU at a time: the
 	 * first to take a socket is its lowest-pid holder. */
-	if (v->holder == 0) {
+	if (v && v->holder == 0) {
 		v->holder = w->tgid;
 		w->took = 1;
 	}
