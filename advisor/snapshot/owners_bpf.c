@@ -222,7 +222,8 @@ static int run(struct owners *skel, owners_fn fn, void *arg, char *why, size_t l
 	char *buf = NULL;
 	int iter = -1, r;
 
-	r = owners__attach(skel);
+	/* Attached once: each BPF_ITER_CREATE on the link is a new walk. */
+	r = skel->links.owners_fd > 0 ? 0 : owners__attach(skel);
 	if (r >= 0)
 		r = iter = iter_create(skel->links.owners_fd);
 	if (r < 0) {
@@ -431,6 +432,18 @@ int owners_bpf_find(const uint64_t *inodes, size_t n, uint32_t *ret_pid, owners_
 			return r;
 		}
 	}
+	/* A walk of every socket that did not answer (a socket missing, or a
+	 * table that overflowed): the same program walks again, its table
+	 * emptied, for these sockets alone (its globals are the .bss map,
+	 * mapped), when the table holds them. */
+	if (l.all && l.skel && l.table && l.m >= table_size(n)) {
+		memset(l.table, 0, l.m * sizeof(*l.table));
+		l.skel->bss->insert_all = 0;
+		l.skel->bss->filled = 0;
+		l.skel->bss->overflow = 0;
+		l.skel->bss->sockets = 0;
+		l.all = false;
+	}
 	/* Else the program loaded ahead, when it was loaded for these sockets
 	 * alone and its table is big enough (a refusal there is the kernel's
 	 * answer to this program: not asked again); else one for them. */
@@ -445,7 +458,8 @@ int owners_bpf_find(const uint64_t *inodes, size_t n, uint32_t *ret_pid, owners_
 		release(&l);
 		return r;
 	}
-	l.table = map_table(l.skel->maps.slots.map_fd, l.m);
+	if (!l.table)
+		l.table = map_table(l.skel->maps.slots.map_fd, l.m);
 	if (!l.table) {
 		r = -errno;
 		snprintf(why, len, "cannot map its table: %s", strerror(errno));

@@ -62,8 +62,17 @@ static void open_sockets(int *fds, uint64_t *inodes, size_t from, size_t to)
  * made ahead), walk with what was made ahead for `ahead` sockets (0:
  * nothing; all: a walk of every socket), and require this process as the
  * holder of each. */
+static void walk_extra(size_t ahead, bool all, size_t late, size_t extra);
+
 static void walk(size_t ahead, bool all, size_t late)
 {
+	walk_extra(ahead, all, late, 0);
+}
+
+/* As walk(), holding `extra` more sockets not asked about meanwhile. */
+static void walk_extra(size_t ahead, bool all, size_t late, size_t extra)
+{
+	int more[64];
 	int fds[SOCKETS];
 	uint64_t inodes[SOCKETS], sockets = 0;
 	uint32_t pid[SOCKETS];
@@ -71,12 +80,18 @@ static void walk(size_t ahead, bool all, size_t late)
 	char why[192] = "";
 	int r;
 
+	uint64_t unused[64];
+
+	assert_true(extra <= 64);
+	open_sockets(more, unused, 0, extra);
 	open_sockets(fds, inodes, 0, SOCKETS - late);
 	if (ahead) {
 		r = owners_bpf_ahead(ahead, all);
 		if (r == -EPERM || r == -EXDEV) {
 			for (size_t i = 0; i < SOCKETS - late; i++)
 				close(fds[i]);
+			for (size_t i = 0; i < extra; i++)
+				close(more[i]);
 			skip();
 		}
 		assert_int_equal(r, 0);
@@ -95,14 +110,18 @@ static void walk(size_t ahead, bool all, size_t late)
 	r = owners_bpf_find(inodes, SOCKETS, pid, on_holder, &seen, &sockets, why, sizeof(why));
 	for (size_t i = 0; i < SOCKETS; i++)
 		close(fds[i]);
+	for (size_t i = 0; i < extra; i++)
+		close(more[i]);
 	if (r == -EPERM || r == -EXDEV || r == -EOPNOTSUPP) {
 		print_message("owners_bpf_find: %s\n", why);
 		skip();
 	}
 	assert_int_equal(r, 0);
 	/* How it was answered. */
-	if (all && ahead >= SOCKETS && !late)
+	if (all && ahead >= SOCKETS && !late && !extra)
 		assert_true(strncmp(why, "every socket, walked ahead: ", 28) == 0);
+	else if (extra)
+		assert_string_equal(why, "the sockets asked about, walked");
 	else if (!all || ahead < SOCKETS)
 		assert_string_equal(why, "the sockets asked about, walked");
 	else
@@ -157,6 +176,15 @@ static void test_walk_ahead_overflow(void **state)
 	walk(1, true, 0);
 }
 
+/* A table of 256 slots takes 128 sockets: this process alone holds 70
+ * asked about and 64 others, so the walk ahead overflows; its program
+ * walks again, its table emptied, for the 70 (which need 256 slots). */
+static void test_walk_ahead_overflow_reused(void **state)
+{
+	(void) state;
+	walk_extra(100, true, 0, 64);
+}
+
 /* 20 of the sockets opened after the walk ahead started: when it missed
  * them, they are looked for again. */
 static void test_walk_ahead_late_sockets(void **state)
@@ -181,6 +209,7 @@ int main(void)
 		cmocka_unit_test(test_ahead_too_small),
 		cmocka_unit_test(test_walk_ahead),
 		cmocka_unit_test(test_walk_ahead_overflow),
+		cmocka_unit_test(test_walk_ahead_overflow_reused),
 		cmocka_unit_test(test_walk_ahead_late_sockets),
 		cmocka_unit_test(test_drop_idle),
 	};
