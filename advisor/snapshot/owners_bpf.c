@@ -452,8 +452,9 @@ int owners_bpf_find(const uint64_t *inodes, size_t n, uint32_t *ret_pid, owners_
 		l.m = table_size(n);
 		load(&l);
 	}
-	if (l.r < 0) {
-		r = l.r;
+	/* (load() leaves a program whenever it answers 0.) */
+	if (l.r < 0 || !l.skel) {
+		r = l.r < 0 ? l.r : -EINVAL;
 		snprintf(why, len, "%s", l.why);
 		release(&l);
 		return r;
