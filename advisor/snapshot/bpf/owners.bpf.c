@@ -37,7 +37,9 @@
 
 /* The sockets asked about, as an open-addressing hash table the loader
  * fills (OWNERS_SLOT() of the inode, then the next slots; inode 0 marks a
- * free slot), each slot with the pid of the socket's holder (0: none yet).
+ * free slot: sockfs never numbers an inode 0, fs/inode.c get_next_ino()),
+ * or that the program fills as it walks (insert_all), each slot with the
+ * pid of the socket's holder (0: none yet).
  * Sized by the loader before the load (max_entries, a power of two at
  * least twice the sockets) and shared with it by mmap(). */
 struct {
