@@ -267,7 +267,7 @@ out:
 	return r;
 }
 
-/* The load (and walk) started ahead by owners_bpf_ahead(), on a thread of
+/* The load and walk started ahead by owners_bpf_ahead(), on a thread of
  * its own. */
 static struct {
 	pthread_t thread;
@@ -304,7 +304,7 @@ static void *load_ahead(void *arg)
 	load(l);
 	t1 = now_ms();
 	l->load_ms = t1 - t0;
-	if (l->r < 0 || !l->all)
+	if (l->r < 0)
 		return NULL;
 	l->table = map_table(l->skel->maps.slots.map_fd, l->m);
 	/* A failure here is not the program's: the walk is made again later. */
@@ -316,7 +316,7 @@ static void *load_ahead(void *arg)
 	return NULL;
 }
 
-int owners_bpf_ahead(size_t n, bool all)
+int owners_bpf_ahead(size_t n)
 {
 	char why[8];
 	int r;
@@ -328,7 +328,7 @@ int owners_bpf_ahead(size_t n, bool all)
 		return r;
 	memset(&ahead.l, 0, sizeof(ahead.l));
 	ahead.l.m = table_size(n);
-	ahead.l.all = all;
+	ahead.l.all = true;
 	r = pthread_create(&ahead.thread, NULL, load_ahead, &ahead.l);
 	if (r != 0)
 		return -r;
@@ -336,7 +336,7 @@ int owners_bpf_ahead(size_t n, bool all)
 	return 0;
 }
 
-/* The load made ahead, once its thread is done; nothing (skel NULL, r 0)
+/* The load and walk made ahead, once its thread is done; nothing (skel NULL, r 0)
  * when none was started. */
 static struct loaded take_ahead(void)
 {
@@ -432,22 +432,20 @@ int owners_bpf_find(const uint64_t *inodes, size_t n, uint32_t *ret_pid, owners_
 			return r;
 		}
 	}
-	/* A walk of every socket that did not answer (a socket missing, or a
-	 * table that overflowed): the same program walks again, its table
-	 * emptied, for these sockets alone (its globals are the .bss map,
-	 * mapped), when the table holds them. */
-	if (l.all && l.skel && l.table && l.m >= table_size(n)) {
+	/* A walk ahead that did not answer (a socket missing, or a table that
+	 * overflowed): its program walks again, its table emptied, for these
+	 * sockets alone (its globals are the .bss map, mapped), when the
+	 * table holds them; else a program is loaded for them.  A load
+	 * refused ahead is the kernel's answer to this program: not asked
+	 * again. */
+	if (l.r == 0 && l.skel && l.table && l.m >= table_size(n)) {
 		memset(l.table, 0, l.m * sizeof(*l.table));
 		l.skel->bss->insert_all = 0;
 		l.skel->bss->filled = 0;
 		l.skel->bss->overflow = 0;
 		l.skel->bss->sockets = 0;
 		l.all = false;
-	}
-	/* Else the program loaded ahead, when it was loaded for these sockets
-	 * alone and its table is big enough (a refusal there is the kernel's
-	 * answer to this program: not asked again); else one for them. */
-	if (l.r == 0 && (!l.skel || l.all || l.m < table_size(n))) {
+	} else if (l.r == 0) {
 		release(&l);
 		l.m = table_size(n);
 		load(&l);

@@ -7,7 +7,6 @@
 #ifndef TCPTUNE_ADVISOR_OWNERS_BPF_H
 #define TCPTUNE_ADVISOR_OWNERS_BPF_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,22 +32,19 @@ typedef int (*owners_fn)(void *arg, int pid, const char *comm);
 int owners_bpf_find(const uint64_t *inodes, size_t n, uint32_t *ret_pid, owners_fn fn, void *arg,
 		    uint64_t *ret_sockets, char *why, size_t len);
 
-/* Start loading the program on a thread of its own while the caller does
- * something else (the census dump), with a table for up to n sockets.
- * With all, the thread then walks too, adding every socket descriptor it
- * meets to the table with its holder: the next owners_bpf_find() answers
- * from that walk when each of its sockets is there (a socket opened after
- * the walk passed its holder is not: then it walks again, for its sockets
- * alone), and from a walk of its own when the table overflowed.  Without
- * all, that owners_bpf_find() takes the program when n covers its
- * sockets, or loads one that does.  The load is the verifier's work, a few
- * milliseconds; the walk, one read of every process's descriptor table
- * (docs/KERNEL.md §18.5).  0 when started; -EBUSY when one is pending;
- * may_load()'s refusals as owners_bpf_find() (nothing started then); an
- * error of pthread_create(). */
-int owners_bpf_ahead(size_t n, bool all);
+/* Start, on a thread of its own, loading the program and walking every
+ * socket descriptor of every process, adding each socket to a table of
+ * room for n with its holder, while the caller does something else (the
+ * census dump).  The next owners_bpf_find() answers from that walk when
+ * each of its sockets is there; when one is not (opened after the walk
+ * passed its holder, or held by no descriptor) or the table overflowed,
+ * the same program walks again for its sockets alone, or one loaded for
+ * them when the table is too small (docs/KERNEL.md §18.5).  0 when
+ * started; -EBUSY when one is pending; may_load()'s refusals as
+ * owners_bpf_find() (nothing started then); an error of pthread_create(). */
+int owners_bpf_ahead(size_t n);
 
-/* Drop a load (or walk) started ahead that no owners_bpf_find() took
+/* Drop a load and walk started ahead that no owners_bpf_find() took
  * (waits for it). */
 void owners_bpf_drop(void);
 

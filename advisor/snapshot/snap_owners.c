@@ -149,18 +149,19 @@ void snap_owners_ahead(void *snapshot)
 	if (!s->owners_ahead || !s->live || s->owners_walk || (v && *v && strcmp(v, "auto") != 0))
 		return;
 	files = open_files(s);
-	if (files > 0 && files <= SNAP_OWNERS_WALK_AHEAD) {
-		/* Room for the files opened meanwhile: a quarter more. */
-		r = owners_bpf_ahead((size_t) (files + files / 4 + 1024), true);
-		if (r == 0)
-			log_debug("socket owners: a CLOSE_WAIT socket: walking every socket descriptor (%lld open "
-				  "files) during the census", files);
-	} else {
-		r = owners_bpf_ahead(SNAP_OWNERS_AHEAD, false);
-		if (r == 0)
-			log_debug("socket owners: a CLOSE_WAIT socket: loading the BPF program during the census "
-				  "(%lld open files: too many to walk them all ahead)", files);
+	if (files <= 0 || files > SNAP_OWNERS_WALK_AHEAD) {
+		if (files <= 0)
+			log_debug("socket owners: not walked during the census (no count of open files)");
+		else
+			log_debug("socket owners: not walked during the census (%lld open files, more than %d)",
+				  files, SNAP_OWNERS_WALK_AHEAD);
+		return;
 	}
+	/* Room for the files opened meanwhile: a quarter more. */
+	r = owners_bpf_ahead((size_t) (files + files / 4 + 1024));
+	if (r == 0)
+		log_debug("socket owners: a CLOSE_WAIT socket: walking every socket descriptor (%lld open files) "
+			  "during the census", files);
 	if (r < 0 && r != -EBUSY)
 		log_debug("socket owners: nothing started ahead (%s)", strerror(-r));
 }

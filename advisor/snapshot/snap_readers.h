@@ -39,15 +39,15 @@ int snap_owner_of(const struct snapshot *s, uint64_t inode);
  * even when there is nothing to attribute. */
 void snap_owners_env(struct snapshot *s);
 /* The census's hook at its first CLOSE_WAIT socket (arg: the snapshot):
- * where the walk will be made, start it on another thread while the dump
- * goes on (owners_bpf_ahead()): a walk of every socket descriptor when the
- * host has at most SNAP_OWNERS_WALK_AHEAD open files (the first field of
+ * where the walk will be made (snapshot_take() on a live system), start it
+ * on another thread while the dump goes on (owners_bpf_ahead()), a walk of
+ * every socket descriptor, when the host has at most
+ * SNAP_OWNERS_WALK_AHEAD open files (the first field of
  * /proc/sys/fs/file-nr, so at most that many socket descriptors: its
- * table then takes 4 MiB at most), else the program's load alone, for up
- * to SNAP_OWNERS_AHEAD sockets.  snap_owners_walk() takes what it made.
+ * table then takes 4 MiB at most).  snap_owners_walk() takes what it made;
+ * with more files, or none counted, it walks after the census.
  * snap_owners_drop() waits for and drops what no walk took. */
 #define SNAP_OWNERS_WALK_AHEAD 65536
-#define SNAP_OWNERS_AHEAD 32768
 void snap_owners_ahead(void *snapshot);
 void snap_owners_drop(void);
 
